@@ -1,0 +1,63 @@
+# EngageX: `make run` to start everything, `make test` to run the suite. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE ?= config.settings.development
+
+.PHONY: install setup run web worker test lint format migrate bench shell clean lock check-deploy
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $@
+
+setup: install
+	@$(PY) manage.py setup_platform -v0
+	@$(PY) manage.py register_schedules
+	@$(PY) manage.py load_demo
+
+run: setup
+	@bin/run $(PORT)
+
+migrate: install
+	$(PY) manage.py setup_platform --executor=multiprocessing
+
+test: install
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run -v0
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: setup
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+shell: install
+	$(PY) manage.py shell
+
+check-deploy: install
+	DJANGO_SETTINGS_MODULE=config.settings.production DATABASE_URL=postgres://localhost/engagex \
+		SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-value-0123456789abcdefghijklmnop \
+		$(PY) manage.py check --deploy --fail-level WARNING
+
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/pip install --quiet --disable-pip-version-check '.[dev]'
+	{ echo "# Exact versions for every environment (app + dev tools). Regenerate with: make lock"; \
+	  .lockenv/bin/pip freeze --exclude-editable | grep -v '^engagex'; } > requirements.lock
+	rm -rf .lockenv
+
+clean:
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +
+	rm -rf .local/staticfiles .local/mail

@@ -1,0 +1,19 @@
+"""Outgoing mail: SendGrid through Anymail when a key is set, readable files otherwise."""
+
+from config.env import BASE_DIR, env
+
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="EngageX <no-reply@engagex.localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SENDGRID_API_KEY = env.str("SENDGRID_API_KEY", default="")
+
+ANYMAIL = {
+    "SENDGRID_API_KEY": SENDGRID_API_KEY,
+    "SENDGRID_API_URL": env.str("SENDGRID_API_URL", default="https://api.sendgrid.com/v3/"),
+}
+
+if SENDGRID_API_KEY:
+    EMAIL_BACKEND = "anymail.backends.sendgrid.EmailBackend"
+else:
+    # Development: every message lands as a file under .local/mail, never dropped.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=BASE_DIR / ".local" / "mail")

@@ -1,0 +1,31 @@
+from config.settings.base import *  # noqa: F403
+from config.database import database_settings
+from config.settings.base import BASE_DIR, Q_CLUSTER, env
+
+DATABASES = {"default": database_settings(env, BASE_DIR)}
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+BASE_DOMAIN = "localhost"
+SITE_SCHEME = "http"
+SITE_PORT = ""
+ALLOWED_HOSTS = ["localhost", ".localhost", "testserver"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+EMAIL_FILE_PATH = BASE_DIR / ".local" / "test-mail"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Tests enqueue for real; only the cluster test runs a worker.
+Q_CLUSTER = {**Q_CLUSTER, "sync": False, "poll": 0.1}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}
+
+# A worker started by a test (a real qcluster subprocess) must use the test database.
+if env.str("ENGAGEX_TEST_DATABASE_NAME", default=""):
+    DATABASES["default"]["NAME"] = env.str("ENGAGEX_TEST_DATABASE_NAME")

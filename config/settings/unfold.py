@@ -1,0 +1,157 @@
+"""django-unfold console configuration: one dict for the platform, one for workspaces."""
+
+from django.templatetags.static import static
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+CALLBACKS = "engagex.core.admin_callbacks"
+
+_COLORS = {
+    "primary": {
+        "50": "oklch(97.7% .014 264)",
+        "100": "oklch(94.6% .033 264)",
+        "200": "oklch(90.2% .063 264)",
+        "300": "oklch(82.7% .119 264)",
+        "400": "oklch(71.4% .170 264)",
+        "500": "oklch(62.3% .214 259)",
+        "600": "oklch(54.6% .245 262)",
+        "700": "oklch(48.8% .243 264)",
+        "800": "oklch(42.4% .199 265)",
+        "900": "oklch(37.9% .146 265)",
+        "950": "oklch(28.2% .091 267)",
+    },
+}
+
+
+def _item(title, icon, link, permission=None, badge=None):
+    item = {"title": title, "icon": icon, "link": link}
+    if permission:
+        item["permission"] = permission
+    if badge:
+        item["badge"] = badge
+    return item
+
+
+def _section(slug):
+    return reverse_lazy("admin:section", kwargs={"slug": slug})
+
+
+UNFOLD = {
+    "SITE_TITLE": "EngageX Platform",
+    "SITE_HEADER": "EngageX Platform",
+    "SITE_SUBHEADER": _("Platform administration"),
+    "SITE_SYMBOL": "hub",
+    "SITE_URL": None,
+    "SHOW_VIEW_ON_SITE": False,
+    "COLORS": _COLORS,
+    "STYLES": [lambda request: static("engagex/admin.css")],
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": [
+            {
+                "title": _("Platform"),
+                "items": [
+                    _item(_("Dashboard"), "dashboard", reverse_lazy("admin:index")),
+                    _item(
+                        _("Workspaces"),
+                        "apartment",
+                        reverse_lazy("admin:tenants_tenant_changelist"),
+                    ),
+                    _item(
+                        _("Domains"), "language", reverse_lazy("admin:tenants_domain_changelist")
+                    ),
+                    _item(
+                        _("Platform users"),
+                        "shield_person",
+                        reverse_lazy("admin:accounts_user_changelist"),
+                    ),
+                    _item(
+                        _("Notifications"),
+                        "notifications",
+                        reverse_lazy("admin:notifications_notification_changelist"),
+                        badge=f"{CALLBACKS}.unread_notifications_badge",
+                    ),
+                ],
+            },
+            {
+                "title": _("Task queue"),
+                "collapsible": True,
+                "items": [
+                    _item(
+                        _("Scheduled"),
+                        "schedule",
+                        reverse_lazy("admin:django_q_schedule_changelist"),
+                    ),
+                    _item(_("Queued"), "pending", reverse_lazy("admin:django_q_ormq_changelist")),
+                    _item(
+                        _("Successful"),
+                        "task_alt",
+                        reverse_lazy("admin:django_q_success_changelist"),
+                    ),
+                    _item(_("Failed"), "error", reverse_lazy("admin:django_q_failure_changelist")),
+                ],
+            },
+        ],
+    },
+}
+
+UNFOLD_WORKSPACE = {
+    "SITE_TITLE": f"{CALLBACKS}.workspace_title",
+    "SITE_HEADER": f"{CALLBACKS}.workspace_title",
+    "SITE_SUBHEADER": _("EngageX workspace"),
+    "SITE_SYMBOL": "mail",
+    "SITE_URL": None,
+    "SHOW_VIEW_ON_SITE": False,
+    "COLORS": _COLORS,
+    "STYLES": [lambda request: static("engagex/admin.css")],
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": [
+            {
+                "title": _("Overview"),
+                "items": [
+                    _item(_("Dashboard"), "dashboard", reverse_lazy("admin:index")),
+                    _item(
+                        _("Notifications"),
+                        "notifications",
+                        reverse_lazy("admin:notifications_notification_changelist"),
+                        badge=f"{CALLBACKS}.unread_notifications_badge",
+                    ),
+                ],
+            },
+            {
+                "title": _("Audience"),
+                "items": [_item(_("Contacts"), "contacts", _section("contacts"))],
+            },
+            {
+                "title": _("Email"),
+                "items": [
+                    _item(_("Campaigns"), "campaign", _section("campaigns")),
+                    _item(_("Templates"), "draft", _section("templates")),
+                    _item(_("Analytics"), "monitoring", _section("analytics")),
+                ],
+            },
+            {
+                "title": _("Settings"),
+                "items": [
+                    _item(_("Domains"), "dns", _section("domains")),
+                    _item(
+                        _("Team"),
+                        "group",
+                        reverse_lazy("admin:accounts_user_changelist"),
+                        permission=f"{CALLBACKS}.can_view_team",
+                    ),
+                    _item(
+                        _("Roles"),
+                        "badge",
+                        reverse_lazy("admin:auth_group_changelist"),
+                        permission=f"{CALLBACKS}.can_view_roles",
+                    ),
+                    _item(_("Billing"), "credit_card", _section("billing")),
+                ],
+            },
+        ],
+    },
+}

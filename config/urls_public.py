@@ -1,0 +1,13 @@
+"""URLs of the platform's own domain (BASE_DOMAIN): platform admin, public pages, webhooks."""
+
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import path
+
+from engagex.accounts.urls import urlpatterns_for
+
+urlpatterns = [
+    path("", lambda request: redirect("admin:index")),
+    path("admin/", admin.site.urls),
+    *urlpatterns_for(admin.site),
+]

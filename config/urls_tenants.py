@@ -1,0 +1,13 @@
+"""URLs of every workspace domain (<slug>.BASE_DOMAIN): the workspace console and API."""
+
+from django.shortcuts import redirect
+from django.urls import path
+
+from engagex.accounts.urls import urlpatterns_for
+from engagex.core.sites import workspace_site
+
+urlpatterns = [
+    path("", lambda request: redirect("admin:index")),
+    path("admin/", workspace_site.urls),
+    *urlpatterns_for(workspace_site),
+]

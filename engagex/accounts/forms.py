@@ -1,0 +1,52 @@
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from engagex.accounts import roles
+from engagex.accounts.models import User
+from engagex.accounts.services import user_update_check
+
+ROLE_CHOICES = [(role, f"{role} — {roles.ROLE_DESCRIPTIONS[role]}") for role in roles.ROLES]
+
+
+class MemberCreateForm(forms.ModelForm):
+    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES, initial=roles.MARKETER)
+
+    class Meta:
+        model = User
+        fields = ["email", "full_name"]
+
+
+class MemberChangeForm(forms.ModelForm):
+    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES)
+
+    class Meta:
+        model = User
+        fields = ["full_name", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            current = self.instance.groups.filter(name__in=roles.ROLES).first()
+            self.fields["role"].initial = current.name if current else roles.VIEWER
+
+    def clean(self):
+        cleaned = super().clean()
+        if "role" in cleaned:
+            try:
+                user_update_check(
+                    user=self.instance,
+                    role=cleaned["role"],
+                    is_active=cleaned.get("is_active", False),
+                )
+            except ValidationError as error:
+                raise forms.ValidationError(error.messages) from error
+        return cleaned
+
+
+class PlatformUserCreateForm(forms.ModelForm):
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, min_length=8)
+
+    class Meta:
+        model = User
+        fields = ["email", "full_name"]

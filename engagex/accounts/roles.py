@@ -1,0 +1,46 @@
+"""Workspace roles: Django groups whose permissions follow from the app each model lives in.
+
+Apps that later releases add (contacts, campaigns, ...) fall into their place by app label,
+so `roles_sync` after a migration gives every role the permissions of the new models.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+OWNER = "Owner"
+ADMIN = "Admin"
+MARKETER = "Marketer"
+VIEWER = "Viewer"
+ROLES = [OWNER, ADMIN, MARKETER, VIEWER]
+
+ROLE_DESCRIPTIONS = {
+    OWNER: _("Everything, including billing and removing other owners."),
+    ADMIN: _("Everything except billing: also team members and sender domains."),
+    MARKETER: _("Contacts, groups, imports, templates and campaigns; reads analytics."),
+    VIEWER: _("Reads everything they can see; changes nothing."),
+}
+
+MARKETING_APPS = {"contacts", "email_templates", "campaigns", "analytics", "import_export"}
+TEAM_APPS = {"accounts", "auth"}
+SETTINGS_APPS = {"domains", "api"}
+BILLING_APPS = {"billing"}
+# Everyone manages their own notifications; the admin shows each person only theirs.
+PERSONAL_APPS = {"notifications"}
+AUDIT_APPS = {"admin"}
+
+
+def role_grants(role: str, app_label: str, action: str) -> bool:
+    """Say whether `role` gets the `action` ("view", "add", ...) permission in `app_label`."""
+    if app_label in PERSONAL_APPS:
+        return action in {"view", "change"}
+    workspace_apps = MARKETING_APPS | TEAM_APPS | SETTINGS_APPS | BILLING_APPS
+    if role == OWNER:
+        return app_label in workspace_apps or (app_label in AUDIT_APPS and action == "view")
+    if role == ADMIN:
+        return app_label in MARKETING_APPS | TEAM_APPS | SETTINGS_APPS
+    if role == MARKETER:
+        if app_label in MARKETING_APPS:
+            return True
+        return action == "view" and app_label in {"accounts", "domains"}
+    if role == VIEWER:
+        return action == "view" and app_label in MARKETING_APPS | {"accounts", "domains"}
+    return False

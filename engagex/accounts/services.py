@@ -1,0 +1,83 @@
+from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from engagex.accounts import roles
+from engagex.accounts.models import User
+
+EMAIL_TAKEN = "A member with this email address already exists in this workspace."
+
+
+@transaction.atomic
+def roles_sync() -> dict[str, int]:
+    """Create the role groups of the current schema and set their permissions."""
+    permissions = list(Permission.objects.select_related("content_type"))
+    counts = {}
+    for role in roles.ROLES:
+        group, _ = Group.objects.get_or_create(name=role)
+        granted = [
+            perm
+            for perm in permissions
+            if roles.role_grants(role, perm.content_type.app_label, perm.codename.split("_")[0])
+        ]
+        group.permissions.set(granted)
+        counts[role] = len(granted)
+    return counts
+
+
+@transaction.atomic
+def user_create(*, email: str, full_name: str = "", role: str, password: str | None = None) -> User:
+    """Create a workspace member with `role`; without a password they must set one by link."""
+    if role not in roles.ROLES:
+        raise ValidationError({"role": f"Unknown role {role!r}."})
+    email = User.objects.normalize_email(email)
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": EMAIL_TAKEN})
+    user = User(email=email, full_name=full_name, is_staff=True)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean()
+    user.save()
+    user.groups.set([Group.objects.get(name=role)])
+    return user
+
+
+def user_set_password_path(*, user: User) -> str:
+    """Return the path (on the user's own domain) where they choose a password."""
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return reverse("set_password", kwargs={"uidb64": uidb64, "token": token})
+
+
+LAST_OWNER = "A workspace needs at least one active Owner: make someone else Owner first."
+
+
+def user_update_check(*, user: User, role: str | None, is_active: bool) -> None:
+    """Raise ValidationError when the change would leave the workspace without an Owner."""
+    if role is not None and role not in roles.ROLES:
+        raise ValidationError({"role": f"Unknown role {role!r}."})
+    was_owner = user.is_active and user.groups.filter(name=roles.OWNER).exists()
+    stays_owner = is_active and (role == roles.OWNER if role is not None else was_owner)
+    if was_owner and not stays_owner:
+        others = User.objects.filter(is_active=True, groups__name=roles.OWNER).exclude(pk=user.pk)
+        if not others.exists():
+            raise ValidationError(LAST_OWNER)
+
+
+@transaction.atomic
+def user_update(*, user: User, full_name: str, role: str | None, is_active: bool) -> User:
+    """Change a member's name, role and active flag; the last active Owner stays an Owner."""
+    user_update_check(user=user, role=role, is_active=is_active)
+    user.full_name = full_name
+    user.is_active = is_active
+    user.full_clean()
+    user.save()
+    if role is not None:
+        user.groups.set([Group.objects.get(name=role)])
+    return user

@@ -1,0 +1,24 @@
+"""Callbacks the UNFOLD settings name by dotted path."""
+
+from django.db import connection
+
+
+def workspace_title(request) -> str:
+    tenant = getattr(request, "tenant", None) or getattr(connection, "tenant", None)
+    return getattr(tenant, "name", "") or "EngageX"
+
+
+def unread_notifications_badge(request):
+    from engagex.notifications.selectors import notification_unread_count
+
+    if not request.user.is_authenticated:
+        return None
+    return notification_unread_count(user=request.user) or None
+
+
+def can_view_team(request) -> bool:
+    return request.user.has_perm("accounts.view_user")
+
+
+def can_view_roles(request) -> bool:
+    return request.user.has_perm("auth.view_group")

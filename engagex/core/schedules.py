@@ -1,0 +1,19 @@
+"""The django-q2 schedules EngageX runs, registered idempotently by `register_schedules`."""
+
+from django_q.models import Schedule
+
+SCHEDULES = [
+    {
+        "name": "sessions: clear expired",
+        "func": "engagex.core.tasks.sessions_clear_expired",
+        "schedule_type": Schedule.DAILY,
+    },
+]
+
+
+def schedules_register() -> list[str]:
+    """Create or update every schedule in SCHEDULES by name; return the names."""
+    for spec in SCHEDULES:
+        defaults = {k: v for k, v in spec.items() if k != "name"}
+        Schedule.objects.update_or_create(name=spec["name"], defaults=defaults)
+    return [spec["name"] for spec in SCHEDULES]

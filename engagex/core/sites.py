@@ -1,0 +1,46 @@
+"""The two admin consoles: the platform (public domain) and every workspace (its own domain)."""
+
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from unfold.sites import UnfoldAdminSite
+
+# Sidebar sections that a later release fills; each says what will live there.
+UPCOMING_SECTIONS = {
+    "contacts": (_("Contacts"), _("Contacts, groups and spreadsheet import and export.")),
+    "campaigns": (_("Campaigns"), _("Campaigns, audiences, scheduling and sending.")),
+    "templates": (_("Templates"), _("Email templates with merge tags and live preview.")),
+    "analytics": (_("Analytics"), _("Opens, clicks, bounces and complaints per campaign.")),
+    "domains": (_("Domains"), _("Sender domains and their DNS verification.")),
+    "billing": (_("Billing"), _("Your plan, usage against its limits, invoices.")),
+}
+
+
+class PlatformAdminSite(UnfoldAdminSite):
+    settings_name = "UNFOLD"
+    site_title = site_header = "EngageX Platform"
+    index_title = _("Platform overview")
+
+
+class WorkspaceAdminSite(UnfoldAdminSite):
+    settings_name = "UNFOLD_WORKSPACE"
+    index_title = _("Workspace overview")
+
+    def extra_urls(self):
+        return [path("section/<slug:slug>/", self.admin_view(self.section_view), name="section")]
+
+    def section_view(self, request, slug):
+        """Show a sidebar section that is not available in this release yet."""
+        if slug not in UPCOMING_SECTIONS:
+            raise Http404
+        title, description = UPCOMING_SECTIONS[slug]
+        context = {
+            **self.each_context(request),
+            "title": title,
+            "description": description,
+        }
+        return TemplateResponse(request, "admin/engagex/section.html", context)
+
+
+workspace_site = WorkspaceAdminSite(name="admin")

@@ -1,0 +1,63 @@
+"""Tenant-scoped background tasks.
+
+A task names its workspace explicitly: its first argument is the schema name, and the
+`tenant_task` decorator runs the body inside that schema. Nothing reads "the current
+tenant" from state the task did not set itself.
+"""
+
+import functools
+import logging
+
+from django.db import transaction
+from django_q.tasks import async_task
+from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
+
+logger = logging.getLogger(__name__)
+
+
+def tenant_task(func):
+    """Run `func(schema_name, *args)` inside the schema `schema_name`.
+
+    A workspace deleted after the task was queued is skipped with a warning, not retried.
+    """
+
+    @functools.wraps(func)
+    def run(schema_name: str, *args, **kwargs):
+        if not get_tenant_model().objects.filter(schema_name=schema_name).exists():
+            logger.warning("Skipping %s: workspace %r no longer exists", func.__name__, schema_name)
+            return None
+        with schema_context(schema_name):
+            return func(schema_name, *args, **kwargs)
+
+    return run
+
+
+def enqueue_tenant_task(task, schema_name: str, *args, **kwargs) -> None:
+    """Queue `task` for `schema_name` once the current transaction commits."""
+    dotted = f"{task.__module__}.{task.__qualname__}"
+    transaction.on_commit(lambda: async_task(dotted, schema_name, *args, **kwargs))
+
+
+def for_each_schema(func, *args, **kwargs) -> int:
+    """Run `func(*args)` in every workspace schema; return how many ran."""
+    schemas = list(
+        get_tenant_model()
+        .objects.exclude(schema_name=get_public_schema_name())
+        .values_list("schema_name", flat=True)
+    )
+    for schema_name in schemas:
+        with schema_context(schema_name):
+            func(*args, **kwargs)
+    return len(schemas)
+
+
+def sessions_clear_expired() -> int:
+    """Delete expired sessions in the platform and in every workspace (daily schedule)."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    def clear():
+        Session.objects.filter(expire_date__lt=timezone.now()).delete()
+
+    clear()
+    return for_each_schema(clear)

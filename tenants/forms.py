@@ -1,0 +1,40 @@
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django_tenants.utils import schema_exists
+
+from tenants.models import Tenant
+from tenants.services import TEMPLATE_MISSING, slug_validate
+
+
+class TenantCreateForm(forms.ModelForm):
+    # A plain CharField, so a bad slug gets our message rather than the generic slug one.
+    slug = forms.CharField(label=_("workspace slug"), max_length=60)
+    owner_name = forms.CharField(label=_("Owner's name"), max_length=150, required=False)
+
+    class Meta:
+        model = Tenant
+        fields = ["name", "slug", "owner_email"]
+        help_texts = {
+            "owner_email": _("The Owner gets an email with a link to choose a password."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].help_text = _(
+            "Lowercase letters, digits and hyphens. The workspace lives at "
+            "<slug>.%(domain)s and cannot be renamed later."
+        ) % {"domain": settings.BASE_DOMAIN}
+
+    def clean_slug(self):
+        try:
+            return slug_validate(self.cleaned_data["slug"])
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict["slug"]) from error
+
+    def clean(self):
+        cleaned = super().clean()
+        if not schema_exists(settings.TENANT_BASE_SCHEMA):
+            raise forms.ValidationError(TEMPLATE_MISSING.format(schema=settings.TENANT_BASE_SCHEMA))
+        return cleaned

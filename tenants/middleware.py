@@ -1,0 +1,16 @@
+from django.shortcuts import render
+from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import get_public_schema_name
+
+
+class WorkspaceMiddleware(TenantMainMiddleware):
+    """Select the schema by host; a suspended workspace gets its own page, not its console."""
+
+    def process_request(self, request):
+        response = super().process_request(request)
+        if response is not None:
+            return response
+        tenant = request.tenant
+        if tenant.schema_name != get_public_schema_name() and tenant.is_suspended:
+            return render(request, "tenants/suspended.html", {"tenant": tenant}, status=403)
+        return None

@@ -1,0 +1,29 @@
+from django.conf import settings
+from django.db.models import QuerySet
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from tenants.models import Tenant
+
+
+def workspace_list() -> QuerySet[Tenant]:
+    """Every customer workspace (the platform's own `public` tenant excluded)."""
+    return Tenant.objects.exclude(schema_name=get_public_schema_name())
+
+
+def workspace_url(tenant: Tenant, path: str = "/") -> str:
+    """Return the absolute URL of `path` on the workspace's own domain."""
+    domain = tenant.get_primary_domain()
+    host = domain.domain if domain else tenant.primary_domain_name
+    return f"{settings.SITE_SCHEME}://{host}{settings.SITE_PORT}{path}"
+
+
+def workspace_contents(tenant: Tenant) -> dict[str, int]:
+    """Count what deleting the workspace would drop, for the confirmation page."""
+    from engagex.accounts.models import User
+    from engagex.notifications.models import Notification
+
+    with schema_context(tenant.schema_name):
+        return {
+            "members": User.objects.count(),
+            "notifications": Notification.objects.count(),
+        }

@@ -1,0 +1,120 @@
+from django.core import mail
+from django.urls import reverse
+from django_tenants.utils import schema_context, schema_exists
+
+from engagex.accounts.models import User
+from tenants.models import Tenant
+from tenants.services import tenant_create
+
+
+def _url(name, *args):
+    return reverse(name, args=args, urlconf="config.urls_public")
+
+
+def test_superuser_creates_a_workspace_from_the_admin(
+    platform_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = platform_client.post(
+            _url("admin:tenants_tenant_add"),
+            {
+                "name": "Iota Labs",
+                "slug": "iota-labs",
+                "owner_email": "founder@iota.example",
+                "owner_name": "Ida",
+            },
+            follow=True,
+        )
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Workspace ready at http://iota-labs.localhost/admin/" in body
+    assert "/accounts/set-password/" in body
+    tenant = Tenant.objects.get(slug="iota-labs")
+    assert tenant.schema_name == "iota_labs"
+    with schema_context("iota_labs"):
+        assert User.objects.get().full_name == "Ida"
+    assert mail.outbox[-1].to == ["founder@iota.example"]
+
+
+def test_admin_add_form_shows_slug_errors(platform_client, tenant):
+    count = Tenant.objects.count()
+
+    taken = platform_client.post(
+        _url("admin:tenants_tenant_add"),
+        {"name": "X", "slug": tenant.slug, "owner_email": "x@example.com"},
+    )
+    reserved = platform_client.post(
+        _url("admin:tenants_tenant_add"),
+        {"name": "X", "slug": "www", "owner_email": "x@example.com"},
+    )
+    invalid = platform_client.post(
+        _url("admin:tenants_tenant_add"),
+        {"name": "X", "slug": "Bad Slug!", "owner_email": "x@example.com"},
+    )
+
+    assert taken.status_code == reserved.status_code == invalid.status_code == 200
+    assert "is already taken" in taken.content.decode()
+    assert "is reserved for EngageX itself" in reserved.content.decode()
+    assert "lowercase letters, digits and single hyphens" in invalid.content.decode()
+    assert Tenant.objects.count() == count
+
+
+def test_changelist_lists_workspaces_with_status_but_not_the_platform(platform_client, tenant):
+    body = platform_client.get(_url("admin:tenants_tenant_changelist")).content.decode()
+
+    assert "Alpha Corp" in body
+    assert "Beta Ltd" in body
+    public = Tenant.objects.get(schema_name="public")
+    assert _url("admin:tenants_tenant_change", public.pk) not in body
+    assert "Active" in body
+
+
+def test_suspend_and_reactivate_from_the_change_page(platform_client, tenant):
+    platform_client.get(_url("admin:tenants_tenant_suspend_detail", tenant.pk))
+    tenant.refresh_from_db()
+    assert tenant.status == Tenant.Status.SUSPENDED
+
+    platform_client.get(_url("admin:tenants_tenant_reactivate_detail", tenant.pk))
+    tenant.refresh_from_db()
+    assert tenant.status == Tenant.Status.ACTIVE
+
+
+def test_bulk_suspend_action(platform_client, tenant, other_tenant):
+    platform_client.post(
+        _url("admin:tenants_tenant_changelist"),
+        {"action": "suspend_selected", "_selected_action": [tenant.pk, other_tenant.pk]},
+    )
+
+    assert set(Tenant.objects.filter(status="suspended").values_list("slug", flat=True)) == {
+        "alpha",
+        "beta",
+    }
+
+
+def test_delete_confirmation_names_what_will_be_dropped(platform_client):
+    tenant = tenant_create(name="Kappa", slug="kappa", owner_email="o@kappa.example").tenant
+
+    page = platform_client.get(_url("admin:tenants_tenant_delete", tenant.pk)).content.decode()
+
+    assert "the PostgreSQL schema <code>kappa</code>" in page
+    assert "1 team member account" in page
+    assert "kappa.localhost" in page
+
+    platform_client.post(_url("admin:tenants_tenant_delete", tenant.pk), {"post": "yes"})
+
+    assert not Tenant.objects.filter(slug="kappa").exists()
+    assert not schema_exists("kappa")
+
+
+def test_bulk_delete_is_not_offered(platform_client):
+    body = platform_client.get(_url("admin:tenants_tenant_changelist")).content.decode()
+
+    assert "delete_selected" not in body
+
+
+def test_resend_owner_invitation(platform_client, tenant):
+    platform_client.get(_url("admin:tenants_tenant_resend_invitation_detail", tenant.pk))
+
+    assert mail.outbox[-1].to == ["owner@alpha.example"]
+    assert "/accounts/set-password/" in mail.outbox[-1].body
