@@ -30,7 +30,10 @@ def main():
     clone = statistics.median(clone_times)
     migrate = statistics.median(migrate_times)
     print(f"{'path':<28}{'runs':>6}{'median s':>12}{'min s':>10}{'max s':>10}")
-    print(f"{'clone template (ours)':<28}{CLONES:>6}{clone:>12.3f}{min(clone_times):>10.3f}{max(clone_times):>10.3f}")
+    print(
+        f"{'clone template (ours)':<28}{CLONES:>6}{clone:>12.3f}"
+        f"{min(clone_times):>10.3f}{max(clone_times):>10.3f}"
+    )
     print(
         f"{'run all migrations (stock)':<28}{MIGRATIONS:>6}{migrate:>12.3f}"
         f"{min(migrate_times):>10.3f}{max(migrate_times):>10.3f}"

@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -8,7 +8,7 @@ from django_tenants.utils import get_public_schema_name
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
-from tenants.forms import TenantCreateForm
+from tenants.forms import SuspendForm, TenantCreateForm
 from tenants.models import Domain, Tenant
 from tenants.selectors import workspace_contents, workspace_list, workspace_url
 from tenants.services import (
@@ -42,7 +42,7 @@ class TenantAdmin(ModelAdmin):
         "schema_name",
         "workspace_link",
         "owner_email",
-        "status_badge",
+        "status",
         "status_reason",
         "status_changed_at",
         "created_at",
@@ -100,16 +100,26 @@ class TenantAdmin(ModelAdmin):
             owner_name=data.get("owner_name", ""),
         )
         obj.pk = provisioned.tenant.pk
+        console = workspace_url(provisioned.tenant, "/admin/")
         self.message_user(
             request,
             format_html(
-                _("Workspace ready at {}. An invitation was emailed to {}; set-password link: {}"),
-                workspace_url(provisioned.tenant, "/admin/"),
+                _(
+                    'Workspace ready at <a href="{}" class="underline">{}</a>. An invitation was '
+                    'emailed to {}; you can also send them <a href="{}" class="underline">their '
+                    "set-password link</a> yourself."
+                ),
+                console,
+                console,
                 provisioned.owner.email,
                 provisioned.set_password_url,
             ),
             messages.SUCCESS,
         )
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # save_model already said what happened, with the links the user needs.
+        return redirect(reverse("admin:tenants_tenant_change", args=[obj.pk]))
 
     def save_related(self, request, form, formsets, change):
         if change:
@@ -156,13 +166,44 @@ class TenantAdmin(ModelAdmin):
             request, _("%d workspace(s) reactivated.") % len(queryset), messages.SUCCESS
         )
 
-    @action(description=_("Suspend"), url_path="suspend", permissions=["change"])
+    @action(description=_("Suspend"), url_path="suspend", permissions=["suspend_detail"])
     def suspend_detail(self, request, object_id):
-        return self._status_change(request, object_id, tenant_suspend, _("suspended"))
+        tenant = self.get_object(request, object_id)
+        form = SuspendForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            tenant_suspend(tenant=tenant, reason=form.cleaned_data["reason"])
+            self.message_user(
+                request, _("Workspace “%s” suspended.") % tenant.name, messages.SUCCESS
+            )
+            return redirect(reverse("admin:tenants_tenant_change", args=[object_id]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Suspend “%s”") % tenant.name,
+            "opts": self.model._meta,
+            "original": tenant,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/tenants/tenant/suspend.html", context)
 
-    @action(description=_("Reactivate"), url_path="reactivate", permissions=["change"])
+    def has_suspend_detail_permission(self, request, object_id=None):
+        return self._status_is(request, object_id, Tenant.Status.ACTIVE)
+
+    @action(description=_("Reactivate"), url_path="reactivate", permissions=["reactivate_detail"])
     def reactivate_detail(self, request, object_id):
-        return self._status_change(request, object_id, tenant_reactivate, _("reactivated"))
+        tenant = self.get_object(request, object_id)
+        tenant_reactivate(tenant=tenant)
+        self.message_user(request, _("Workspace “%s” reactivated.") % tenant.name, messages.SUCCESS)
+        return redirect(reverse("admin:tenants_tenant_change", args=[object_id]))
+
+    def has_reactivate_detail_permission(self, request, object_id=None):
+        return self._status_is(request, object_id, Tenant.Status.SUSPENDED)
+
+    def _status_is(self, request, object_id, status) -> bool:
+        if not self.has_change_permission(request):
+            return False
+        if object_id is None:
+            return True
+        return workspace_list().filter(pk=object_id, status=status).exists()
 
     @action(
         description=_("Resend owner invitation"),
@@ -180,26 +221,18 @@ class TenantAdmin(ModelAdmin):
         )
         return redirect(reverse("admin:tenants_tenant_change", args=[object_id]))
 
-    def _status_change(self, request, object_id, service, verb):
-        tenant = self.get_object(request, object_id)
-        try:
-            service(tenant=tenant)
-        except ValidationError as error:
-            self.message_user(request, " ".join(error.messages), messages.ERROR)
-        else:
-            self.message_user(
-                request, _("Workspace “%(name)s” %(verb)s.") % {"name": tenant.name, "verb": verb}
-            )
-        return redirect(reverse("admin:tenants_tenant_change", args=[object_id]))
-
 
 @admin.register(Domain)
 class DomainAdmin(ModelAdmin):
-    list_display = ["domain", "tenant", "is_primary"]
+    list_display = ["domain", "workspace", "is_primary"]
     list_filter = ["is_primary"]
     search_fields = ["domain", "tenant__name"]
     list_select_related = ["tenant"]
-    readonly_fields = ["domain", "tenant", "is_primary"]
+    readonly_fields = ["domain", "workspace", "is_primary"]
+
+    @display(description=_("Workspace"), ordering="tenant__name")
+    def workspace(self, obj):
+        return obj.tenant
 
     def has_add_permission(self, request):
         # Workspace domains are created with the workspace.

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_exists
+from unfold.widgets import UnfoldAdminTextInputWidget
 
 from tenants.models import Tenant
 from tenants.services import TEMPLATE_MISSING, slug_validate
@@ -10,8 +11,12 @@ from tenants.services import TEMPLATE_MISSING, slug_validate
 
 class TenantCreateForm(forms.ModelForm):
     # A plain CharField, so a bad slug gets our message rather than the generic slug one.
-    slug = forms.CharField(label=_("workspace slug"), max_length=60)
-    owner_name = forms.CharField(label=_("Owner's name"), max_length=150, required=False)
+    slug = forms.CharField(
+        label=_("Workspace slug"), max_length=40, widget=UnfoldAdminTextInputWidget
+    )
+    owner_name = forms.CharField(
+        label=_("Owner's name"), max_length=150, required=False, widget=UnfoldAdminTextInputWidget
+    )
 
     class Meta:
         model = Tenant
@@ -23,8 +28,8 @@ class TenantCreateForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["slug"].help_text = _(
-            "Lowercase letters, digits and hyphens. The workspace lives at "
-            "<slug>.%(domain)s and cannot be renamed later."
+            "3 to 40 lowercase letters, digits and hyphens, e.g. “acme-co”: the workspace "
+            "then lives at acme-co.%(domain)s. It cannot be changed later."
         ) % {"domain": settings.BASE_DOMAIN}
 
     def clean_slug(self):
@@ -38,3 +43,12 @@ class TenantCreateForm(forms.ModelForm):
         if not schema_exists(settings.TENANT_BASE_SCHEMA):
             raise forms.ValidationError(TEMPLATE_MISSING.format(schema=settings.TENANT_BASE_SCHEMA))
         return cleaned
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (shown to the workspace's staff)"),
+        max_length=255,
+        required=False,
+        widget=UnfoldAdminTextInputWidget,
+    )

@@ -4,6 +4,10 @@ from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
 
+def default_contact_limit() -> int:
+    return settings.WORKSPACE_DEFAULT_CONTACT_LIMIT
+
+
 class Tenant(TenantMixin):
     """A customer organisation: one workspace, one PostgreSQL schema."""
 
@@ -19,6 +23,11 @@ class Tenant(TenantMixin):
     )
     status_changed_at = models.DateTimeField(null=True, blank=True)
     status_reason = models.CharField(max_length=255, blank=True)
+    contact_limit = models.PositiveIntegerField(
+        _("contact limit"),
+        default=default_contact_limit,
+        help_text=_("How many contacts the workspace may hold."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Cloned from settings.TENANT_BASE_SCHEMA; deleting a workspace drops its schema.

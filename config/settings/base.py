@@ -17,17 +17,20 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}
 # --- Applications -------------------------------------------------------------------------
 # Public schema only: the platform (tenants, task queue) plus what both sides need.
 SHARED_APPS = [
-    "django_tenants",
-    "tenants",
+    # unfold first: django-tenants ships admin/index.html and app_list.html of its own.
     "unfold",
     "unfold.contrib.filters",
     "unfold.contrib.forms",
     "unfold.contrib.import_export",
+    "django_tenants",
+    "tenants",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django.contrib.postgres",
     "engagex.core.admin_config.EngageXAdminConfig",
     "django_q",
     "import_export",
@@ -43,6 +46,7 @@ TENANT_APPS = [
     "engagex.core.admin_config.EngageXAdminConfig",
     "engagex.accounts",
     "engagex.notifications",
+    "engagex.contacts",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -110,6 +114,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "/admin/"
 # Invitation and set-password links stay valid for a week.
 PASSWORD_RESET_TIMEOUT = 7 * 24 * 3600
 
@@ -140,6 +145,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"pgserver": {"level": "WARNING"}},
 }
+
+# --- Contacts ------------------------------------------------------------------------------
+# New workspaces may hold this many contacts until billing plans set their own limits.
+WORKSPACE_DEFAULT_CONTACT_LIMIT = env.int("WORKSPACE_DEFAULT_CONTACT_LIMIT", default=100_000)
+IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=150 * 1024 * 1024)
+IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=200)
+# Files with more rows than this validate and import in a background task.
+IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=5_000)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 from config.settings.email import *  # noqa: E402, F403
 from config.settings.q2 import *  # noqa: E402, F403

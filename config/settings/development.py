@@ -1,5 +1,5 @@
-from config.settings.base import *  # noqa: F403
 from config.database import database_settings
+from config.settings.base import *  # noqa: F403
 from config.settings.base import BASE_DIR, env
 
 DATABASES = {"default": database_settings(env, BASE_DIR)}

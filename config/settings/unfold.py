@@ -6,6 +6,14 @@ from django.utils.translation import gettext_lazy as _
 
 CALLBACKS = "engagex.core.admin_callbacks"
 
+_FAVICONS = [
+    {
+        "rel": "icon",
+        "sizes": "any",
+        "type": "image/svg+xml",
+        "href": lambda request: static("engagex/favicon.svg"),
+    }
+]
 _COLORS = {
     "primary": {
         "50": "oklch(97.7% .014 264)",
@@ -32,8 +40,38 @@ def _item(title, icon, link, permission=None, badge=None):
     return item
 
 
+def notifications_item():
+    """Notifications, with an unread badge only when something is unread."""
+    return _item(
+        _("Notifications"),
+        "notifications",
+        reverse_lazy("admin:notifications_notification_changelist"),
+        badge=f"{CALLBACKS}.unread_notifications_badge",
+    )
+
+
 def _section(slug):
     return reverse_lazy("admin:section", kwargs={"slug": slug})
+
+
+def _without_empty_badges(navigation):
+    """Unfold shows a badge whenever an item has one; drop it when nothing is unread."""
+
+    def navigation_for(request):
+        from engagex.core.admin_callbacks import unread_notifications_badge
+
+        unread = unread_notifications_badge(request)
+        groups = []
+        for group in navigation:
+            items = []
+            for item in group["items"]:
+                if "badge" in item and not unread:
+                    item = {k: v for k, v in item.items() if k != "badge"}
+                items.append(item)
+            groups.append({**group, "items": items})
+        return groups
+
+    return navigation_for
 
 
 UNFOLD = {
@@ -44,55 +82,59 @@ UNFOLD = {
     "SITE_URL": None,
     "SHOW_VIEW_ON_SITE": False,
     "COLORS": _COLORS,
+    "SITE_FAVICONS": _FAVICONS,
     "STYLES": [lambda request: static("engagex/admin.css")],
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": False,
-        "navigation": [
-            {
-                "title": _("Platform"),
-                "items": [
-                    _item(_("Dashboard"), "dashboard", reverse_lazy("admin:index")),
-                    _item(
-                        _("Workspaces"),
-                        "apartment",
-                        reverse_lazy("admin:tenants_tenant_changelist"),
-                    ),
-                    _item(
-                        _("Domains"), "language", reverse_lazy("admin:tenants_domain_changelist")
-                    ),
-                    _item(
-                        _("Platform users"),
-                        "shield_person",
-                        reverse_lazy("admin:accounts_user_changelist"),
-                    ),
-                    _item(
-                        _("Notifications"),
-                        "notifications",
-                        reverse_lazy("admin:notifications_notification_changelist"),
-                        badge=f"{CALLBACKS}.unread_notifications_badge",
-                    ),
-                ],
-            },
-            {
-                "title": _("Task queue"),
-                "collapsible": True,
-                "items": [
-                    _item(
-                        _("Scheduled"),
-                        "schedule",
-                        reverse_lazy("admin:django_q_schedule_changelist"),
-                    ),
-                    _item(_("Queued"), "pending", reverse_lazy("admin:django_q_ormq_changelist")),
-                    _item(
-                        _("Successful"),
-                        "task_alt",
-                        reverse_lazy("admin:django_q_success_changelist"),
-                    ),
-                    _item(_("Failed"), "error", reverse_lazy("admin:django_q_failure_changelist")),
-                ],
-            },
-        ],
+        "navigation": _without_empty_badges(
+            [
+                {
+                    "title": _("Platform"),
+                    "items": [
+                        _item(_("Dashboard"), "dashboard", reverse_lazy("admin:index")),
+                        _item(
+                            _("Workspaces"),
+                            "apartment",
+                            reverse_lazy("admin:tenants_tenant_changelist"),
+                        ),
+                        _item(
+                            _("Domains"),
+                            "language",
+                            reverse_lazy("admin:tenants_domain_changelist"),
+                        ),
+                        _item(
+                            _("Platform users"),
+                            "shield_person",
+                            reverse_lazy("admin:accounts_user_changelist"),
+                        ),
+                        notifications_item(),
+                    ],
+                },
+                {
+                    "title": _("Task queue"),
+                    "collapsible": True,
+                    "items": [
+                        _item(
+                            _("Scheduled"),
+                            "schedule",
+                            reverse_lazy("admin:django_q_schedule_changelist"),
+                        ),
+                        _item(
+                            _("Queued"), "pending", reverse_lazy("admin:django_q_ormq_changelist")
+                        ),
+                        _item(
+                            _("Successful"),
+                            "task_alt",
+                            reverse_lazy("admin:django_q_success_changelist"),
+                        ),
+                        _item(
+                            _("Failed"), "error", reverse_lazy("admin:django_q_failure_changelist")
+                        ),
+                    ],
+                },
+            ]
+        ),
     },
 }
 
@@ -104,54 +146,68 @@ UNFOLD_WORKSPACE = {
     "SITE_URL": None,
     "SHOW_VIEW_ON_SITE": False,
     "COLORS": _COLORS,
+    "SITE_FAVICONS": _FAVICONS,
     "STYLES": [lambda request: static("engagex/admin.css")],
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": False,
-        "navigation": [
-            {
-                "title": _("Overview"),
-                "items": [
-                    _item(_("Dashboard"), "dashboard", reverse_lazy("admin:index")),
-                    _item(
-                        _("Notifications"),
-                        "notifications",
-                        reverse_lazy("admin:notifications_notification_changelist"),
-                        badge=f"{CALLBACKS}.unread_notifications_badge",
-                    ),
-                ],
-            },
-            {
-                "title": _("Audience"),
-                "items": [_item(_("Contacts"), "contacts", _section("contacts"))],
-            },
-            {
-                "title": _("Email"),
-                "items": [
-                    _item(_("Campaigns"), "campaign", _section("campaigns")),
-                    _item(_("Templates"), "draft", _section("templates")),
-                    _item(_("Analytics"), "monitoring", _section("analytics")),
-                ],
-            },
-            {
-                "title": _("Settings"),
-                "items": [
-                    _item(_("Domains"), "dns", _section("domains")),
-                    _item(
-                        _("Team"),
-                        "group",
-                        reverse_lazy("admin:accounts_user_changelist"),
-                        permission=f"{CALLBACKS}.can_view_team",
-                    ),
-                    _item(
-                        _("Roles"),
-                        "badge",
-                        reverse_lazy("admin:auth_group_changelist"),
-                        permission=f"{CALLBACKS}.can_view_roles",
-                    ),
-                    _item(_("Billing"), "credit_card", _section("billing")),
-                ],
-            },
-        ],
+        "navigation": _without_empty_badges(
+            [
+                {
+                    "title": _("Overview"),
+                    "items": [
+                        _item(_("Dashboard"), "dashboard", reverse_lazy("admin:index")),
+                        notifications_item(),
+                    ],
+                },
+                {
+                    "title": _("Audience"),
+                    "items": [
+                        _item(
+                            _("Contacts"),
+                            "contacts",
+                            reverse_lazy("admin:contacts_contact_changelist"),
+                        ),
+                        _item(
+                            _("Groups"),
+                            "group_work",
+                            reverse_lazy("admin:contacts_contactgroup_changelist"),
+                        ),
+                        _item(
+                            _("Imports"),
+                            "upload_file",
+                            reverse_lazy("admin:contacts_importjob_changelist"),
+                        ),
+                    ],
+                },
+                {
+                    "title": _("Email"),
+                    "items": [
+                        _item(_("Campaigns"), "campaign", _section("campaigns")),
+                        _item(_("Templates"), "draft", _section("templates")),
+                        _item(_("Analytics"), "monitoring", _section("analytics")),
+                    ],
+                },
+                {
+                    "title": _("Settings"),
+                    "items": [
+                        _item(_("Domains"), "dns", _section("domains")),
+                        _item(
+                            _("Team"),
+                            "group",
+                            reverse_lazy("admin:accounts_user_changelist"),
+                            permission=f"{CALLBACKS}.can_view_team",
+                        ),
+                        _item(
+                            _("Roles"),
+                            "badge",
+                            reverse_lazy("admin:accounts_role_changelist"),
+                            permission=f"{CALLBACKS}.can_view_roles",
+                        ),
+                        _item(_("Billing"), "credit_card", _section("billing")),
+                    ],
+                },
+            ]
+        ),
     },
 }

@@ -1,14 +1,21 @@
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.db.models import Count
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
 from engagex.accounts import roles
 from engagex.accounts.forms import MemberChangeForm, MemberCreateForm, PlatformUserCreateForm
-from engagex.accounts.models import User
-from engagex.accounts.services import user_create, user_set_password_path, user_update
+from engagex.accounts.models import Role, User
+from engagex.accounts.services import (
+    member_invitation_send,
+    user_create,
+    user_set_password_path,
+    user_update,
+)
+from engagex.core.admin_callbacks import workspace_title
 from engagex.core.sites import workspace_site
 
 admin.site.unregister(Group)
@@ -60,11 +67,18 @@ class MemberAdmin(ModelAdmin):
         created = user_create(email=data["email"], full_name=data["full_name"], role=data["role"])
         obj.pk = created.pk
         link = request.build_absolute_uri(user_set_password_path(user=created))
+        member_invitation_send(user=created, link=link, workspace_name=workspace_title(request))
         self.message_user(
             request,
-            _("Send %(email)s this link to choose a password: %(link)s")
-            % {"email": created.email, "link": link},
-            messages.INFO,
+            format_html(
+                _(
+                    "An invitation was emailed to {}. Their "
+                    '<a href="{}" class="underline">set-password link</a> works once.'
+                ),
+                created.email,
+                link,
+            ),
+            messages.SUCCESS,
         )
 
     def save_related(self, request, form, formsets, change):
@@ -147,4 +161,4 @@ class PlatformUserAdmin(ModelAdmin):
 
 admin.site.register(User, PlatformUserAdmin)
 workspace_site.register(User, MemberAdmin)
-workspace_site.register(Group, RoleAdmin)
+workspace_site.register(Role, RoleAdmin)

@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminSelectWidget
 
 from engagex.accounts import roles
 from engagex.accounts.models import User
@@ -10,7 +11,13 @@ ROLE_CHOICES = [(role, f"{role} — {roles.ROLE_DESCRIPTIONS[role]}") for role i
 
 
 class MemberCreateForm(forms.ModelForm):
-    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES, initial=roles.MARKETER)
+    role = forms.ChoiceField(
+        label=_("Role"),
+        choices=ROLE_CHOICES,
+        initial=roles.MARKETER,
+        widget=UnfoldAdminSelectWidget,
+        help_text=_("The new member gets an email with a link to choose their password."),
+    )
 
     class Meta:
         model = User
@@ -18,7 +25,7 @@ class MemberCreateForm(forms.ModelForm):
 
 
 class MemberChangeForm(forms.ModelForm):
-    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES)
+    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES, widget=UnfoldAdminSelectWidget)
 
     class Meta:
         model = User
@@ -45,7 +52,7 @@ class MemberChangeForm(forms.ModelForm):
 
 
 class PlatformUserCreateForm(forms.ModelForm):
-    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, min_length=8)
+    password = forms.CharField(label=_("Password"), widget=UnfoldAdminPasswordWidget, min_length=8)
 
     class Meta:
         model = User

@@ -21,4 +21,4 @@ def can_view_team(request) -> bool:
 
 
 def can_view_roles(request) -> bool:
-    return request.user.has_perm("auth.view_group")
+    return request.user.has_perm("accounts.view_role")

@@ -8,7 +8,6 @@ from unfold.sites import UnfoldAdminSite
 
 # Sidebar sections that a later release fills; each says what will live there.
 UPCOMING_SECTIONS = {
-    "contacts": (_("Contacts"), _("Contacts, groups and spreadsheet import and export.")),
     "campaigns": (_("Campaigns"), _("Campaigns, audiences, scheduling and sending.")),
     "templates": (_("Templates"), _("Email templates with merge tags and live preview.")),
     "analytics": (_("Analytics"), _("Opens, clicks, bounces and complaints per campaign.")),

@@ -4,7 +4,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from engagex.accounts.models import User
 from tenants.models import Tenant
-from tenants.services import tenant_create
+from tenants.services import tenant_create, tenant_suspend
 
 
 def _url(name, *args):
@@ -28,8 +28,9 @@ def test_superuser_creates_a_workspace_from_the_admin(
 
     assert response.status_code == 200
     body = response.content.decode()
-    assert "Workspace ready at http://iota-labs.localhost/admin/" in body
+    assert 'Workspace ready at <a href="http://iota-labs.localhost/admin/"' in body
     assert "/accounts/set-password/" in body
+    assert "Suspend" in body  # landed on the new workspace's page
     tenant = Tenant.objects.get(slug="iota-labs")
     assert tenant.schema_name == "iota_labs"
     with schema_context("iota_labs"):
@@ -70,14 +71,32 @@ def test_changelist_lists_workspaces_with_status_but_not_the_platform(platform_c
     assert "Active" in body
 
 
-def test_suspend_and_reactivate_from_the_change_page(platform_client, tenant):
-    platform_client.get(_url("admin:tenants_tenant_suspend_detail", tenant.pk))
+def test_suspend_asks_for_a_reason_then_reactivate(platform_client, tenant):
+    page = platform_client.get(_url("admin:tenants_tenant_suspend_detail", tenant.pk))
+    assert "will see a “workspace suspended” page" in page.content.decode()
     tenant.refresh_from_db()
-    assert tenant.status == Tenant.Status.SUSPENDED
+    assert tenant.status == Tenant.Status.ACTIVE
+
+    platform_client.post(
+        _url("admin:tenants_tenant_suspend_detail", tenant.pk), {"reason": "Abuse"}
+    )
+    tenant.refresh_from_db()
+    assert (tenant.status, tenant.status_reason) == (Tenant.Status.SUSPENDED, "Abuse")
+    change = platform_client.get(_url("admin:tenants_tenant_change", tenant.pk)).content.decode()
+    assert "Reactivate" in change
+    assert _url("admin:tenants_tenant_suspend_detail", tenant.pk) not in change
 
     platform_client.get(_url("admin:tenants_tenant_reactivate_detail", tenant.pk))
     tenant.refresh_from_db()
     assert tenant.status == Tenant.Status.ACTIVE
+
+
+def test_suspend_is_refused_for_an_already_suspended_workspace(platform_client, tenant):
+    tenant_suspend(tenant=tenant)
+
+    response = platform_client.post(_url("admin:tenants_tenant_suspend_detail", tenant.pk))
+
+    assert response.status_code == 403
 
 
 def test_bulk_suspend_action(platform_client, tenant, other_tenant):

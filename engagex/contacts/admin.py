@@ -1,0 +1,424 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from unfold.admin import ModelAdmin
+from unfold.decorators import display
+
+from engagex.contacts.forms import ContactForm, GroupChoiceForm, ImportMappingForm, ImportUploadForm
+from engagex.contacts.models import Contact, ContactGroup, ContactStatus, ImportJob
+from engagex.contacts.selectors import contact_search, group_list
+from engagex.contacts.services import importing
+from engagex.contacts.services.contacts import (
+    contact_create,
+    contact_delete_many,
+    contact_update,
+    group_add_contacts,
+    group_remove_contacts,
+)
+from engagex.contacts.services.exporting import export_csv_stream, export_xlsx_file
+from engagex.contacts.tasks import contacts_import_apply, contacts_import_validate
+from engagex.core.paginator import LargeTablePaginator
+from engagex.core.sites import workspace_site
+from engagex.core.tasks import enqueue_tenant_task
+
+STATUS_COLORS = {
+    ContactStatus.SUBSCRIBED: "success",
+    ContactStatus.UNSUBSCRIBED: "warning",
+    ContactStatus.BOUNCED: "danger",
+    ContactStatus.COMPLAINED: "danger",
+}
+
+
+class ContactAdmin(ModelAdmin):
+    form = ContactForm
+    list_display = ["email", "first_name", "last_name", "status_badge", "language", "created_at"]
+    list_filter = ["status", "groups", "language"]
+    search_fields = ["email"]  # enables the search box; contact_search does the matching
+    search_help_text = _("Matches the start of the email address, first name or last name.")
+    ordering = ["-id"]
+    paginator = LargeTablePaginator
+    show_full_result_count = False
+    list_per_page = 50
+    autocomplete_fields = []
+    filter_horizontal = ["groups"]
+    readonly_fields = ["status_changed_at", "status_source", "created_at", "updated_at"]
+    fieldsets = [
+        (
+            None,
+            {"fields": ["email", ("first_name", "last_name"), "phone", ("language", "timezone")]},
+        ),
+        (
+            _("Subscription"),
+            {
+                "fields": [
+                    "status",
+                    "status_changed_at",
+                    "status_source",
+                    "consent_at",
+                    "consent_source",
+                ]
+            },
+        ),
+        (_("Groups"), {"fields": ["groups"]}),
+        (_("Custom attributes"), {"fields": ["attributes"], "classes": ["collapse"]}),
+        (_("Record"), {"fields": ["created_at", "updated_at"]}),
+    ]
+    actions = ["add_to_group", "remove_from_group", "export_selected_csv", "delete_contacts"]
+    change_list_template = "admin/contacts/contact/change_list.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "export/csv/",
+                self.admin_site.admin_view(self.export_csv_view),
+                name="contacts_contact_export_csv",
+            ),
+            path(
+                "export/xlsx/",
+                self.admin_site.admin_view(self.export_xlsx_view),
+                name="contacts_contact_export_xlsx",
+            ),
+            *super().get_urls(),
+        ]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # replaced by a set-based delete
+        return actions
+
+    def get_search_results(self, request, queryset, search_term):
+        return contact_search(queryset, search_term), False
+
+    @display(description=_("Status"), label=STATUS_COLORS)
+    def status_badge(self, obj):
+        return obj.status, obj.get_status_display()
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in form.cleaned_data if name != "groups"}
+        if change:
+            contact_update(contact=obj, **data)
+        else:
+            created = contact_create(**data)
+            obj.pk = created.pk
+
+    # --- exports -----------------------------------------------------------------------
+    def _filtered_queryset(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        return changelist.get_queryset(request)
+
+    def export_csv_view(self, request):
+        response = StreamingHttpResponse(
+            export_csv_stream(self._filtered_queryset(request)),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'
+        return response
+
+    def export_xlsx_view(self, request):
+        handle = export_xlsx_file(self._filtered_queryset(request))
+        return FileResponse(handle, as_attachment=True, filename=_export_name("xlsx"))
+
+    @admin.action(description=_("Export selected to CSV"), permissions=["view"])
+    def export_selected_csv(self, request, queryset):
+        response = StreamingHttpResponse(
+            export_csv_stream(queryset), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'
+        return response
+
+    # --- group actions -----------------------------------------------------------------
+    @admin.action(description=_("Add selected to a group"), permissions=["change"])
+    def add_to_group(self, request, queryset):
+        return self._group_action(
+            request,
+            queryset,
+            group_add_contacts,
+            _("Add to group"),
+            _("%(n)d contact(s) added to “%(group)s”."),
+        )
+
+    @admin.action(description=_("Remove selected from a group"), permissions=["change"])
+    def remove_from_group(self, request, queryset):
+        return self._group_action(
+            request,
+            queryset,
+            group_remove_contacts,
+            _("Remove from group"),
+            _("%(n)d contact(s) removed from “%(group)s”."),
+        )
+
+    def _group_action(self, request, queryset, service, title, done):
+        form = GroupChoiceForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            group = form.cleaned_data["group"]
+            count = service(group=group, contacts=queryset)
+            self.message_user(request, done % {"n": count, "group": group.name}, messages.SUCCESS)
+            return None
+        return self._intermediate(request, queryset, title, form)
+
+    @admin.action(description=_("Delete selected contacts"), permissions=["delete"])
+    def delete_contacts(self, request, queryset):
+        if "apply" in request.POST:
+            count = contact_delete_many(contacts=queryset)
+            self.message_user(
+                request,
+                ngettext("%d contact deleted.", "%d contacts deleted.", count) % count,
+                messages.SUCCESS,
+            )
+            return None
+        return self._intermediate(request, queryset, _("Delete contacts"), None, danger=True)
+
+    def _intermediate(self, request, queryset, title, form, danger=False):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "form": form,
+            "count": queryset.count(),
+            "action": request.POST.get("action"),
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "danger": danger,
+            "query_string": request.GET.urlencode(),
+        }
+        return TemplateResponse(request, "admin/contacts/contact/action_confirm.html", context)
+
+
+def _export_name(extension: str) -> str:
+    return f"contacts-{timezone.now():%Y%m%d-%H%M}.{extension}"
+
+
+class ContactGroupAdmin(ModelAdmin):
+    list_display = ["name", "description", "members", "subscribed", "created_at"]
+    search_fields = ["name"]
+    fields = ["name", "description"]
+
+    def get_queryset(self, request):
+        return group_list()
+
+    @display(description=_("Members"), ordering="member_count")
+    def members(self, obj):
+        return f"{obj.member_count:,}"
+
+    @display(description=_("Subscribed"), ordering="subscribed_count")
+    def subscribed(self, obj):
+        return f"{obj.subscribed_count:,}"
+
+    def view_on_site(self, obj):
+        return None
+
+
+IMPORT_STATUS_COLORS = {
+    ImportJob.Status.MAPPING: "info",
+    ImportJob.Status.VALIDATING: "info",
+    ImportJob.Status.VALIDATED: "warning",
+    ImportJob.Status.IMPORTING: "info",
+    ImportJob.Status.DONE: "success",
+    ImportJob.Status.FAILED: "danger",
+    ImportJob.Status.CANCELLED: "danger",
+}
+
+
+class ImportJobAdmin(ModelAdmin):
+    list_display = [
+        "original_name",
+        "status_badge",
+        "progress",
+        "summary",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["original_name"]
+    list_select_related = ["created_by"]
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:job_id>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="contacts_importjob_progress",
+            ),
+            path(
+                "<int:job_id>/errors.csv",
+                self.admin_site.admin_view(self.error_report_view),
+                name="contacts_importjob_errors",
+            ),
+            *super().get_urls(),
+        ]
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("contacts.add_importjob")
+
+    @display(description=_("Status"), label=IMPORT_STATUS_COLORS)
+    def status_badge(self, obj):
+        return obj.status, obj.get_status_display()
+
+    @display(description=_("Progress"))
+    def progress(self, obj):
+        return f"{obj.progress_percent}%" if obj.is_running else "—"
+
+    @display(description=_("Result"))
+    def summary(self, obj):
+        counts = obj.counts or {}
+        if "new" not in counts:
+            return "—"
+        rejected = sum(counts.get(k, 0) for k in ("invalid", "duplicate", "over_limit"))
+        return _("%(new)s new · %(update)s updated · %(rejected)s rejected") % {
+            "new": f"{counts.get('new', 0):,}",
+            "update": f"{counts.get('update', 0):,}",
+            "rejected": f"{rejected:,}",
+        }
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ImportUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                job = importing.import_job_create(
+                    upload=form.cleaned_data["file"],
+                    created_by=request.user,
+                    encoding=form.cleaned_data["encoding"],
+                )
+            except ValidationError as error:
+                form.add_error("file", error.messages)
+            else:
+                return redirect(reverse("admin:contacts_importjob_change", args=[job.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import contacts"),
+            "opts": self.model._meta,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/contacts/importjob/upload.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        job = self.get_object(request, object_id)
+        if job is None:
+            raise Http404
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        form = None
+        if request.method == "POST":
+            if not self.has_change_permission(request, job):
+                raise PermissionDenied
+            response, form = self._handle_post(request, job)
+            if response is not None:
+                return response
+        if job.status == ImportJob.Status.MAPPING and form is None:
+            form = ImportMappingForm(job=job)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": job.original_name,
+            "opts": self.model._meta,
+            "job": job,
+            "form": form,
+            "can_change": self.has_change_permission(request, job),
+            "errors": importing.import_job_errors(job=job)
+            if job.status == ImportJob.Status.VALIDATED
+            else [],
+            "counts": [(key, label, job.counts.get(key, 0)) for key, label in COUNT_LABELS],
+            "background": importing.import_runs_in_background(job),
+        }
+        return TemplateResponse(request, "admin/contacts/importjob/detail.html", context)
+
+    def _handle_post(self, request, job):
+        step = request.POST.get("step")
+        here = redirect(reverse("admin:contacts_importjob_change", args=[job.pk]))
+        try:
+            if step == "configure":
+                form = ImportMappingForm(request.POST, job=job)
+                if not form.is_valid():
+                    return None, form
+                importing.import_job_configure(
+                    job=job,
+                    mapping=form.mapping(),
+                    update_existing=form.cleaned_data["update_existing"],
+                    groups=form.cleaned_data["groups"],
+                    unknown_columns=form.cleaned_data["unknown_columns"],
+                )
+                if importing.import_runs_in_background(job):
+                    job.background = True
+                    job.save(update_fields=["background"])
+                    importing.import_job_mark_queued(job=job)
+                    enqueue_tenant_task(contacts_import_validate, _schema(), job.pk)
+                else:
+                    importing.import_job_validate(job=job)
+            elif step == "confirm":
+                importing.import_job_confirm(job=job)
+                if importing.import_runs_in_background(job):
+                    enqueue_tenant_task(contacts_import_apply, _schema(), job.pk)
+                else:
+                    importing.import_job_apply(job=job)
+                    self.message_user(request, _("Import finished."), messages.SUCCESS)
+            elif step == "resume":
+                importing.import_job_resume(job=job)
+                if importing.import_runs_in_background(job):
+                    enqueue_tenant_task(contacts_import_apply, _schema(), job.pk)
+                else:
+                    importing.import_job_apply(job=job)
+            elif step == "remap":
+                importing.import_job_remap(job=job)
+            elif step == "cancel":
+                importing.import_job_cancel(job=job)
+                self.message_user(
+                    request, _("Import cancelled; nothing was changed."), messages.INFO
+                )
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        return here, None
+
+    def progress_view(self, request, job_id):
+        job = get_object_or_404(ImportJob, pk=job_id)
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        return JsonResponse(
+            {
+                "status": job.status,
+                "phase": job.phase,
+                "percent": job.progress_percent,
+                "processed": job.processed_rows,
+                "total": job.total_rows,
+            }
+        )
+
+    def error_report_view(self, request, job_id):
+        job = get_object_or_404(ImportJob, pk=job_id)
+        if not self.has_view_permission(request, job) or not job.error_report:
+            raise Http404
+        return FileResponse(
+            job.error_report.open("rb"),
+            as_attachment=True,
+            filename=f"import-{job.pk}-rejected-rows.csv",
+        )
+
+
+COUNT_LABELS = [
+    ("new", _("New contacts")),
+    ("update", _("Existing, updated")),
+    ("unchanged", _("Existing, unchanged")),
+    ("skipped", _("Existing, left as they are")),
+    ("invalid", _("Invalid rows")),
+    ("duplicate", _("Duplicates within the file")),
+    ("over_limit", _("Over the contact limit")),
+]
+
+
+def _schema() -> str:
+    from django.db import connection
+
+    return connection.schema_name
+
+
+workspace_site.register(Contact, ContactAdmin)
+workspace_site.register(ContactGroup, ContactGroupAdmin)
+workspace_site.register(ImportJob, ImportJobAdmin)

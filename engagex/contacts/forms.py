@@ -1,0 +1,117 @@
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from engagex.contacts.models import Contact, ContactGroup, ImportJob
+from engagex.contacts.services import mapping as mapping_rules
+from engagex.contacts.services.contacts import (
+    contact_limit_check,
+    contact_status_check,
+    email_normalize,
+)
+from engagex.contacts.services.reading import ENCODINGS
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = [
+            "email",
+            "first_name",
+            "last_name",
+            "phone",
+            "language",
+            "timezone",
+            "status",
+            "consent_at",
+            "consent_source",
+            "groups",
+            "attributes",
+        ]
+
+    def clean_email(self):
+        return email_normalize(self.cleaned_data["email"])
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            if self.instance.pk is None:
+                contact_limit_check()
+            elif "status" in cleaned:
+                contact_status_check(contact=self.instance, new_status=cleaned["status"])
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.error_dict.items():
+                    self.add_error(field, errors)
+            else:
+                raise forms.ValidationError(error.messages) from error
+        return cleaned
+
+
+class GroupChoiceForm(forms.Form):
+    group = forms.ModelChoiceField(queryset=ContactGroup.objects.all(), label=_("Group"))
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Spreadsheet"),
+        help_text=_("CSV (any delimiter), Excel .xlsx or JSON (a list of objects), up to %(size)s.")
+        % {"size": filesizeformat(settings.IMPORT_MAX_UPLOAD_BYTES)},
+    )
+    encoding = forms.ChoiceField(
+        label=_("Text encoding (CSV)"), choices=list(ENCODINGS.items()), initial="auto"
+    )
+
+
+class ImportMappingForm(forms.Form):
+    unknown_columns = forms.ChoiceField(
+        label=_("Columns mapped to “custom attribute”"),
+        choices=ImportJob.UnknownColumns.choices,
+        widget=forms.RadioSelect,
+    )
+    update_existing = forms.BooleanField(
+        label=_("Update contacts that already exist"),
+        required=False,
+        help_text=_(
+            "Off: existing contacts are left as they are (they still join the groups below). "
+            "Unsubscribed, bounced or complained contacts are never made subscribed again."
+        ),
+    )
+    groups = forms.ModelMultipleChoiceField(
+        label=_("Add every imported contact to these groups"),
+        queryset=ContactGroup.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, job: ImportJob, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.job = job
+        self.initial.setdefault("unknown_columns", job.unknown_columns)
+        self.initial.setdefault("update_existing", job.update_existing)
+        self.initial.setdefault("groups", list(job.target_groups.values_list("pk", flat=True)))
+        self.columns = []
+        for index, header in enumerate(job.headers):
+            name = f"column_{index}"
+            self.fields[name] = forms.ChoiceField(
+                label=header or _("(no header)"),
+                choices=mapping_rules.CHOICES,
+                required=False,
+                initial=job.mapping.get(str(index), mapping_rules.IGNORE),
+            )
+            samples = [row[index] for row in job.sample_rows if index < len(row) and row[index]]
+            self.columns.append((self[name], samples[:3]))
+
+    def mapping(self) -> dict[str, str]:
+        return {
+            str(i): self.cleaned_data.get(f"column_{i}", "") for i in range(len(self.job.headers))
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        errors = mapping_rules.mapping_errors(self.mapping(), self.job.headers)
+        if errors:
+            raise forms.ValidationError(errors)
+        return cleaned

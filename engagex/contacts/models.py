@@ -1,0 +1,191 @@
+from django.conf import settings
+from django.contrib.postgres.indexes import OpClass
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+
+class ContactStatus(models.TextChoices):
+    SUBSCRIBED = "subscribed", _("Subscribed")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    BOUNCED = "bounced", _("Bounced")
+    COMPLAINED = "complained", _("Complained")
+
+
+# Statuses that must never be turned back into "subscribed" by an import or a form.
+SUPPRESSED_STATUSES = frozenset(
+    {ContactStatus.UNSUBSCRIBED, ContactStatus.BOUNCED, ContactStatus.COMPLAINED}
+)
+
+
+class ContactQuerySet(models.QuerySet):
+    def subscribed(self):
+        return self.filter(status=ContactStatus.SUBSCRIBED)
+
+
+class ContactGroup(models.Model):
+    """A static list of contacts."""
+
+    name = models.CharField(_("name"), max_length=120)
+    description = models.CharField(_("description"), max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("group")
+        verbose_name_plural = _("groups")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="contacts_group_name_ci_unique"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Contact(models.Model):
+    email = models.EmailField(_("email address"), max_length=254)
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    language = models.CharField(_("language"), max_length=16, blank=True)
+    timezone = models.CharField(_("time zone"), max_length=64, blank=True)
+    attributes = models.JSONField(
+        _("custom attributes"),
+        default=dict,
+        blank=True,
+        help_text=_("Any other columns an import brought in, as name → value."),
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=ContactStatus.choices, default=ContactStatus.SUBSCRIBED
+    )
+    status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    status_source = models.CharField(_("status source"), max_length=120, blank=True)
+    consent_at = models.DateTimeField(_("consent given"), null=True, blank=True)
+    consent_source = models.CharField(_("consent source"), max_length=120, blank=True)
+    groups = models.ManyToManyField(
+        ContactGroup, related_name="contacts", blank=True, verbose_name=_("groups")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["-id"]
+        constraints = [
+            # text_pattern_ops serves both equality (uniqueness, upserts) and prefix search.
+            models.UniqueConstraint(
+                OpClass(Lower("email"), name="text_pattern_ops"),
+                name="contacts_contact_email_ci_unique",
+                violation_error_message=_("A contact with this email address already exists."),
+            ),
+        ]
+        indexes = [
+            models.Index(
+                OpClass(Lower("first_name"), name="text_pattern_ops"), name="contact_first_name_idx"
+            ),
+            models.Index(
+                OpClass(Lower("last_name"), name="text_pattern_ops"), name="contact_last_name_idx"
+            ),
+            models.Index(fields=["status", "-id"], name="contact_status_idx"),
+        ]
+
+    def __str__(self):
+        return self.email
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+def _workspace_path(folder: str, filename: str) -> str:
+    """Keep each workspace's files under its own schema name."""
+    from django.db import connection
+    from django.utils import timezone
+
+    return f"{connection.schema_name}/{folder}/{timezone.now():%Y/%m}/{filename}"
+
+
+def import_upload_to(instance, filename):
+    return _workspace_path("imports", filename)
+
+
+def import_report_upload_to(instance, filename):
+    return _workspace_path("import-reports", filename)
+
+
+class ImportJob(models.Model):
+    """One spreadsheet import: upload → mapping → dry run → confirm → applied."""
+
+    class Status(models.TextChoices):
+        MAPPING = "mapping", _("Waiting for column mapping")
+        VALIDATING = "validating", _("Validating")
+        VALIDATED = "validated", _("Ready to import")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class UnknownColumns(models.TextChoices):
+        ATTRIBUTES = "attributes", _("Keep them as custom attributes")
+        IGNORE = "ignore", _("Ignore them")
+
+    file = models.FileField(upload_to=import_upload_to)
+    original_name = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=10)
+    file_size = models.BigIntegerField(default=0)
+    encoding = models.CharField(max_length=20, blank=True)
+    delimiter = models.CharField(max_length=4, blank=True)
+    headers = models.JSONField(default=list)
+    sample_rows = models.JSONField(default=list)
+    estimated_rows = models.PositiveIntegerField(default=0)
+    mapping = models.JSONField(
+        default=dict, help_text="header index → field name, 'attribute' or ''"
+    )
+    unknown_columns = models.CharField(
+        max_length=20, choices=UnknownColumns.choices, default=UnknownColumns.ATTRIBUTES
+    )
+    update_existing = models.BooleanField(
+        default=True,
+        help_text=_("Update contacts that already exist; otherwise leave them as they are."),
+    )
+    target_groups = models.ManyToManyField(ContactGroup, blank=True, related_name="import_jobs")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.MAPPING)
+    background = models.BooleanField(default=False)
+    phase = models.CharField(max_length=40, blank=True)
+    processed_rows = models.PositiveIntegerField(default=0)
+    total_rows = models.PositiveIntegerField(default=0)
+    applied_through_row = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    error_message = models.TextField(blank=True)
+    error_report = models.FileField(upload_to=import_report_upload_to, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def stage_table(self) -> str:
+        return f"contacts_import_stage_{self.pk}"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in {self.Status.VALIDATING, self.Status.IMPORTING}

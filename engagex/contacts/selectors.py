@@ -1,0 +1,40 @@
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Lower
+
+from engagex.contacts.models import Contact, ContactGroup, ContactStatus
+
+
+def contact_list(*, filters: dict | None = None) -> QuerySet[Contact]:
+    return Contact.objects.filter(**(filters or {}))
+
+
+def contact_search(queryset: QuerySet[Contact], term: str) -> QuerySet[Contact]:
+    """Match the start of the email, first name or last name ("ann smi" = first + last).
+
+    Prefix matches on lower() are served by text_pattern_ops indexes, so a search stays fast
+    on a million contacts, unlike `icontains` (a full scan).
+    """
+    term = " ".join(term.lower().split())
+    if not term:
+        return queryset
+    queryset = queryset.alias(
+        email_l=Lower("email"), first_l=Lower("first_name"), last_l=Lower("last_name")
+    )
+    if "@" in term:
+        return queryset.filter(email_l__startswith=term)
+    words = term.split(" ")
+    if len(words) >= 2:
+        return queryset.filter(
+            Q(first_l__startswith=words[0], last_l__startswith=" ".join(words[1:]))
+            | Q(email_l__startswith=term)
+        )
+    return queryset.filter(
+        Q(email_l__startswith=term) | Q(first_l__startswith=term) | Q(last_l__startswith=term)
+    )
+
+
+def group_list() -> QuerySet[ContactGroup]:
+    return ContactGroup.objects.annotate(
+        member_count=Count("contacts"),
+        subscribed_count=Count("contacts", filter=Q(contacts__status=ContactStatus.SUBSCRIBED)),
+    )

@@ -1,0 +1,129 @@
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from engagex.contacts.models import SUPPRESSED_STATUSES, Contact, ContactGroup, ContactStatus
+from engagex.core.limits import CONTACT_LIMIT_REACHED, contact_capacity
+
+# A fast check for the common case; addresses it rejects get Django's full validator.
+_EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+RESURRECT_REFUSED = (
+    "This contact is {status}: only the contact can subscribe again (for example through a "
+    "signup form); it cannot be switched back to subscribed here."
+)
+
+
+def email_normalize(value: str) -> str:
+    """Trim and lower-case the domain; the local part keeps its case."""
+    value = (value or "").strip()
+    local, at, domain = value.rpartition("@")
+    if not at:
+        return value
+    return f"{local}@{domain.lower()}"
+
+
+def email_is_valid(value: str) -> bool:
+    if len(value) > 254:
+        return False
+    if _EMAIL_RE.match(value):
+        return True
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def contact_limit_check(*, adding: int = 1) -> None:
+    limit, count = contact_capacity()
+    if count + adding > limit:
+        raise ValidationError(CONTACT_LIMIT_REACHED.format(limit=limit, count=count))
+
+
+@transaction.atomic
+def contact_create(*, email: str, groups=(), source: str = "admin", **fields) -> Contact:
+    """Create a subscribed (or given-status) contact, within the workspace's contact limit."""
+    contact_limit_check()
+    now = timezone.now()
+    contact = Contact(email=email_normalize(email), **fields)
+    contact.status_changed_at = now
+    contact.status_source = contact.status_source or source
+    if contact.status == ContactStatus.SUBSCRIBED and not contact.consent_at:
+        contact.consent_at = now
+        contact.consent_source = contact.consent_source or source
+    contact.full_clean()
+    contact.save()
+    if groups:
+        contact.groups.set(groups)
+    return contact
+
+
+def contact_status_check(*, contact: Contact, new_status: str) -> None:
+    """Refuse to turn a suppressed contact back into a subscribed one."""
+    old = Contact.objects.filter(pk=contact.pk).values_list("status", flat=True).first()
+    if old in SUPPRESSED_STATUSES and new_status == ContactStatus.SUBSCRIBED:
+        raise ValidationError(
+            {"status": RESURRECT_REFUSED.format(status=ContactStatus(old).label.lower())}
+        )
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, source: str = "admin", **fields) -> Contact:
+    """Update a contact's fields; a status change records when and where it came from."""
+    if "email" in fields:
+        fields["email"] = email_normalize(fields["email"])
+    new_status = fields.get("status", contact.status)
+    contact_status_check(contact=contact, new_status=new_status)
+    old_status = Contact.objects.filter(pk=contact.pk).values_list("status", flat=True).first()
+    for name, value in fields.items():
+        setattr(contact, name, value)
+    if old_status != new_status:
+        contact.status_changed_at = timezone.now()
+        contact.status_source = source
+    contact.full_clean()
+    contact.save()
+    return contact
+
+
+def group_add_contacts(*, group: ContactGroup, contacts: QuerySet[Contact]) -> int:
+    """Add every contact of `contacts` to `group` in one statement; return how many joined."""
+    through = Contact.groups.through._meta.db_table
+    sql, params = contacts.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {through} (contact_id, contactgroup_id) "  # noqa: S608
+            f"SELECT q.*, %s FROM ({sql}) q ON CONFLICT DO NOTHING",
+            [group.pk, *params],
+        )
+        return cursor.rowcount
+
+
+def group_remove_contacts(*, group: ContactGroup, contacts: QuerySet[Contact]) -> int:
+    """Remove every contact of `contacts` from `group`; return how many left it."""
+    through = Contact.groups.through
+    deleted, _ = through.objects.filter(
+        contactgroup=group, contact__in=contacts.order_by().values("pk")
+    ).delete()
+    return deleted
+
+
+@transaction.atomic
+def contact_delete_many(*, contacts: QuerySet[Contact]) -> int:
+    """Delete contacts and their group memberships in two statements; return how many."""
+    through = Contact.groups.through._meta.db_table
+    table = Contact._meta.db_table
+    sql, params = contacts.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {through} WHERE contact_id IN ({sql})",  # noqa: S608
+            params,
+        )
+        cursor.execute(f"DELETE FROM {table} WHERE id IN ({sql})", params)  # noqa: S608
+        return cursor.rowcount

@@ -1,0 +1,11 @@
+from django.db import connection
+from django_tenants.utils import get_tenant_model
+
+
+def current_tenant():
+    """Return the Tenant whose schema the connection is using (request, task or command)."""
+    tenant = getattr(connection, "tenant", None)
+    model = get_tenant_model()
+    if isinstance(tenant, model) and tenant.pk:
+        return tenant
+    return model.objects.get(schema_name=connection.schema_name)

@@ -1,0 +1,271 @@
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django_tenants.utils import schema_context
+
+from engagex.contacts.models import Contact, ContactStatus
+from engagex.contacts.services.contacts import (
+    contact_create,
+    contact_delete_many,
+    contact_update,
+    email_normalize,
+    group_add_contacts,
+    group_remove_contacts,
+)
+from tests.factories.contacts import ContactFactory, ContactGroupFactory
+
+
+def _url(name, *args):
+    return reverse(name, args=args, urlconf="config.urls_tenants")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  Ann.Lee@Example.COM ", "Ann.Lee@example.com"),
+        ("bob@MAIL.example.org", "bob@mail.example.org"),
+        ("no-at-sign", "no-at-sign"),
+    ],
+)
+def test_email_normalize_trims_and_lowercases_only_the_domain(raw, expected):
+    assert email_normalize(raw) == expected
+
+
+def test_email_is_unique_per_workspace_ignoring_case(in_tenant):
+    contact_create(email="Ann@Example.com")
+
+    with pytest.raises(ValidationError, match="already exists"):
+        contact_create(email="ann@EXAMPLE.com")
+
+    assert Contact.objects.count() == 1
+
+
+def test_same_email_may_exist_in_two_workspaces(tenant, other_tenant):
+    with schema_context(tenant.schema_name):
+        contact_create(email="shared@example.com")
+    with schema_context(other_tenant.schema_name):
+        contact_create(email="shared@example.com")
+        assert Contact.objects.filter(email="shared@example.com").count() == 1
+
+
+def test_create_records_status_and_consent(in_tenant):
+    contact = contact_create(email="new@example.com", source="admin")
+
+    assert contact.status == ContactStatus.SUBSCRIBED
+    assert contact.consent_source == "admin"
+    assert contact.consent_at is not None
+    assert contact.status_changed_at is not None
+
+
+def test_contact_limit_is_enforced_on_create(in_tenant):
+    in_tenant.contact_limit = 2
+    in_tenant.save()
+    ContactFactory.create_batch(2)
+
+    with pytest.raises(ValidationError, match="Contact limit reached.*2 contacts"):
+        contact_create(email="third@example.com")
+
+    assert Contact.objects.count() == 2
+
+
+def test_unsubscribed_contact_cannot_be_resubscribed_by_staff(in_tenant):
+    contact = ContactFactory(status=ContactStatus.UNSUBSCRIBED)
+
+    with pytest.raises(ValidationError, match="unsubscribed"):
+        contact_update(contact=contact, status=ContactStatus.SUBSCRIBED)
+
+    contact.refresh_from_db()
+    assert contact.status == ContactStatus.UNSUBSCRIBED
+
+
+def test_status_change_records_time_and_source(in_tenant):
+    contact = ContactFactory()
+
+    contact_update(contact=contact, status=ContactStatus.UNSUBSCRIBED, source="admin")
+
+    contact.refresh_from_db()
+    assert contact.status_source == "admin"
+    assert contact.status_changed_at is not None
+
+
+def test_group_add_and_remove_are_set_based_and_idempotent(in_tenant):
+    group = ContactGroupFactory()
+    contacts = ContactFactory.create_batch(3)
+    everyone = Contact.objects.all()
+
+    assert group_add_contacts(group=group, contacts=everyone) == 3
+    assert group_add_contacts(group=group, contacts=everyone) == 0
+    assert group.contacts.count() == 3
+    assert group_remove_contacts(group=group, contacts=everyone.filter(pk=contacts[0].pk)) == 1
+    assert group.contacts.count() == 2
+
+
+def test_delete_many_removes_contacts_and_memberships(in_tenant):
+    group = ContactGroupFactory()
+    ContactFactory.create_batch(3)
+    group_add_contacts(group=group, contacts=Contact.objects.all())
+
+    deleted = contact_delete_many(contacts=Contact.objects.all())
+
+    assert deleted == 3
+    assert Contact.objects.count() == 0
+    assert group.contacts.count() == 0
+
+
+# --- admin ---------------------------------------------------------------------------------
+def test_owner_creates_a_contact_in_the_admin(owner_client, tenant):
+    response = owner_client.post(
+        _url("admin:contacts_contact_add"),
+        {
+            "email": " Mia@Example.COM ",
+            "first_name": "Mia",
+            "status": "subscribed",
+            "attributes": "{}",
+        },
+    )
+
+    assert response.status_code == 302
+    with schema_context(tenant.schema_name):
+        contact = Contact.objects.get()
+        assert contact.email == "Mia@example.com"
+        assert contact.status_source == "admin"
+
+
+def test_admin_shows_duplicate_email_as_a_form_error(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        ContactFactory(email="taken@example.com")
+
+    response = owner_client.post(
+        _url("admin:contacts_contact_add"),
+        {"email": "TAKEN@example.com", "status": "subscribed", "attributes": "{}"},
+    )
+
+    assert response.status_code == 200
+    assert "A contact with this email address already exists." in response.content.decode()
+    with schema_context(tenant.schema_name):
+        assert Contact.objects.count() == 1
+
+
+def test_admin_refuses_resubscribing_with_a_form_error(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        contact = ContactFactory(status=ContactStatus.BOUNCED)
+
+    response = owner_client.post(
+        _url("admin:contacts_contact_change", contact.pk),
+        {"email": contact.email, "status": "subscribed", "attributes": "{}"},
+    )
+
+    assert response.status_code == 200
+    assert "it cannot be switched back to subscribed" in response.content.decode()
+
+
+def test_admin_shows_limit_error_on_create(owner_client, tenant):
+    tenant.contact_limit = 0
+    tenant.save()
+
+    response = owner_client.post(
+        _url("admin:contacts_contact_add"),
+        {"email": "over@example.com", "status": "subscribed", "attributes": "{}"},
+    )
+
+    assert response.status_code == 200
+    assert "Contact limit reached" in response.content.decode()
+
+
+def test_search_matches_email_and_name_prefixes(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        ContactFactory(email="ann.lee@example.com", first_name="Ann", last_name="Lee")
+        ContactFactory(email="bob@sample.org", first_name="Bob", last_name="Annan")
+        ContactFactory(email="zed@example.com", first_name="Zed", last_name="Zulu")
+
+    def found(q):
+        body = owner_client.get(
+            _url("admin:contacts_contact_changelist"), {"q": q}
+        ).content.decode()
+        return {
+            email
+            for email in ["ann.lee@example.com", "bob@sample.org", "zed@example.com"]
+            if email in body
+        }
+
+    assert found("ann") == {"ann.lee@example.com", "bob@sample.org"}
+    assert found("ANN.LEE@") == {"ann.lee@example.com"}
+    assert found("zed zu") == {"zed@example.com"}
+    assert found("nobody") == set()
+
+
+def test_changelist_filters_by_status_and_group(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        group = ContactGroupFactory(name="VIP")
+        vip = ContactFactory(email="vip@example.com")
+        vip.groups.add(group)
+        ContactFactory(email="gone@example.com", status=ContactStatus.UNSUBSCRIBED)
+
+    by_status = owner_client.get(
+        _url("admin:contacts_contact_changelist"), {"status__exact": "unsubscribed"}
+    )
+    by_group = owner_client.get(
+        _url("admin:contacts_contact_changelist"), {"groups__id__exact": group.pk}
+    )
+
+    assert "gone@example.com" in by_status.content.decode()
+    assert "vip@example.com" not in by_status.content.decode()
+    assert "vip@example.com" in by_group.content.decode()
+    assert "gone@example.com" not in by_group.content.decode()
+
+
+def test_add_to_group_action(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        group = ContactGroupFactory(name="Newsletter")
+        contacts = ContactFactory.create_batch(2)
+
+    response = owner_client.post(
+        _url("admin:contacts_contact_changelist"),
+        {
+            "action": "add_to_group",
+            "_selected_action": [c.pk for c in contacts],
+            "group": group.pk,
+            "apply": "1",
+        },
+    )
+
+    assert response.status_code == 302
+    with schema_context(tenant.schema_name):
+        assert group.contacts.count() == 2
+
+
+def test_delete_action_asks_then_deletes(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        contacts = ContactFactory.create_batch(2)
+    data = {"action": "delete_contacts", "_selected_action": [c.pk for c in contacts]}
+
+    confirm = owner_client.post(_url("admin:contacts_contact_changelist"), data)
+    assert "This applies to 2 contacts" in confirm.content.decode()
+    with schema_context(tenant.schema_name):
+        assert Contact.objects.count() == 2
+
+    owner_client.post(_url("admin:contacts_contact_changelist"), {**data, "apply": "1"})
+    with schema_context(tenant.schema_name):
+        assert Contact.objects.count() == 0
+
+
+def test_group_list_shows_member_and_subscribed_counts(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        group = ContactGroupFactory(name="Weekly")
+        for status in ["subscribed", "subscribed", "bounced"]:
+            ContactFactory(status=status).groups.add(group)
+
+    body = owner_client.get(_url("admin:contacts_contactgroup_changelist")).content.decode()
+
+    assert "Weekly" in body
+    assert ">3<" in body.replace(" ", "").replace("\n", "")
+    assert ">2<" in body.replace(" ", "").replace("\n", "")
+
+
+def test_contacts_of_one_workspace_are_not_listed_in_another(owner_client, tenant, other_tenant):
+    with schema_context(other_tenant.schema_name):
+        ContactFactory(email="beta-only@example.com")
+
+    body = owner_client.get(_url("admin:contacts_contact_changelist")).content.decode()
+
+    assert "beta-only@example.com" not in body
