@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT))
 @contextmanager
 def bench_database(name: str = "engagex_bench"):
     """Create database `name` with the template schema and public tenant; drop it after."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.bench")
     import django
 
     django.setup()

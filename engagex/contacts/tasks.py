@@ -69,3 +69,27 @@ def _notify(job: ImportJob, title: str, level: str) -> None:
         level=level,
         email=job.background,
     )
+
+
+def contacts_imports_cleanup() -> int:
+    """Cancel imports left unconfirmed for two days, dropping their staging tables (daily)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from engagex.core.tasks import for_each_schema
+
+    cutoff = timezone.now() - timedelta(days=2)
+    cancelled = 0
+
+    def cleanup():
+        nonlocal cancelled
+        stale = ImportJob.objects.filter(
+            status__in=[ImportJob.Status.MAPPING, ImportJob.Status.VALIDATED], updated_at__lt=cutoff
+        )
+        for job in stale:
+            importing.import_job_cancel(job=job)
+            cancelled += 1
+
+    for_each_schema(cleanup)
+    return cancelled

@@ -8,6 +8,11 @@ SCHEDULES = [
         "func": "engagex.core.tasks.sessions_clear_expired",
         "schedule_type": Schedule.DAILY,
     },
+    {
+        "name": "contacts: cancel abandoned imports",
+        "func": "engagex.contacts.tasks.contacts_imports_cleanup",
+        "schedule_type": Schedule.DAILY,
+    },
 ]
 
 

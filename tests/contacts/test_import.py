@@ -470,3 +470,23 @@ def test_viewer_cannot_upload_or_confirm(tenant, make_member):
 
 def _job_id(url: str) -> str:
     return re.search(r"/(\d+)/", url).group(1)
+
+
+def test_abandoned_dry_runs_are_cancelled_by_the_daily_cleanup(in_tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from engagex.contacts.tasks import contacts_imports_cleanup
+
+    job = run_import(b"email\na@example.com\n")
+    ImportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(days=3))
+    fresh = run_import(b"email\nb@example.com\n")
+
+    assert contacts_imports_cleanup() == 1
+
+    job.refresh_from_db()
+    fresh.refresh_from_db()
+    assert job.status == ImportJob.Status.CANCELLED
+    assert fresh.status == ImportJob.Status.VALIDATED
+    assert not importing._stage_exists(job)
