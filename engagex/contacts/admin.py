@@ -10,7 +10,13 @@ from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
-from engagex.contacts.forms import ContactForm, GroupChoiceForm, ImportMappingForm, ImportUploadForm
+from engagex.contacts.forms import (
+    ContactForm,
+    ContactGroupForm,
+    GroupChoiceForm,
+    ImportMappingForm,
+    ImportUploadForm,
+)
 from engagex.contacts.models import Contact, ContactGroup, ContactStatus, ImportJob
 from engagex.contacts.selectors import contact_search, group_list
 from engagex.contacts.services import importing
@@ -197,6 +203,7 @@ def _export_name(extension: str) -> str:
 
 
 class ContactGroupAdmin(ModelAdmin):
+    form = ContactGroupForm
     list_display = ["name", "description", "members", "subscribed", "created_at"]
     search_fields = ["name"]
     fields = ["name", "description"]

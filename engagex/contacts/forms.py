@@ -3,6 +3,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
+from unfold.widgets import (
+    UnfoldAdminCheckboxSelectMultipleWidget,
+    UnfoldAdminFileFieldWidget,
+    UnfoldAdminRadioSelectWidget,
+    UnfoldAdminSelectWidget,
+    UnfoldBooleanWidget,
+)
 
 from engagex.contacts.models import Contact, ContactGroup, ImportJob
 from engagex.contacts.services import mapping as mapping_rules
@@ -32,7 +39,11 @@ class ContactForm(forms.ModelForm):
         ]
 
     def clean_email(self):
-        return email_normalize(self.cleaned_data["email"])
+        email = email_normalize(self.cleaned_data["email"])
+        others = Contact.objects.filter(email__iexact=email).exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(_("A contact with this email address already exists."))
+        return email
 
     def clean(self):
         cleaned = super().clean()
@@ -50,18 +61,37 @@ class ContactForm(forms.ModelForm):
         return cleaned
 
 
+class ContactGroupForm(forms.ModelForm):
+    class Meta:
+        model = ContactGroup
+        fields = ["name", "description"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        others = ContactGroup.objects.filter(name__iexact=name).exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(_("A group with this name already exists."))
+        return name
+
+
 class GroupChoiceForm(forms.Form):
-    group = forms.ModelChoiceField(queryset=ContactGroup.objects.all(), label=_("Group"))
+    group = forms.ModelChoiceField(
+        queryset=ContactGroup.objects.all(), label=_("Group"), widget=UnfoldAdminSelectWidget
+    )
 
 
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=_("Spreadsheet"),
+        widget=UnfoldAdminFileFieldWidget,
         help_text=_("CSV (any delimiter), Excel .xlsx or JSON (a list of objects), up to %(size)s.")
         % {"size": filesizeformat(settings.IMPORT_MAX_UPLOAD_BYTES)},
     )
     encoding = forms.ChoiceField(
-        label=_("Text encoding (CSV)"), choices=list(ENCODINGS.items()), initial="auto"
+        label=_("Text encoding (CSV)"),
+        choices=list(ENCODINGS.items()),
+        initial="auto",
+        widget=UnfoldAdminSelectWidget,
     )
 
 
@@ -69,21 +99,23 @@ class ImportMappingForm(forms.Form):
     unknown_columns = forms.ChoiceField(
         label=_("Columns mapped to “custom attribute”"),
         choices=ImportJob.UnknownColumns.choices,
-        widget=forms.RadioSelect,
+        widget=UnfoldAdminRadioSelectWidget,
     )
     update_existing = forms.BooleanField(
         label=_("Update contacts that already exist"),
         required=False,
+        widget=UnfoldBooleanWidget,
         help_text=_(
-            "Off: existing contacts are left as they are (they still join the groups below). "
-            "Unsubscribed, bounced or complained contacts are never made subscribed again."
+            "When unticked, contacts already in the workspace keep their details (they still "
+            "join the groups below). Unsubscribed, bounced or complained contacts are never "
+            "made subscribed again either way."
         ),
     )
     groups = forms.ModelMultipleChoiceField(
         label=_("Add every imported contact to these groups"),
         queryset=ContactGroup.objects.all(),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=UnfoldAdminCheckboxSelectMultipleWidget,
     )
 
     def __init__(self, *args, job: ImportJob, **kwargs):
@@ -99,6 +131,7 @@ class ImportMappingForm(forms.Form):
                 label=header or _("(no header)"),
                 choices=mapping_rules.CHOICES,
                 required=False,
+                widget=UnfoldAdminSelectWidget,
                 initial=job.mapping.get(str(index), mapping_rules.IGNORE),
             )
             samples = [row[index] for row in job.sample_rows if index < len(row) and row[index]]
