@@ -58,9 +58,8 @@ def main():
         from tenants.services import tenant_create
 
         result = tenant_create(
-            name="Bench", slug="bench", owner_email="o@bench.example", owner_password="bench-pass-1",
-            send_invitation=False,
-        )  # fmt: skip
+            name="Bench", slug="bench", owner_email="o@bench.example", send_invitation=False
+        )
         tenant = result.tenant
         with schema_context(tenant.schema_name):
             fill(rows)

@@ -5,9 +5,11 @@ from django.shortcuts import redirect
 from django.urls import path
 
 from engagex.accounts.urls import urlpatterns_for
+from engagex.campaigns.views import unsubscribe
 
 urlpatterns = [
     path("", lambda request: redirect("admin:index")),
     path("admin/", admin.site.urls),
+    path("u/<str:token>/", unsubscribe, name="unsubscribe"),
     *urlpatterns_for(admin.site),
 ]

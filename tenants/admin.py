@@ -8,7 +8,7 @@ from django_tenants.utils import get_public_schema_name
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
-from tenants.forms import SuspendForm, TenantCreateForm
+from tenants.forms import SuspendForm, TenantChangeForm, TenantCreateForm
 from tenants.models import Domain, Tenant
 from tenants.selectors import workspace_contents, workspace_list, workspace_url
 from tenants.services import (
@@ -55,14 +55,13 @@ class TenantAdmin(ModelAdmin):
         return workspace_list().prefetch_related("domains")
 
     def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = TenantCreateForm
+        kwargs["form"] = TenantCreateForm if obj is None else TenantChangeForm
         return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["name", "slug", "owner_email", "owner_name"]
-        return ["name", *self.readonly_fields]
+        return ["name", "timezone", "contact_limit", "monthly_send_limit", *self.readonly_fields]
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else []

@@ -1,9 +1,11 @@
+import zoneinfo
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_exists
-from unfold.widgets import UnfoldAdminTextInputWidget
+from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from tenants.models import Tenant
 from tenants.services import TEMPLATE_MISSING, slug_validate
@@ -52,3 +54,16 @@ class SuspendForm(forms.Form):
         required=False,
         widget=UnfoldAdminTextInputWidget,
     )
+
+
+class TenantChangeForm(forms.ModelForm):
+    timezone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=[(name, name) for name in sorted(zoneinfo.available_timezones())],
+        widget=UnfoldAdminSelectWidget,
+        help_text=_("Campaign schedules and dates in the workspace console use this zone."),
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ["name", "timezone", "contact_limit", "monthly_send_limit"]

@@ -1,4 +1,7 @@
+import zoneinfo
+
 from django.shortcuts import render
+from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name
 
@@ -11,6 +14,21 @@ class WorkspaceMiddleware(TenantMainMiddleware):
         if response is not None:
             return response
         tenant = request.tenant
-        if tenant.schema_name != get_public_schema_name() and tenant.is_suspended:
+        if tenant.schema_name == get_public_schema_name():
+            return None
+        if tenant.is_suspended:
             return render(request, "tenants/suspended.html", {"tenant": tenant}, status=403)
+        # Dates in the workspace console are shown and entered in the workspace's time zone.
+        timezone.activate(_zone(tenant.timezone))
         return None
+
+    def process_response(self, request, response):
+        timezone.deactivate()
+        return response
+
+
+def _zone(name: str):
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")

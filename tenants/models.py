@@ -8,6 +8,10 @@ def default_contact_limit() -> int:
     return settings.WORKSPACE_DEFAULT_CONTACT_LIMIT
 
 
+def default_monthly_send_limit() -> int:
+    return settings.WORKSPACE_DEFAULT_MONTHLY_SEND_LIMIT
+
+
 class Tenant(TenantMixin):
     """A customer organisation: one workspace, one PostgreSQL schema."""
 
@@ -28,6 +32,12 @@ class Tenant(TenantMixin):
         default=default_contact_limit,
         help_text=_("How many contacts the workspace may hold."),
     )
+    monthly_send_limit = models.PositiveIntegerField(
+        _("monthly send limit"),
+        default=default_monthly_send_limit,
+        help_text=_("How many emails the workspace may send per calendar month."),
+    )
+    timezone = models.CharField(_("time zone"), max_length=64, default="UTC")
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Cloned from settings.TENANT_BASE_SCHEMA; deleting a workspace drops its schema.

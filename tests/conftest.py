@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.tenants"]
+pytest_plugins = ["tests.fixtures.tenants", "tests.fixtures.esp"]

@@ -47,6 +47,8 @@ TENANT_APPS = [
     "engagex.accounts",
     "engagex.notifications",
     "engagex.contacts",
+    "engagex.email_templates",
+    "engagex.campaigns",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -154,6 +156,17 @@ IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=200)
 # Files with more rows than this validate and import in a background task.
 IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=5_000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Campaigns -----------------------------------------------------------------------------
+WORKSPACE_DEFAULT_MONTHLY_SEND_LIMIT = env.int(
+    "WORKSPACE_DEFAULT_MONTHLY_SEND_LIMIT", default=500_000
+)
+CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=1000)  # SendGrid's maximum
+# How many send tasks work through one campaign at once (the cluster's workers share them).
+CAMPAIGN_SEND_TASKS = env.int("CAMPAIGN_SEND_TASKS", default=2)
+# A batch claimed this long ago with no answer is checked with the ESP before resending.
+CAMPAIGN_STALE_CLAIM_SECONDS = env.int("CAMPAIGN_STALE_CLAIM_SECONDS", default=300)
+UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS = env.int("UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS", default=365)
 
 from config.settings.email import *  # noqa: E402, F403
 from config.settings.q2 import *  # noqa: E402, F403

@@ -1,7 +1,7 @@
 """Benchmarks: test settings, but uploads on disk (a 70 MB file must not sit in memory)."""
 
 from config.settings.test import *  # noqa: F403
-from config.settings.test import BASE_DIR, STORAGES
+from config.settings.test import BASE_DIR, STORAGES, env
 
 STORAGES = {
     **STORAGES,
@@ -10,3 +10,11 @@ STORAGES = {
         "OPTIONS": {"location": str(BASE_DIR / ".local" / "bench-media")},
     },
 }
+
+# Benchmarks send through the real Anymail SendGrid backend to a fake server on loopback.
+if env.str("SENDGRID_API_KEY", default=""):
+    EMAIL_BACKEND = "anymail.backends.sendgrid.EmailBackend"
+
+# The cluster started by a benchmark uses the benchmark's database.
+if env.str("ENGAGEX_BENCH_DATABASE_NAME", default=""):
+    DATABASES["default"]["NAME"] = env.str("ENGAGEX_BENCH_DATABASE_NAME")  # noqa: F405

@@ -15,5 +15,5 @@ if SENDGRID_API_KEY:
     EMAIL_BACKEND = "anymail.backends.sendgrid.EmailBackend"
 else:
     # Development: every message lands as a file under .local/mail, never dropped.
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_BACKEND = "engagex.campaigns.backends.LocalMailBackend"
     EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=BASE_DIR / ".local" / "mail")

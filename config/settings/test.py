@@ -3,6 +3,8 @@ from config.settings.base import *  # noqa: F403
 from config.settings.base import BASE_DIR, Q_CLUSTER, env
 
 DATABASES = {"default": database_settings(env, BASE_DIR)}
+# Separate names let two test runs share one server (e.g. TEST_DATABASE_NAME=test_engagex_2).
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_engagex")}
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
@@ -25,6 +27,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# A worker started by a test sends through Anymail to the test's fake SendGrid server.
+if env.str("SENDGRID_API_KEY", default=""):
+    EMAIL_BACKEND = "anymail.backends.sendgrid.EmailBackend"
 
 # A worker started by a test (a real qcluster subprocess) must use the test database.
 if env.str("ENGAGEX_TEST_DATABASE_NAME", default=""):

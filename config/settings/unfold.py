@@ -183,8 +183,16 @@ UNFOLD_WORKSPACE = {
                 {
                     "title": _("Email"),
                     "items": [
-                        _item(_("Campaigns"), "campaign", _section("campaigns")),
-                        _item(_("Templates"), "draft", _section("templates")),
+                        _item(
+                            _("Campaigns"),
+                            "campaign",
+                            reverse_lazy("admin:campaigns_campaign_changelist"),
+                        ),
+                        _item(
+                            _("Templates"),
+                            "draft",
+                            reverse_lazy("admin:email_templates_emailtemplate_changelist"),
+                        ),
                         _item(_("Analytics"), "monitoring", _section("analytics")),
                     ],
                 },

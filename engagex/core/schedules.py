@@ -9,6 +9,12 @@ SCHEDULES = [
         "schedule_type": Schedule.DAILY,
     },
     {
+        "name": "campaigns: start scheduled campaigns",
+        "func": "engagex.campaigns.tasks.campaigns_tick",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
+    {
         "name": "contacts: cancel abandoned imports",
         "func": "engagex.contacts.tasks.contacts_imports_cleanup",
         "schedule_type": Schedule.DAILY,

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django_q.models import OrmQ, Success
+from django_q.tasks import async_task
 from django_tenants.utils import schema_context
 
+from engagex.accounts.models import User
 from engagex.core.tasks import enqueue_tenant_task, tenant_task
 from engagex.notifications.models import Notification
 from engagex.notifications.tasks import notification_welcome
@@ -47,10 +49,15 @@ def test_enqueue_waits_for_commit(tenant, owner, django_capture_on_commit_callba
 def test_welcome_task_runs_through_a_real_cluster_in_the_right_schema(
     django_db_setup, django_db_blocker
 ):
-    """The session set-up queued one welcome task per workspace; a real qcluster runs them."""
+    """Queue one welcome task per workspace; a real qcluster runs each in its own schema."""
     with django_db_blocker.unblock():
         tenants = list(Tenant.objects.filter(slug__in=["alpha", "beta"]))
         counts_before = {t.schema_name: _welcome_count(t.schema_name) for t in tenants}
+        OrmQ.objects.all().delete()  # only this test's tasks in the queue
+        for t in tenants:
+            with schema_context(t.schema_name):
+                owner = User.objects.get(email__startswith="owner@")
+            async_task("engagex.notifications.tasks.notification_welcome", t.schema_name, owner.pk)
         assert OrmQ.objects.count() >= 2
         env = {
             **os.environ,

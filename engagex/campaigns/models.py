@@ -1,0 +1,129 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from engagex.contacts.models import Contact, ContactGroup
+from engagex.email_templates.models import EmailTemplate
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENDING = "sending", _("Sending")
+        PAUSED = "paused", _("Paused")
+        SENT = "sent", _("Sent")
+        CANCELLED = "cancelled", _("Cancelled")
+        FAILED = "failed", _("Failed")
+
+    name = models.CharField(_("name"), max_length=150)
+    template = models.ForeignKey(
+        EmailTemplate,
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        verbose_name=_("template"),
+    )
+    subject_override = models.CharField(
+        _("subject"), max_length=255, blank=True, help_text=_("Leave blank to use the template's.")
+    )
+    from_name = models.CharField(_("from name"), max_length=100)
+    from_email = models.EmailField(_("from email"))
+    reply_to = models.EmailField(_("reply-to"), blank=True)
+    include_groups = models.ManyToManyField(
+        ContactGroup,
+        blank=True,
+        related_name="+",
+        verbose_name=_("send to groups"),
+        help_text=_("Leave empty to send to every subscribed contact."),
+    )
+    exclude_groups = models.ManyToManyField(
+        ContactGroup, blank=True, related_name="+", verbose_name=_("except groups")
+    )
+    send_at = models.DateTimeField(_("send at"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.TextField(blank=True)
+    # The content as it was when sending started: later template edits do not leak in.
+    content_subject = models.TextField(blank=True)
+    content_preheader = models.TextField(blank=True)
+    content_html = models.TextField(blank=True)
+    content_text = models.TextField(blank=True)
+    recipients_total = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-created_at"]
+        permissions = [("send_campaign", _("Can send, schedule, pause and cancel campaigns"))]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def subject(self) -> str:
+        return self.subject_override or self.template.subject
+
+
+class CampaignRecipient(models.Model):
+    """One contact's copy of a campaign: pending → sending → sent or failed."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    contact = models.ForeignKey(Contact, null=True, on_delete=models.SET_NULL, related_name="+")
+    email = models.EmailField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempt = models.UUIDField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recipient")
+        verbose_name_plural = _("recipients")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "contact"], name="campaign_recipient_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["campaign", "id"],
+                condition=models.Q(status="pending"),
+                name="recipient_pending_idx",
+            ),
+            models.Index(fields=["campaign", "status"], name="recipient_status_idx"),
+            models.Index(fields=["contact"], name="recipient_contact_idx"),
+        ]
+
+    def __str__(self):
+        return self.email
+
+
+class MonthlySendUsage(models.Model):
+    """Emails a workspace has committed to send in a calendar month."""
+
+    month = models.DateField(unique=True)
+    sends = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("monthly sends")
+        verbose_name_plural = _("monthly sends")
+
+    def __str__(self):
+        return f"{self.month:%Y-%m}: {self.sends}"

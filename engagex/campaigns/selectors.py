@@ -1,0 +1,21 @@
+from django.db.models import Count
+
+from engagex.campaigns.models import Campaign, CampaignRecipient
+
+
+def campaign_progress(campaign: Campaign) -> dict:
+    """Recipient counts by status, plus the percentage settled (sent or failed)."""
+    counts = dict(
+        CampaignRecipient.objects.filter(campaign=campaign)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    total = campaign.recipients_total or sum(counts.values())
+    settled = counts.get("sent", 0) + counts.get("failed", 0)
+    return {
+        "pending": counts.get("pending", 0) + counts.get("sending", 0),
+        "sent": counts.get("sent", 0),
+        "failed": counts.get("failed", 0),
+        "total": total,
+        "percent": round(100 * settled / total) if total else 0,
+    }

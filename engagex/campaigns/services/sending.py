@@ -1,0 +1,368 @@
+"""Send a campaign in batches of up to 1,000 recipients per ESP request.
+
+A batch is claimed (pending → sending, with an attempt id) and committed before the request,
+then marked sent or failed. Several tasks can work on one campaign: claims use
+`FOR UPDATE SKIP LOCKED`, so no recipient is in two batches. A batch left in `sending` by a
+worker that died is checked with the ESP (by its attempt id) before anything is resent.
+"""
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from anymail.exceptions import AnymailAPIError
+from anymail.message import AnymailMessage
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from engagex.campaigns.models import Campaign, CampaignRecipient
+from engagex.campaigns.services.esp import attempt_was_accepted
+from engagex.campaigns.services.state import campaign_locked, campaign_transition
+from engagex.campaigns.services.unsubscribe import (
+    unsubscribe_mailto,
+    unsubscribe_token,
+    unsubscribe_url,
+)
+from engagex.contacts.models import Contact, ContactStatus
+from engagex.core.tenancy import current_tenant
+from engagex.email_templates.sandbox import (
+    MERGE_FIELD_FORMAT,
+    MergeTemplate,
+    merge_compile,
+    merge_values,
+)
+
+logger = logging.getLogger(__name__)
+S = Campaign.Status
+R = CampaignRecipient.Status
+RETRY_DELAYS = (1, 2, 4, 8, 16)
+UNSUBSCRIBE_FOOTER_HTML = (
+    '<p style="font-size:12px;color:#64748b;text-align:center;margin-top:32px">'
+    "You receive this email from {{ workspace.name }}. "
+    '<a href="{{ unsubscribe_url }}" style="color:#64748b">Unsubscribe</a></p>'
+)
+UNSUBSCRIBE_FOOTER_TEXT = "\n\n--\nUnsubscribe: {{ unsubscribe_url }}\n"
+SKIPPED_UNSUBSCRIBED = "Not sent: the contact was no longer subscribed when its batch was sent."
+SKIPPED_DELETED = "Not sent: the contact was deleted before its batch was sent."
+UNCONFIRMED = "Not resent: a worker stopped mid-request and the ESP could not confirm the send."
+
+
+@dataclass
+class PreparedCampaign:
+    campaign: Campaign
+    schema: str
+    subject: MergeTemplate
+    html: MergeTemplate
+    text: MergeTemplate
+    from_email: str
+    reply_to: list[str]
+
+    @property
+    def templates(self) -> list[MergeTemplate]:
+        return [t for t in (self.subject, self.html, self.text) if t.fields]
+
+
+def campaign_prepare(campaign: Campaign) -> PreparedCampaign:
+    """Compile the campaign's content once: shared parts rendered, per-recipient parts as fields."""
+    from engagex.email_templates.services import html_to_text, html_with_preheader
+
+    workspace = {"name": current_tenant().name}
+    html = campaign.content_html
+    if "unsubscribe_url" not in html:
+        html += UNSUBSCRIBE_FOOTER_HTML
+    if campaign.content_preheader:
+        html = html_with_preheader(html, campaign.content_preheader)
+    text = campaign.content_text or html_to_text(campaign.content_html)
+    if "unsubscribe_url" not in text:
+        text += UNSUBSCRIBE_FOOTER_TEXT
+    shared = {"workspace": workspace}
+    return PreparedCampaign(
+        campaign=campaign,
+        schema=connection.schema_name,
+        subject=merge_compile(
+            campaign.content_subject, prefix="s", shared_context=shared, html=False
+        ),
+        html=merge_compile(html, prefix="h", shared_context=shared, html=True),
+        text=merge_compile(text, prefix="t", shared_context=shared, html=False),
+        from_email=f'"{campaign.from_name}" <{campaign.from_email}>',
+        reply_to=[campaign.reply_to] if campaign.reply_to else [],
+    )
+
+
+def campaign_send_some(*, campaign_id: int, max_batches: int = 50) -> bool:
+    """Send up to `max_batches` batches; return True while work remains for another task."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.status != S.SENDING:
+        return False
+    prepared = campaign_prepare(campaign)
+    for _ in range(max_batches):
+        if (
+            Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).get()
+            != S.SENDING
+        ):
+            return False  # paused or cancelled: stop between batches
+        batch = _claim(campaign_id, settings.CAMPAIGN_BATCH_SIZE)
+        if not batch:
+            _reconcile_stale(campaign_id)
+            if _claim_exists(campaign_id):
+                continue
+            _finish_if_done(campaign_id)
+            return False
+        if not _send_batch(prepared, batch):
+            return False
+    return True
+
+
+def _claim(campaign_id: int, size: int):
+    attempt = uuid.uuid4()
+    table = CampaignRecipient._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} r SET status = 'sending', attempt = %(attempt)s, claimed_at = now()
+            FROM (
+                SELECT id FROM {table}
+                WHERE campaign_id = %(campaign)s AND status = 'pending'
+                ORDER BY id LIMIT %(size)s FOR UPDATE SKIP LOCKED
+            ) pick
+            WHERE r.id = pick.id
+            RETURNING r.id, r.contact_id, r.email
+            """,  # noqa: S608
+            {"attempt": attempt, "campaign": campaign_id, "size": size},
+        )
+        rows = cursor.fetchall()
+    return (attempt, rows) if rows else None
+
+
+def _claim_exists(campaign_id: int) -> bool:
+    return CampaignRecipient.objects.filter(campaign_id=campaign_id, status=R.PENDING).exists()
+
+
+def _send_batch(prepared: PreparedCampaign, batch) -> bool:
+    """Send one claimed batch; return False when the campaign has to stop."""
+    attempt, rows = batch
+    contacts = {
+        c["pk"]: c
+        for c in Contact.objects.filter(pk__in=[contact_id for _, contact_id, _ in rows]).values(
+            "pk", "email", "first_name", "last_name", "attributes", "status"
+        )
+    }
+    sendable, skipped = [], []
+    for recipient_id, contact_id, email in rows:
+        contact = contacts.get(contact_id)
+        if contact is None:
+            skipped.append((recipient_id, SKIPPED_DELETED))
+        elif contact["status"] != ContactStatus.SUBSCRIBED:
+            skipped.append((recipient_id, SKIPPED_UNSUBSCRIBED))
+        else:
+            sendable.append((recipient_id, contact, email))
+    if skipped:
+        _mark_failed([rid for rid, _ in skipped], reason=skipped[0][1], per_row=dict(skipped))
+    if not sendable:
+        return True
+    message = _build_message(prepared, attempt, sendable)
+    for delay in (*RETRY_DELAYS, None):
+        try:
+            message.send()
+            break
+        except AnymailAPIError as error:
+            status = getattr(error, "status_code", None)
+            transient = status is None or status == 429 or status >= 500
+            if transient and delay is not None:
+                time.sleep(_retry_after(error, delay))
+                continue
+            reason = _error_text(error)
+            ids = [rid for rid, _, _ in sendable]
+            if transient:
+                _release(ids)
+                _stop(
+                    prepared.campaign.pk,
+                    S.PAUSED,
+                    f"The ESP kept failing ({reason}). Resume later.",
+                )
+                return False
+            _mark_failed(ids, reason=reason)
+            if status in (401, 403):
+                _stop(prepared.campaign.pk, S.FAILED, f"The ESP refused the API key: {reason}")
+                return False
+            return True
+    statuses = message.anymail_status.recipients
+    _mark_sent(
+        [rid for rid, _, _ in sendable],
+        [
+            getattr(statuses.get(email.lower()) or statuses.get(email), "message_id", "") or ""
+            for _, _, email in sendable
+        ],
+    )
+    return True
+
+
+def _build_message(prepared: PreparedCampaign, attempt, sendable) -> AnymailMessage:
+    campaign = prepared.campaign
+    merge_data, metadata, headers = {}, {}, {}
+    for recipient_id, contact, email in sendable:
+        token = unsubscribe_token(
+            schema=prepared.schema, contact_id=contact["pk"], campaign_id=campaign.pk
+        )
+        url = unsubscribe_url(token)
+        context = {
+            "contact": {
+                "email": contact["email"],
+                "first_name": contact["first_name"],
+                "last_name": contact["last_name"],
+                "full_name": f"{contact['first_name']} {contact['last_name']}".strip(),
+                "attributes": contact["attributes"] or {},
+            },
+            "unsubscribe_url": url,
+            "view_in_browser_url": url,
+        }
+        merge_data[email] = merge_values(prepared.templates, context)
+        metadata[email] = {
+            "schema": prepared.schema,
+            "campaign": str(campaign.pk),
+            "recipient": str(recipient_id),
+        }
+        headers[email] = {
+            "List-Unsubscribe": f"<{url}>, <{unsubscribe_mailto(token)}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+    message = AnymailMessage(
+        subject=prepared.subject.text,
+        body=prepared.text.text,
+        from_email=prepared.from_email,
+        to=[email for _, _, email in sendable],
+        reply_to=prepared.reply_to,
+    )
+    message.attach_alternative(prepared.html.text, "text/html")
+    message.merge_data = merge_data
+    message.merge_global_data = {}
+    message.merge_metadata = metadata
+    message.merge_headers = headers
+    message.metadata = {
+        "attempt": str(attempt),
+        "schema": prepared.schema,
+        "campaign": str(campaign.pk),
+    }
+    message.esp_extra = {"merge_field_format": MERGE_FIELD_FORMAT}
+    return message
+
+
+def _retry_after(error, default: float) -> float:
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", {}) or {}
+    for name in ("Retry-After", "X-RateLimit-Reset"):
+        value = headers.get(name)
+        if value and str(value).isdigit():
+            seconds = int(value)
+            if name == "X-RateLimit-Reset" and seconds > 10**9:
+                seconds = seconds - int(time.time())
+            return max(0, min(seconds, 30))
+    return default
+
+
+def _error_text(error) -> str:
+    status = getattr(error, "status_code", None)
+    response = getattr(error, "response", None)
+    detail = ""
+    if response is not None:
+        try:
+            detail = "; ".join(e.get("message", "") for e in response.json().get("errors", []))
+        except ValueError:
+            detail = (response.text or "")[:300]
+    return f"HTTP {status}: {detail}".strip() if status else str(error)[:300]
+
+
+def _mark_sent(ids: list[int], message_ids: list[str]) -> None:
+    table = CampaignRecipient._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} r SET status = 'sent', sent_at = now(), message_id = v.message_id
+            FROM unnest(%s::bigint[], %s::text[]) AS v(id, message_id)
+            WHERE r.id = v.id AND r.status = 'sending'
+            """,  # noqa: S608
+            [ids, message_ids],
+        )
+
+
+def _mark_failed(ids: list[int], *, reason: str, per_row: dict | None = None) -> None:
+    if per_row:
+        for rid, why in per_row.items():
+            CampaignRecipient.objects.filter(pk=rid).update(status=R.FAILED, error=why)
+        return
+    CampaignRecipient.objects.filter(pk__in=ids).update(status=R.FAILED, error=reason[:2000])
+
+
+def _release(ids: list[int]) -> None:
+    CampaignRecipient.objects.filter(pk__in=ids, status=R.SENDING).update(
+        status=R.PENDING, attempt=None, claimed_at=None
+    )
+
+
+def _stop(campaign_id: int, target: str, reason: str) -> None:
+    with transaction.atomic():
+        campaign = campaign_locked(campaign_id)
+        if campaign.status == S.SENDING:
+            campaign_transition(campaign, target, reason=reason)
+    logger.warning("Campaign %s stopped (%s): %s", campaign_id, target, reason)
+
+
+def _reconcile_stale(campaign_id: int) -> None:
+    """Settle batches a dead worker left in `sending`: ask the ESP before resending."""
+    cutoff = timezone.now() - timedelta(seconds=settings.CAMPAIGN_STALE_CLAIM_SECONDS)
+    stale = (
+        CampaignRecipient.objects.filter(
+            campaign_id=campaign_id, status=R.SENDING, claimed_at__lt=cutoff
+        )
+        .values_list("attempt", flat=True)
+        .distinct()
+    )
+    for attempt in list(stale):
+        rows = CampaignRecipient.objects.filter(
+            campaign_id=campaign_id, attempt=attempt, status=R.SENDING
+        )
+        accepted = attempt_was_accepted(attempt)
+        if accepted is True:
+            rows.update(status=R.SENT, sent_at=timezone.now(), message_id="reconciled")
+        elif accepted is False:
+            rows.update(status=R.PENDING, attempt=None, claimed_at=None)
+        else:
+            rows.update(status=R.FAILED, error=UNCONFIRMED)
+
+
+def _finish_if_done(campaign_id: int) -> None:
+    """Mark the campaign sent once no recipient is pending or in flight."""
+    busy = CampaignRecipient.objects.filter(
+        campaign_id=campaign_id, status__in=[R.PENDING, R.SENDING]
+    ).exists()
+    if busy:
+        return
+    with transaction.atomic():
+        campaign = campaign_locked(campaign_id)
+        if campaign.status != S.SENDING:
+            return
+        campaign_transition(campaign, S.SENT)
+    transaction.on_commit(lambda: _notify_sent(campaign))
+
+
+def _notify_sent(campaign: Campaign) -> None:
+    from engagex.notifications.services import notification_send
+
+    if campaign.created_by is None:
+        return
+    counts = dict(
+        CampaignRecipient.objects.filter(campaign=campaign)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    notification_send(
+        recipients=[campaign.created_by],
+        title=f"Campaign sent: {campaign.name}",
+        body=f"{counts.get(R.SENT, 0):,} sent, {counts.get(R.FAILED, 0):,} not sent.",
+        level="success",
+        email=True,
+    )

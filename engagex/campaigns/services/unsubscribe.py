@@ -1,0 +1,113 @@
+"""Signed, compact unsubscribe tokens: workspace + contact + campaign + issue day."""
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_tenants.utils import get_tenant_model, schema_context
+
+from engagex.contacts.models import Contact, ContactStatus
+
+
+class BadToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class UnsubscribeTarget:
+    schema: str
+    contact_id: int
+    campaign_id: int
+
+
+@lru_cache(maxsize=4)
+def _key(secret: str) -> bytes:
+    return hashlib.sha256(b"engagex.unsubscribe:" + secret.encode()).digest()
+
+
+def _sign(payload: str) -> str:
+    digest = hmac.new(_key(settings.SECRET_KEY), payload.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:15]).decode()
+
+
+def _b36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            return out
+
+
+def unsubscribe_token(
+    *, schema: str, contact_id: int, campaign_id: int, issued: date | None = None
+) -> str:
+    day = (issued or timezone.now().date()).toordinal()
+    payload = f"{schema}.{_b36(contact_id)}.{_b36(campaign_id)}.{_b36(day)}"
+    return f"{payload}.{_sign(payload)}"
+
+
+def unsubscribe_token_parse(token: str) -> UnsubscribeTarget:
+    """Return what the token names; raise BadToken if it was altered or has expired."""
+    try:
+        schema, contact, campaign, day, signature = token.split(".")
+        payload = f"{schema}.{contact}.{campaign}.{day}"
+        if not hmac.compare_digest(signature, _sign(payload)):
+            raise BadToken("signature")
+        age = timezone.now().date().toordinal() - int(day, 36)
+        if age > settings.UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS:
+            raise BadToken("expired")
+        return UnsubscribeTarget(schema, int(contact, 36), int(campaign, 36))
+    except (ValueError, TypeError) as error:
+        raise BadToken("malformed") from error
+
+
+def unsubscribe_url(token: str) -> str:
+    return f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{settings.SITE_PORT}/u/{token}/"
+
+
+def unsubscribe_mailto(token: str) -> str:
+    return f"mailto:unsubscribe@{settings.BASE_DOMAIN}?subject=unsubscribe%20{token}"
+
+
+def unsubscribe_lookup(target: UnsubscribeTarget):
+    """Return (workspace, contact) for a valid token, or raise BadToken."""
+    tenant = get_tenant_model().objects.filter(schema_name=target.schema).first()
+    if tenant is None:
+        raise BadToken("workspace")
+    with schema_context(target.schema):
+        contact = Contact.objects.filter(pk=target.contact_id).first()
+    if contact is None:
+        raise BadToken("contact")
+    return tenant, contact
+
+
+def contact_unsubscribe(*, target: UnsubscribeTarget) -> bool:
+    """Unsubscribe the contact named by a token (idempotent); return True if it changed."""
+    from engagex.campaigns.models import Campaign, CampaignRecipient
+
+    now = timezone.now()
+    with schema_context(target.schema), transaction.atomic():
+        contact = Contact.objects.select_for_update().filter(pk=target.contact_id).first()
+        if contact is None:
+            raise BadToken("contact")
+        CampaignRecipient.objects.filter(
+            campaign_id=target.campaign_id, contact_id=contact.pk, unsubscribed_at__isnull=True
+        ).update(unsubscribed_at=now)
+        if contact.status != ContactStatus.SUBSCRIBED:
+            return False
+        campaign = (
+            Campaign.objects.filter(pk=target.campaign_id).values_list("name", flat=True).first()
+        )
+        contact.status = ContactStatus.UNSUBSCRIBED
+        contact.status_changed_at = now
+        contact.status_source = f"unsubscribe link: {campaign or 'a campaign'}"[:120]
+        contact.save(update_fields=["status", "status_changed_at", "status_source", "updated_at"])
+        return True

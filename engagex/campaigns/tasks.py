@@ -1,0 +1,22 @@
+from engagex.campaigns.services.campaigns import campaigns_start_due
+from engagex.campaigns.services.sending import campaign_send_some
+from engagex.core.tasks import enqueue_tenant_task, for_each_schema, tenant_task
+
+
+@tenant_task
+def campaign_send(schema_name: str, campaign_id: int) -> None:
+    """Send some batches; queue a continuation while recipients remain."""
+    if campaign_send_some(campaign_id=campaign_id):
+        enqueue_tenant_task(campaign_send, schema_name, campaign_id)
+
+
+def campaigns_tick() -> int:
+    """Start due scheduled campaigns in every workspace (runs every minute)."""
+    started = 0
+
+    def start_due():
+        nonlocal started
+        started += campaigns_start_due()
+
+    for_each_schema(start_due)
+    return started

@@ -1,0 +1,153 @@
+"""A fake SendGrid v3 API on loopback for tests, benchmarks and fault drills.
+
+It accepts `POST /v3/mail/send` like SendGrid (202, or a scripted 429/500/400), records what
+it accepted per recipient, and answers the Email Activity query
+`GET /v3/messages?query=unique_args['attempt']="<id>"` for crash reconciliation.
+`GET /_stats` reports accepted messages, duplicates and requests.
+
+Run standalone: python -m engagex.core.fake_sendgrid --port 8025
+"""
+
+import argparse
+import json
+import re
+import threading
+from collections import Counter, deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+ATTEMPT_QUERY = re.compile(r"unique_args\['attempt'\]\s*=\s*\"([0-9a-f-]+)\"")
+
+
+class FakeSendGrid:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, keep_bodies: bool = True):
+        self.keep_bodies = keep_bodies
+        self.lock = threading.Lock()
+        self.requests: list[dict] = []
+        self.scripted: deque = deque()
+        self.delivered: Counter = Counter()
+        self.attempts: set[str] = set()
+        self.request_count = 0
+        self.server = ThreadingHTTPServer((host, port), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/v3/"
+
+    def start(self) -> "FakeSendGrid":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def respond_next(
+        self, status: int, body: dict | None = None, headers: dict | None = None, times=1
+    ):
+        """Answer the next `times` mail/send requests with `status` instead of 202."""
+        for _ in range(times):
+            self.scripted.append(
+                (status, body or {"errors": [{"message": f"scripted {status}"}]}, headers or {})
+            )
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.scripted.clear()
+            self.delivered.clear()
+            self.attempts.clear()
+            self.request_count = 0
+
+    def stats(self) -> dict:
+        with self.lock:
+            return {
+                "requests": self.request_count,
+                "accepted": sum(self.delivered.values()),
+                "recipients": len(self.delivered),
+                "duplicates": sum(n - 1 for n in self.delivered.values() if n > 1),
+            }
+
+    def _accept(self, payload: dict) -> None:
+        attempt = (payload.get("custom_args") or {}).get("attempt")
+        with self.lock:
+            if attempt:
+                self.attempts.add(attempt)
+            for personalization in payload.get("personalizations", []):
+                for to in personalization.get("to", []):
+                    self.delivered[to["email"].lower()] += 1
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status, body=None, headers=None):
+                data = b"" if body is None else json.dumps(body).encode()
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, str(value))
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                if urlparse(self.path).path != "/v3/mail/send":
+                    return self._reply(404, {"errors": [{"message": "not found"}]})
+                if not (self.headers.get("Authorization") or "").startswith("Bearer "):
+                    return self._reply(401, {"errors": [{"message": "authorization required"}]})
+                try:
+                    payload = json.loads(raw)
+                except ValueError:
+                    return self._reply(400, {"errors": [{"message": "invalid JSON"}]})
+                with fake.lock:
+                    fake.request_count += 1
+                    scripted = fake.scripted.popleft() if fake.scripted else None
+                    if fake.keep_bodies:
+                        fake.requests.append({"json": payload, "headers": dict(self.headers)})
+                if scripted:
+                    return self._reply(*scripted)
+                personalizations = payload.get("personalizations") or []
+                if not personalizations or len(personalizations) > 1000:
+                    return self._reply(
+                        400, {"errors": [{"message": "personalizations: 1 to 1000"}]}
+                    )
+                fake._accept(payload)
+                return self._reply(202, None, {"X-Message-Id": f"fake{fake.request_count}"})
+
+            def do_GET(self):
+                url = urlparse(self.path)
+                if url.path == "/_stats":
+                    return self._reply(200, fake.stats())
+                if url.path == "/v3/messages":
+                    query = parse_qs(url.query).get("query", [""])[0]
+                    match = ATTEMPT_QUERY.search(query)
+                    found = bool(match) and match.group(1) in fake.attempts
+                    messages = [{"msg_id": "reconciled", "status": "delivered"}] if found else []
+                    return self._reply(200, {"messages": messages})
+                return self._reply(404, {"errors": [{"message": "not found"}]})
+
+        return Handler
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=8025)
+    args = parser.parse_args()
+    fake = FakeSendGrid(port=args.port, keep_bodies=False)
+    print(f"Fake SendGrid listening on {fake.url}", flush=True)  # noqa: T201
+    fake.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

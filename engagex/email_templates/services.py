@@ -1,0 +1,269 @@
+"""Write, render and test-send email templates."""
+
+import logging
+import re
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.validators import validate_email
+from django.template import TemplateSyntaxError
+from django.utils.html import escape
+
+from engagex.contacts.models import Contact
+from engagex.email_templates.models import TEMPLATE_FIELDS, EmailTemplate
+from engagex.email_templates.plaintext import html_to_text
+from engagex.email_templates.sandbox import render, sample_context
+
+logger = logging.getLogger(__name__)
+
+EDITABLE_FIELDS = ["name", "subject", "preheader", "html_body", "text_body", "description"]
+HTML_BODY_EMPTY = (
+    "The HTML body is empty: write the content of the email (text or images) before saving."
+)
+RENDER_FAILED = "Line {line}: this template cannot be rendered ({message})."
+COPY_NAME = "Copy of {name}"
+TEST_SUBJECT_PREFIX = "[Test] "
+TEST_RECIPIENTS_MAX = 5
+TEST_RECIPIENTS_REQUIRED = "Enter at least one email address to send the test to."
+TEST_RECIPIENTS_TOO_MANY = (
+    "A test email can go to at most {limit} addresses at a time; you entered {count}."
+)
+TEST_RECIPIENTS_INVALID = "Not a valid email address: {addresses}."
+UNKNOWN_FIELDS = "These template fields cannot be set: {fields}."
+
+# Preheaders are shown by inboxes as the first text of the body, so the sent HTML starts
+# with the preheader in an element that mail clients do not display.
+PREHEADER_HTML = (
+    '<div style="display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;'
+    'opacity:0;overflow:hidden;mso-hide:all;">{preheader}</div>'
+)
+_BODY_OPEN_RE = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """One template rendered for one recipient; every value is untrusted, unescaped text."""
+
+    subject: str
+    preheader: str
+    html: str
+    text: str
+
+
+def html_with_preheader(html: str, preheader: str) -> str:
+    """Put the preheader, hidden, at the start of the body where inboxes look for it."""
+    if not preheader:
+        return html
+    hidden = PREHEADER_HTML.format(preheader=escape(preheader))
+    match = _BODY_OPEN_RE.search(html)
+    if match is None:
+        return hidden + html
+    return html[: match.end()] + hidden + html[match.end() :]
+
+
+# --- validation -----------------------------------------------------------------------------
+def _has_content(html: str) -> bool:
+    return bool(html_to_text(html).strip()) or "<img" in (html or "").lower()
+
+
+def template_content_check(*, template: EmailTemplate, fields=TEMPLATE_FIELDS) -> None:
+    """Refuse an HTML body without content and fields that fail when rendered."""
+    errors = {}
+    if "html_body" in fields and not _has_content(template.html_body):
+        errors["html_body"] = [HTML_BODY_EMPTY]
+    context = sample_context()
+    for field in fields:
+        if field in errors:
+            continue
+        try:
+            _render_field(getattr(template, field), context, html=field == "html_body")
+        except ValidationError as error:
+            errors[field] = error.messages
+    if errors:
+        raise ValidationError(errors)
+
+
+def _validate(template: EmailTemplate) -> None:
+    errors = {}
+    try:
+        template.full_clean()
+    except ValidationError as error:
+        errors = error.message_dict
+    unchecked = [field for field in TEMPLATE_FIELDS if field not in errors]
+    if "html_body" in errors and not (template.html_body or "").strip():
+        errors["html_body"] = [HTML_BODY_EMPTY]  # clearer than "This field cannot be blank."
+    try:
+        template_content_check(template=template, fields=unchecked)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- writes ---------------------------------------------------------------------------------
+def template_create(
+    *,
+    name: str,
+    subject: str,
+    html_body: str,
+    user,
+    text_body: str = "",
+    preheader: str = "",
+    description: str = "",
+) -> EmailTemplate:
+    """Create a template after checking that every field compiles and renders."""
+    template = EmailTemplate(
+        name=name,
+        subject=subject,
+        preheader=preheader,
+        html_body=html_body,
+        text_body=text_body,
+        description=description,
+        created_by=user,
+        updated_by=user,
+    )
+    _validate(template)
+    template.save()
+    return template
+
+
+def template_update(*, template: EmailTemplate, user, **fields) -> EmailTemplate:
+    """Change the given fields; nothing is saved unless every field compiles and renders."""
+    unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise TypeError(UNKNOWN_FIELDS.format(fields=", ".join(unknown)))
+    for name, value in fields.items():
+        setattr(template, name, value)
+    template.updated_by = user
+    _validate(template)
+    template.save()
+    return template
+
+
+def template_duplicate(*, template: EmailTemplate, user) -> EmailTemplate:
+    """Create "Copy of <name>" with the same content."""
+    max_length = EmailTemplate._meta.get_field("name").max_length
+    return template_create(
+        name=COPY_NAME.format(name=template.name)[:max_length],
+        subject=template.subject,
+        preheader=template.preheader,
+        html_body=template.html_body,
+        text_body=template.text_body,
+        description=template.description,
+        user=user,
+    )
+
+
+# --- rendering and test sends ---------------------------------------------------------------
+def _plain(value: str) -> str:
+    # Rendered output is marked safe by the template engine; it is untrusted wherever it is
+    # shown next (the admin page), so it must be escaped there like any other text.
+    return str.__str__(value)
+
+
+def _render_field(source: str, context: dict, *, html: bool) -> str:
+    try:
+        return _plain(render(source, context, html=html))
+    except ValidationError:
+        raise
+    # Filters and tags raise all kinds of errors at render time (|divisibleby:0, a
+    # {% widthratio %} over text); each is the author's mistake, never a server error.
+    except Exception as error:
+        line = getattr(error, "template_debug", {}).get("line") or 1
+        message = str(error)
+        if not isinstance(error, TemplateSyntaxError):
+            message = f"{type(error).__name__}: {message}"
+        raise ValidationError(RENDER_FAILED.format(line=line, message=message)) from error
+
+
+def contact_merge_data(contact: Contact) -> dict:
+    """The values of a contact that templates may use as `contact.<name>`."""
+    return {
+        "email": contact.email,
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "full_name": contact.full_name,
+        "phone": contact.phone,
+        "language": contact.language,
+        "attributes": dict(contact.attributes or {}),
+    }
+
+
+def template_render(
+    *, template: EmailTemplate, contact: Contact | None = None, workspace_name: str
+) -> RenderedEmail:
+    """Render a template for a contact, or the sample contact when none is given."""
+    context = sample_context(
+        workspace_name=workspace_name,
+        contact=contact_merge_data(contact) if contact is not None else None,
+    )
+    html = _render_field(template.html_body, context, html=True)
+    if template.text_body.strip():
+        text = _render_field(template.text_body, context, html=False).strip()
+    else:
+        text = html_to_text(html)
+    return RenderedEmail(
+        # A header holds one line: merge data with line breaks must not split it.
+        subject=" ".join(_render_field(template.subject, context, html=False).split()),
+        preheader=" ".join(_render_field(template.preheader, context, html=False).split()),
+        html=html,
+        text=text,
+    )
+
+
+def template_test_recipients_clean(recipients: list[str]) -> list[str]:
+    """Trim and de-duplicate addresses; refuse none, more than the limit, or invalid ones."""
+    cleaned, seen = [], set()
+    for address in recipients:
+        address = (address or "").strip()
+        if address and address.lower() not in seen:
+            seen.add(address.lower())
+            cleaned.append(address)
+    if not cleaned:
+        raise ValidationError(TEST_RECIPIENTS_REQUIRED)
+    if len(cleaned) > TEST_RECIPIENTS_MAX:
+        raise ValidationError(
+            TEST_RECIPIENTS_TOO_MANY.format(limit=TEST_RECIPIENTS_MAX, count=len(cleaned))
+        )
+    invalid = []
+    for address in cleaned:
+        try:
+            validate_email(address)
+        except ValidationError:
+            invalid.append(address)
+    if invalid:
+        raise ValidationError(TEST_RECIPIENTS_INVALID.format(addresses=", ".join(invalid)))
+    return cleaned
+
+
+def template_send_test(
+    *,
+    template: EmailTemplate,
+    recipients: list[str],
+    workspace_name: str,
+    user,
+    contact: Contact | None = None,
+) -> int:
+    """Email the rendered template to up to five addresses, one message each; return the count."""
+    addresses = template_test_recipients_clean(recipients)
+    rendered = template_render(template=template, contact=contact, workspace_name=workspace_name)
+    messages = []
+    for address in addresses:
+        message = EmailMultiAlternatives(
+            subject=f"{TEST_SUBJECT_PREFIX}{rendered.subject}",
+            body=rendered.text,
+            to=[address],
+        )
+        message.attach_alternative(
+            html_with_preheader(rendered.html, rendered.preheader), "text/html"
+        )
+        messages.append(message)
+    sent = get_connection().send_messages(messages) or 0
+    logger.info(
+        "Test of email template %s sent to %d address(es) by user %s",
+        template.pk,
+        sent,
+        getattr(user, "pk", None),
+    )
+    return sent

@@ -1,0 +1,138 @@
+from django.urls import reverse
+from django_q.models import OrmQ
+from django_tenants.utils import schema_context
+
+from engagex.accounts import roles
+from engagex.campaigns.models import Campaign, CampaignRecipient
+from tests.factories.campaigns import CampaignFactory, TemplateFactory
+from tests.factories.contacts import ContactFactory, ContactGroupFactory
+from tests.fixtures.tenants import logged_in_client
+
+
+def _url(name, *args):
+    return reverse(name, args=args, urlconf="config.urls_tenants")
+
+
+def test_owner_creates_a_campaign_in_the_admin(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        template = TemplateFactory()
+        group = ContactGroupFactory(name="Newsletter")
+
+    response = owner_client.post(
+        _url("admin:campaigns_campaign_add"),
+        {
+            "name": "Launch",
+            "template": template.pk,
+            "from_name": "Alpha",
+            "from_email": "news@alpha.example",
+            "include_groups": [group.pk],
+        },
+    )
+
+    assert response.status_code == 302
+    with schema_context(tenant.schema_name):
+        campaign = Campaign.objects.get()
+        assert campaign.status == Campaign.Status.DRAFT
+        assert list(campaign.include_groups.all()) == [group]
+
+
+def test_same_group_included_and_excluded_is_a_form_error(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        template = TemplateFactory()
+        group = ContactGroupFactory(name="Both")
+
+    response = owner_client.post(
+        _url("admin:campaigns_campaign_add"),
+        {
+            "name": "Odd",
+            "template": template.pk,
+            "from_name": "Alpha",
+            "from_email": "news@alpha.example",
+            "include_groups": [group.pk],
+            "exclude_groups": [group.pk],
+        },
+    )
+
+    assert response.status_code == 200
+    assert "cannot be both sent to and excluded: Both" in response.content.decode()
+
+
+def test_send_now_shows_the_audience_then_starts_once(
+    owner_client, tenant, django_capture_on_commit_callbacks
+):
+    with schema_context(tenant.schema_name):
+        ContactFactory.create_batch(3)
+        campaign = CampaignFactory()
+    url = _url("admin:campaigns_campaign_send_now_detail", campaign.pk)
+
+    confirm = owner_client.get(url).content.decode()
+    assert "It goes to <strong>3</strong> subscribed contacts" in confirm
+    queued = OrmQ.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(url)
+    second = owner_client.post(url, follow=True)
+
+    assert second.status_code == 403  # the button is gone once it is sending
+    with schema_context(tenant.schema_name):
+        campaign.refresh_from_db()
+        assert campaign.status == Campaign.Status.SENDING
+        assert CampaignRecipient.objects.filter(campaign=campaign).count() == 3
+    assert OrmQ.objects.count() == queued + 2
+
+
+def test_send_now_with_no_audience_says_so(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        campaign = CampaignFactory()
+        campaign.include_groups.set([ContactGroupFactory()])
+
+    response = owner_client.post(
+        _url("admin:campaigns_campaign_send_now_detail", campaign.pk), follow=True
+    )
+
+    assert "This campaign has no recipients" in response.content.decode()
+    with schema_context(tenant.schema_name):
+        campaign.refresh_from_db()
+        assert campaign.status == Campaign.Status.DRAFT
+
+
+def test_schedule_in_the_past_is_a_form_error(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        ContactFactory()
+        campaign = CampaignFactory()
+
+    response = owner_client.post(
+        _url("admin:campaigns_campaign_schedule_detail", campaign.pk),
+        {"send_at_0": "2020-01-01", "send_at_1": "10:00"},
+    )
+
+    assert response.status_code == 200
+    assert "is in the past" in response.content.decode()
+    with schema_context(tenant.schema_name):
+        campaign.refresh_from_db()
+        assert campaign.status == Campaign.Status.DRAFT
+
+
+def test_viewer_cannot_send(tenant, make_member):
+    with schema_context(tenant.schema_name):
+        ContactFactory()
+        campaign = CampaignFactory()
+    viewer = logged_in_client(tenant, make_member(roles.VIEWER))
+
+    response = viewer.post(_url("admin:campaigns_campaign_send_now_detail", campaign.pk))
+
+    assert response.status_code == 403
+    with schema_context(tenant.schema_name):
+        assert CampaignRecipient.objects.count() == 0
+
+
+def test_duplicate_makes_a_new_draft(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        campaign = CampaignFactory(name="Original")
+        campaign.include_groups.set([ContactGroupFactory()])
+
+    owner_client.get(_url("admin:campaigns_campaign_duplicate_detail", campaign.pk))
+
+    with schema_context(tenant.schema_name):
+        copy = Campaign.objects.get(name="Copy of Original")
+        assert copy.status == Campaign.Status.DRAFT
+        assert copy.include_groups.count() == 1

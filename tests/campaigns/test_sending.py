@@ -1,0 +1,354 @@
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from engagex.campaigns.models import Campaign, CampaignRecipient, MonthlySendUsage
+from engagex.campaigns.services.campaigns import (
+    MONTHLY_LIMIT,
+    NO_AUDIENCE,
+    campaign_audience,
+    campaign_cancel,
+    campaign_pause,
+    campaign_resume,
+    campaign_schedule,
+    campaign_start,
+    campaigns_start_due,
+)
+from engagex.campaigns.services.sending import SKIPPED_UNSUBSCRIBED, campaign_send_some
+from engagex.campaigns.services.unsubscribe import unsubscribe_token_parse
+from engagex.contacts.models import ContactStatus
+from tests.factories.campaigns import CampaignFactory
+from tests.factories.contacts import ContactFactory, ContactGroupFactory
+
+S = Campaign.Status
+R = CampaignRecipient.Status
+
+
+def send_all(campaign):
+    """Run the send task's work until nothing is left (what the workers do)."""
+    while campaign_send_some(campaign_id=campaign.pk):
+        pass
+    campaign.refresh_from_db()
+    return campaign
+
+
+def as_received(payload, personalization, part=1):
+    """The HTML one recipient gets: SendGrid fills in their substitutions."""
+    html = payload["content"][part]["value"]
+    for key, value in personalization["substitutions"].items():
+        html = html.replace(key, value)
+    return html
+
+
+def people(n, **kw):
+    return [ContactFactory(email=f"p{i}@example.com", first_name=f"P{i}", **kw) for i in range(n)]
+
+
+def test_audience_is_subscribed_members_of_included_groups_minus_excluded(in_tenant):
+    news, vip, blocked = ContactGroupFactory(), ContactGroupFactory(), ContactGroupFactory()
+    a, b, c, d = people(4)
+    gone = ContactFactory(status=ContactStatus.UNSUBSCRIBED)
+    for contact in (a, b, c, gone):
+        contact.groups.add(news)
+    a.groups.add(vip)  # in two included groups: still one copy
+    c.groups.add(blocked)
+    campaign = CampaignFactory()
+    campaign.include_groups.set([news, vip])
+    campaign.exclude_groups.set([blocked])
+
+    assert set(campaign_audience(campaign)) == {a, b}
+    campaign_start(campaign_id=campaign.pk)
+
+    assert sorted(CampaignRecipient.objects.values_list("email", flat=True)) == [a.email, b.email]
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.recipients_total) == (S.SENDING, 2)
+
+
+def test_no_include_groups_means_every_subscribed_contact(in_tenant):
+    people(3)
+    ContactFactory(status=ContactStatus.BOUNCED)
+
+    campaign_start(campaign_id=CampaignFactory().pk)
+
+    assert CampaignRecipient.objects.count() == 3
+
+
+def test_batch_is_sent_through_anymail_with_merge_data_metadata_and_unsubscribe_headers(
+    in_tenant, fake_sendgrid
+):
+    ann = ContactFactory(email="ann@example.com", first_name="Ann", attributes={"plan": "gold"})
+    ContactFactory(email="bob@example.com", first_name="")
+    campaign = CampaignFactory()
+    campaign_start(campaign_id=campaign.pk)
+
+    send_all(campaign)
+
+    assert campaign.status == S.SENT
+    assert fake_sendgrid.stats()["accepted"] == 2
+    (request,) = fake_sendgrid.requests
+    payload = request["json"]
+    assert request["headers"]["Authorization"] == "Bearer SG.test-key"
+    assert payload["from"] == {"email": "news@alpha.example", "name": "Alpha News"}
+    assert payload["reply_to_list"] == [{"email": "hello@alpha.example"}]
+    assert payload["custom_args"]["schema"] == "alpha"
+    assert "<h1>Alpha Corp news</h1>" in payload["content"][1]["value"]
+    by_email = {p["to"][0]["email"]: p for p in payload["personalizations"]}
+    ann_p, bob_p = by_email["ann@example.com"], by_email["bob@example.com"]
+    subject_key = payload["subject"].removeprefix("Hello ")
+    assert (ann_p["substitutions"][subject_key], bob_p["substitutions"][subject_key]) == (
+        "Ann",
+        "there",
+    )
+    assert "<p>Hi Ann, your plan: gold</p>" in as_received(payload, ann_p)
+    assert "<p>Hi there, your plan: </p>" in as_received(payload, bob_p)
+    recipient = CampaignRecipient.objects.get(email="ann@example.com")
+    assert ann_p["custom_args"] == {
+        "schema": "alpha",
+        "campaign": str(campaign.pk),
+        "recipient": str(recipient.pk),
+        "anymail_id": recipient.message_id,
+    }
+    unsubscribe = ann_p["headers"]["List-Unsubscribe"]
+    assert unsubscribe.startswith("<http://localhost/u/alpha.")
+    assert ", <mailto:unsubscribe@localhost?subject=unsubscribe%20alpha." in unsubscribe
+    assert ann_p["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    token = unsubscribe.split("/u/")[1].split("/")[0]
+    assert unsubscribe_token_parse(token).contact_id == ann.pk
+    assert recipient.status == R.SENT
+    assert recipient.message_id
+
+
+def test_batches_hold_at_most_the_batch_size(in_tenant, fake_sendgrid, settings):
+    settings.CAMPAIGN_BATCH_SIZE = 2
+    people(5)
+    campaign = CampaignFactory()
+    campaign_start(campaign_id=campaign.pk)
+
+    send_all(campaign)
+
+    assert [len(r["json"]["personalizations"]) for r in fake_sendgrid.requests] == [2, 2, 1]
+    assert fake_sendgrid.stats() == {"requests": 3, "accepted": 5, "recipients": 5, "duplicates": 0}
+
+
+def test_rate_limit_and_server_errors_are_retried(in_tenant, fake_sendgrid):
+    people(2)
+    fake_sendgrid.respond_next(429, headers={"Retry-After": "0"})
+    fake_sendgrid.respond_next(503)
+    campaign = CampaignFactory()
+    campaign_start(campaign_id=campaign.pk)
+
+    send_all(campaign)
+
+    assert campaign.status == S.SENT
+    assert fake_sendgrid.stats()["requests"] == 3
+    assert fake_sendgrid.stats()["accepted"] == 2
+    assert CampaignRecipient.objects.filter(status=R.SENT).count() == 2
+
+
+def test_persistent_server_errors_pause_the_campaign_without_losing_anyone(
+    in_tenant, fake_sendgrid
+):
+    people(2)
+    fake_sendgrid.respond_next(500, times=10)
+    campaign = CampaignFactory()
+    campaign_start(campaign_id=campaign.pk)
+
+    send_all(campaign)
+
+    assert campaign.status == S.PAUSED
+    assert "The ESP kept failing (HTTP 500" in campaign.failure_reason
+    assert CampaignRecipient.objects.filter(status=R.PENDING).count() == 2
+    fake_sendgrid.scripted.clear()
+    campaign_resume(campaign=campaign)
+    assert send_all(campaign).status == S.SENT
+    assert fake_sendgrid.stats()["accepted"] == 2
+
+
+def test_a_permanent_error_fails_that_batch_with_the_reason_and_goes_on(
+    in_tenant, fake_sendgrid, settings
+):
+    settings.CAMPAIGN_BATCH_SIZE = 2
+    people(4)
+    fake_sendgrid.respond_next(400, {"errors": [{"message": "The from address is not verified"}]})
+    campaign = CampaignFactory()
+    campaign_start(campaign_id=campaign.pk)
+
+    send_all(campaign)
+
+    assert campaign.status == S.SENT
+    failed = CampaignRecipient.objects.filter(status=R.FAILED)
+    assert failed.count() == 2
+    assert set(failed.values_list("error", flat=True)) == {
+        "HTTP 400: The from address is not verified"
+    }
+    assert CampaignRecipient.objects.filter(status=R.SENT).count() == 2
+
+
+def test_a_refused_api_key_fails_the_campaign(in_tenant, fake_sendgrid):
+    people(1)
+    fake_sendgrid.respond_next(401, {"errors": [{"message": "bad key"}]})
+    campaign = CampaignFactory()
+    campaign_start(campaign_id=campaign.pk)
+
+    send_all(campaign)
+
+    assert campaign.status == S.FAILED
+    assert "refused the API key" in campaign.failure_reason
+
+
+def test_starting_twice_sends_once(in_tenant, fake_sendgrid):
+    people(3)
+    campaign = CampaignFactory()
+    campaign_start(campaign_id=campaign.pk)
+
+    with pytest.raises(ValidationError, match="A sending campaign cannot be sent"):
+        campaign_start(campaign_id=campaign.pk)
+    send_all(campaign)
+
+    assert CampaignRecipient.objects.count() == 3
+    assert fake_sendgrid.stats()["duplicates"] == 0
+
+
+def test_pause_and_cancel_take_effect_between_batches(in_tenant, fake_sendgrid, settings):
+    settings.CAMPAIGN_BATCH_SIZE = 1
+    people(3)
+    campaign = CampaignFactory()
+    campaign_start(campaign_id=campaign.pk)
+
+    campaign_pause(campaign=campaign)
+    assert campaign_send_some(campaign_id=campaign.pk) is False
+    assert fake_sendgrid.stats()["requests"] == 0
+
+    campaign_resume(campaign=campaign)
+    campaign_send_some(campaign_id=campaign.pk, max_batches=1)
+    campaign_cancel(campaign=campaign)
+    assert campaign_send_some(campaign_id=campaign.pk) is False
+    assert fake_sendgrid.stats()["accepted"] == 1
+    assert CampaignRecipient.objects.filter(status=R.PENDING).count() == 2
+
+
+def test_a_dead_workers_batch_is_reconciled_with_the_esp_not_resent_blindly(
+    in_tenant, fake_sendgrid, settings
+):
+    settings.CAMPAIGN_BATCH_SIZE = 2
+    people(4)
+    campaign = CampaignFactory()
+    campaign_start(campaign_id=campaign.pk)
+    rows = list(CampaignRecipient.objects.order_by("id"))
+    delivered, lost = uuid.uuid4(), uuid.uuid4()
+    long_ago = timezone.now() - timedelta(hours=1)
+    # A worker died after SendGrid accepted its batch, another before its request left.
+    CampaignRecipient.objects.filter(pk__in=[r.pk for r in rows[:2]]).update(
+        status=R.SENDING, attempt=delivered, claimed_at=long_ago
+    )
+    CampaignRecipient.objects.filter(pk__in=[r.pk for r in rows[2:]]).update(
+        status=R.SENDING, attempt=lost, claimed_at=long_ago
+    )
+    fake_sendgrid._accept(
+        {
+            "custom_args": {"attempt": str(delivered)},
+            "personalizations": [{"to": [{"email": r.email}]} for r in rows[:2]],
+        }
+    )
+
+    send_all(campaign)
+
+    assert campaign.status == S.SENT
+    assert CampaignRecipient.objects.filter(status=R.SENT).count() == 4
+    assert fake_sendgrid.stats() == {"requests": 1, "accepted": 4, "recipients": 4, "duplicates": 0}
+
+
+def test_contacts_who_unsubscribed_after_the_snapshot_are_not_sent(in_tenant, fake_sendgrid):
+    ann, bob = people(2)
+    campaign = CampaignFactory()
+    campaign_start(campaign_id=campaign.pk)
+    bob.status = ContactStatus.UNSUBSCRIBED
+    bob.save()
+
+    send_all(campaign)
+
+    assert fake_sendgrid.stats()["accepted"] == 1
+    failed = CampaignRecipient.objects.get(status=R.FAILED)
+    assert (failed.email, failed.error) == (bob.email, SKIPPED_UNSUBSCRIBED)
+
+
+def test_a_campaign_with_no_audience_is_refused(in_tenant):
+    campaign = CampaignFactory()
+    campaign.include_groups.set([ContactGroupFactory()])
+
+    with pytest.raises(ValidationError) as error:
+        campaign_start(campaign_id=campaign.pk)
+
+    assert error.value.messages == [NO_AUDIENCE]
+    campaign.refresh_from_db()
+    assert campaign.status == S.DRAFT
+
+
+def test_monthly_send_limit_stops_a_campaign_from_starting(in_tenant):
+    in_tenant.monthly_send_limit = 2
+    in_tenant.save()
+    people(3)
+    campaign = CampaignFactory()
+
+    with pytest.raises(ValidationError) as error:
+        campaign_start(campaign_id=campaign.pk)
+
+    assert error.value.messages == [MONTHLY_LIMIT.format(count=3, used=0, limit=2)]
+    assert CampaignRecipient.objects.count() == 0
+    assert not MonthlySendUsage.objects.filter(sends__gt=0).exists()
+
+
+def test_sends_are_counted_per_month(in_tenant):
+    people(2)
+    campaign_start(campaign_id=CampaignFactory().pk)
+
+    assert MonthlySendUsage.objects.get().sends == 2
+
+
+def test_schedule_in_the_past_is_refused_and_a_due_campaign_starts(in_tenant):
+    people(1)
+    campaign = CampaignFactory()
+
+    with pytest.raises(ValidationError, match="is in the past"):
+        campaign_schedule(campaign=campaign, send_at=timezone.now() - timedelta(minutes=1))
+    campaign_schedule(campaign=campaign, send_at=timezone.now() + timedelta(hours=1))
+    campaign.refresh_from_db()
+    assert campaign.status == S.SCHEDULED
+    assert campaigns_start_due() == 0
+
+    Campaign.objects.filter(pk=campaign.pk).update(send_at=timezone.now() - timedelta(seconds=1))
+    assert campaigns_start_due() == 1
+    campaign.refresh_from_db()
+    assert campaign.status == S.SENDING
+
+
+def test_later_template_edits_do_not_change_a_sending_campaign(in_tenant, fake_sendgrid):
+    people(1)
+    campaign = CampaignFactory()
+    campaign_start(campaign_id=campaign.pk)
+    template = campaign.template
+    template.html_body = "<p>EDITED</p>"
+    template.save()
+
+    send_all(campaign)
+
+    assert "EDITED" not in fake_sendgrid.requests[0]["json"]["content"][1]["value"]
+
+
+def test_unsubscribe_footer_is_added_when_the_template_has_no_link(in_tenant, fake_sendgrid):
+    people(1)
+    campaign = CampaignFactory(template__html_body="<p>No footer here</p>")
+    campaign_start(campaign_id=campaign.pk)
+
+    send_all(campaign)
+
+    payload = fake_sendgrid.requests[0]["json"]
+    html = as_received(payload, payload["personalizations"][0])
+    assert '<a href="http://localhost/u/alpha.' in html
+    assert ">Unsubscribe</a>" in html
+    assert "Unsubscribe: http://localhost/u/alpha." in as_received(
+        payload, payload["personalizations"][0], 0
+    )

@@ -1,0 +1,29 @@
+import factory
+
+from engagex.campaigns.models import Campaign
+from engagex.email_templates.models import EmailTemplate
+
+
+class TemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EmailTemplate
+
+    name = factory.Sequence(lambda n: f"Template {n}")
+    subject = 'Hello {{ contact.first_name|default:"there" }}'
+    html_body = (
+        "<h1>{{ workspace.name }} news</h1>"
+        '<p>Hi {{ contact.first_name|default:"there" }}, '
+        "your plan: {{ contact.attributes.plan }}</p>"
+        '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
+    )
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    template = factory.SubFactory(TemplateFactory)
+    from_name = "Alpha News"
+    from_email = "news@alpha.example"
+    reply_to = "hello@alpha.example"
