@@ -19,3 +19,12 @@ def campaign_progress(campaign: Campaign) -> dict:
         "total": total,
         "percent": round(100 * settled / total) if total else 0,
     }
+
+
+def contact_campaign_history(*, contact, limit: int = 20) -> list[CampaignRecipient]:
+    """The contact's most recent campaign copies, newest first."""
+    return list(
+        CampaignRecipient.objects.filter(contact=contact)
+        .select_related("campaign")
+        .order_by("-id")[:limit]
+    )

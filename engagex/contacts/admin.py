@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
@@ -53,7 +54,13 @@ class ContactAdmin(ModelAdmin):
     list_per_page = 50
     autocomplete_fields = []
     filter_horizontal = ["groups"]
-    readonly_fields = ["status_changed_at", "status_source", "created_at", "updated_at"]
+    readonly_fields = [
+        "status_changed_at",
+        "status_source",
+        "created_at",
+        "updated_at",
+        "campaign_history",
+    ]
     fieldsets = [
         (
             None,
@@ -73,6 +80,7 @@ class ContactAdmin(ModelAdmin):
         ),
         (_("Groups"), {"fields": ["groups"]}),
         (_("Custom attributes"), {"fields": ["attributes"], "classes": ["collapse"]}),
+        (_("Campaign history"), {"fields": ["campaign_history"]}),
         (_("Record"), {"fields": ["created_at", "updated_at"]}),
     ]
     actions = ["add_to_group", "remove_from_group", "export_selected_csv", "delete_contacts"]
@@ -104,6 +112,33 @@ class ContactAdmin(ModelAdmin):
     @display(description=_("Status"), label=STATUS_COLORS)
     def status_badge(self, obj):
         return obj.status, obj.get_status_display()
+
+    @display(description=_("Last campaigns"))
+    def campaign_history(self, obj):
+        from engagex.campaigns.selectors import contact_campaign_history
+
+        rows = contact_campaign_history(contact=obj) if obj.pk else []
+        if not rows:
+            return _("No campaigns sent to this contact yet.")
+        return format_html(
+            '<table class="engagex-table"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr>'
+            "</thead><tbody>{}</tbody></table>",
+            _("Campaign"),
+            _("Result"),
+            _("When"),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        r.campaign.name,
+                        _("unsubscribed") if r.unsubscribed_at else r.get_status_display(),
+                        r.sent_at or r.claimed_at or "—",
+                    )
+                    for r in rows
+                ),
+            ),
+        )
 
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in form.cleaned_data if name != "groups"}

@@ -269,3 +269,20 @@ def test_contacts_of_one_workspace_are_not_listed_in_another(owner_client, tenan
     body = owner_client.get(_url("admin:contacts_contact_changelist")).content.decode()
 
     assert "beta-only@example.com" not in body
+
+
+def test_change_page_shows_the_contacts_campaign_history(owner_client, tenant):
+    from engagex.campaigns.models import CampaignRecipient
+    from tests.factories.campaigns import CampaignFactory
+
+    with schema_context(tenant.schema_name):
+        contact = ContactFactory(email="hist@example.com")
+        campaign = CampaignFactory(name="Spring sale")
+        CampaignRecipient.objects.create(
+            campaign=campaign, contact=contact, email=contact.email, status="sent"
+        )
+
+    body = owner_client.get(_url("admin:contacts_contact_change", contact.pk)).content.decode()
+
+    assert "Spring sale" in body
+    assert "Sent" in body
