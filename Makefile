@@ -30,7 +30,7 @@ migrate: install
 
 test: install
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run -v0
-	$(VENV)/bin/pytest
+	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest
 
 lint: install
 	$(VENV)/bin/ruff check .
