@@ -1,20 +1,12 @@
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
-from django.db import connection
 from django_tenants.utils import schema_context
 
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.campaigns.services.campaigns import campaign_start
 from tenants.models import Tenant
+from tests.cluster import run_cluster_until
 from tests.factories.campaigns import CampaignFactory
 from tests.factories.contacts import ContactFactory
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.cluster
@@ -29,36 +21,24 @@ def test_two_workers_share_a_campaign_and_every_recipient_gets_exactly_one_copy(
             contacts = [ContactFactory(email=f"c{i}@cluster.example") for i in range(60)]
             campaign = CampaignFactory()
             campaign_start(campaign_id=campaign.pk)
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "ENGAGEX_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
-            "SENDGRID_API_KEY": "SG.cluster",
-            "SENDGRID_API_URL": fake_sendgrid_server.url,
-            "CAMPAIGN_BATCH_SIZE": "7",
-            "Q_WORKERS": "2",
-        }
-        cluster = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            deadline = time.monotonic() + 60
+
+        def finished():
             with schema_context(tenant.schema_name):
-                while time.monotonic() < deadline:
-                    campaign.refresh_from_db()
-                    if campaign.status != Campaign.Status.SENDING:
-                        break
-                    time.sleep(0.2)
-        finally:
-            cluster.terminate()
-            _, stderr = cluster.communicate(timeout=30)
+                campaign.refresh_from_db()
+                return campaign.status != Campaign.Status.SENDING
+
+        stderr = run_cluster_until(
+            finished,
+            env={
+                "SENDGRID_API_KEY": "SG.cluster",
+                "SENDGRID_API_URL": fake_sendgrid_server.url,
+                "CAMPAIGN_BATCH_SIZE": "7",
+                "Q_WORKERS": "2",
+            },
+        )
 
         with schema_context(tenant.schema_name):
-            assert campaign.status == Campaign.Status.SENT, stderr.decode()[-2000:]
+            assert campaign.status == Campaign.Status.SENT, stderr
             assert CampaignRecipient.objects.filter(campaign=campaign, status="sent").count() == 60
             CampaignRecipient.objects.filter(campaign=campaign).delete()
             campaign.delete()

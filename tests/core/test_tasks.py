@@ -1,9 +1,3 @@
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 from django.db import connection
 from django_q.models import OrmQ, Success
@@ -15,8 +9,7 @@ from engagex.core.tasks import enqueue_tenant_task, tenant_task
 from engagex.notifications.models import Notification
 from engagex.notifications.tasks import notification_welcome
 from tenants.models import Tenant
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cluster import run_cluster_until
 
 
 @tenant_task
@@ -59,31 +52,16 @@ def test_welcome_task_runs_through_a_real_cluster_in_the_right_schema(
                 owner = User.objects.get(email__startswith="owner@")
             async_task("engagex.notifications.tasks.notification_welcome", t.schema_name, owner.pk)
         assert OrmQ.objects.count() >= 2
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "ENGAGEX_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
-        }
-        cluster = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+        stderr = run_cluster_until(
+            lambda: (
+                not OrmQ.objects.exists()
+                and all(
+                    _welcome_count(t.schema_name) > counts_before[t.schema_name] for t in tenants
+                )
+            )
         )
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and OrmQ.objects.exists():
-                time.sleep(0.2)
-            while time.monotonic() < deadline and not all(
-                _welcome_count(t.schema_name) > counts_before[t.schema_name] for t in tenants
-            ):
-                time.sleep(0.2)
-        finally:
-            cluster.terminate()
-            _, stderr = cluster.communicate(timeout=30)
 
-        assert not OrmQ.objects.exists(), stderr.decode()[-2000:]
+        assert not OrmQ.objects.exists(), stderr
         for t in tenants:
             assert _welcome_count(t.schema_name) == counts_before[t.schema_name] + 1
         assert (
