@@ -2,7 +2,7 @@
 
 It accepts `POST /v3/mail/send` like SendGrid (202, or a scripted 429/500/400), records what
 it accepted per recipient, and answers the Email Activity query
-`GET /v3/messages?query=unique_args['attempt']="<id>"` for crash reconciliation.
+`GET /v3/messages?query=unique_args['engagex_attempt']="<id>"` for crash reconciliation.
 `GET /_stats` reports accepted messages, duplicates and requests.
 
 Run standalone: python -m engagex.core.fake_sendgrid --port 8025
@@ -16,7 +16,7 @@ from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-ATTEMPT_QUERY = re.compile(r"unique_args\['attempt'\]\s*=\s*\"([0-9a-f-]+)\"")
+ATTEMPT_QUERY = re.compile(r"unique_args\['engagex_attempt'\]\s*=\s*\"([0-9a-f-]+)\"")
 
 
 class FakeSendGrid:
@@ -72,7 +72,7 @@ class FakeSendGrid:
             }
 
     def _accept(self, payload: dict) -> None:
-        attempt = (payload.get("custom_args") or {}).get("attempt")
+        attempt = (payload.get("custom_args") or {}).get("engagex_attempt")
         with self.lock:
             if attempt:
                 self.attempts.add(attempt)

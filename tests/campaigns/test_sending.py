@@ -249,7 +249,7 @@ def test_a_dead_workers_batch_is_reconciled_with_the_esp_not_resent_blindly(
     )
     fake_sendgrid._accept(
         {
-            "custom_args": {"attempt": str(delivered)},
+            "custom_args": {"engagex_attempt": str(delivered)},
             "personalizations": [{"to": [{"email": r.email}]} for r in rows[:2]],
         }
     )

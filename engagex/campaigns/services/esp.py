@@ -13,7 +13,7 @@ def attempt_was_accepted(attempt) -> bool | None:
     if not settings.SENDGRID_API_KEY:
         return None
     url = settings.ANYMAIL["SENDGRID_API_URL"].rstrip("/") + "/messages"
-    query = f"unique_args['attempt']=\"{attempt}\""
+    query = f"unique_args['engagex_attempt']=\"{attempt}\""
     try:
         response = requests.get(
             url,

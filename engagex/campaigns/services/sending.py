@@ -243,7 +243,7 @@ def _build_message(prepared: PreparedCampaign, attempt, sendable) -> AnymailMess
     message.merge_metadata = metadata
     message.merge_headers = headers
     message.metadata = {
-        "attempt": str(attempt),
+        "engagex_attempt": str(attempt),
         "schema": prepared.schema,
         "campaign": str(campaign.pk),
     }
