@@ -5,11 +5,14 @@ from django.shortcuts import redirect
 from django.urls import path
 
 from engagex.accounts.urls import urlpatterns_for
+from engagex.analytics.views import SendGridEventsView
 from engagex.campaigns.views import unsubscribe
 
 urlpatterns = [
     path("", lambda request: redirect("admin:index")),
     path("admin/", admin.site.urls),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
+    # SendGrid Event Webhook URL: https://user:password@<BASE_DOMAIN>/anymail/sendgrid/tracking/
+    path("anymail/sendgrid/tracking/", SendGridEventsView.as_view(), name="sendgrid_events"),
     *urlpatterns_for(admin.site),
 ]

@@ -68,3 +68,21 @@ class Domain(DomainMixin):
 
     def __str__(self):
         return self.domain
+
+
+class DailySends(models.Model):
+    """Emails a workspace sent per day, kept in the public schema for the platform dashboard."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="daily_sends")
+    day = models.DateField()
+    sends = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily sends")
+        verbose_name_plural = _("daily sends")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "day"], name="daily_sends_tenant_day_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.tenant_id} {self.day}: {self.sends}"

@@ -9,6 +9,13 @@ SENDGRID_API_KEY = env.str("SENDGRID_API_KEY", default="")
 ANYMAIL = {
     "SENDGRID_API_KEY": SENDGRID_API_KEY,
     "SENDGRID_API_URL": env.str("SENDGRID_API_URL", default="https://api.sendgrid.com/v3/"),
+    # "user:password" that SendGrid's Event Webhook URL carries (basic auth).
+    "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="") or None,
+    # The Event Webhook's public key (SendGrid "signed event webhook"), base64 without PEM lines.
+    "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": env.str(
+        "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY", default=""
+    )
+    or None,
 }
 
 if SENDGRID_API_KEY:

@@ -75,6 +75,7 @@ def _without_empty_badges(navigation):
 
 
 UNFOLD = {
+    "DASHBOARD_CALLBACK": "engagex.analytics.dashboard.platform_dashboard_callback",
     "SITE_TITLE": "EngageX Platform",
     "SITE_HEADER": "EngageX Platform",
     "SITE_SUBHEADER": _("Platform administration"),
@@ -139,6 +140,7 @@ UNFOLD = {
 }
 
 UNFOLD_WORKSPACE = {
+    "DASHBOARD_CALLBACK": "engagex.analytics.dashboard.workspace_dashboard_callback",
     "SITE_TITLE": f"{CALLBACKS}.workspace_title",
     "SITE_HEADER": f"{CALLBACKS}.workspace_title",
     "SITE_SUBHEADER": _("EngageX workspace"),
@@ -193,7 +195,11 @@ UNFOLD_WORKSPACE = {
                             "draft",
                             reverse_lazy("admin:email_templates_emailtemplate_changelist"),
                         ),
-                        _item(_("Analytics"), "monitoring", _section("analytics")),
+                        _item(
+                            _("Analytics"),
+                            "monitoring",
+                            reverse_lazy("admin:campaigns_campaignrecipient_changelist"),
+                        ),
                     ],
                 },
                 {

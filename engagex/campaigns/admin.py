@@ -1,5 +1,5 @@
-from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -7,12 +7,20 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
+from engagex.analytics.selectors import (
+    OUTCOMES,
+    campaign_activity_chart,
+    campaign_report,
+    campaign_top_links,
+    recipient_outcomes,
+)
 from engagex.campaigns.forms import CampaignForm, ScheduleForm
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.campaigns.selectors import campaign_progress
 from engagex.campaigns.services import campaigns as service
 from engagex.core.paginator import LargeTablePaginator
 from engagex.core.sites import workspace_site
+from engagex.core.tenancy import current_tenant
 
 S = Campaign.Status
 STATUS_COLORS = {
@@ -33,8 +41,7 @@ class CampaignAdmin(ModelAdmin):
     list_filter = ["status"]
     search_fields = ["name"]
     list_select_related = ["template"]
-    filter_horizontal = ["include_groups", "exclude_groups"]
-    readonly_fields = ["status", "send_at", "started_at", "finished_at", "recipients_total"]
+    autocomplete_fields = ["template", "include_groups", "exclude_groups"]
     change_form_before_template = "admin/campaigns/campaign/status_panel.html"
     actions_detail = [
         "send_now_detail",
@@ -51,15 +58,16 @@ class CampaignAdmin(ModelAdmin):
         (_("Audience"), {"fields": ["include_groups", "exclude_groups"]}),
     ]
 
-    def get_readonly_fields(self, request, obj=None):
+    def has_change_permission(self, request, obj=None):
+        # Only drafts are edited; a scheduled one goes back to draft first.
         if obj is not None and obj.status not in EDITABLE:
-            return [
-                f
-                for _, opts in self.fieldsets
-                for row in opts["fields"]
-                for f in (row if isinstance(row, tuple) else (row,))
-            ]
-        return []
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.status not in {S.DRAFT, S.CANCELLED}:
+            return False
+        return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -69,6 +77,22 @@ class CampaignAdmin(ModelAdmin):
     @display(description=_("Status"), label=STATUS_COLORS)
     def status_badge(self, obj):
         return obj.status, obj.get_status_display()
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["effective_subject"] if obj is not None and obj.status not in EDITABLE else []
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and obj.status not in EDITABLE:
+            return [
+                (None, {"fields": ["name", "template", "effective_subject"]}),
+                (_("Sender"), {"fields": [("from_name", "from_email"), "reply_to"]}),
+                (_("Audience"), {"fields": ["include_groups", "exclude_groups"]}),
+            ]
+        return self.fieldsets
+
+    @display(description=_("Subject"))
+    def effective_subject(self, obj):
+        return obj.content_subject or obj.subject
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         campaign = self.get_object(request, object_id)
@@ -83,6 +107,12 @@ class CampaignAdmin(ModelAdmin):
                 "recipients_url": reverse("admin:campaigns_campaignrecipient_changelist")
                 + f"?campaign__id__exact={campaign.pk}",
             }
+            if campaign.started_at:
+                extra_context.update(
+                    report=campaign_report(campaign),
+                    activity=campaign_activity_chart(campaign),
+                    top_links=campaign_top_links(campaign),
+                )
         return super().change_view(request, object_id, form_url, extra_context)
 
     # --- lifecycle actions ---------------------------------------------------------------
@@ -109,7 +139,7 @@ class CampaignAdmin(ModelAdmin):
         return self._can_send(request, object_id, {S.PAUSED})
 
     def has_cancel_detail_permission(self, request, object_id=None):
-        return self._can_send(request, object_id, {S.DRAFT, S.SCHEDULED, S.SENDING, S.PAUSED})
+        return self._can_send(request, object_id, {S.SCHEDULED, S.SENDING, S.PAUSED})
 
     def has_duplicate_detail_permission(self, request, object_id=None):
         return self.has_add_permission(request)
@@ -154,6 +184,7 @@ class CampaignAdmin(ModelAdmin):
             object_id,
             lambda: service.campaign_unschedule(campaign=self.get_object(request, object_id)),
             _("Back to draft."),
+            question=_("Move it back to draft? It will not be sent at its time."),
         )
 
     @action(description=_("Pause"), url_path="pause", permissions=["pause_detail"])
@@ -163,6 +194,7 @@ class CampaignAdmin(ModelAdmin):
             object_id,
             lambda: service.campaign_pause(campaign=self.get_object(request, object_id)),
             _("Paused after the current batch."),
+            question=_("Pause sending after the current batch?"),
         )
 
     @action(description=_("Resume"), url_path="resume", permissions=["resume_detail"])
@@ -172,6 +204,7 @@ class CampaignAdmin(ModelAdmin):
             object_id,
             lambda: service.campaign_resume(campaign=self.get_object(request, object_id)),
             _("Sending resumed."),
+            question=_("Resume sending to the recipients still waiting?"),
         )
 
     @action(description=_("Cancel"), url_path="cancel", permissions=["cancel_detail"])
@@ -188,15 +221,19 @@ class CampaignAdmin(ModelAdmin):
 
     @action(description=_("Duplicate"), url_path="duplicate", permissions=["duplicate_detail"])
     def duplicate_detail(self, request, object_id):
-        copy = service.campaign_duplicate(
-            campaign=self.get_object(request, object_id), user=request.user
-        )
+        campaign = self.get_object(request, object_id)
+        if request.method != "POST":
+            return self._confirm(
+                request, campaign, _("Copy “%s” into a new draft?") % campaign.name
+            )
+        copy = service.campaign_duplicate(campaign=campaign, user=request.user)
         self.message_user(request, _("Duplicated as a new draft."), messages.SUCCESS)
         return redirect(self._change_url(copy.pk))
 
-    def _run(self, request, object_id, call, done):
+    def _run(self, request, object_id, call, done, question=None):
         if request.method != "POST":
-            return redirect(self._change_url(object_id))
+            campaign = self.get_object(request, object_id)
+            return self._confirm(request, campaign, question or done)
         try:
             call()
         except ValidationError as error:
@@ -214,6 +251,7 @@ class CampaignAdmin(ModelAdmin):
             "form": form,
             "audience": audience,
             "danger": danger,
+            "tz_name": current_tenant().timezone if form else None,
         }
         return TemplateResponse(request, "admin/campaigns/campaign/confirm.html", context)
 
@@ -221,14 +259,67 @@ class CampaignAdmin(ModelAdmin):
         return reverse("admin:campaigns_campaign_change", args=[object_id])
 
 
+class OutcomeFilter(admin.SimpleListFilter):
+    title = _("outcome")
+    parameter_name = "outcome"
+
+    def lookups(self, request, model_admin):
+        return [(key, key.replace("_", " ").capitalize()) for key in OUTCOMES]
+
+    def queryset(self, request, queryset):
+        return recipient_outcomes(queryset, self.value())
+
+
 class CampaignRecipientAdmin(ModelAdmin):
-    list_display = ["email", "campaign", "status", "sent_at", "message_id", "error"]
-    list_filter = ["status", "campaign"]
+    list_display = ["email", "campaign", "status", "outcome", "sent_at", "error"]
+    list_filter = [OutcomeFilter, "status", "campaign"]
+    change_list_template = "admin/campaigns/campaignrecipient/change_list.html"
     search_fields = ["email"]
     list_select_related = ["campaign"]
     paginator = LargeTablePaginator
     show_full_result_count = False
     ordering = ["-id"]
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name="campaigns_campaignrecipient_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request):
+        from django.http import StreamingHttpResponse
+
+        from engagex.campaigns.services.exporting import recipients_csv_stream
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        queryset = self.get_changelist_instance(request).get_queryset(request)
+        response = StreamingHttpResponse(
+            recipients_csv_stream(queryset), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = 'attachment; filename="recipient-outcomes.csv"'
+        return response
+
+    @display(description=_("Outcome"))
+    def outcome(self, obj):
+        for label, stamp in [
+            (_("Complained"), obj.complained_at),
+            (_("Unsubscribed"), obj.unsubscribed_at),
+            (_("Bounced"), obj.bounced_at),
+            (_("Clicked"), obj.clicked_at),
+            (_("Opened"), obj.opened_at),
+            (_("Delivered"), obj.delivered_at),
+            (_("Dropped"), obj.dropped_at),
+        ]:
+            if stamp:
+                return label
+        return "—"
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().lower()

@@ -1,7 +1,7 @@
 """Development mail backend: every message, batch sends included, lands on disk readable.
 
 Anymail batch messages (merge data) are expanded into one .eml file per recipient with
-their merge fields filled in, under EMAIL_FILE_PATH. Nothing is ever dropped.
+their merge fields and headers filled in, under EMAIL_FILE_PATH. Nothing is ever dropped.
 """
 
 import uuid
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from anymail.message import AnymailRecipientStatus, AnymailStatus
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 
 
@@ -16,33 +17,43 @@ class LocalMailBackend(BaseEmailBackend):
     def send_messages(self, email_messages):
         folder = Path(settings.EMAIL_FILE_PATH)
         folder.mkdir(parents=True, exist_ok=True)
-        sent = 0
         for message in email_messages:
-            recipients = {}
-            merge_data = getattr(message, "merge_data", None)
-            targets = message.to if merge_data is not None else [", ".join(message.to)]
-            for target in targets:
+            statuses = {}
+            for copy, recipients in _copies(message):
                 message_id = uuid.uuid4().hex
-                raw = message.message()
-                text = raw.as_string()
-                if merge_data is not None:
-                    text = text.replace(", ".join(message.to), target)
-                    field_format = (getattr(message, "esp_extra", None) or {}).get(
-                        "merge_field_format", "{}"
-                    )
-                    for key, value in (merge_data.get(target) or {}).items():
-                        text = text.replace(field_format.format(key), str(value))
-                    for name, value in (
-                        (getattr(message, "merge_headers", {}) or {}).get(target, {}).items()
-                    ):
-                        text = f"{name}: {value}\n" + text
-                (folder / f"{message_id}.eml").write_text(text, encoding="utf-8")
-                for address in (target,) if merge_data is not None else message.to:
-                    recipients[address] = AnymailRecipientStatus(
-                        message_id=message_id, status="sent"
-                    )
+                (folder / f"{message_id}.eml").write_bytes(copy.message().as_bytes())
+                for address in recipients:
+                    statuses[address] = AnymailRecipientStatus(message_id=message_id, status="sent")
             status = AnymailStatus()
-            status.set_recipient_status(recipients)
+            status.set_recipient_status(statuses)
             message.anymail_status = status
-            sent += 1
-        return sent
+        return len(email_messages)
+
+
+def _copies(message):
+    """Yield (message, recipients): the message itself, or one filled-in copy per recipient."""
+    merge_data = getattr(message, "merge_data", None)
+    if merge_data is None:
+        yield message, message.recipients()
+        return
+    field = (getattr(message, "esp_extra", None) or {}).get("merge_field_format", "{}")
+    merge_headers = getattr(message, "merge_headers", None) or {}
+    for recipient in message.to:
+        values = {field.format(k): str(v) for k, v in (merge_data.get(recipient) or {}).items()}
+
+        def fill(text, values=values):
+            for key, value in values.items():
+                text = text.replace(key, value)
+            return text
+
+        copy = EmailMultiAlternatives(
+            subject=fill(message.subject),
+            body=fill(message.body),
+            from_email=message.from_email,
+            to=[recipient],
+            reply_to=message.reply_to,
+            headers={**message.extra_headers, **merge_headers.get(recipient, {})},
+        )
+        for content, mimetype in getattr(message, "alternatives", []):
+            copy.attach_alternative(fill(content), mimetype)
+        yield copy, [recipient]

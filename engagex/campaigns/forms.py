@@ -34,5 +34,7 @@ class CampaignForm(forms.ModelForm):
 
 class ScheduleForm(forms.Form):
     send_at = forms.SplitDateTimeField(
-        label=_("Send at (workspace time zone)"), widget=UnfoldAdminSplitDateTimeWidget
+        label=_("Send at"),
+        widget=UnfoldAdminSplitDateTimeWidget,
+        help_text=_("Date as YYYY-MM-DD and time as HH:MM, in the workspace's time zone."),
     )

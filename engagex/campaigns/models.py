@@ -92,6 +92,14 @@ class CampaignRecipient(models.Model):
     message_id = models.CharField(max_length=100, blank=True)
     error = models.TextField(blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # Outcomes, from SendGrid's events (first occurrence of each).
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    bounce_type = models.CharField(max_length=10, blank=True, default="", db_default="")
+    complained_at = models.DateTimeField(null=True, blank=True)
+    dropped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("recipient")

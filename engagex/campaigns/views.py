@@ -10,6 +10,7 @@ from engagex.campaigns.services.unsubscribe import (
     unsubscribe_lookup,
     unsubscribe_token_parse,
 )
+from engagex.contacts.models import ContactStatus
 
 
 @csrf_exempt  # mail providers POST here without a session; the signed token authenticates
@@ -23,6 +24,8 @@ def unsubscribe(request, token: str):
     context = {"workspace": workspace, "email": _mask(contact.email), "token": token}
     if request.method == "POST":
         contact_unsubscribe(target=target)
+        return render(request, "campaigns/unsubscribed.html", context)
+    if contact.status != ContactStatus.SUBSCRIBED:
         return render(request, "campaigns/unsubscribed.html", context)
     return render(request, "campaigns/unsubscribe_confirm.html", context)
 

@@ -5,7 +5,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
@@ -132,8 +134,8 @@ class ContactAdmin(ModelAdmin):
                 (
                     (
                         r.campaign.name,
-                        _("unsubscribed") if r.unsubscribed_at else r.get_status_display(),
-                        r.sent_at or r.claimed_at or "—",
+                        _("Unsubscribed") if r.unsubscribed_at else r.get_status_display(),
+                        date_format(localtime(r.sent_at), "DATETIME_FORMAT") if r.sent_at else "—",
                     )
                     for r in rows
                 ),

@@ -62,6 +62,12 @@ class Contact(models.Model):
     status_source = models.CharField(_("status source"), max_length=120, blank=True)
     consent_at = models.DateTimeField(_("consent given"), null=True, blank=True)
     consent_source = models.CharField(_("consent source"), max_length=120, blank=True)
+    soft_bounces = models.PositiveSmallIntegerField(
+        _("soft bounces"),
+        default=0,
+        db_default=0,
+        help_text=_("Counted from SendGrid; enough of them suppress."),
+    )
     groups = models.ManyToManyField(
         ContactGroup, related_name="contacts", blank=True, verbose_name=_("groups")
     )
@@ -90,6 +96,7 @@ class Contact(models.Model):
                 OpClass(Lower("last_name"), name="text_pattern_ops"), name="contact_last_name_idx"
             ),
             models.Index(fields=["status", "-id"], name="contact_status_idx"),
+            models.Index(fields=["created_at"], name="contact_created_idx"),
         ]
 
     def __str__(self):

@@ -130,9 +130,50 @@ def test_duplicate_makes_a_new_draft(owner_client, tenant):
         campaign = CampaignFactory(name="Original")
         campaign.include_groups.set([ContactGroupFactory()])
 
-    owner_client.get(_url("admin:campaigns_campaign_duplicate_detail", campaign.pk))
+    url = _url("admin:campaigns_campaign_duplicate_detail", campaign.pk)
+    assert "Copy “Original” into a new draft?" in owner_client.get(url).content.decode()
+    owner_client.post(url)
 
     with schema_context(tenant.schema_name):
         copy = Campaign.objects.get(name="Copy of Original")
         assert copy.status == Campaign.Status.DRAFT
         assert copy.include_groups.count() == 1
+
+
+def test_unschedule_asks_then_returns_to_draft(owner_client, tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from engagex.campaigns.services.campaigns import campaign_schedule
+
+    with schema_context(tenant.schema_name):
+        ContactFactory()
+        campaign = CampaignFactory()
+        campaign_schedule(campaign=campaign, send_at=timezone.now() + timedelta(hours=2))
+    url = _url("admin:campaigns_campaign_unschedule_detail", campaign.pk)
+
+    page = owner_client.get(url).content.decode()
+    with schema_context(tenant.schema_name):
+        campaign.refresh_from_db()
+        assert campaign.status == Campaign.Status.SCHEDULED
+    owner_client.post(url)
+
+    assert "Move it back to draft?" in page
+    with schema_context(tenant.schema_name):
+        campaign.refresh_from_db()
+        assert (campaign.status, campaign.send_at) == (Campaign.Status.DRAFT, None)
+
+
+def test_a_sent_campaign_is_read_only(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        campaign = CampaignFactory(status=Campaign.Status.SENT, content_subject="Hello Ann")
+
+    page = owner_client.get(_url("admin:campaigns_campaign_change", campaign.pk)).content.decode()
+    response = owner_client.post(
+        _url("admin:campaigns_campaign_change", campaign.pk), {"name": "x"}
+    )
+
+    assert "Hello Ann" in page
+    assert 'name="_save"' not in page
+    assert response.status_code == 403

@@ -105,3 +105,14 @@ def test_a_token_of_a_deleted_workspace_or_contact_is_invalid(tenant, target):
     )
 
     assert public_client().get(f"/u/{token}/").status_code == 400
+
+
+def test_visiting_the_link_again_says_already_unsubscribed(tenant, target):
+    token, _, _ = target
+    client = public_client()
+    client.post(f"/u/{token}/")
+
+    again = client.get(f"/u/{token}/").content.decode()
+
+    assert "You are unsubscribed" in again
+    assert "Unsubscribe?" not in again

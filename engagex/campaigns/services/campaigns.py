@@ -67,7 +67,10 @@ def campaign_schedule(*, campaign: Campaign, send_at) -> Campaign:
 
 @transaction.atomic
 def campaign_unschedule(*, campaign: Campaign) -> Campaign:
-    return campaign_transition(campaign_locked(campaign.pk), S.DRAFT)
+    campaign = campaign_transition(campaign_locked(campaign.pk), S.DRAFT)
+    campaign.send_at = None
+    campaign.save(update_fields=["send_at", "updated_at"])
+    return campaign
 
 
 def campaign_check_sendable(campaign: Campaign) -> None:
@@ -110,8 +113,9 @@ def _snapshot_recipients(campaign: Campaign) -> int:
     table = CampaignRecipient._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (campaign_id, contact_id, email, status, message_id, error) "  # noqa: S608
-            f"SELECT %s, a.*, 'pending', '', '' FROM ({sql}) a ORDER BY 1",
+            f"INSERT INTO {table} "  # noqa: S608
+            "(campaign_id, contact_id, email, status, message_id, error, bounce_type) "
+            f"SELECT %s, a.*, 'pending', '', '', '' FROM ({sql}) a ORDER BY 1",
             [campaign.pk, *params],
         )
         return cursor.rowcount

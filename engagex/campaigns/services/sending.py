@@ -60,6 +60,7 @@ class PreparedCampaign:
     text: MergeTemplate
     from_email: str
     reply_to: list[str]
+    tenant_id: int
 
     @property
     def templates(self) -> list[MergeTemplate]:
@@ -70,7 +71,8 @@ def campaign_prepare(campaign: Campaign) -> PreparedCampaign:
     """Compile the campaign's content once: shared parts rendered, per-recipient parts as fields."""
     from engagex.email_templates.services import html_to_text, html_with_preheader
 
-    workspace = {"name": current_tenant().name}
+    tenant = current_tenant()
+    workspace = {"name": tenant.name}
     html = campaign.content_html
     if "unsubscribe_url" not in html:
         html += UNSUBSCRIBE_FOOTER_HTML
@@ -90,6 +92,7 @@ def campaign_prepare(campaign: Campaign) -> PreparedCampaign:
         text=merge_compile(text, prefix="t", shared_context=shared, html=False),
         from_email=f'"{campaign.from_name}" <{campaign.from_email}>',
         reply_to=[campaign.reply_to] if campaign.reply_to else [],
+        tenant_id=tenant.pk,
     )
 
 
@@ -192,6 +195,7 @@ def _send_batch(prepared: PreparedCampaign, batch) -> bool:
             return True
     statuses = message.anymail_status.recipients
     _mark_sent(
+        prepared.tenant_id,
         [rid for rid, _, _ in sendable],
         [
             getattr(statuses.get(email.lower()) or statuses.get(email), "message_id", "") or ""
@@ -276,9 +280,9 @@ def _error_text(error) -> str:
     return f"HTTP {status}: {detail}".strip() if status else str(error)[:300]
 
 
-def _mark_sent(ids: list[int], message_ids: list[str]) -> None:
+def _mark_sent(tenant_id: int, ids: list[int], message_ids: list[str]) -> None:
     table = CampaignRecipient._meta.db_table
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE {table} r SET status = 'sent', sent_at = now(), message_id = v.message_id
@@ -286,6 +290,15 @@ def _mark_sent(ids: list[int], message_ids: list[str]) -> None:
             WHERE r.id = v.id AND r.status = 'sending'
             """,  # noqa: S608
             [ids, message_ids],
+        )
+        # The platform dashboard's per-day volume lives in the public schema.
+        cursor.execute(
+            """
+            INSERT INTO public.tenants_dailysends AS d (tenant_id, day, sends)
+            VALUES (%s, current_date, %s)
+            ON CONFLICT (tenant_id, day) DO UPDATE SET sends = d.sends + EXCLUDED.sends
+            """,
+            [tenant_id, cursor.rowcount],
         )
 
 
@@ -359,8 +372,13 @@ def _notify_sent(campaign: Campaign) -> None:
         .values_list("status")
         .annotate(n=Count("pk"))
     )
+    from django.urls import reverse
+
     notification_send(
         recipients=[campaign.created_by],
+        link=reverse(
+            "admin:campaigns_campaign_change", args=[campaign.pk], urlconf="config.urls_tenants"
+        ),
         title=f"Campaign sent: {campaign.name}",
         body=f"{counts.get(R.SENT, 0):,} sent, {counts.get(R.FAILED, 0):,} not sent.",
         level="success",

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import get_tenant_model, schema_context
 
+from engagex.analytics.services.stats import stats_count_unsubscribe
 from engagex.contacts.models import Contact, ContactStatus
 
 
@@ -98,9 +99,11 @@ def contact_unsubscribe(*, target: UnsubscribeTarget) -> bool:
         contact = Contact.objects.select_for_update().filter(pk=target.contact_id).first()
         if contact is None:
             raise BadToken("contact")
-        CampaignRecipient.objects.filter(
+        first_time = CampaignRecipient.objects.filter(
             campaign_id=target.campaign_id, contact_id=contact.pk, unsubscribed_at__isnull=True
         ).update(unsubscribed_at=now)
+        if first_time:
+            stats_count_unsubscribe(campaign_id=target.campaign_id)
         if contact.status != ContactStatus.SUBSCRIBED:
             return False
         campaign = (

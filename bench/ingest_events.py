@@ -1,0 +1,295 @@
+"""Post 100,000 SendGrid events in batches of 1,000 to the running webhook and report events/s.
+
+The webhook runs under gunicorn (2 workers) on loopback against a throw-away database;
+4 client threads post concurrently with basic auth. Beside it, in the same run, a 5,000-event
+sample goes through Anymail's stock tracking view with a signal receiver that stores one
+event per INSERT (the stock approach). Then the events table is grown past 1,000,000 rows
+and the campaign report, the dashboard and a filtered recipient list are timed.
+"""
+
+import base64
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import requests
+from _common import ROOT, bench_database
+
+EVENTS = 100_000
+BATCH = 1_000
+STOCK_EVENTS = 5_000
+PORT = 8767
+AUTH = "hook:bench-secret"
+RECIPIENTS_URL = "/admin/campaigns/campaignrecipient/"
+
+
+def setup(tenant, recipients: int) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO contacts_contact (email, first_name, last_name, phone, language, timezone,
+                attributes, status, status_source, consent_source, soft_bounces, created_at,
+                updated_at)
+            SELECT 'person' || i || '@example.com', 'P' || i, '', '', '', '', '{}', 'subscribed',
+                'bench', '', 0, now(), now()
+            FROM generate_series(1, %s) i
+            """,
+            [recipients],
+        )
+        cursor.execute(
+            "INSERT INTO email_templates_emailtemplate (name, subject, preheader, html_body, "
+            "text_body, description, created_at, updated_at) VALUES ('B', 'S', '', '<p>x</p>', "
+            "'', '', now(), now()) RETURNING id"
+        )
+        template_id = cursor.fetchone()[0]
+        cursor.execute(
+            "INSERT INTO campaigns_campaign (name, template_id, subject_override, from_name, "
+            "from_email, reply_to, status, failure_reason, content_subject, content_preheader, "
+            "content_html, content_text, recipients_total, started_at, created_at, updated_at) "
+            "VALUES ('Bench', %s, '', 'B', 'b@example.com', '', 'sent', '', 'S', '', '', '', %s, "
+            "now(), now(), now()) RETURNING id",
+            [template_id, recipients],
+        )
+        campaign_id = cursor.fetchone()[0]
+        cursor.execute(
+            "INSERT INTO campaigns_campaignrecipient (campaign_id, contact_id, email, status, "
+            "message_id, error, bounce_type, sent_at) "
+            "SELECT %s, id, email, 'sent', '', '', '', now() FROM contacts_contact",
+            [campaign_id],
+        )
+        cursor.execute("SELECT min(id) FROM campaigns_campaignrecipient")
+        first = cursor.fetchone()[0]
+    return campaign_id, first
+
+
+def make_events(schema, campaign_id, first_recipient, recipients, count, prefix):
+    rng = random.Random(7)
+    kinds = ["delivered"] * 40 + ["open"] * 30 + ["click"] * 15 + ["processed"] * 10
+    kinds += ["bounce"] * 3 + ["deferred"] * 2
+    now = int(time.time())
+    events = []
+    for i in range(count):
+        kind = rng.choice(kinds)
+        rid = first_recipient + rng.randrange(recipients)
+        event = {
+            "email": f"person{rid}@example.com",
+            "timestamp": now - rng.randrange(86400),
+            "event": kind,
+            "sg_event_id": f"{prefix}-{i}",
+            "sg_message_id": f"m{rid}",
+            "schema": schema,
+            "campaign": str(campaign_id),
+            "recipient": str(rid),
+        }
+        if kind == "click":
+            event["url"] = f"https://shop.example/p/{rng.randrange(20)}"
+        if kind == "open":
+            event["sg_machine_open"] = rng.random() < 0.2
+        if kind == "bounce":
+            event["type"] = rng.choice(["bounce", "blocked"])
+        events.append(event)
+    return events
+
+
+def post_all(batches) -> float:
+    url = f"http://127.0.0.1:{PORT}/anymail/sendgrid/tracking/"
+    header = {
+        "Authorization": "Basic " + base64.b64encode(AUTH.encode()).decode(),
+        "Content-Type": "application/json",
+        "Host": "localhost",
+    }
+    queue = list(reversed(batches))
+    lock = threading.Lock()
+    failures = []
+
+    def worker():
+        session = requests.Session()
+        while True:
+            with lock:
+                if not queue:
+                    return
+                body = queue.pop()
+            response = session.post(url, data=body, headers=header, timeout=60)
+            if response.status_code != 200:
+                failures.append(response.status_code)
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    assert not failures, failures[:5]
+    return elapsed
+
+
+def stock_ingest(events) -> float:
+    """Anymail's stock view + signal receiver: one lookup and one INSERT per event."""
+    from anymail.signals import tracking
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from engagex.analytics.models import EmailEvent
+    from engagex.campaigns.models import CampaignRecipient
+
+    def receiver(sender, event, esp_name, **kwargs):
+        meta = event.metadata
+        with schema_context(meta["schema"]):
+            recipient = CampaignRecipient.objects.get(pk=int(meta["recipient"]))
+            EmailEvent.objects.create(
+                event_id=event.event_id, type=event.esp_event["event"],
+                campaign_id=recipient.campaign_id, recipient_id=recipient.pk,
+                contact_id=recipient.contact_id, occurred_at=event.timestamp,
+                received_at=timezone.now(), url=event.click_url or "",
+            )  # fmt: skip
+
+    tracking.connect(receiver, weak=False)
+    client = Client(HTTP_HOST="localhost")
+    auth = "Basic " + base64.b64encode(AUTH.encode()).decode()
+    start = time.perf_counter()
+    for i in range(0, len(events), BATCH):
+        response = client.post(
+            "/bench/stock-anymail/", json.dumps(events[i : i + BATCH]),
+            content_type="application/json", HTTP_AUTHORIZATION=auth,
+        )  # fmt: skip
+        assert response.status_code == 200, response.status_code
+    tracking.disconnect(receiver)
+    connection.set_schema_to_public()
+    return time.perf_counter() - start
+
+
+def grow_events(campaign_id, first, recipients, total):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM analytics_emailevent")
+        have = cursor.fetchone()[0]
+        cursor.execute(
+            """
+            INSERT INTO analytics_emailevent (event_id, type, campaign_id, recipient_id,
+                contact_id, occurred_at, received_at, url, bounce_type, reason, machine_open)
+            SELECT 'grow-' || i, (ARRAY['delivered','open','click','processed'])[1 + i %% 4],
+                %s, %s + (i %% %s), NULL, now(), now(), '', '', '', false
+            FROM generate_series(1, %s) i
+            """,
+            [campaign_id, first, recipients, max(0, total - have)],
+        )
+        cursor.execute("ANALYZE analytics_emailevent")
+        cursor.execute("SELECT count(*) FROM analytics_emailevent")
+        return cursor.fetchone()[0]
+
+
+def time_page(client, url, repeat=7) -> float:
+    from django.core.cache import cache
+
+    samples = []
+    for _ in range(repeat):
+        cache.clear()  # time the uncached dashboard
+        start = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return statistics.median(samples)
+
+
+def main():
+    os.environ["ANYMAIL_WEBHOOK_SECRET"] = AUTH
+    recipients = 100_000
+    server = None
+    try:
+        with bench_database("engagex_bench_events"):
+            from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
+            from django.conf import settings
+            from django.db import connection
+            from django.urls import path
+            from django_tenants.test.client import TenantClient
+            from django_tenants.utils import schema_context
+
+            from config import urls_public
+            from engagex.analytics.models import CampaignStats
+            from tenants.services import tenant_create
+
+            settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": AUTH}
+            urls_public.urlpatterns.append(
+                path("bench/stock-anymail/", SendGridTrackingWebhookView.as_view())
+            )
+            result = tenant_create(
+                name="Bench", slug="bench", owner_email="o@bench.example", send_invitation=False
+            )
+            tenant = result.tenant
+            with schema_context(tenant.schema_name):
+                campaign_id, first = setup(tenant, recipients)
+            events = make_events(tenant.schema_name, campaign_id, first, recipients, EVENTS, "ev")
+            batches = [json.dumps(events[i : i + BATCH]) for i in range(0, EVENTS, BATCH)]
+            stock_events = make_events(
+                tenant.schema_name, campaign_id, first, recipients, STOCK_EVENTS, "stock"
+            )
+            stock_seconds = stock_ingest(stock_events)
+
+            env = {
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "config.settings.bench",
+                "ENGAGEX_BENCH_DATABASE_NAME": connection.settings_dict["NAME"],
+            }
+            server = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
+                 f"127.0.0.1:{PORT}", "--workers", "2", "--log-level", "warning"],
+                cwd=ROOT, env=env,
+            )  # fmt: skip
+            for _ in range(100):
+                try:
+                    requests.get(
+                        f"http://127.0.0.1:{PORT}/", headers={"Host": "localhost"}, timeout=1
+                    )
+                    break
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+            ours_seconds = post_all(batches)
+            with schema_context(tenant.schema_name):
+                delivered_after = CampaignStats.objects.get(campaign_id=campaign_id).delivered
+            again_seconds = post_all(batches[:10])  # SendGrid redelivers: nothing may count twice
+            with schema_context(tenant.schema_name):
+                assert (
+                    CampaignStats.objects.get(campaign_id=campaign_id).delivered == delivered_after
+                )
+                total_events = grow_events(campaign_id, first, recipients, 1_000_000)
+            client = TenantClient(tenant)
+            with schema_context(tenant.schema_name):
+                client.force_login(result.owner)
+            pages = {
+                "campaign report": f"/admin/campaigns/campaign/{campaign_id}/change/",
+                "workspace dashboard": "/admin/",
+                "recipients, outcome=clicked": RECIPIENTS_URL + "?outcome=clicked",
+            }
+            timings = {label: time_page(client, url) for label, url in pages.items()}
+    finally:
+        if server:
+            server.terminate()
+            server.wait(10)
+
+    print(f"{'path':<52}{'events':>9}{'seconds':>9}{'events/s':>10}")
+    for label, count, seconds in [
+        ("EngageX webhook (gunicorn, 2 workers, 4 clients)", EVENTS, ours_seconds),
+        ("stock Anymail signal, one INSERT per event", STOCK_EVENTS, stock_seconds),
+    ]:
+        print(f"{label:<52}{count:>9,}{seconds:>9.1f}{count / seconds:>10,.0f}")
+    ratio = (EVENTS / ours_seconds) / (STOCK_EVENTS / stock_seconds)
+    print(f"speed-up: {ratio:.0f}x; 10 redelivered batches: {again_seconds:.2f}s, none counted")
+    print(f"delivered counter after the run: {delivered_after:,}")
+    print(f"pages with {total_events:,} events in the workspace (median of 7, ms):")
+    for label, ms in timings.items():
+        print(f"  {label:<40}{ms:>8.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""Unfold DASHBOARD_CALLBACKs: the admin home of each console, built from selectors only."""
+
+from django.db import connection
+
+from engagex.analytics.selectors import platform_dashboard, workspace_dashboard
+from engagex.core.tenancy import current_tenant
+
+
+def workspace_dashboard_callback(request, context):
+    tenant = current_tenant()
+    context.update(
+        dashboard="workspace",
+        **workspace_dashboard(connection.schema_name, tenant.monthly_send_limit),
+    )
+    return context
+
+
+def platform_dashboard_callback(request, context):
+    context.update(dashboard="platform", **platform_dashboard())
+    return context

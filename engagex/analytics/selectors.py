@@ -1,0 +1,182 @@
+"""Reads for reports and dashboards; all served from pre-aggregated tables."""
+
+import json
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from engagex.analytics.models import CampaignActivity, CampaignLink, CampaignStats
+from engagex.campaigns.models import Campaign, CampaignRecipient, MonthlySendUsage
+from engagex.contacts.models import Contact, ContactStatus, ImportJob
+
+OUTCOMES = {
+    "delivered": Q(delivered_at__isnull=False),
+    "opened": Q(opened_at__isnull=False),
+    "clicked": Q(clicked_at__isnull=False),
+    "bounced": Q(bounced_at__isnull=False),
+    "complained": Q(complained_at__isnull=False),
+    "unsubscribed": Q(unsubscribed_at__isnull=False),
+    "dropped": Q(dropped_at__isnull=False),
+    "not_sent": Q(status="failed"),
+    "no_event_yet": Q(status="sent", delivered_at__isnull=True, bounced_at__isnull=True,
+                      dropped_at__isnull=True),
+}  # fmt: skip
+
+
+def campaign_report(campaign: Campaign) -> dict:
+    """Counters and rates over delivered for one campaign."""
+    stats = CampaignStats.objects.filter(campaign=campaign).first() or CampaignStats(
+        campaign=campaign
+    )
+    sent = CampaignRecipient.objects.filter(campaign=campaign, status="sent").count()
+    rows = [
+        ("sent", "Sent", sent, None),
+        ("delivered", "Delivered", stats.delivered, _pct(stats.delivered, sent)),
+        ("opens_unique", "Unique opens", stats.opens_unique, stats.rate(stats.opens_unique)),
+        ("opens_total", "Total opens", stats.opens_total, None),
+        ("machine_opens", "Machine opens", stats.machine_opens, None),
+        ("clicks_unique", "Unique clicks", stats.clicks_unique, stats.rate(stats.clicks_unique)),
+        ("clicks_total", "Total clicks", stats.clicks_total, None),
+        ("bounces_hard", "Hard bounces", stats.bounces_hard, stats.rate(stats.bounces_hard)),
+        ("bounces_soft", "Soft bounces", stats.bounces_soft, None),
+        ("complaints", "Complaints", stats.complaints, stats.rate(stats.complaints)),
+        ("unsubscribes", "Unsubscribes", stats.unsubscribes, stats.rate(stats.unsubscribes)),
+    ]
+    return {"stats": stats, "rows": rows, "sent": sent}
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def campaign_activity_chart(campaign: Campaign) -> str:
+    """Chart.js data: human opens and clicks per hour."""
+    points = list(CampaignActivity.objects.filter(campaign=campaign).order_by("hour")[: 24 * 14])
+    return json.dumps(
+        {
+            "labels": [timezone.localtime(p.hour).strftime("%d %b %H:00") for p in points],
+            "datasets": [
+                {"label": "Opens", "data": [p.opens for p in points]},
+                {"label": "Clicks", "data": [p.clicks for p in points]},
+            ],
+        }
+    )
+
+
+def campaign_top_links(campaign: Campaign, limit: int = 10) -> list[CampaignLink]:
+    return list(CampaignLink.objects.filter(campaign=campaign).order_by("-clicks_total")[:limit])
+
+
+def recipient_outcomes(queryset, outcome: str | None):
+    return queryset.filter(OUTCOMES[outcome]) if outcome in OUTCOMES else queryset
+
+
+# --- workspace dashboard ---------------------------------------------------------------------
+def workspace_dashboard(schema: str, limit: int, days: int = 30) -> dict:
+    """Figures for the workspace home page; cached a minute per workspace."""
+    key = f"dashboard:{schema}"
+    data = cache.get(key)
+    if data is None:
+        data = _workspace_dashboard(limit, days)
+        cache.set(key, data, 60)
+    return data
+
+
+def _workspace_dashboard(limit: int, days: int) -> dict:
+    since = timezone.now() - timedelta(days=days)
+    totals = Contact.objects.aggregate(
+        contacts=Count("pk"), subscribed=Count("pk", filter=Q(status=ContactStatus.SUBSCRIBED))
+    )
+    added = dict(
+        Contact.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at"))
+        .values_list("day")
+        .annotate(n=Count("pk"))
+    )
+    left = dict(
+        Contact.objects.filter(status_changed_at__gte=since)
+        .exclude(status=ContactStatus.SUBSCRIBED)
+        .annotate(day=TruncDate("status_changed_at"))
+        .values_list("day")
+        .annotate(n=Count("pk"))
+    )
+    labels = [(since + timedelta(days=i + 1)).date() for i in range(days)]
+    growth = {
+        "labels": [d.strftime("%d %b") for d in labels],
+        "datasets": [
+            {"label": "New contacts", "data": [added.get(d, 0) for d in labels]},
+            {
+                "label": "Unsubscribed, bounced or complained",
+                "data": [left.get(d, 0) for d in labels],
+            },
+        ],
+    }
+    month = timezone.now().date().replace(day=1)
+    usage = (
+        MonthlySendUsage.objects.filter(month=month).values_list("sends", flat=True).first() or 0
+    )
+    campaigns = []
+    for campaign in Campaign.objects.exclude(status="draft").order_by("-created_at")[:5]:
+        stats = CampaignStats.objects.filter(campaign=campaign).first() or CampaignStats()
+        campaigns.append(
+            {
+                "pk": campaign.pk,
+                "name": campaign.name,
+                "status": campaign.get_status_display(),
+                "recipients": campaign.recipients_total,
+                "open_rate": stats.rate(stats.opens_unique),
+                "click_rate": stats.rate(stats.clicks_unique),
+                "bounce_rate": stats.rate(stats.bounces_hard),
+            }
+        )
+    imports = list(
+        ImportJob.objects.order_by("-created_at").values(
+            "pk", "original_name", "status", "counts", "created_at"
+        )[:5]
+    )
+    return {
+        "totals": totals,
+        "growth": json.dumps(growth),
+        "sends": usage,
+        "send_limit": limit,
+        "send_percent": min(100, round(100 * usage / limit)) if limit else 0,
+        "campaigns": campaigns,
+        "imports": imports,
+    }
+
+
+# --- platform dashboard ----------------------------------------------------------------------
+def platform_dashboard(days: int = 30) -> dict:
+    from django_q.models import Failure
+
+    from tenants.models import DailySends, Tenant
+    from tenants.selectors import workspace_list
+
+    since = timezone.now().date() - timedelta(days=days - 1)
+    by_status = dict(workspace_list().values_list("status").annotate(n=Count("pk")))
+    per_day = dict(
+        DailySends.objects.filter(day__gte=since).values_list("day").annotate(n=Sum("sends"))
+    )
+    labels = [since + timedelta(days=i) for i in range(days)]
+    top = (
+        DailySends.objects.filter(day__gte=since)
+        .values("tenant__name", "tenant__slug")
+        .annotate(sends=Sum("sends"))
+        .order_by("-sends")[:10]
+    )
+    return {
+        "by_status": [(label, by_status.get(value, 0)) for value, label in Tenant.Status.choices],
+        "workspaces": sum(by_status.values()),
+        "sends_chart": json.dumps(
+            {
+                "labels": [d.strftime("%d %b") for d in labels],
+                "datasets": [{"label": "Emails sent", "data": [per_day.get(d, 0) for d in labels]}],
+            }
+        ),
+        "sends_total": sum(per_day.values()),
+        "top": list(top),
+        "failures": list(Failure.objects.order_by("-stopped")[:10]),
+    }
