@@ -50,6 +50,7 @@ TENANT_APPS = [
     "engagex.email_templates",
     "engagex.campaigns",
     "engagex.analytics",
+    "engagex.domains",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -168,6 +169,9 @@ CAMPAIGN_SEND_TASKS = env.int("CAMPAIGN_SEND_TASKS", default=2)
 # A batch claimed this long ago with no answer is checked with the ESP before resending.
 CAMPAIGN_STALE_CLAIM_SECONDS = env.int("CAMPAIGN_STALE_CLAIM_SECONDS", default=300)
 UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS = env.int("UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS", default=365)
+
+# --- Sender domains ------------------------------------------------------------------------
+DNS_TIMEOUT_SECONDS = env.float("DNS_TIMEOUT_SECONDS", default=5.0)
 
 # --- Event webhook --------------------------------------------------------------------------
 # Soft bounces (mailbox full, greylisted...) a contact may have before it is suppressed.

@@ -205,7 +205,11 @@ UNFOLD_WORKSPACE = {
                 {
                     "title": _("Settings"),
                     "items": [
-                        _item(_("Domains"), "dns", _section("domains")),
+                        _item(
+                            _("Domains"),
+                            "dns",
+                            reverse_lazy("admin:domains_sendingdomain_changelist"),
+                        ),
                         _item(
                             _("Team"),
                             "group",

@@ -2,7 +2,7 @@
 
 from django.db import connection
 
-from engagex.analytics.selectors import platform_dashboard, workspace_dashboard
+from engagex.analytics.selectors import CHART_OPTIONS, platform_dashboard, workspace_dashboard
 from engagex.core.tenancy import current_tenant
 
 
@@ -10,11 +10,12 @@ def workspace_dashboard_callback(request, context):
     tenant = current_tenant()
     context.update(
         dashboard="workspace",
+        chart_options=CHART_OPTIONS,
         **workspace_dashboard(connection.schema_name, tenant.monthly_send_limit),
     )
     return context
 
 
 def platform_dashboard_callback(request, context):
-    context.update(dashboard="platform", **platform_dashboard())
+    context.update(dashboard="platform", chart_options=CHART_OPTIONS, **platform_dashboard())
     return context

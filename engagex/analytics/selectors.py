@@ -40,7 +40,7 @@ def campaign_report(campaign: Campaign) -> dict:
         ("machine_opens", "Machine opens", stats.machine_opens, None),
         ("clicks_unique", "Unique clicks", stats.clicks_unique, stats.rate(stats.clicks_unique)),
         ("clicks_total", "Total clicks", stats.clicks_total, None),
-        ("bounces_hard", "Hard bounces", stats.bounces_hard, stats.rate(stats.bounces_hard)),
+        ("bounces_hard", "Hard bounces", stats.bounces_hard, _pct(stats.bounces_hard, sent)),
         ("bounces_soft", "Soft bounces", stats.bounces_soft, None),
         ("complaints", "Complaints", stats.complaints, stats.rate(stats.complaints)),
         ("unsubscribes", "Unsubscribes", stats.unsubscribes, stats.rate(stats.unsubscribes)),
@@ -50,6 +50,14 @@ def campaign_report(campaign: Campaign) -> dict:
 
 def _pct(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
+
+
+CHART_OPTIONS = json.dumps(
+    {
+        "plugins": {"legend": {"display": True, "position": "bottom"}},
+        "scales": {"y": {"display": True, "beginAtZero": True, "ticks": {"precision": 0}}},
+    }
+)
 
 
 def campaign_activity_chart(campaign: Campaign) -> str:
@@ -129,7 +137,7 @@ def _workspace_dashboard(limit: int, days: int) -> dict:
                 "recipients": campaign.recipients_total,
                 "open_rate": stats.rate(stats.opens_unique),
                 "click_rate": stats.rate(stats.clicks_unique),
-                "bounce_rate": stats.rate(stats.bounces_hard),
+                "bounce_rate": _pct(stats.bounces_hard, campaign.recipients_total) or 0.0,
             }
         )
     imports = list(

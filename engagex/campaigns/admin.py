@@ -8,6 +8,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from engagex.analytics.selectors import (
+    CHART_OPTIONS,
     OUTCOMES,
     campaign_activity_chart,
     campaign_report,
@@ -16,7 +17,7 @@ from engagex.analytics.selectors import (
 )
 from engagex.campaigns.forms import CampaignForm, ScheduleForm
 from engagex.campaigns.models import Campaign, CampaignRecipient
-from engagex.campaigns.selectors import campaign_progress
+from engagex.campaigns.selectors import campaign_progress, recipient_outcome
 from engagex.campaigns.services import campaigns as service
 from engagex.core.paginator import LargeTablePaginator
 from engagex.core.sites import workspace_site
@@ -37,10 +38,18 @@ EDITABLE = {S.DRAFT}
 
 class CampaignAdmin(ModelAdmin):
     form = CampaignForm
-    list_display = ["name", "status_badge", "template", "recipients_total", "send_at", "created_at"]
+    list_display = [
+        "name",
+        "status_badge",
+        "recipients_total",
+        "open_rate",
+        "click_rate",
+        "send_at",
+        "created_at",
+    ]
     list_filter = ["status"]
     search_fields = ["name"]
-    list_select_related = ["template"]
+    list_select_related = ["template", "stats"]
     autocomplete_fields = ["template", "include_groups", "exclude_groups"]
     change_form_before_template = "admin/campaigns/campaign/status_panel.html"
     actions_detail = [
@@ -90,6 +99,16 @@ class CampaignAdmin(ModelAdmin):
             ]
         return self.fieldsets
 
+    @display(description=_("Opens"))
+    def open_rate(self, obj):
+        stats = getattr(obj, "stats", None)
+        return f"{stats.rate(stats.opens_unique)}%" if stats and stats.delivered else "—"
+
+    @display(description=_("Clicks"))
+    def click_rate(self, obj):
+        stats = getattr(obj, "stats", None)
+        return f"{stats.rate(stats.clicks_unique)}%" if stats and stats.delivered else "—"
+
     @display(description=_("Subject"))
     def effective_subject(self, obj):
         return obj.content_subject or obj.subject
@@ -112,6 +131,7 @@ class CampaignAdmin(ModelAdmin):
                     report=campaign_report(campaign),
                     activity=campaign_activity_chart(campaign),
                     top_links=campaign_top_links(campaign),
+                    chart_options=CHART_OPTIONS,
                 )
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -308,18 +328,7 @@ class CampaignRecipientAdmin(ModelAdmin):
 
     @display(description=_("Outcome"))
     def outcome(self, obj):
-        for label, stamp in [
-            (_("Complained"), obj.complained_at),
-            (_("Unsubscribed"), obj.unsubscribed_at),
-            (_("Bounced"), obj.bounced_at),
-            (_("Clicked"), obj.clicked_at),
-            (_("Opened"), obj.opened_at),
-            (_("Delivered"), obj.delivered_at),
-            (_("Dropped"), obj.dropped_at),
-        ]:
-            if stamp:
-                return label
-        return "—"
+        return recipient_outcome(obj)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().lower()

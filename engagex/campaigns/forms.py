@@ -1,8 +1,10 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminSplitDateTimeWidget
 
 from engagex.campaigns.models import Campaign
+from engagex.domains.services import sender_address_check
 
 
 class CampaignForm(forms.ModelForm):
@@ -18,6 +20,14 @@ class CampaignForm(forms.ModelForm):
             "include_groups",
             "exclude_groups",
         ]
+
+    def clean_from_email(self):
+        email = self.cleaned_data["from_email"]
+        try:
+            sender_address_check(email)
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict["from_email"]) from error
+        return email
 
     def clean(self):
         cleaned = super().clean()

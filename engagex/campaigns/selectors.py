@@ -28,3 +28,22 @@ def contact_campaign_history(*, contact, limit: int = 20) -> list[CampaignRecipi
         .select_related("campaign")
         .order_by("-id")[:limit]
     )
+
+
+OUTCOME_ORDER = [
+    ("complained_at", "Complained"),
+    ("unsubscribed_at", "Unsubscribed"),
+    ("bounced_at", "Bounced"),
+    ("clicked_at", "Clicked"),
+    ("opened_at", "Opened"),
+    ("delivered_at", "Delivered"),
+    ("dropped_at", "Dropped"),
+]
+
+
+def recipient_outcome(recipient: CampaignRecipient) -> str:
+    """The furthest thing that happened to one copy of a campaign, for lists and histories."""
+    for field, label in OUTCOME_ORDER:
+        if getattr(recipient, field):
+            return label
+    return recipient.get_status_display()

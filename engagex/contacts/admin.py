@@ -117,7 +117,7 @@ class ContactAdmin(ModelAdmin):
 
     @display(description=_("Last campaigns"))
     def campaign_history(self, obj):
-        from engagex.campaigns.selectors import contact_campaign_history
+        from engagex.campaigns.selectors import contact_campaign_history, recipient_outcome
 
         rows = contact_campaign_history(contact=obj) if obj.pk else []
         if not rows:
@@ -134,7 +134,7 @@ class ContactAdmin(ModelAdmin):
                 (
                     (
                         r.campaign.name,
-                        _("Unsubscribed") if r.unsubscribed_at else r.get_status_display(),
+                        recipient_outcome(r),
                         date_format(localtime(r.sent_at), "DATETIME_FORMAT") if r.sent_at else "—",
                     )
                     for r in rows

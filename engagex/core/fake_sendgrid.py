@@ -102,7 +102,10 @@ class FakeSendGrid:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
-                if urlparse(self.path).path != "/v3/mail/send":
+                path = urlparse(self.path).path
+                if path == "/v3/whitelabel/domains":
+                    return self._authenticate_domain(raw)
+                if path != "/v3/mail/send":
                     return self._reply(404, {"errors": [{"message": "not found"}]})
                 if not (self.headers.get("Authorization") or "").startswith("Bearer "):
                     return self._reply(401, {"errors": [{"message": "authorization required"}]})
@@ -124,6 +127,34 @@ class FakeSendGrid:
                     )
                 fake._accept(payload)
                 return self._reply(202, None, {"X-Message-Id": f"fake{fake.request_count}"})
+
+            def _authenticate_domain(self, raw):
+                domain = json.loads(raw or b"{}").get("domain", "")
+                with fake.lock:
+                    fake.request_count += 1
+                    if fake.keep_bodies:
+                        fake.requests.append({"json": json.loads(raw or b"{}"), "path": self.path})
+                return self._reply(
+                    201,
+                    {
+                        "id": 4242,
+                        "domain": domain,
+                        "dns": {
+                            "mail_cname": {
+                                "host": f"em4242.{domain}",
+                                "data": "u42.wl4242.sendgrid.net",
+                            },
+                            "dkim1": {
+                                "host": f"s1._domainkey.{domain}",
+                                "data": "s1.domainkey.u42.wl4242.sendgrid.net",
+                            },
+                            "dkim2": {
+                                "host": f"s2._domainkey.{domain}",
+                                "data": "s2.domainkey.u42.wl4242.sendgrid.net",
+                            },
+                        },
+                    },
+                )
 
             def do_GET(self):
                 url = urlparse(self.path)

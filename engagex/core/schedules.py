@@ -15,6 +15,11 @@ SCHEDULES = [
         "minutes": 1,
     },
     {
+        "name": "domains: re-check DNS (unverified hourly, verified daily)",
+        "func": "engagex.domains.tasks.domains_recheck",
+        "schedule_type": Schedule.HOURLY,
+    },
+    {
         "name": "contacts: cancel abandoned imports",
         "func": "engagex.contacts.tasks.contacts_imports_cleanup",
         "schedule_type": Schedule.DAILY,

@@ -8,7 +8,6 @@ from unfold.sites import UnfoldAdminSite
 
 # Sidebar sections that a later release fills; each says what will live there.
 UPCOMING_SECTIONS = {
-    "domains": (_("Domains"), _("Sender domains and their DNS verification.")),
     "billing": (_("Billing"), _("Your plan, usage against its limits, invoices.")),
 }
 

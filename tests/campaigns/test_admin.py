@@ -6,6 +6,7 @@ from engagex.accounts import roles
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from tests.factories.campaigns import CampaignFactory, TemplateFactory
 from tests.factories.contacts import ContactFactory, ContactGroupFactory
+from tests.factories.domains import verified_domain
 from tests.fixtures.tenants import logged_in_client
 
 
@@ -15,6 +16,7 @@ def _url(name, *args):
 
 def test_owner_creates_a_campaign_in_the_admin(owner_client, tenant):
     with schema_context(tenant.schema_name):
+        verified_domain("alpha.example")
         template = TemplateFactory()
         group = ContactGroupFactory(name="Newsletter")
 
@@ -177,3 +179,23 @@ def test_a_sent_campaign_is_read_only(owner_client, tenant):
     assert "Hello Ann" in page
     assert 'name="_save"' not in page
     assert response.status_code == 403
+
+
+def test_a_from_address_outside_the_verified_domains_is_a_form_error(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        template = TemplateFactory()
+
+    response = owner_client.post(
+        _url("admin:campaigns_campaign_add"),
+        {
+            "name": "Spoof",
+            "template": template.pk,
+            "from_name": "Bank",
+            "from_email": "ceo@bank.example",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "ceo@bank.example is not on a verified sender domain" in response.content.decode()
+    with schema_context(tenant.schema_name):
+        assert not Campaign.objects.exists()

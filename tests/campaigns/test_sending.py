@@ -352,3 +352,18 @@ def test_unsubscribe_footer_is_added_when_the_template_has_no_link(in_tenant, fa
     assert "Unsubscribe: http://localhost/u/alpha." in as_received(
         payload, payload["personalizations"][0], 0
     )
+
+
+def test_a_campaign_whose_domain_stopped_verifying_is_refused(in_tenant):
+    from engagex.domains.models import SendingDomain
+
+    people(1)
+    campaign = CampaignFactory()
+    SendingDomain.objects.filter(domain="alpha.example").update(status=SendingDomain.Status.FAILED)
+
+    with pytest.raises(
+        ValidationError, match="news@alpha.example is not on a verified sender domain"
+    ):
+        campaign_start(campaign_id=campaign.pk)
+
+    assert CampaignRecipient.objects.count() == 0

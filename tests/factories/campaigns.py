@@ -2,6 +2,7 @@ import factory
 
 from engagex.campaigns.models import Campaign
 from engagex.email_templates.models import EmailTemplate
+from tests.factories.domains import verified_domain
 
 
 class TemplateFactory(factory.django.DjangoModelFactory):
@@ -21,9 +22,16 @@ class TemplateFactory(factory.django.DjangoModelFactory):
 class CampaignFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Campaign
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Campaign {n}")
     template = factory.SubFactory(TemplateFactory)
     from_name = "Alpha News"
     from_email = "news@alpha.example"
     reply_to = "hello@alpha.example"
+
+    @factory.post_generation
+    def sender_domain(self, create, extracted, **kwargs):
+        """Campaigns only send from verified domains: verify the from address's one."""
+        if create:
+            verified_domain(self.from_email)

@@ -74,8 +74,11 @@ def campaign_unschedule(*, campaign: Campaign) -> Campaign:
 
 
 def campaign_check_sendable(campaign: Campaign) -> None:
+    from engagex.domains.services import sender_address_check
+
     if not (campaign.template.html_body or "").strip():
         raise ValidationError(EMPTY_TEMPLATE.format(name=campaign.template.name))
+    sender_address_check(campaign.from_email)
 
 
 def campaign_start(*, campaign_id: int) -> Campaign:

@@ -1,8 +1,11 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from engagex.accounts.models import User
+from engagex.domains.models import SendingDomain
+from engagex.domains.services import expected_records
 from tenants.models import Tenant
 from tenants.selectors import workspace_url
 from tenants.services import public_tenant_ensure, tenant_create
@@ -39,9 +42,23 @@ class Command(BaseCommand):
                 send_invitation=False,
             ).tenant
 
+        with schema_context(demo.schema_name):
+            # Demo only: marked verified without DNS, so the demo workspace can send to files.
+            SendingDomain.objects.get_or_create(
+                domain="demo.localhost",
+                defaults={
+                    "status": SendingDomain.Status.VERIFIED,
+                    "records": expected_records("demo.localhost"),
+                    "verified_at": timezone.now(),
+                },
+            )
+
         platform_url = f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{settings.SITE_PORT}/admin/"
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Platform admin:  {platform_url}")
         self.stdout.write(f"                   {admin_email} / {admin_password}")
         self.stdout.write(f"  Demo workspace:  {workspace_url(demo, '/admin/')}")
         self.stdout.write(f"                   {owner_email} / {owner_password}")
+        self.stdout.write(
+            "  Sender domain:   demo.localhost (marked verified; campaigns go to .local/mail)"
+        )

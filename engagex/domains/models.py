@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+
+class SendingDomain(models.Model):
+    """A domain the workspace sends from, with the DNS records that authenticate it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for DNS")
+        VERIFIED = "verified", _("Verified")
+        FAILED = "failed", _("Verification failing")
+
+    domain = models.CharField(_("domain"), max_length=253)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    # [{"kind", "type", "host", "value", "required", "status", "found"}], as last checked.
+    records = models.JSONField(default=list)
+    sendgrid_id = models.CharField(max_length=40, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sender domain")
+        verbose_name_plural = _("sender domains")
+        ordering = ["domain"]
+        constraints = [
+            models.UniqueConstraint(Lower("domain"), name="domains_sendingdomain_unique"),
+        ]
+
+    def __str__(self):
+        return self.domain
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == self.Status.VERIFIED
