@@ -1,7 +1,7 @@
 """URLs of every workspace domain (<slug>.BASE_DOMAIN): the workspace console and API."""
 
 from django.shortcuts import redirect
-from django.urls import path
+from django.urls import include, path
 
 from engagex.accounts.urls import urlpatterns_for
 from engagex.core.sites import workspace_site
@@ -9,5 +9,6 @@ from engagex.core.sites import workspace_site
 urlpatterns = [
     path("", lambda request: redirect("admin:index")),
     path("admin/", workspace_site.urls),
+    path("api/v1/", include(("engagex.api.urls", "api"))),
     *urlpatterns_for(workspace_site),
 ]

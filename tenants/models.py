@@ -38,6 +38,9 @@ class Tenant(TenantMixin):
         help_text=_("How many emails the workspace may send per calendar month."),
     )
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    api_access = models.BooleanField(
+        _("API access"), default=True, help_text=_("Whether the workspace's API keys work.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Cloned from settings.TENANT_BASE_SCHEMA; deleting a workspace drops its schema.

@@ -34,6 +34,9 @@ SHARED_APPS = [
     "engagex.core.admin_config.EngageXAdminConfig",
     "django_q",
     "import_export",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "engagex.core",
     "engagex.accounts",
     "engagex.notifications",
@@ -51,6 +54,7 @@ TENANT_APPS = [
     "engagex.campaigns",
     "engagex.analytics",
     "engagex.domains",
+    "engagex.api",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -181,6 +185,7 @@ WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
 WEBHOOK_MAX_AGE_SECONDS = env.int("WEBHOOK_MAX_AGE_SECONDS", default=600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BYTES
 
+from config.settings.api import *  # noqa: E402, F403
 from config.settings.email import *  # noqa: E402, F403
 from config.settings.q2 import *  # noqa: E402, F403
 from config.settings.unfold import *  # noqa: E402, F403

@@ -222,6 +222,12 @@ UNFOLD_WORKSPACE = {
                             reverse_lazy("admin:accounts_role_changelist"),
                             permission=f"{CALLBACKS}.can_view_roles",
                         ),
+                        _item(
+                            _("API keys"),
+                            "key",
+                            reverse_lazy("admin:api_apikey_changelist"),
+                            permission=f"{CALLBACKS}.can_manage_api_keys",
+                        ),
                         _item(_("Billing"), "credit_card", _section("billing")),
                     ],
                 },

@@ -30,6 +30,25 @@ def contacts_import_validate(schema_name: str, job_id: int) -> None:
 
 
 @tenant_task
+def contacts_import_unattended(schema_name: str, job_id: int) -> None:
+    """Check an uploaded file and, if it could be read, apply it (no one to confirm)."""
+    job = ImportJob.objects.get(pk=job_id)
+    if job.status not in {ImportJob.Status.MAPPING, ImportJob.Status.VALIDATING}:
+        return
+    try:
+        job = importing.import_job_validate(job=job)
+    except Exception as error:
+        logger.exception("Import %s failed while validating", job.pk)
+        importing.import_job_fail(job=job, message=f"Unexpected error: {error}")
+        raise
+    if job.status != ImportJob.Status.VALIDATED:
+        _notify(job, _("Import failed: %(name)s") % {"name": job.original_name}, "error")
+        return
+    importing.import_job_confirm(job=job)
+    contacts_import_apply(schema_name, job_id)
+
+
+@tenant_task
 def contacts_import_apply(schema_name: str, job_id: int) -> None:
     """Apply a confirmed import; a re-run after a crash resumes from its checkpoint."""
     job = ImportJob.objects.get(pk=job_id)

@@ -22,3 +22,7 @@ def can_view_team(request) -> bool:
 
 def can_view_roles(request) -> bool:
     return request.user.has_perm("accounts.view_role")
+
+
+def can_manage_api_keys(request) -> bool:
+    return request.user.has_perm("api.view_apikey")

@@ -1,3 +1,4 @@
+import json
 import re
 
 from django.core.exceptions import ValidationError
@@ -127,3 +128,77 @@ def contact_delete_many(*, contacts: QuerySet[Contact]) -> int:
         )
         cursor.execute(f"DELETE FROM {table} WHERE id IN ({sql})", params)  # noqa: S608
         return cursor.rowcount
+
+
+BULK_LIMIT = 1000
+BULK_TOO_MANY = "Send at most {limit:,} contacts per request."
+
+
+@transaction.atomic
+def contact_bulk_upsert(*, items: list[dict], source: str = "api") -> dict:
+    """Create or update up to 1,000 contacts in one statement; all or nothing.
+
+    Each item has `email` and any of first_name, last_name, phone, language, timezone,
+    status, attributes. Existing contacts keep values the item leaves out, and a suppressed
+    contact is never made subscribed again.
+    """
+    if len(items) > BULK_LIMIT:
+        raise ValidationError({"items": [BULK_TOO_MANY.format(limit=BULK_LIMIT)]})
+    emails = [email_normalize(item["email"]) for item in items]
+    keys = [email.lower() for email in emails]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT lower(email) FROM {Contact._meta.db_table} WHERE lower(email) = ANY(%s)",  # noqa: S608
+            [keys],
+        )
+        existing = {row[0] for row in cursor.fetchall()}
+    new = len(set(keys) - existing)
+    if new:
+        contact_limit_check(adding=new)
+    now = timezone.now()
+    columns = ["first_name", "last_name", "phone", "language", "timezone", "status"]
+    arrays = {name: [item.get(name) for item in items] for name in columns}
+    attributes = [json.dumps(item.get("attributes") or {}) for item in items]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {Contact._meta.db_table} AS c (email, first_name, last_name, phone,
+                language, timezone, attributes, status, status_changed_at, status_source,
+                consent_at, consent_source, soft_bounces, created_at, updated_at)
+            SELECT u.email, coalesce(u.first_name, ''), coalesce(u.last_name, ''),
+                coalesce(u.phone, ''), coalesce(u.language, ''), coalesce(u.timezone, ''),
+                u.attributes, coalesce(u.status, 'subscribed'), %(now)s, %(source)s,
+                CASE WHEN coalesce(u.status, 'subscribed') = 'subscribed' THEN %(now)s END,
+                CASE WHEN coalesce(u.status, 'subscribed') = 'subscribed' THEN %(source)s
+                    ELSE '' END,
+                0, %(now)s, %(now)s
+            FROM unnest(%(emails)s::text[], %(first_name)s::text[], %(last_name)s::text[],
+                %(phone)s::text[], %(language)s::text[], %(timezone)s::text[],
+                %(attributes)s::jsonb[], %(status)s::text[])
+                AS u(email, first_name, last_name, phone, language, timezone, attributes, status)
+            ON CONFLICT (lower(email)) DO UPDATE SET
+                first_name = coalesce(NULLIF(EXCLUDED.first_name, ''), c.first_name),
+                last_name = coalesce(NULLIF(EXCLUDED.last_name, ''), c.last_name),
+                phone = coalesce(NULLIF(EXCLUDED.phone, ''), c.phone),
+                language = coalesce(NULLIF(EXCLUDED.language, ''), c.language),
+                timezone = coalesce(NULLIF(EXCLUDED.timezone, ''), c.timezone),
+                attributes = c.attributes || EXCLUDED.attributes,
+                status = CASE WHEN c.status <> 'subscribed' AND EXCLUDED.status = 'subscribed'
+                    THEN c.status ELSE EXCLUDED.status END,
+                status_changed_at = CASE WHEN c.status <> EXCLUDED.status
+                    AND NOT (c.status <> 'subscribed' AND EXCLUDED.status = 'subscribed')
+                    THEN EXCLUDED.status_changed_at ELSE c.status_changed_at END,
+                status_source = CASE WHEN c.status <> EXCLUDED.status
+                    AND NOT (c.status <> 'subscribed' AND EXCLUDED.status = 'subscribed')
+                    THEN EXCLUDED.status_source ELSE c.status_source END,
+                updated_at = EXCLUDED.updated_at
+            """,  # noqa: S608
+            {
+                "now": now,
+                "source": source,
+                "emails": emails,
+                "attributes": attributes,
+                **arrays,
+            },
+        )
+    return {"created": new, "updated": len(set(keys)) - new}

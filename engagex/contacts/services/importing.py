@@ -588,3 +588,15 @@ def import_job_remap(*, job: ImportJob) -> ImportJob:
     job.error_report = ""
     job.save()
     return job
+
+
+def import_job_queue_unattended(*, job: ImportJob) -> ImportJob:
+    """Queue an import that checks and then applies itself (API uploads)."""
+    from engagex.contacts.tasks import contacts_import_unattended
+    from engagex.core.tasks import enqueue_tenant_task
+
+    job.background = True
+    job.save(update_fields=["background"])
+    import_job_mark_queued(job=job)
+    enqueue_tenant_task(contacts_import_unattended, connection.schema_name, job.pk)
+    return job

@@ -1,0 +1,97 @@
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
+from unfold.decorators import action, display
+
+from engagex.api.models import ApiKey
+from engagex.api.services import api_key_create, api_key_revoke
+from engagex.core.sites import workspace_site
+
+
+class ApiKeyAdmin(ModelAdmin):
+    list_display = ["name", "prefix_display", "role", "created_by", "last_used_at", "state"]
+    list_filter = ["role"]
+    search_fields = ["name", "prefix"]
+    list_select_related = ["created_by"]
+    fields = ["name", "role"]
+    actions_detail = ["revoke_detail"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", "role"]
+        return [
+            "name",
+            "role",
+            "prefix_display",
+            "created_by",
+            "created_at",
+            "last_used_at",
+            "state",
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj) if obj else []
+
+    @display(description=_("Key starts with"))
+    def prefix_display(self, obj):
+        return f"egx_{obj.prefix}_…"
+
+    @display(description=_("State"), label={"active": "success", "revoked": "danger"})
+    def state(self, obj):
+        return ("active", _("Active")) if obj.is_active else ("revoked", _("Revoked"))
+
+    def save_model(self, request, obj, form, change):
+        key, plain = api_key_create(
+            name=form.cleaned_data["name"], role=form.cleaned_data["role"], user=request.user
+        )
+        obj.pk = key.pk
+        self.message_user(
+            request,
+            format_html(
+                _(
+                    "Copy the key now; it is not shown again: <code>{}</code>. Use it as "
+                    "<code>Authorization: Bearer …</code> on {}/api/v1/."
+                ),
+                plain,
+                request.build_absolute_uri("/").rstrip("/"),
+            ),  # fmt: skip
+            messages.WARNING,
+        )
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return redirect(reverse("admin:api_apikey_change", args=[obj.pk]))
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @action(description=_("Revoke"), url_path="revoke", permissions=["revoke_detail"])
+    def revoke_detail(self, request, object_id):
+        if request.method != "POST":
+            key = self.get_object(request, object_id)
+            from django.template.response import TemplateResponse
+
+            return TemplateResponse(
+                request,
+                "admin/api/apikey/revoke.html",
+                {**self.admin_site.each_context(request), "title": _("Revoke key"), "original": key,
+                 "opts": self.model._meta},
+            )  # fmt: skip
+        api_key_revoke(key=self.get_object(request, object_id))
+        self.message_user(
+            request, _("Key revoked: requests using it now get 401."), messages.SUCCESS
+        )
+        return redirect(reverse("admin:api_apikey_change", args=[object_id]))
+
+    def has_revoke_detail_permission(self, request, object_id=None):
+        if not request.user.has_perm("api.add_apikey"):
+            return False
+        return object_id is None or ApiKey.objects.filter(pk=object_id, revoked_at=None).exists()
+
+
+workspace_site.register(ApiKey, ApiKeyAdmin)

@@ -1,0 +1,266 @@
+from rest_framework import serializers
+
+from engagex.accounts import roles
+from engagex.accounts.models import User
+from engagex.analytics.models import EmailEvent
+from engagex.campaigns.models import Campaign
+from engagex.contacts.models import Contact, ContactGroup, ContactStatus, ImportJob
+from engagex.contacts.services.contacts import email_is_valid, email_normalize
+from engagex.domains.models import SendingDomain
+from engagex.email_templates.models import EmailTemplate
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    groups = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=ContactGroup.objects.all(), required=False
+    )
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id", "email", "first_name", "last_name", "phone", "language", "timezone",
+            "attributes", "status", "status_changed_at", "status_source", "consent_at",
+            "consent_source", "groups", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["status_changed_at", "status_source", "created_at", "updated_at"]
+
+    def validate_email(self, value):
+        value = email_normalize(value)
+        others = Contact.objects.filter(email__iexact=value)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError("A contact with this email address already exists.")
+        return value
+
+    def validate_attributes(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Custom attributes must be a JSON object.")
+        return value
+
+
+class BulkContactSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    language = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    timezone = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=ContactStatus.choices, required=False)
+    attributes = serializers.DictField(required=False)
+
+    def validate_email(self, value):
+        value = email_normalize(value)
+        if not email_is_valid(value):
+            raise serializers.ValidationError(f"“{value}” is not a valid email address.")
+        return value
+
+
+class BulkUpsertSerializer(serializers.Serializer):
+    contacts = BulkContactSerializer(many=True, allow_empty=False, max_length=1000)
+
+    def validate_contacts(self, items):
+        seen = {}
+        for index, item in enumerate(items):
+            key = item["email"].lower()
+            if key in seen:
+                raise serializers.ValidationError(
+                    f"contacts[{index}]: same email as contacts[{seen[key]}] ({item['email']})."
+                )
+            seen[key] = index
+        return items
+
+
+class BulkResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    update_existing = serializers.BooleanField(default=True)
+    groups = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=ContactGroup.objects.all(), required=False
+    )
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    progress_percent = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id", "original_name", "file_format", "status", "phase", "processed_rows",
+            "total_rows", "progress_percent", "counts", "error_message", "created_at",
+            "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class GroupSerializer(serializers.ModelSerializer):
+    member_count = serializers.IntegerField(read_only=True)
+    subscribed_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = ContactGroup
+        fields = ["id", "name", "description", "member_count", "subscribed_count", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def validate_name(self, value):
+        others = ContactGroup.objects.filter(name__iexact=value.strip())
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError("A group with this name already exists.")
+        return value.strip()
+
+
+class ContactIdsSerializer(serializers.Serializer):
+    contacts = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=10000)
+
+
+class CountSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+
+
+class TemplateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EmailTemplate
+        fields = [
+            "id", "name", "subject", "preheader", "html_body", "text_body", "description",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    include_groups = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=ContactGroup.objects.all(), required=False
+    )
+    exclude_groups = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=ContactGroup.objects.all(), required=False
+    )
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id", "name", "template", "subject_override", "from_name", "from_email", "reply_to",
+            "include_groups", "exclude_groups", "status", "send_at", "recipients_total",
+            "started_at", "finished_at", "failure_reason", "created_at",
+        ]  # fmt: skip
+        read_only_fields = [
+            "status", "send_at", "recipients_total", "started_at", "finished_at",
+            "failure_reason", "created_at",
+        ]  # fmt: skip
+
+    def validate_from_email(self, value):
+        from django.core.exceptions import ValidationError
+
+        from engagex.domains.services import sender_address_check
+
+        try:
+            sender_address_check(value)
+        except ValidationError as error:
+            raise serializers.ValidationError(error.message_dict["from_email"]) from error
+        return value
+
+
+class ScheduleSerializer(serializers.Serializer):
+    send_at = serializers.DateTimeField()
+
+
+class CampaignAnalyticsSerializer(serializers.Serializer):
+    sent = serializers.IntegerField()
+    delivered = serializers.IntegerField()
+    opens_unique = serializers.IntegerField()
+    opens_total = serializers.IntegerField()
+    machine_opens = serializers.IntegerField()
+    clicks_unique = serializers.IntegerField()
+    clicks_total = serializers.IntegerField()
+    bounces_hard = serializers.IntegerField()
+    bounces_soft = serializers.IntegerField()
+    complaints = serializers.IntegerField()
+    unsubscribes = serializers.IntegerField()
+    rates = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    top_links = serializers.ListField(child=serializers.DictField())
+
+
+class DomainSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SendingDomain
+        fields = [
+            "id",
+            "domain",
+            "status",
+            "records",
+            "last_checked_at",
+            "verified_at",
+            "created_at",
+        ]
+        read_only_fields = ["status", "records", "last_checked_at", "verified_at", "created_at"]
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+    pending = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "email",
+            "full_name",
+            "role",
+            "is_active",
+            "pending",
+            "last_login",
+            "date_joined",
+        ]
+        read_only_fields = fields
+
+    def get_role(self, obj) -> str | None:
+        names = [g.name for g in obj.groups.all() if g.name in roles.ROLES]
+        return names[0] if names else None
+
+    def get_pending(self, obj) -> bool:
+        return obj.last_login is None and not obj.has_usable_password()
+
+
+class InvitationSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    role = serializers.ChoiceField(choices=[(r, r) for r in roles.ROLES])
+
+    def validate_email(self, value):
+        if User.objects.filter(email__iexact=value.strip()).exists():
+            raise serializers.ValidationError(
+                "A member with this email address already exists in this workspace."
+            )
+        return value
+
+
+class SubscriptionSerializer(serializers.Serializer):
+    plan = serializers.CharField()
+    contact_limit = serializers.IntegerField()
+    contacts = serializers.IntegerField()
+    monthly_send_limit = serializers.IntegerField()
+    sends_this_month = serializers.IntegerField()
+    api_access = serializers.BooleanField()
+
+
+class DashboardSerializer(serializers.Serializer):
+    contacts = serializers.IntegerField()
+    subscribed = serializers.IntegerField()
+    sends_this_month = serializers.IntegerField()
+    monthly_send_limit = serializers.IntegerField()
+    campaigns = serializers.ListField(child=serializers.DictField())
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EmailEvent
+        fields = [
+            "id", "event_id", "type", "campaign_id", "recipient_id", "contact_id", "occurred_at",
+            "url", "bounce_type", "reason", "machine_open",
+        ]  # fmt: skip
+        read_only_fields = fields

@@ -1,0 +1,27 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from engagex.api import views
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("contacts", views.ContactViewSet, basename="contact")
+router.register("imports", views.ImportJobViewSet, basename="import")
+router.register("groups", views.GroupViewSet, basename="group")
+router.register("templates", views.TemplateViewSet, basename="template")
+router.register("campaigns", views.CampaignViewSet, basename="campaign")
+router.register("domains", views.DomainViewSet, basename="domain")
+router.register("users", views.MemberViewSet, basename="user")
+router.register("invitations", views.InvitationViewSet, basename="invitation")
+router.register("analytics/events", views.EventViewSet, basename="event")
+
+urlpatterns = [
+    path("", include(router.urls)),
+    path("subscription/current/", views.SubscriptionView.as_view(), name="subscription-current"),
+    path("subscription/plans/", views.PlansView.as_view(), name="subscription-plans"),
+    path("dashboard/stats/", views.DashboardView.as_view(), name="dashboard-stats"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+]

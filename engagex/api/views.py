@@ -1,0 +1,333 @@
+"""The workspace JSON API (v1). Views adapt HTTP to the services; they hold no business logic."""
+
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.db import connection
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from engagex.accounts.models import User
+from engagex.accounts.services import member_invitation_send, user_create, user_set_password_path
+from engagex.analytics.models import EmailEvent
+from engagex.analytics.selectors import campaign_report, campaign_top_links, workspace_dashboard
+from engagex.api import serializers as s
+from engagex.campaigns.models import Campaign, MonthlySendUsage
+from engagex.campaigns.services import campaigns as campaign_service
+from engagex.contacts.models import Contact, ContactGroup, ContactStatus, ImportJob
+from engagex.contacts.selectors import contact_search, group_list
+from engagex.contacts.services import importing
+from engagex.contacts.services.contacts import (
+    contact_bulk_upsert,
+    contact_create,
+    contact_delete_many,
+    contact_update,
+    group_add_contacts,
+    group_remove_contacts,
+)
+from engagex.core.tenancy import current_tenant
+from engagex.domains.models import SendingDomain
+from engagex.domains.services import domain_create, domain_verify
+from engagex.email_templates.models import EmailTemplate
+from engagex.email_templates.services import template_create, template_update
+
+
+def _acting_user(request):
+    """The person behind a request: the session user, or whoever created the API key."""
+    return getattr(request.user, "user", None) or (
+        request.user if isinstance(request.user, User) else None
+    )
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("status", str, enum=[c.value for c in ContactStatus]),
+        OpenApiParameter("group", int),
+        OpenApiParameter("search", str, description="Start of the email, first or last name."),
+    ]
+)
+class ContactViewSet(viewsets.ModelViewSet):
+    serializer_class = s.ContactSerializer
+    queryset = Contact.objects.all()
+    action_permissions = {
+        "bulk_upsert": ["contacts.add_contact", "contacts.change_contact"],
+        "import_file": ["contacts.add_importjob"],
+    }
+
+    def get_queryset(self):
+        queryset = Contact.objects.prefetch_related("groups")
+        params = self.request.query_params
+        if params.get("status") in ContactStatus.values:
+            queryset = queryset.filter(status=params["status"])
+        if params.get("group", "").isdigit():
+            queryset = queryset.filter(groups__id=int(params["group"]))
+        if params.get("search"):
+            queryset = contact_search(queryset, params["search"])
+        return queryset
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        groups = data.pop("groups", [])
+        serializer.instance = contact_create(groups=groups, source="api", **data)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        groups = data.pop("groups", None)
+        contact = contact_update(contact=serializer.instance, source="api", **data)
+        if groups is not None:
+            contact.groups.set(groups)
+        serializer.instance = contact
+
+    def perform_destroy(self, instance):
+        contact_delete_many(contacts=Contact.objects.filter(pk=instance.pk))
+
+    @extend_schema(request=s.BulkUpsertSerializer, responses=s.BulkResultSerializer)
+    @action(detail=False, methods=["post"], url_path="bulk-upsert")
+    def bulk_upsert(self, request):
+        serializer = s.BulkUpsertSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(contact_bulk_upsert(items=serializer.validated_data["contacts"]))
+
+    @extend_schema(request=s.ImportUploadSerializer, responses={202: s.ImportJobSerializer})
+    @action(detail=False, methods=["post"], url_path="import")
+    def import_file(self, request):
+        """Upload a spreadsheet; columns are matched automatically and the import runs."""
+        serializer = s.ImportUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        job = importing.import_job_create(
+            upload=serializer.validated_data["file"], created_by=_acting_user(request)
+        )
+        importing.import_job_configure(
+            job=job,
+            mapping=job.mapping,
+            update_existing=serializer.validated_data["update_existing"],
+            groups=serializer.validated_data.get("groups", []),
+        )
+        importing.import_job_queue_unattended(job=job)
+        return Response(s.ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.ImportJobSerializer
+    queryset = ImportJob.objects.all()
+
+
+class GroupViewSet(viewsets.ModelViewSet):
+    serializer_class = s.GroupSerializer
+    queryset = ContactGroup.objects.all()
+    action_permissions = {
+        "add_contacts": ["contacts.change_contact"],
+        "remove_contacts": ["contacts.change_contact"],
+    }
+
+    def get_queryset(self):
+        return group_list()
+
+    @extend_schema(request=s.ContactIdsSerializer, responses=s.CountSerializer)
+    @action(detail=True, methods=["post"], url_path="add-contacts")
+    def add_contacts(self, request, pk=None):
+        return self._members(request, group_add_contacts)
+
+    @extend_schema(request=s.ContactIdsSerializer, responses=s.CountSerializer)
+    @action(detail=True, methods=["post"], url_path="remove-contacts")
+    def remove_contacts(self, request, pk=None):
+        return self._members(request, group_remove_contacts)
+
+    def _members(self, request, service):
+        group = self.get_object()
+        serializer = s.ContactIdsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contacts = Contact.objects.filter(pk__in=serializer.validated_data["contacts"])
+        return Response({"count": service(group=group, contacts=contacts)})
+
+
+class TemplateViewSet(viewsets.ModelViewSet):
+    serializer_class = s.TemplateSerializer
+    queryset = EmailTemplate.objects.all()
+
+    def perform_create(self, serializer):
+        serializer.instance = template_create(
+            user=_acting_user(self.request), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = template_update(
+            template=serializer.instance,
+            user=_acting_user(self.request),
+            **serializer.validated_data,
+        )
+
+
+class CampaignViewSet(viewsets.ModelViewSet):
+    serializer_class = s.CampaignSerializer
+    queryset = Campaign.objects.prefetch_related("include_groups", "exclude_groups")
+    action_permissions = {
+        "send": ["campaigns.send_campaign"],
+        "schedule": ["campaigns.send_campaign"],
+        "cancel": ["campaigns.send_campaign"],
+        "analytics": ["campaigns.view_campaign"],
+    }
+
+    def perform_create(self, serializer):
+        serializer.save(created_by=_acting_user(self.request))
+
+    def perform_update(self, serializer):
+        if serializer.instance.status != Campaign.Status.DRAFT:
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError(campaign_service.ONLY_DRAFTS)
+        serializer.save()
+
+    @extend_schema(request=None, responses=s.CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def send(self, request, pk=None):
+        campaign = campaign_service.campaign_start(campaign_id=self.get_object().pk)
+        return Response(s.CampaignSerializer(campaign).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=s.ScheduleSerializer, responses=s.CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def schedule(self, request, pk=None):
+        serializer = s.ScheduleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        campaign = campaign_service.campaign_schedule(
+            campaign=self.get_object(), send_at=serializer.validated_data["send_at"]
+        )
+        return Response(s.CampaignSerializer(campaign).data)
+
+    @extend_schema(request=None, responses=s.CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        campaign = campaign_service.campaign_cancel(campaign=self.get_object())
+        return Response(s.CampaignSerializer(campaign).data)
+
+    @extend_schema(responses=s.CampaignAnalyticsSerializer)
+    @action(detail=True, methods=["get"])
+    def analytics(self, request, pk=None):
+        campaign = self.get_object()
+        report = campaign_report(campaign)
+        stats = report["stats"]
+        data = {key: value for key, _, value, _ in report["rows"]}
+        data["rates"] = {key: rate for key, _, _, rate in report["rows"] if rate is not None}
+        data["top_links"] = [
+            {"url": link.url, "clicks": link.clicks_total, "unique_clicks": link.clicks_unique}
+            for link in campaign_top_links(campaign)
+        ]
+        data["bounces_soft"] = stats.bounces_soft
+        return Response(data)
+
+
+class DomainViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = s.DomainSerializer
+    queryset = SendingDomain.objects.all()
+    action_permissions = {"verify": ["domains.add_sendingdomain"]}
+
+    def perform_create(self, serializer):
+        serializer.instance = domain_create(
+            domain=serializer.validated_data["domain"], user=_acting_user(self.request)
+        )
+
+    @extend_schema(request=None, responses=s.DomainSerializer)
+    @action(detail=True, methods=["post"])
+    def verify(self, request, pk=None):
+        return Response(s.DomainSerializer(domain_verify(sending_domain=self.get_object())).data)
+
+
+class MemberViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.MemberSerializer
+    queryset = User.objects.prefetch_related("groups")
+
+
+class InvitationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Pending members (never logged in, no password yet); POST invites one by email."""
+
+    serializer_class = s.MemberSerializer
+    # Django marks an unusable password with a leading "!" (UNUSABLE_PASSWORD_PREFIX).
+    queryset = User.objects.filter(
+        last_login__isnull=True, password__startswith=UNUSABLE_PASSWORD_PREFIX
+    ).prefetch_related("groups")
+    action_permissions = {"create": ["accounts.add_user"], "list": ["accounts.view_user"]}
+
+    @extend_schema(request=s.InvitationSerializer, responses={201: s.MemberSerializer})
+    def create(self, request):
+        serializer = s.InvitationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member = user_create(**serializer.validated_data)
+        link = request.build_absolute_uri(user_set_password_path(user=member))
+        member_invitation_send(user=member, link=link, workspace_name=current_tenant().name)
+        return Response(s.MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+
+
+class SubscriptionView(APIView):
+    required_permissions = []
+
+    @extend_schema(responses=s.SubscriptionSerializer)
+    def get(self, request):
+        return Response(_subscription())
+
+
+class PlansView(APIView):
+    required_permissions = []
+
+    @extend_schema(responses=s.SubscriptionSerializer(many=True))
+    def get(self, request):
+        return Response([_subscription()])
+
+
+def _subscription() -> dict:
+    tenant = current_tenant()
+    month = timezone.now().date().replace(day=1)
+    usage = MonthlySendUsage.objects.filter(month=month).values_list("sends", flat=True).first()
+    return {
+        "plan": "Workspace limits",
+        "contact_limit": tenant.contact_limit,
+        "contacts": Contact.objects.count(),
+        "monthly_send_limit": tenant.monthly_send_limit,
+        "sends_this_month": usage or 0,
+        "api_access": tenant.api_access,
+    }
+
+
+class DashboardView(APIView):
+    required_permissions = []
+
+    @extend_schema(responses=s.DashboardSerializer)
+    def get(self, request):
+        tenant = current_tenant()
+        data = workspace_dashboard(connection.schema_name, tenant.monthly_send_limit)
+        return Response(
+            {
+                "contacts": data["totals"]["contacts"],
+                "subscribed": data["totals"]["subscribed"],
+                "sends_this_month": data["sends"],
+                "monthly_send_limit": data["send_limit"],
+                "campaigns": data["campaigns"],
+            }
+        )
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("campaign", int),
+        OpenApiParameter("type", str, enum=[t.value for t in EmailEvent.Type]),
+    ]
+)
+class EventViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.EventSerializer
+    queryset = EmailEvent.objects.all()
+    required_permissions = ["campaigns.view_campaign"]
+
+    def get_queryset(self):
+        queryset = EmailEvent.objects.all()
+        params = self.request.query_params
+        if params.get("campaign", "").isdigit():
+            queryset = queryset.filter(campaign_id=int(params["campaign"]))
+        if params.get("type") in EmailEvent.Type.values:
+            queryset = queryset.filter(type=params["type"])
+        return queryset
