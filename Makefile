@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.development
 
-.PHONY: install setup run web worker test lint format migrate bench shell clean lock check-deploy
+.PHONY: install setup run test lint format migrate bench shell clean lock check-deploy dump-db load-db
 
 install: $(STAMP)
 
@@ -42,6 +42,12 @@ format: install
 
 bench: setup
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+dump-db: install
+	$(PY) manage.py dump_workspace --slug demo --output demo.json
+
+load-db: install
+	$(PY) manage.py load_workspace --slug demo --input demo.json
 
 shell: install
 	$(PY) manage.py shell

@@ -7,8 +7,10 @@ from django.urls import path
 from engagex.accounts.urls import urlpatterns_for
 from engagex.analytics.views import SendGridEventsView
 from engagex.campaigns.views import unsubscribe
+from engagex.core.views import healthz
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("", lambda request: redirect("admin:index")),
     path("admin/", admin.site.urls),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),

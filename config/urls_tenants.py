@@ -5,8 +5,10 @@ from django.urls import include, path
 
 from engagex.accounts.urls import urlpatterns_for
 from engagex.core.sites import workspace_site
+from engagex.core.views import healthz
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("", lambda request: redirect("admin:index")),
     path("admin/", workspace_site.urls),
     path("api/v1/", include(("engagex.api.urls", "api"))),

@@ -1,0 +1,54 @@
+"""No Docker engine runs here: check the deployment files' structure instead."""
+
+from pathlib import Path
+
+import yaml
+from django.core.management import call_command
+from django_tenants.utils import schema_context
+
+from engagex.contacts.models import Contact
+from tenants.services import tenant_create
+from tests.factories.contacts import ContactFactory, ContactGroupFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_compose_runs_db_redis_release_web_and_worker():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+    assert set(compose["services"]) == {"db", "redis", "release", "web", "worker"}
+    assert compose["services"]["worker"]["command"] == "python manage.py qcluster"
+    assert compose["services"]["web"]["ports"] == ["8000:8000"]
+
+
+def test_dockerfile_runs_as_a_non_root_user_with_the_lock():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+
+    assert "FROM python:3.11-slim" in dockerfile
+    assert "pip install -r requirements.lock" in dockerfile
+    assert "\nUSER engagex\n" in dockerfile
+
+
+def test_procfile_has_release_web_and_worker():
+    kinds = {line.split(":", 1)[0] for line in (ROOT / "Procfile").read_text().splitlines() if line}
+
+    assert kinds == {"release", "web", "worker"}
+
+
+def test_dump_and_load_a_workspace(tenant, tmp_path):
+    with schema_context(tenant.schema_name):
+        group = ContactGroupFactory(name="Dumped")
+        ContactFactory(email="dumped@example.com").groups.add(group)
+    target = tenant_create(name="Copy", slug="copy-ws", owner_email="o@copy.example").tenant
+    fixture = tmp_path / "alpha.json"
+
+    call_command("dump_workspace", slug="alpha", output=str(fixture))
+    with schema_context(target.schema_name):
+        from engagex.accounts.models import User
+
+        User.objects.all().delete()  # the fixture brings alpha's members
+    call_command("load_workspace", slug="copy-ws", input=str(fixture))
+
+    with schema_context(target.schema_name):
+        copied = Contact.objects.get(email="dumped@example.com")
+        assert list(copied.groups.values_list("name", flat=True)) == ["Dumped"]
