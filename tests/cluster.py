@@ -11,9 +11,9 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cluster_until(done, *, env: dict | None = None, timeout: float = 60) -> str:
-    """Start a cluster, poll `done()` until it is true or `timeout` passes; return its stderr."""
-    cluster = subprocess.Popen(
+def start_cluster(env: dict | None = None) -> subprocess.Popen:
+    """Start `manage.py qcluster` on the test database (plus `env`)."""
+    return subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,
         env={
@@ -25,11 +25,21 @@ def run_cluster_until(done, *, env: dict | None = None, timeout: float = 60) -> 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+
+def wait_for(done, clusters: list[subprocess.Popen], *, timeout: float = 60) -> str:
+    """Poll `done()` until true or `timeout`; stop the clusters and return their stderr."""
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not done():
             time.sleep(0.2)
     finally:
-        cluster.terminate()
-        _, stderr = cluster.communicate(timeout=30)
-    return stderr.decode()[-2000:]
+        for cluster in clusters:
+            cluster.terminate()
+        errors = [cluster.communicate(timeout=30)[1] for cluster in clusters]
+    return b"\n".join(errors).decode()[-2000:]
+
+
+def run_cluster_until(done, *, env: dict | None = None, timeout: float = 60) -> str:
+    """Start a cluster, poll `done()` until it is true or `timeout` passes; return its stderr."""
+    return wait_for(done, [start_cluster(env)], timeout=timeout)

@@ -184,6 +184,8 @@ WORKSPACE_DEFAULT_MONTHLY_SEND_LIMIT = env.int(
 CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=1000)  # SendGrid's maximum
 # How many send tasks work through one campaign at once (the cluster's workers share them).
 CAMPAIGN_SEND_TASKS = env.int("CAMPAIGN_SEND_TASKS", default=2)
+# A send task hands over to a fresh task after this many batches (spreads work across workers).
+CAMPAIGN_BATCHES_PER_TASK = env.int("CAMPAIGN_BATCHES_PER_TASK", default=50)
 # A batch claimed this long ago with no answer is checked with the ESP before resending.
 CAMPAIGN_STALE_CLAIM_SECONDS = env.int("CAMPAIGN_STALE_CLAIM_SECONDS", default=300)
 UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS = env.int("UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS", default=365)

@@ -19,8 +19,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# Tests enqueue for real; only the cluster test runs a worker.
-Q_CLUSTER = {**Q_CLUSTER, "sync": False, "poll": 0.1}
+# Tests enqueue for real on the ORM broker; only cluster tests run workers. REDIS_URL (set by
+# .ci/run when a Redis server answers) is used only by clusters the scale-out test starts.
+Q_CLUSTER = {k: v for k, v in Q_CLUSTER.items() if k != "redis"}
+Q_CLUSTER.update(sync=False, poll=0.1, orm="default")
+if env.bool("ENGAGEX_CLUSTER_REDIS", default=False):
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = env.str("REDIS_URL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from engagex.campaigns.services.campaigns import campaigns_start_due
 from engagex.campaigns.services.sending import campaign_send_some
 from engagex.core.tasks import enqueue_tenant_task, for_each_schema, tenant_task
@@ -6,7 +8,7 @@ from engagex.core.tasks import enqueue_tenant_task, for_each_schema, tenant_task
 @tenant_task
 def campaign_send(schema_name: str, campaign_id: int) -> None:
     """Send some batches; queue a continuation while recipients remain."""
-    if campaign_send_some(campaign_id=campaign_id):
+    if campaign_send_some(campaign_id=campaign_id, max_batches=settings.CAMPAIGN_BATCHES_PER_TASK):
         enqueue_tenant_task(campaign_send, schema_name, campaign_id)
 
 
