@@ -1,5 +1,6 @@
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
 from engagex.api import views
@@ -21,7 +22,12 @@ urlpatterns = [
     path("subscription/current/", views.SubscriptionView.as_view(), name="subscription-current"),
     path("subscription/plans/", views.PlansView.as_view(), name="subscription-plans"),
     path("dashboard/stats/", views.DashboardView.as_view(), name="dashboard-stats"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path(
+        "schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="schema"
+    ),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[IsAuthenticated]),
+        name="docs",
+    ),
 ]

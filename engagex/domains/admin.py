@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -10,7 +11,13 @@ from unfold.decorators import action, display
 
 from engagex.core.sites import workspace_site
 from engagex.domains.models import SendingDomain
-from engagex.domains.services import domain_create, domain_validate, domain_verify
+from engagex.domains.services import (
+    ANY_SENDGRID,
+    ANY_SENDGRID_LABEL,
+    domain_create,
+    domain_validate,
+    domain_verify,
+)
 
 STATUS_COLORS = {
     SendingDomain.Status.PENDING: "warning",
@@ -58,7 +65,7 @@ class SendingDomainAdmin(ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["domain"]
-        return ["domain", "status_badge", "dns_records", "last_checked_at", "verified_at"]
+        return ["domain", "status", "dns_records", "last_checked_at", "verified_at"]
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj) if obj else []
@@ -78,7 +85,7 @@ class SendingDomainAdmin(ModelAdmin):
                     RECORD_LABELS.get(r["kind"], r["kind"]),
                     r["type"],
                     r["host"],
-                    r["value"],
+                    ANY_SENDGRID_LABEL if r["value"] == ANY_SENDGRID else r["value"],
                     CHECK_LABELS.get(r.get("status"), r.get("status")),
                     ", ".join(r.get("found") or []) or "—",
                 )
@@ -86,8 +93,9 @@ class SendingDomainAdmin(ModelAdmin):
             ),
         )
         return format_html(
-            '<table class="engagex-table"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>'
-            "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            '<div style="overflow-x:auto"><table class="engagex-table engagex-wrap"><thead>'
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table></div>",
             _("Record"),
             _("Type"),
             _("Host"),
@@ -116,6 +124,17 @@ class SendingDomainAdmin(ModelAdmin):
     @action(description=_("Verify now"), url_path="verify", permissions=["verify_detail"])
     def verify_detail(self, request, object_id):
         sending_domain = self.get_object(request, object_id)
+        if request.method != "POST":
+            return TemplateResponse(
+                request,
+                "admin/domains/sendingdomain/verify.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": _("Verify %s") % sending_domain.domain,
+                    "opts": self.model._meta,
+                    "original": sending_domain,
+                },
+            )
         domain_verify(sending_domain=sending_domain)
         if sending_domain.is_verified:
             self.message_user(request, _("All required records check out."), messages.SUCCESS)

@@ -22,12 +22,22 @@ FROM_NOT_VERIFIED = (
     "{email} is not on a verified sender domain of this workspace. Add and verify “{domain}” "
     "under Settings → Domains, or use an address on a verified domain."
 )
+FROM_DOMAIN_UNVERIFIED = (
+    "{email} is on “{domain}”, which is added but not verified ({status}). Publish its DNS "
+    "records and press Verify now under Settings → Domains."
+)
 ANY_SENDGRID = "*.sendgrid.net"
 SPF_VALUE = "v=spf1 include:sendgrid.net ~all"
 
 
 def domain_normalize(value: str) -> str:
     return (value or "").strip().lower().rstrip(".")
+
+
+ANY_SENDGRID_LABEL = (
+    "your SendGrid value: add the domain under Sender Authentication in SendGrid, "
+    "or set SENDGRID_API_KEY"
+)
 
 
 def expected_records(domain: str, sendgrid_dns: dict | None = None) -> list[dict]:
@@ -190,7 +200,10 @@ def _notify_stopped_verifying(sending_domain: SendingDomain) -> None:
 def sender_address_check(email: str) -> None:
     """Refuse a from address unless its domain is verified in this workspace."""
     domain = domain_normalize(email.rpartition("@")[2])
-    if not SendingDomain.objects.filter(
-        domain__iexact=domain, status=SendingDomain.Status.VERIFIED
-    ).exists():
+    known = SendingDomain.objects.filter(domain__iexact=domain).first()
+    if known is None:
         raise ValidationError({"from_email": FROM_NOT_VERIFIED.format(email=email, domain=domain)})
+    if not known.is_verified:
+        status = known.get_status_display().lower()
+        message = FROM_DOMAIN_UNVERIFIED.format(email=email, domain=domain, status=status)
+        raise ValidationError({"from_email": message})

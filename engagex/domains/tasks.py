@@ -18,7 +18,7 @@ def domains_recheck() -> int:
 
     def recheck():
         nonlocal checked
-        due = SendingDomain.objects.filter(
+        due = SendingDomain.objects.filter(dns_check_exempt=False).filter(
             Q(last_checked_at__isnull=True)
             | Q(
                 ~Q(status=SendingDomain.Status.VERIFIED),

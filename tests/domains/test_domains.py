@@ -213,3 +213,36 @@ def test_marketer_cannot_add_a_domain(tenant, make_member):
     assert client.post(url, {"domain": "news.example.com"}).status_code == 403
     with schema_context(tenant.schema_name):
         assert SendingDomain.objects.count() == 0
+
+
+def test_exempt_domains_are_not_rechecked(in_tenant, monkeypatch):
+    checked = []
+    monkeypatch.setattr(
+        "engagex.domains.tasks.domain_verify",
+        lambda sending_domain: checked.append(sending_domain.domain),
+    )
+    SendingDomain.objects.create(
+        domain="demo.example.com", status="verified", dns_check_exempt=True
+    )
+
+    domains_recheck()
+
+    assert "demo.example.com" not in checked
+
+
+def test_verify_asks_before_looking_up(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        created = domain_create(domain="news.example.com")
+    url = reverse(
+        "admin:domains_sendingdomain_verify_detail",
+        args=[created.pk],
+        urlconf="config.urls_tenants",
+    )
+
+    page = owner_client.get(url)
+
+    assert page.status_code == 200
+    assert "Look every record up in DNS now" in page.content.decode()
+    with schema_context(tenant.schema_name):
+        created.refresh_from_db()
+        assert created.last_checked_at is None
