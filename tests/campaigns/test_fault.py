@@ -1,0 +1,83 @@
+"""Fault test: kill a whole cluster (workers mid-batch) during a campaign, then restart it."""
+
+import os
+import signal
+import time
+
+import psutil
+import pytest
+from django_q.models import OrmQ
+from django_tenants.utils import schema_context
+
+from engagex.campaigns.models import Campaign, CampaignRecipient
+from engagex.campaigns.services.campaigns import campaign_start
+from tenants.models import Tenant
+from tests.cluster import start_cluster, wait_for
+from tests.factories.campaigns import CampaignFactory
+from tests.factories.contacts import ContactFactory
+
+
+def _kill_tree(process) -> None:
+    """SIGKILL the cluster and every worker: nothing gets to clean up or acknowledge."""
+    family = psutil.Process(process.pid).children(recursive=True) + [psutil.Process(process.pid)]
+    for member in family:
+        try:
+            os.kill(member.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait(10)
+
+
+@pytest.mark.cluster
+def test_a_killed_cluster_resumes_the_campaign_without_duplicates_or_gaps(
+    django_db_setup, django_db_blocker, fake_sendgrid_server
+):
+    fake_sendgrid_server.reset()
+    env = {
+        "SENDGRID_API_KEY": "SG.fault",
+        "SENDGRID_API_URL": fake_sendgrid_server.url,
+        "CAMPAIGN_BATCH_SIZE": "10",
+        "CAMPAIGN_BATCHES_PER_TASK": "3",
+        # Redeliver a task whose worker died after 4 s; settle its half-done batch after 2 s.
+        "Q_TIMEOUT": "3",
+        "Q_RETRY": "4",
+        "CAMPAIGN_STALE_CLAIM_SECONDS": "2",
+        "Q_WORKERS": "2",
+    }
+    with django_db_blocker.unblock():
+        tenant = Tenant.objects.get(slug="beta")
+        OrmQ.objects.all().delete()
+        with schema_context(tenant.schema_name):
+            contacts = [ContactFactory(email=f"f{i}@fault.example") for i in range(300)]
+            campaign = CampaignFactory()
+            campaign_start(campaign_id=campaign.pk)
+
+        def sent():
+            with schema_context(tenant.schema_name):
+                return CampaignRecipient.objects.filter(campaign=campaign, status="sent").count()
+
+        first = start_cluster(env)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and sent() < 60:
+            time.sleep(0.05)
+        _kill_tree(first)
+        sent_at_kill = sent()
+
+        def finished():
+            with schema_context(tenant.schema_name):
+                campaign.refresh_from_db()
+                return campaign.status != Campaign.Status.SENDING
+
+        errors = wait_for(finished, [start_cluster(env)], timeout=90)
+        with schema_context(tenant.schema_name):
+            assert campaign.status == Campaign.Status.SENT, errors
+            final = CampaignRecipient.objects.filter(campaign=campaign, status="sent").count()
+            CampaignRecipient.objects.filter(campaign=campaign).delete()
+            campaign.delete()
+            for contact in contacts:
+                contact.delete()
+    stats = fake_sendgrid_server.stats()
+    assert 60 <= sent_at_kill < 300
+    assert final == 300
+    assert stats["recipients"] == 300  # nobody skipped
+    assert stats["duplicates"] == 0  # nobody got two copies
