@@ -54,6 +54,7 @@ shell: install
 
 check-deploy: install
 	DJANGO_SETTINGS_MODULE=config.settings.production DATABASE_URL=postgres://localhost/engagex \
+		ANYMAIL_WEBHOOK_SECRET=check:only \
 		SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-value-0123456789abcdefghijklmnop \
 		$(PY) manage.py check --deploy --fail-level WARNING
 

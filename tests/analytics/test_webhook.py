@@ -271,3 +271,12 @@ def test_signed_webhook_refuses_bad_missing_and_stale_signatures(tenant, sent, s
     assert stale.status_code == 400
     with schema_context(tenant.schema_name):
         assert EmailEvent.objects.count() == 0
+
+
+def test_deploy_check_warns_when_the_webhook_is_open(settings):
+    from engagex.analytics.checks import WEBHOOK_OPEN, webhook_is_authenticated
+
+    settings.ANYMAIL = {"WEBHOOK_SECRET": None}
+    assert webhook_is_authenticated(None) == [WEBHOOK_OPEN]
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "a:b"}
+    assert webhook_is_authenticated(None) == []
