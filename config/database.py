@@ -14,6 +14,24 @@ import psycopg
 EMBEDDED_DB_NAME = "engagex"
 
 
+def _running_socket_dir(pgdata: Path) -> str | None:
+    """The socket folder of a server already running on `pgdata`, read from postmaster.pid.
+
+    Every Django process (web and task workers, test clusters) imports the settings; only
+    when no server runs yet do we go through pgserver, whose shared bookkeeping file does
+    not survive many processes starting at once.
+    """
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        pid, socket_dir, status = int(lines[0]), lines[4].strip(), lines[7].strip()
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return None
+    if status != "ready" or not socket_dir or not (Path(socket_dir) / ".s.PGSQL.5432").exists():
+        return None
+    return socket_dir
+
+
 def embedded_server_info(base_dir: Path):
     """Start (or find) the embedded server and return its postmaster info."""
     runtime_dir = base_dir / ".local" / "run"
@@ -33,9 +51,13 @@ def embedded_server_info(base_dir: Path):
 
 def embedded_database(base_dir: Path, name: str = EMBEDDED_DB_NAME) -> dict:
     """Return Django DATABASES["default"] entries for the embedded server, creating the DB."""
-    info = embedded_server_info(base_dir)
-    host = str(info.socket_dir) if info.socket_dir else info.hostname
-    port = str(info.port or "")
+    socket_dir = _running_socket_dir(base_dir / ".local" / "postgres")
+    if socket_dir:
+        host, port = socket_dir, ""
+    else:
+        info = embedded_server_info(base_dir)
+        host = str(info.socket_dir) if info.socket_dir else info.hostname
+        port = str(info.port or "")
     with psycopg.connect(
         host=host, port=port or None, user="postgres", dbname="postgres", autocommit=True
     ) as conn:

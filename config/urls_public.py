@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.shortcuts import redirect
-from django.urls import path
+from django.urls import include, path
 
 from engagex.accounts.urls import urlpatterns_for
 from engagex.analytics.views import SendGridEventsView
@@ -11,6 +11,7 @@ from engagex.core.views import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", lambda request: redirect("admin:index")),
     path("admin/", admin.site.urls),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),

@@ -9,6 +9,7 @@ from engagex.core.views import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", lambda request: redirect("admin:index")),
     path("admin/", workspace_site.urls),
     path("api/v1/", include(("engagex.api.urls", "api"))),

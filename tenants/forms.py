@@ -66,4 +66,11 @@ class TenantChangeForm(forms.ModelForm):
 
     class Meta:
         model = Tenant
-        fields = ["name", "timezone", "contact_limit", "monthly_send_limit"]
+        fields = [
+            "name",
+            "default_language",
+            "timezone",
+            "contact_limit",
+            "monthly_send_limit",
+            "api_access",
+        ]

@@ -38,6 +38,13 @@ class Tenant(TenantMixin):
         help_text=_("How many emails the workspace may send per calendar month."),
     )
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    default_language = models.CharField(
+        _("default language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text=_("The console's and emails' language unless a person picks another."),
+    )
     api_access = models.BooleanField(
         _("API access"), default=True, help_text=_("Whether the workspace's API keys work.")
     )

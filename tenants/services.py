@@ -11,7 +11,8 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from engagex.accounts import roles
@@ -176,13 +177,14 @@ def _send_owner_invitation(tenant: Tenant, owner: User, link: str) -> None:
         "link": link,
         "admin_url": workspace_url(tenant, reverse("admin:index")),
     }
-    send_mail(
-        subject=f"Your EngageX workspace “{tenant.name}” is ready",
-        message=render_to_string("tenants/email/owner_invitation.txt", context),
-        from_email=None,
-        recipient_list=[owner.email],
-        html_message=render_to_string("tenants/email/owner_invitation.html", context),
-    )
+    with translation.override(tenant.default_language):
+        send_mail(
+            subject=_("Your EngageX workspace “%(name)s” is ready") % {"name": tenant.name},
+            message=render_to_string("tenants/email/owner_invitation.txt", context),
+            from_email=None,
+            recipient_list=[owner.email],
+            html_message=render_to_string("tenants/email/owner_invitation.html", context),
+        )
 
 
 def public_tenant_ensure() -> Tenant:

@@ -7,6 +7,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from engagex.accounts import roles
 from engagex.accounts.models import User
@@ -89,7 +90,8 @@ def member_invitation_send(*, user: User, link: str, workspace_name: str) -> Non
     """Email a new member the link where they choose a password."""
     context = {"user": user, "link": link, "workspace_name": workspace_name}
     send_mail(
-        subject=f"You have been added to {workspace_name} on EngageX",
+        subject=_("You have been added to %(workspace)s on EngageX")
+        % {"workspace": workspace_name},
         message=render_to_string("accounts/email/member_invitation.txt", context),
         from_email=None,
         recipient_list=[user.email],
