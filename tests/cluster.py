@@ -1,6 +1,7 @@
 """Run a real `manage.py qcluster` against the test database until a condition holds."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -24,7 +25,32 @@ def start_cluster(env: dict | None = None) -> subprocess.Popen:
         },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, so stopping it stops every worker
     )
+
+
+def stop_cluster(cluster: subprocess.Popen) -> bytes:
+    """Stop the cluster, wait for every process it forked to exit; return its stderr."""
+    cluster.terminate()  # the master shuts its workers down
+    try:
+        _, stderr = cluster.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(cluster.pid, signal.SIGKILL)
+        _, stderr = cluster.communicate(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _group_alive(cluster.pid):
+        time.sleep(0.1)
+    if _group_alive(cluster.pid):
+        os.killpg(cluster.pid, signal.SIGKILL)  # stragglers must not keep database sessions
+    return stderr or b""
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def wait_for(done, clusters: list[subprocess.Popen], *, timeout: float = 60) -> str:
@@ -34,9 +60,7 @@ def wait_for(done, clusters: list[subprocess.Popen], *, timeout: float = 60) -> 
         while time.monotonic() < deadline and not done():
             time.sleep(0.2)
     finally:
-        for cluster in clusters:
-            cluster.terminate()
-        errors = [cluster.communicate(timeout=30)[1] for cluster in clusters]
+        errors = [stop_cluster(cluster) for cluster in clusters]
     return b"\n".join(errors).decode()[-2000:]
 
 

@@ -1,0 +1,11 @@
+"""The server the browser tests drive: test settings, static files served, files on disk."""
+
+from config.settings.test import *  # noqa: F403
+from config.settings.test import STORAGES, env
+
+# Links in emails and messages must carry the test server's port.
+SITE_PORT = env.str("SITE_PORT", default="")
+# Serve the admin's CSS/JS from the apps' static folders (no collectstatic in tests).
+WHITENOISE_USE_FINDERS = True
+# Several gunicorn workers share uploads (an import's file), so they live on disk.
+STORAGES = {**STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
