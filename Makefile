@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.development
 
-.PHONY: install setup run test lint format migrate bench shell clean lock check-deploy dump-db load-db
+.PHONY: install messages setup run test lint format migrate bench shell clean lock check-deploy dump-db load-db
 
 install: $(STAMP)
 
@@ -17,7 +17,14 @@ $(STAMP): requirements.lock
 	$(PIP) install --quiet --disable-pip-version-check -r requirements.lock
 	@touch $@
 
-setup: install
+# Compile translations (locale/*.po); the compiled .mo files are committed for machines
+# without gettext.
+messages: install
+	@if command -v msgfmt >/dev/null; then \
+		$(PY) manage.py compilemessages -v0 --ignore=.venv --ignore=.local --ignore=.lockenv; \
+	else echo "msgfmt not found: using the committed .mo files"; fi
+
+setup: install messages
 	@$(PY) manage.py setup_platform -v0
 	@$(PY) manage.py register_schedules
 	@$(PY) manage.py load_demo
@@ -28,7 +35,7 @@ run: setup
 migrate: install
 	$(PY) manage.py setup_platform --executor=multiprocessing
 
-test: install
+test: install messages
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run -v0
 	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest
 

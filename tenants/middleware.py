@@ -1,9 +1,11 @@
 import zoneinfo
 
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name
+
+from engagex.core.middleware import language_for
 
 
 class WorkspaceMiddleware(TenantMainMiddleware):
@@ -17,7 +19,8 @@ class WorkspaceMiddleware(TenantMainMiddleware):
         if tenant.schema_name == get_public_schema_name():
             return None
         if tenant.is_suspended:
-            return render(request, "tenants/suspended.html", {"tenant": tenant}, status=403)
+            with translation.override(language_for(request, tenant)):
+                return render(request, "tenants/suspended.html", {"tenant": tenant}, status=403)
         # Dates in the workspace console are shown and entered in the workspace's time zone.
         timezone.activate(_zone(tenant.timezone))
         return None

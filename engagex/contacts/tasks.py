@@ -11,30 +11,10 @@ logger = logging.getLogger(__name__)
 REJECTED = ("invalid", "duplicate", "over_limit")
 
 
-@tenant_task
-def contacts_import_validate(schema_name: str, job_id: int) -> None:
-    """Run an import's dry run in the background and tell the uploader it is ready."""
-    job = ImportJob.objects.get(pk=job_id)
+def _validate(job: ImportJob) -> ImportJob | None:
+    """Run a queued job's dry run; None when the job is not waiting for one."""
     if job.status not in {ImportJob.Status.MAPPING, ImportJob.Status.VALIDATING}:
-        return
-    try:
-        job = importing.import_job_validate(job=job)
-    except Exception as error:
-        logger.exception("Import %s failed while validating", job.pk)
-        importing.import_job_fail(job=job, message=f"Unexpected error: {error}")
-        raise
-    if job.status == ImportJob.Status.VALIDATED:
-        _notify(job, _("Import ready to confirm: %(name)s") % {"name": job.original_name}, "info")
-    else:
-        _notify(job, _("Import failed: %(name)s") % {"name": job.original_name}, "error")
-
-
-@tenant_task
-def contacts_import_unattended(schema_name: str, job_id: int) -> None:
-    """Check an uploaded file and, if it could be read, apply it (no one to confirm)."""
-    job = ImportJob.objects.get(pk=job_id)
-    if job.status not in {ImportJob.Status.MAPPING, ImportJob.Status.VALIDATING}:
-        return
+        return None
     try:
         job = importing.import_job_validate(job=job)
     except Exception as error:
@@ -43,9 +23,24 @@ def contacts_import_unattended(schema_name: str, job_id: int) -> None:
         raise
     if job.status != ImportJob.Status.VALIDATED:
         _notify(job, _("Import failed: %(name)s") % {"name": job.original_name}, "error")
-        return
-    importing.import_job_confirm(job=job)
-    contacts_import_apply(schema_name, job_id)
+    return job
+
+
+@tenant_task
+def contacts_import_validate(schema_name: str, job_id: int) -> None:
+    """Run an import's dry run in the background and tell the uploader it is ready."""
+    job = _validate(ImportJob.objects.get(pk=job_id))
+    if job is not None and job.status == ImportJob.Status.VALIDATED:
+        _notify(job, _("Import ready to confirm: %(name)s") % {"name": job.original_name}, "info")
+
+
+@tenant_task
+def contacts_import_unattended(schema_name: str, job_id: int) -> None:
+    """Check an uploaded file and, if it could be read, apply it (no one to confirm)."""
+    job = _validate(ImportJob.objects.get(pk=job_id))
+    if job is not None and job.status == ImportJob.Status.VALIDATED:
+        importing.import_job_confirm(job=job)
+        contacts_import_apply(schema_name, job_id)
 
 
 @tenant_task

@@ -3,16 +3,20 @@ from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 
 
-class WorkspaceLocaleMiddleware(LocaleMiddleware):
-    """A person's chosen language (the switcher's cookie) first, then the workspace default."""
+def language_for(request, tenant=None) -> str:
+    """A person's chosen language (the switcher's cookie), else the workspace default, else
+    the browser's preference."""
+    supported = dict(settings.LANGUAGES)
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if chosen in supported:
+        return chosen
+    default = getattr(tenant, "default_language", "") or ""
+    if default in supported and default != settings.LANGUAGE_CODE:
+        return default
+    return translation.get_language_from_request(request)
 
+
+class WorkspaceLocaleMiddleware(LocaleMiddleware):
     def process_request(self, request):
-        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-        tenant = getattr(request, "tenant", None)
-        default = getattr(tenant, "default_language", "") or ""
-        supported = dict(settings.LANGUAGES)
-        if chosen not in supported and default in supported and default != settings.LANGUAGE_CODE:
-            translation.activate(default)
-            request.LANGUAGE_CODE = translation.get_language()
-            return
-        super().process_request(request)
+        translation.activate(language_for(request, getattr(request, "tenant", None)))
+        request.LANGUAGE_CODE = translation.get_language()
