@@ -451,7 +451,7 @@ def test_admin_mapping_without_email_shows_an_error(tenant, owner_client):
         },
     )
 
-    assert NO_EMAIL_COLUMN in response.content.decode()
+    assert str(NO_EMAIL_COLUMN) in response.content.decode()
 
 
 def test_viewer_cannot_upload_or_confirm(tenant, make_member):

@@ -115,7 +115,7 @@ def test_bad_template_is_a_form_error_on_its_field_and_nothing_is_saved(
         assert response.status_code == 200
         errors = response.context["adminform"].form.errors
         assert list(errors) == [field]
-        assert expected in errors[field][0]
+        assert str(expected) in errors[field][0]
         assert escape(errors[field][0]) in response.content.decode()
     assert _rows(tenant) == before
 

@@ -3,6 +3,7 @@
 import re
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _lazy
 
 ATTRIBUTE = "attribute"
 IGNORE = ""
@@ -37,8 +38,10 @@ SYNONYMS = {
 }
 _LOOKUP = {synonym: field for field, synonyms in SYNONYMS.items() for synonym in synonyms}
 
-NO_EMAIL_COLUMN = "No column is mapped to Email: choose the column that holds the email addresses."
-DOUBLE_MAPPED = "“{field}” is mapped from more than one column ({columns}): keep only one."
+NO_EMAIL_COLUMN = _lazy(
+    "No column is mapped to Email: choose the column that holds the email addresses."
+)
+DOUBLE_MAPPED = _lazy("“{field}” is mapped from more than one column ({columns}): keep only one.")
 
 
 def header_key(header: str) -> str:

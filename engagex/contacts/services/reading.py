@@ -16,28 +16,31 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _lazy
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".json": "json"}
 SAMPLE_BYTES = 256 * 1024
 SAMPLE_ROWS = 5
 
-EMPTY_FILE = "The file is empty."
-HEADER_ONLY = "The file has a header row but no contact rows."
-NO_HEADER = "The first row (the header) is empty: it must name the columns."
-UNSUPPORTED = "“{name}” is not a supported file type: upload a .csv, .xlsx or .json file."
-TOO_LARGE = "The file is {size}; the largest file you can import is {limit}."
-NOT_TEXT = (
+EMPTY_FILE = _lazy("The file is empty.")
+HEADER_ONLY = _lazy("The file has a header row but no contact rows.")
+NO_HEADER = _lazy("The first row (the header) is empty: it must name the columns.")
+UNSUPPORTED = _lazy("“{name}” is not a supported file type: upload a .csv, .xlsx or .json file.")
+TOO_LARGE = _lazy("The file is {size}; the largest file you can import is {limit}.")
+NOT_TEXT = _lazy(
     "“{name}” is not a CSV text file ({what}). Save it as CSV (UTF-8) or upload it as {hint}."
 )
-NOT_XLSX = "“{name}” is not a valid Excel .xlsx workbook ({reason})."
-BAD_JSON = "“{name}” is not valid JSON: {reason}."
-JSON_SHAPE = 'A JSON import must be a list of objects, one per contact, e.g. [{{"email": …}}].'
-INVALID_UTF8 = (
+NOT_XLSX = _lazy("“{name}” is not a valid Excel .xlsx workbook ({reason}).")
+BAD_JSON = _lazy("“{name}” is not valid JSON: {reason}.")
+JSON_SHAPE = _lazy(
+    'A JSON import must be a list of objects, one per contact, e.g. [{{"email": …}}].'
+)
+INVALID_UTF8 = _lazy(
     "The file is not valid UTF-8 (line {line}: byte 0x{byte:02x} cannot start or continue a "
     "character). Re-save it as “CSV UTF-8”, or choose Latin-1 as the encoding."
 )
-TOO_MANY_COLUMNS = "The header has {count:,} columns; at most {limit:,} can be imported."
-CELL_TOO_LONG = "Row {row}: a cell is longer than {limit:,} characters."
+TOO_MANY_COLUMNS = _lazy("The header has {count:,} columns; at most {limit:,} can be imported.")
+CELL_TOO_LONG = _lazy("Row {row}: a cell is longer than {limit:,} characters.")
 
 ENCODINGS = {"auto": "Detect automatically", "utf-8": "UTF-8", "latin-1": "Latin-1 (ISO-8859-1)"}
 
