@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from engagex.accounts import roles
@@ -40,18 +40,18 @@ RESERVED_SLUGS = frozenset(
     }
 )  # fmt: skip
 
-SLUG_INVALID = _lazy(
+SLUG_INVALID = gettext_lazy(
     "Use 3 to 40 lowercase letters, digits and single hyphens, starting with a letter "
     "and not ending with a hyphen."
 )
 SLUG_RESERVED = "“{slug}” is reserved for EngageX itself. Choose another workspace slug."
-SLUG_TAKEN = _lazy("The workspace slug “{slug}” is already taken.")
-NAME_REQUIRED = _lazy("Enter the organisation's name.")
-TEMPLATE_MISSING = _lazy(
+SLUG_TAKEN = gettext_lazy("The workspace slug “{slug}” is already taken.")
+NAME_REQUIRED = gettext_lazy("Enter the organisation's name.")
+TEMPLATE_MISSING = gettext_lazy(
     "The workspace template schema “{schema}” does not exist yet: run `make migrate` "
     "(or `manage.py setup_platform`) first."
 )
-PUBLIC_IMMUTABLE = _lazy("The platform's own public tenant cannot be suspended or deleted.")
+PUBLIC_IMMUTABLE = gettext_lazy("The platform's own public tenant cannot be suspended or deleted.")
 
 
 @dataclass(frozen=True)

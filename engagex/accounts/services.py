@@ -8,12 +8,12 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from engagex.accounts import roles
 from engagex.accounts.models import User
 
-EMAIL_TAKEN = _lazy("A member with this email address already exists in this workspace.")
+EMAIL_TAKEN = gettext_lazy("A member with this email address already exists in this workspace.")
 
 
 @transaction.atomic
@@ -59,7 +59,9 @@ def user_set_password_path(*, user: User) -> str:
     return reverse("set_password", kwargs={"uidb64": uidb64, "token": token})
 
 
-LAST_OWNER = _lazy("A workspace needs at least one active Owner: make someone else Owner first.")
+LAST_OWNER = gettext_lazy(
+    "A workspace needs at least one active Owner: make someone else Owner first."
+)
 
 
 def user_update_check(*, user: User, role: str | None, is_active: bool) -> None:

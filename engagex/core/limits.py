@@ -1,10 +1,10 @@
 """Workspace limits. Until billing plans exist, each limit is a field on the tenant."""
 
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from engagex.core.tenancy import current_tenant
 
-CONTACT_LIMIT_REACHED = _lazy(
+CONTACT_LIMIT_REACHED = gettext_lazy(
     "Contact limit reached: this workspace may hold {limit:,} contacts and has {count:,}. "
     "Delete contacts you no longer need, or ask for a higher plan on the Billing page."
 )

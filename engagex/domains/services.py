@@ -10,20 +10,22 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from engagex.domains.models import SendingDomain
 
 logger = logging.getLogger(__name__)
 DOMAIN_RE = re.compile(r"^(?=.{4,253}$)(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
-DOMAIN_INVALID = _lazy("“{domain}” is not a domain name: enter something like news.example.com.")
-DOMAIN_TAKEN = _lazy("“{domain}” is already one of this workspace's sender domains.")
-SENDGRID_FAILED = _lazy("SendGrid refused to set up “{domain}”: {reason}")
-FROM_NOT_VERIFIED = _lazy(
+DOMAIN_INVALID = gettext_lazy(
+    "“{domain}” is not a domain name: enter something like news.example.com."
+)
+DOMAIN_TAKEN = gettext_lazy("“{domain}” is already one of this workspace's sender domains.")
+SENDGRID_FAILED = gettext_lazy("SendGrid refused to set up “{domain}”: {reason}")
+FROM_NOT_VERIFIED = gettext_lazy(
     "{email} is not on a verified sender domain of this workspace. Add and verify “{domain}” "
     "under Settings → Domains, or use an address on a verified domain."
 )
-FROM_DOMAIN_UNVERIFIED = _lazy(
+FROM_DOMAIN_UNVERIFIED = gettext_lazy(
     "{email} is on “{domain}”, which is added but not verified ({status}). Publish its DNS "
     "records and press Verify now under Settings → Domains."
 )
@@ -35,7 +37,7 @@ def domain_normalize(value: str) -> str:
     return (value or "").strip().lower().rstrip(".")
 
 
-ANY_SENDGRID_LABEL = _lazy(
+ANY_SENDGRID_LABEL = gettext_lazy(
     "your SendGrid value: add the domain under Sender Authentication in SendGrid, "
     "or set SENDGRID_API_KEY"
 )

@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import Node, TextNode
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from engagex.email_templates.sandbox_library import ALLOWED_TAGS
 
 PER_RECIPIENT_NAMES = ("contact", "unsubscribe_url", "view_in_browser_url")
 MERGE_FIELD_FORMAT = "[[x:{}]]"
-TAG_NOT_ALLOWED = _lazy(
+TAG_NOT_ALLOWED = gettext_lazy(
     "Line {line}: the tag {{% {tag} %}} is not allowed in email templates. Allowed tags: {allowed}."
 )
-SYNTAX_ERROR = _lazy("Line {line}: {message}")
+SYNTAX_ERROR = gettext_lazy("Line {line}: {message}")
 
 
 class _SandboxEngine(Engine):

@@ -9,7 +9,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from django.template import TemplateSyntaxError
 from django.utils.html import escape
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from engagex.contacts.models import Contact
 from engagex.email_templates.models import TEMPLATE_FIELDS, EmailTemplate
@@ -19,18 +19,18 @@ from engagex.email_templates.sandbox import render, sample_context
 logger = logging.getLogger(__name__)
 
 EDITABLE_FIELDS = ["name", "subject", "preheader", "html_body", "text_body", "description"]
-HTML_BODY_EMPTY = _lazy(
+HTML_BODY_EMPTY = gettext_lazy(
     "The HTML body is empty: write the content of the email (text or images) before saving."
 )
-RENDER_FAILED = _lazy("Line {line}: this template cannot be rendered ({message}).")
+RENDER_FAILED = gettext_lazy("Line {line}: this template cannot be rendered ({message}).")
 COPY_NAME = "Copy of {name}"
-TEST_SUBJECT_PREFIX = _lazy("[Test] ")
+TEST_SUBJECT_PREFIX = gettext_lazy("[Test] ")
 TEST_RECIPIENTS_MAX = 5
-TEST_RECIPIENTS_REQUIRED = _lazy("Enter at least one email address to send the test to.")
-TEST_RECIPIENTS_TOO_MANY = _lazy(
+TEST_RECIPIENTS_REQUIRED = gettext_lazy("Enter at least one email address to send the test to.")
+TEST_RECIPIENTS_TOO_MANY = gettext_lazy(
     "A test email can go to at most {limit} addresses at a time; you entered {count}."
 )
-TEST_RECIPIENTS_INVALID = _lazy("Not a valid email address: {addresses}.")
+TEST_RECIPIENTS_INVALID = gettext_lazy("Not a valid email address: {addresses}.")
 UNKNOWN_FIELDS = "These template fields cannot be set: {fields}."
 
 # Preheaders are shown by inboxes as the first text of the body, so the sent HTML starts

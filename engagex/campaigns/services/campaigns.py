@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from engagex.campaigns.models import Campaign, CampaignRecipient, MonthlySendUsage
 from engagex.campaigns.services.state import campaign_locked, campaign_transition
@@ -15,15 +15,19 @@ from engagex.contacts.models import Contact, ContactStatus
 from engagex.core.tenancy import current_tenant
 
 S = Campaign.Status
-NO_AUDIENCE = _lazy("This campaign has no recipients: its groups hold no subscribed contacts.")
-EMPTY_TEMPLATE = _lazy("The template “{name}” has no content: add an HTML body before sending.")
-PAST_SCHEDULE = _lazy("The send time {when} is in the past: choose a time in the future.")
-MONTHLY_LIMIT = _lazy(
+NO_AUDIENCE = gettext_lazy(
+    "This campaign has no recipients: its groups hold no subscribed contacts."
+)
+EMPTY_TEMPLATE = gettext_lazy(
+    "The template “{name}” has no content: add an HTML body before sending."
+)
+PAST_SCHEDULE = gettext_lazy("The send time {when} is in the past: choose a time in the future.")
+MONTHLY_LIMIT = gettext_lazy(
     "Monthly send limit: this campaign would send {count:,} emails, and {used:,} of this "
     "month's {limit:,} are already used. Reduce the audience, wait until next month, or ask "
     "for a higher plan on the Billing page."
 )
-ONLY_DRAFTS = _lazy("Only draft campaigns can be edited; duplicate this one to change it.")
+ONLY_DRAFTS = gettext_lazy("Only draft campaigns can be edited; duplicate this one to change it.")
 
 
 def campaign_audience(campaign: Campaign) -> QuerySet[Contact]:

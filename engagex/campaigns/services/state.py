@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from engagex.campaigns.models import Campaign
 
@@ -16,7 +16,7 @@ TRANSITIONS = {
     S.CANCELLED: set(),
     S.FAILED: set(),
 }
-NOT_ALLOWED = _lazy("A {current} campaign cannot be {target}.")
+NOT_ALLOWED = gettext_lazy("A {current} campaign cannot be {target}.")
 VERBS = {
     S.DRAFT: "moved back to draft",
     S.SCHEDULED: "scheduled",

@@ -6,7 +6,7 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from engagex.contacts.models import SUPPRESSED_STATUSES, Contact, ContactGroup, ContactStatus
 from engagex.core.limits import CONTACT_LIMIT_REACHED, contact_capacity
@@ -16,7 +16,7 @@ _EMAIL_RE = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
-RESURRECT_REFUSED = _lazy(
+RESURRECT_REFUSED = gettext_lazy(
     "This contact is {status}: only the contact can subscribe again (for example through a "
     "signup form); it cannot be switched back to subscribed here."
 )
@@ -132,7 +132,7 @@ def contact_delete_many(*, contacts: QuerySet[Contact]) -> int:
 
 
 BULK_LIMIT = 1000
-BULK_TOO_MANY = _lazy("Send at most {limit:,} contacts per request.")
+BULK_TOO_MANY = gettext_lazy("Send at most {limit:,} contacts per request.")
 
 
 @transaction.atomic

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from engagex.contacts.models import Contact, ImportJob
 from engagex.contacts.services import mapping as mapping_rules
@@ -37,15 +37,15 @@ TIMEZONES = frozenset(zoneinfo.available_timezones())
 FIELDS = ["first_name", "last_name", "phone", "language", "timezone", "status"]
 
 ACTIONS = ["new", "update", "unchanged", "skipped", "invalid", "duplicate", "over_limit"]
-NOT_READY = _lazy("This import is {status}; it cannot be {verb} now.")
-STATUS_UNKNOWN = _lazy(
+NOT_READY = gettext_lazy("This import is {status}; it cannot be {verb} now.")
+STATUS_UNKNOWN = gettext_lazy(
     "Unknown status “{value}”: use subscribed, unsubscribed, bounced or complained."
 )
-TIMEZONE_UNKNOWN = _lazy("Unknown time zone “{value}” (use a name such as Europe/Berlin).")
-TOO_LONG = _lazy("{label} is longer than {limit} characters.")
-EMAIL_MISSING = _lazy("Email is missing.")
-EMAIL_INVALID = _lazy("“{value}” is not a valid email address.")
-EXTRA_CELLS = _lazy("The row has {count:,} cells but the header has {columns:,} columns.")
+TIMEZONE_UNKNOWN = gettext_lazy("Unknown time zone “{value}” (use a name such as Europe/Berlin).")
+TOO_LONG = gettext_lazy("{label} is longer than {limit} characters.")
+EMAIL_MISSING = gettext_lazy("Email is missing.")
+EMAIL_INVALID = gettext_lazy("“{value}” is not a valid email address.")
+EXTRA_CELLS = gettext_lazy("The row has {count:,} cells but the header has {columns:,} columns.")
 
 
 # --- Creating a job -----------------------------------------------------------------------
@@ -237,7 +237,7 @@ def _check(field: str, value: str):
     return None, None
 
 
-_CHANGED = _lazy("""(
+_CHANGED = gettext_lazy("""(
     (s.first_name IS NOT NULL AND s.first_name IS DISTINCT FROM c.first_name)
     OR (s.last_name IS NOT NULL AND s.last_name IS DISTINCT FROM c.last_name)
     OR (s.phone IS NOT NULL AND s.phone IS DISTINCT FROM c.phone)

@@ -2,8 +2,8 @@
 
 import re
 
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_lazy as _lazy
 
 ATTRIBUTE = "attribute"
 IGNORE = ""
@@ -38,10 +38,12 @@ SYNONYMS = {
 }
 _LOOKUP = {synonym: field for field, synonyms in SYNONYMS.items() for synonym in synonyms}
 
-NO_EMAIL_COLUMN = _lazy(
+NO_EMAIL_COLUMN = gettext_lazy(
     "No column is mapped to Email: choose the column that holds the email addresses."
 )
-DOUBLE_MAPPED = _lazy("“{field}” is mapped from more than one column ({columns}): keep only one.")
+DOUBLE_MAPPED = gettext_lazy(
+    "“{field}” is mapped from more than one column ({columns}): keep only one."
+)
 
 
 def header_key(header: str) -> str:

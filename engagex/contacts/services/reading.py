@@ -16,31 +16,35 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".json": "json"}
 SAMPLE_BYTES = 256 * 1024
 SAMPLE_ROWS = 5
 
-EMPTY_FILE = _lazy("The file is empty.")
-HEADER_ONLY = _lazy("The file has a header row but no contact rows.")
-NO_HEADER = _lazy("The first row (the header) is empty: it must name the columns.")
-UNSUPPORTED = _lazy("“{name}” is not a supported file type: upload a .csv, .xlsx or .json file.")
-TOO_LARGE = _lazy("The file is {size}; the largest file you can import is {limit}.")
-NOT_TEXT = _lazy(
+EMPTY_FILE = gettext_lazy("The file is empty.")
+HEADER_ONLY = gettext_lazy("The file has a header row but no contact rows.")
+NO_HEADER = gettext_lazy("The first row (the header) is empty: it must name the columns.")
+UNSUPPORTED = gettext_lazy(
+    "“{name}” is not a supported file type: upload a .csv, .xlsx or .json file."
+)
+TOO_LARGE = gettext_lazy("The file is {size}; the largest file you can import is {limit}.")
+NOT_TEXT = gettext_lazy(
     "“{name}” is not a CSV text file ({what}). Save it as CSV (UTF-8) or upload it as {hint}."
 )
-NOT_XLSX = _lazy("“{name}” is not a valid Excel .xlsx workbook ({reason}).")
-BAD_JSON = _lazy("“{name}” is not valid JSON: {reason}.")
-JSON_SHAPE = _lazy(
+NOT_XLSX = gettext_lazy("“{name}” is not a valid Excel .xlsx workbook ({reason}).")
+BAD_JSON = gettext_lazy("“{name}” is not valid JSON: {reason}.")
+JSON_SHAPE = gettext_lazy(
     'A JSON import must be a list of objects, one per contact, e.g. [{{"email": …}}].'
 )
-INVALID_UTF8 = _lazy(
+INVALID_UTF8 = gettext_lazy(
     "The file is not valid UTF-8 (line {line}: byte 0x{byte:02x} cannot start or continue a "
     "character). Re-save it as “CSV UTF-8”, or choose Latin-1 as the encoding."
 )
-TOO_MANY_COLUMNS = _lazy("The header has {count:,} columns; at most {limit:,} can be imported.")
-CELL_TOO_LONG = _lazy("Row {row}: a cell is longer than {limit:,} characters.")
+TOO_MANY_COLUMNS = gettext_lazy(
+    "The header has {count:,} columns; at most {limit:,} can be imported."
+)
+CELL_TOO_LONG = gettext_lazy("Row {row}: a cell is longer than {limit:,} characters.")
 
 ENCODINGS = {"auto": "Detect automatically", "utf-8": "UTF-8", "latin-1": "Latin-1 (ISO-8859-1)"}
 
