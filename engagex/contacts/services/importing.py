@@ -237,7 +237,7 @@ def _check(field: str, value: str):
     return None, None
 
 
-_CHANGED = gettext_lazy("""(
+_CHANGED = """(
     (s.first_name IS NOT NULL AND s.first_name IS DISTINCT FROM c.first_name)
     OR (s.last_name IS NOT NULL AND s.last_name IS DISTINCT FROM c.last_name)
     OR (s.phone IS NOT NULL AND s.phone IS DISTINCT FROM c.phone)
@@ -246,7 +246,7 @@ _CHANGED = gettext_lazy("""(
     OR (s.attributes IS NOT NULL AND NOT c.attributes @> s.attributes)
     OR (s.status IS NOT NULL AND s.status <> c.status
         AND NOT (c.status <> 'subscribed' AND s.status = 'subscribed'))
-)""")
+)"""
 
 
 def _classify(job: ImportJob) -> None:

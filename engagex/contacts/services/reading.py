@@ -35,7 +35,7 @@ NOT_TEXT = gettext_lazy(
 NOT_XLSX = gettext_lazy("“{name}” is not a valid Excel .xlsx workbook ({reason}).")
 BAD_JSON = gettext_lazy("“{name}” is not valid JSON: {reason}.")
 JSON_SHAPE = gettext_lazy(
-    'A JSON import must be a list of objects, one per contact, e.g. [{{"email": …}}].'
+    'A JSON import must be a list of objects, one per contact, e.g. [{"email": …}].'
 )
 INVALID_UTF8 = gettext_lazy(
     "The file is not valid UTF-8 (line {line}: byte 0x{byte:02x} cannot start or continue a "
