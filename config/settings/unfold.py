@@ -230,6 +230,12 @@ UNFOLD_WORKSPACE = {
                             reverse_lazy("admin:api_apikey_changelist"),
                             permission=f"{CALLBACKS}.can_manage_api_keys",
                         ),
+                        _item(
+                            _("Audit log"),
+                            "history",
+                            reverse_lazy("admin:admin_logentry_changelist"),
+                            permission=f"{CALLBACKS}.can_view_audit_log",
+                        ),
                         _item(_("Billing"), "credit_card", _section("billing")),
                     ],
                 },

@@ -26,3 +26,7 @@ def can_view_roles(request) -> bool:
 
 def can_manage_api_keys(request) -> bool:
     return request.user.has_perm("api.view_apikey")
+
+
+def can_view_audit_log(request) -> bool:
+    return request.user.has_perm("admin.view_logentry")

@@ -42,9 +42,9 @@ class NotificationAdmin(ModelAdmin):
     def level_badge(self, obj):
         return obj.level
 
-    @display(description=_("Read"), boolean=True)
+    @display(description=_("State"), label={"new": "info", "read": "success"})
     def is_read_display(self, obj):
-        return obj.is_read
+        return ("read", _("Read")) if obj.is_read else ("new", _("New"))
 
     @admin.action(description=_("Mark selected as read"))
     def mark_read(self, request, queryset):

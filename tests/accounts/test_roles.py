@@ -103,3 +103,18 @@ def test_marketer_cannot_open_the_team_change_page(tenant, owner, make_member):
     with schema_context(tenant.schema_name):
         owner.refresh_from_db()
         assert owner.full_name != "Hacked"
+
+
+def test_owners_see_the_audit_log_of_their_workspace_only(tenant, owner, owner_client, make_member):
+    changed = owner_client.post(
+        reverse("admin:accounts_user_add", urlconf="config.urls_tenants"),
+        {"email": "audited@alpha.example", "full_name": "Aud", "role": roles.VIEWER},
+    )
+    assert changed.status_code == 302
+    log = reverse("admin:admin_logentry_changelist", urlconf="config.urls_tenants")
+    admin_client = logged_in_client(tenant, make_member(roles.ADMIN))
+
+    page = owner_client.get(log).content.decode()
+
+    assert "audited@alpha.example" in page
+    assert admin_client.get(log).status_code == 403

@@ -1,0 +1,39 @@
+from django.contrib.admin.models import LogEntry
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
+from unfold.decorators import display
+
+from engagex.core.sites import workspace_site
+
+
+class AuditLogAdmin(ModelAdmin):
+    """Who changed what in this workspace's console, and when (Owners only, read-only)."""
+
+    list_display = ["action_time", "user", "action", "content_type", "object_repr", "summary"]
+    list_filter = ["action_flag", "content_type"]
+    search_fields = ["object_repr", "user__email", "change_message"]
+    list_select_related = ["user", "content_type"]
+    date_hierarchy = "action_time"
+    ordering = ["-action_time"]
+
+    @display(
+        description=_("Action"), label={"Added": "success", "Changed": "info", "Deleted": "danger"}
+    )
+    def action(self, obj):
+        return {1: "Added", 2: "Changed", 3: "Deleted"}.get(obj.action_flag, "Changed")
+
+    @display(description=_("Details"))
+    def summary(self, obj):
+        return obj.get_change_message() or "—"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+workspace_site.register(LogEntry, AuditLogAdmin)
