@@ -252,7 +252,7 @@ def main():
                         f"http://127.0.0.1:{PORT}/", headers={"Host": "localhost"}, timeout=1
                     )
                     break
-                except requests.ConnectionError:
+                except requests.RequestException:
                     time.sleep(0.1)
             ours_seconds = post_all(batches)
             with schema_context(tenant.schema_name):

@@ -125,7 +125,7 @@ def main():
                 try:
                     requests.get(f"{base}/healthz", headers={"Host": "localhost"}, timeout=1)
                     break
-                except requests.ConnectionError:
+                except requests.RequestException:
                     time.sleep(0.1)
             cookie = f"sessionid={_session_key(result)}"
             check = requests.get(
