@@ -62,14 +62,14 @@ def server(django_db_setup, django_db_blocker, fake_sendgrid_server):
         cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings.browser"},
         start_new_session=True,
     )  # fmt: skip
-    for _ in range(100):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         try:
-            requests.get(
-                f"http://127.0.0.1:{port}/healthz", headers={"Host": "localhost"}, timeout=1
-            )
+            health = f"http://127.0.0.1:{port}/healthz"
+            requests.get(health, headers={"Host": "localhost"}, timeout=10)
             break
-        except requests.ConnectionError:
-            time.sleep(0.1)
+        except requests.RequestException:  # not listening yet, or still starting up
+            time.sleep(0.2)
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # ORM calls between Playwright calls
     yield port
     os.killpg(process.pid, signal.SIGKILL)  # workers too: none may keep a database session
