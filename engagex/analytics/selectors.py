@@ -6,7 +6,9 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from engagex.analytics.models import CampaignActivity, CampaignLink, CampaignStats
 from engagex.campaigns.models import Campaign, CampaignRecipient, MonthlySendUsage
@@ -33,17 +35,17 @@ def campaign_report(campaign: Campaign) -> dict:
     )
     sent = CampaignRecipient.objects.filter(campaign=campaign, status="sent").count()
     rows = [
-        ("sent", "Sent", sent, None),
-        ("delivered", "Delivered", stats.delivered, _pct(stats.delivered, sent)),
-        ("opens_unique", "Unique opens", stats.opens_unique, stats.rate(stats.opens_unique)),
-        ("opens_total", "Total opens", stats.opens_total, None),
-        ("machine_opens", "Machine opens", stats.machine_opens, None),
-        ("clicks_unique", "Unique clicks", stats.clicks_unique, stats.rate(stats.clicks_unique)),
-        ("clicks_total", "Total clicks", stats.clicks_total, None),
-        ("bounces_hard", "Hard bounces", stats.bounces_hard, _pct(stats.bounces_hard, sent)),
-        ("bounces_soft", "Soft bounces", stats.bounces_soft, None),
-        ("complaints", "Complaints", stats.complaints, stats.rate(stats.complaints)),
-        ("unsubscribes", "Unsubscribes", stats.unsubscribes, stats.rate(stats.unsubscribes)),
+        ("sent", _("Sent"), sent, None),
+        ("delivered", _("Delivered"), stats.delivered, _pct(stats.delivered, sent)),
+        ("opens_unique", _("Unique opens"), stats.opens_unique, stats.rate(stats.opens_unique)),
+        ("opens_total", _("Total opens"), stats.opens_total, None),
+        ("machine_opens", _("Machine opens"), stats.machine_opens, None),
+        ("clicks_unique", _("Unique clicks"), stats.clicks_unique, stats.rate(stats.clicks_unique)),
+        ("clicks_total", _("Total clicks"), stats.clicks_total, None),
+        ("bounces_hard", _("Hard bounces"), stats.bounces_hard, _pct(stats.bounces_hard, sent)),
+        ("bounces_soft", _("Soft bounces"), stats.bounces_soft, None),
+        ("complaints", _("Complaints"), stats.complaints, stats.rate(stats.complaints)),
+        ("unsubscribes", _("Unsubscribes"), stats.unsubscribes, stats.rate(stats.unsubscribes)),
     ]
     return {"stats": stats, "rows": rows, "sent": sent}
 
@@ -65,10 +67,10 @@ def campaign_activity_chart(campaign: Campaign) -> str:
     points = list(CampaignActivity.objects.filter(campaign=campaign).order_by("hour")[: 24 * 14])
     return json.dumps(
         {
-            "labels": [timezone.localtime(p.hour).strftime("%d %b %H:00") for p in points],
+            "labels": [date_format(timezone.localtime(p.hour), "j M H:00") for p in points],
             "datasets": [
-                {"label": "Opens", "data": [p.opens for p in points]},
-                {"label": "Clicks", "data": [p.clicks for p in points]},
+                {"label": str(_("Opens")), "data": [p.opens for p in points]},
+                {"label": str(_("Clicks")), "data": [p.clicks for p in points]},
             ],
         }
     )
@@ -85,7 +87,7 @@ def recipient_outcomes(queryset, outcome: str | None):
 # --- workspace dashboard ---------------------------------------------------------------------
 def workspace_dashboard(schema: str, limit: int, days: int = 30) -> dict:
     """Figures for the workspace home page; cached a minute per workspace."""
-    key = f"dashboard:{schema}"
+    key = f"dashboard:{schema}:{translation.get_language()}"
     data = cache.get(key)
     if data is None:
         data = _workspace_dashboard(limit, days)
@@ -133,7 +135,7 @@ def _workspace_dashboard(limit: int, days: int) -> dict:
             {
                 "pk": campaign.pk,
                 "name": campaign.name,
-                "status": campaign.get_status_display(),
+                "status": str(campaign.get_status_display()),
                 "recipients": campaign.recipients_total,
                 "open_rate": stats.rate(stats.opens_unique),
                 "click_rate": stats.rate(stats.clicks_unique),
@@ -145,6 +147,8 @@ def _workspace_dashboard(limit: int, days: int) -> dict:
             "pk", "original_name", "status", "counts", "created_at"
         )[:5]
     )
+    for job in imports:
+        job["status_label"] = str(ImportJob.Status(job["status"]).label)
     return {
         "totals": totals,
         "growth": json.dumps(growth),
@@ -180,8 +184,10 @@ def platform_dashboard(days: int = 30) -> dict:
         "workspaces": sum(by_status.values()),
         "sends_chart": json.dumps(
             {
-                "labels": [d.strftime("%d %b") for d in labels],
-                "datasets": [{"label": "Emails sent", "data": [per_day.get(d, 0) for d in labels]}],
+                "labels": [date_format(d, "j M") for d in labels],
+                "datasets": [
+                    {"label": str(_("Emails sent")), "data": [per_day.get(d, 0) for d in labels]}
+                ],
             }
         ),
         "sends_total": sum(per_day.values()),
