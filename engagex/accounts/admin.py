@@ -35,7 +35,9 @@ class MemberAdmin(ModelAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         kwargs["form"] = MemberChangeForm if obj else MemberCreateForm
-        return super().get_form(request, obj, **kwargs)
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = request.user
+        return form
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -62,9 +64,12 @@ class MemberAdmin(ModelAdmin):
                 full_name=data["full_name"],
                 role=data["role"],
                 is_active=data["is_active"],
+                actor=request.user,
             )
             return
-        created = user_create(email=data["email"], full_name=data["full_name"], role=data["role"])
+        created = user_create(
+            email=data["email"], full_name=data["full_name"], role=data["role"], actor=request.user
+        )
         obj.pk = created.pk
         link = request.build_absolute_uri(user_set_password_path(user=created))
         member_invitation_send(user=created, link=link, workspace_name=workspace_title(request))

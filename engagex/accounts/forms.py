@@ -5,7 +5,7 @@ from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminSelectWidget
 
 from engagex.accounts import roles
 from engagex.accounts.models import User
-from engagex.accounts.services import user_update_check
+from engagex.accounts.services import role_grant_check, user_update_check
 
 ROLE_CHOICES = [(role, f"{role} — {roles.ROLE_DESCRIPTIONS[role]}") for role in roles.ROLES]
 
@@ -23,6 +23,15 @@ class MemberCreateForm(forms.ModelForm):
         model = User
         fields = ["email", "full_name"]
 
+    actor = None  # set by the admin to the person making the change
+
+    def clean_role(self):
+        try:
+            role_grant_check(actor=self.actor, role=self.cleaned_data["role"])
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict["role"]) from error
+        return self.cleaned_data["role"]
+
 
 class MemberChangeForm(forms.ModelForm):
     role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES, widget=UnfoldAdminSelectWidget)
@@ -37,6 +46,8 @@ class MemberChangeForm(forms.ModelForm):
             current = self.instance.groups.filter(name__in=roles.ROLES).first()
             self.fields["role"].initial = current.name if current else roles.VIEWER
 
+    actor = None  # set by the admin to the person making the change
+
     def clean(self):
         cleaned = super().clean()
         if "role" in cleaned:
@@ -45,6 +56,7 @@ class MemberChangeForm(forms.ModelForm):
                     user=self.instance,
                     role=cleaned["role"],
                     is_active=cleaned.get("is_active", False),
+                    actor=self.actor,
                 )
             except ValidationError as error:
                 raise forms.ValidationError(error.messages) from error

@@ -33,11 +33,27 @@ def roles_sync() -> dict[str, int]:
     return counts
 
 
+OWNER_ONLY = gettext_lazy("Only an Owner can give the Owner role or change an Owner's account.")
+
+
+def role_grant_check(*, actor, role: str | None, target=None) -> None:
+    """Only Owners hand out the Owner role or change Owners; None `actor` is the system."""
+    if actor is None or getattr(actor, "is_superuser", False):
+        return
+    actor_is_owner = actor.groups.filter(name=roles.OWNER).exists()
+    target_is_owner = target is not None and target.groups.filter(name=roles.OWNER).exists()
+    if not actor_is_owner and (role == roles.OWNER or target_is_owner):
+        raise ValidationError({"role": OWNER_ONLY})
+
+
 @transaction.atomic
-def user_create(*, email: str, full_name: str = "", role: str, password: str | None = None) -> User:
+def user_create(
+    *, email: str, full_name: str = "", role: str, password: str | None = None, actor=None
+) -> User:
     """Create a workspace member with `role`; without a password they must set one by link."""
     if role not in roles.ROLES:
         raise ValidationError({"role": f"Unknown role {role!r}."})
+    role_grant_check(actor=actor, role=role)
     email = User.objects.normalize_email(email)
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": EMAIL_TAKEN})
@@ -64,10 +80,11 @@ LAST_OWNER = gettext_lazy(
 )
 
 
-def user_update_check(*, user: User, role: str | None, is_active: bool) -> None:
-    """Raise ValidationError when the change would leave the workspace without an Owner."""
+def user_update_check(*, user: User, role: str | None, is_active: bool, actor=None) -> None:
+    """Refuse changes only an Owner may make, or that leave the workspace without an Owner."""
     if role is not None and role not in roles.ROLES:
         raise ValidationError({"role": f"Unknown role {role!r}."})
+    role_grant_check(actor=actor, role=role, target=user)
     was_owner = user.is_active and user.groups.filter(name=roles.OWNER).exists()
     stays_owner = is_active and (role == roles.OWNER if role is not None else was_owner)
     if was_owner and not stays_owner:
@@ -77,9 +94,11 @@ def user_update_check(*, user: User, role: str | None, is_active: bool) -> None:
 
 
 @transaction.atomic
-def user_update(*, user: User, full_name: str, role: str | None, is_active: bool) -> User:
+def user_update(
+    *, user: User, full_name: str, role: str | None, is_active: bool, actor=None
+) -> User:
     """Change a member's name, role and active flag; the last active Owner stays an Owner."""
-    user_update_check(user=user, role=role, is_active=is_active)
+    user_update_check(user=user, role=role, is_active=is_active, actor=actor)
     user.full_name = full_name
     user.is_active = is_active
     user.full_clean()

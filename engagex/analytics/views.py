@@ -14,6 +14,10 @@ from engagex.analytics.services.ingest import events_ingest
 logger = logging.getLogger(__name__)
 TOO_LARGE = "The batch is {size:,} bytes; at most {limit:,} are accepted."
 NOT_A_LIST = "The body must be a JSON list of SendGrid events."
+NOT_CONFIGURED = (
+    "This webhook has no credentials configured (ANYMAIL_WEBHOOK_SECRET or "
+    "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY), so it accepts nothing."
+)
 STALE = "The signed timestamp is older than {limit} seconds: refusing a replay."
 
 
@@ -24,6 +28,8 @@ class SendGridEventsView(SendGridTrackingWebhookView):
         size = int(request.META.get("CONTENT_LENGTH") or 0)
         if size > settings.WEBHOOK_MAX_BYTES:
             return _error(413, TOO_LARGE.format(size=size, limit=settings.WEBHOOK_MAX_BYTES))
+        if not (self.basic_auth or self.webhook_verification_key) and not settings.DEBUG:
+            return _error(401, NOT_CONFIGURED)
         try:
             self.run_validators(request)
         except AnymailWebhookValidationFailure as error:
@@ -32,13 +38,17 @@ class SendGridEventsView(SendGridTrackingWebhookView):
         if self.webhook_verification_key and not _fresh(request):
             return _error(400, STALE.format(limit=settings.WEBHOOK_MAX_AGE_SECONDS))
         try:
-            events = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as error:
+            events = json.loads(request.body, parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
             return _error(400, f"Malformed JSON: {error}")
         if not isinstance(events, list):
             return _error(400, NOT_A_LIST)
         result = events_ingest(events)
         return JsonResponse(result.as_dict())
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not JSON")
 
 
 def _fresh(request) -> bool:

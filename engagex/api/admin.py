@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -6,18 +8,40 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
+from engagex.accounts.services import role_grant_check
 from engagex.api.models import ApiKey
 from engagex.api.services import api_key_create, api_key_revoke
 from engagex.core.sites import workspace_site
 
 
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["name", "role"]
+
+    actor = None  # set by the admin to the person creating the key
+
+    def clean_role(self):
+        try:
+            role_grant_check(actor=self.actor, role=self.cleaned_data["role"])
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict["role"]) from error
+        return self.cleaned_data["role"]
+
+
 class ApiKeyAdmin(ModelAdmin):
+    form = ApiKeyForm
     list_display = ["name", "prefix_display", "role", "created_by", "last_used_at", "state"]
     list_filter = ["role"]
     search_fields = ["name", "prefix"]
     list_select_related = ["created_by"]
     fields = ["name", "role"]
     actions_detail = ["revoke_detail"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = request.user
+        return form
 
     def get_fields(self, request, obj=None):
         if obj is None:

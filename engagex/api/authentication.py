@@ -62,7 +62,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(BAD_KEY)
         key = api_key_find(header[1].decode(errors="replace"))
-        if key is None:
+        # A key stops working with its creator: deactivated members' keys are dead too.
+        if key is None or (key.created_by is not None and not key.created_by.is_active):
             raise exceptions.AuthenticationFailed(BAD_KEY)
         if not current_tenant().api_access:
             raise exceptions.PermissionDenied(NO_API_ACCESS)

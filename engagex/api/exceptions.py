@@ -1,12 +1,20 @@
 """One error body for every API failure: {"error": {"status", "code", "message", "fields"}}."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_code = "conflict"
+
+
 def error_handler(exc, context):
+    if isinstance(exc, ProtectedError):
+        exc = Conflict("Other records still use this one (e.g. campaigns use this template).")
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -16,8 +16,11 @@ def api_key_hash(key: str) -> str:
 
 def api_key_create(*, name: str, role: str, user=None) -> tuple[ApiKey, str]:
     """Create a key; return it with the plain secret, which is never stored or shown again."""
+    from engagex.accounts.services import role_grant_check
+
     if role not in roles.ROLES:
         raise ValidationError({"role": f"Unknown role {role!r}."})
+    role_grant_check(actor=user, role=role)  # only Owners mint Owner keys
     prefix = secrets.token_hex(4)
     plain = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(

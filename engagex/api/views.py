@@ -173,6 +173,9 @@ class CampaignViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         serializer.save(created_by=_acting_user(self.request))
 
+    def perform_destroy(self, instance):
+        campaign_service.campaign_delete(campaign=instance)
+
     def perform_update(self, serializer):
         if serializer.instance.status != Campaign.Status.DRAFT:
             from django.core.exceptions import ValidationError
@@ -258,7 +261,7 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
     def create(self, request):
         serializer = s.InvitationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        member = user_create(**serializer.validated_data)
+        member = user_create(**serializer.validated_data, actor=_acting_user(request))
         link = request.build_absolute_uri(user_set_password_path(user=member))
         member_invitation_send(user=member, link=link, workspace_name=current_tenant().name)
         return Response(s.MemberSerializer(member).data, status=status.HTTP_201_CREATED)

@@ -74,7 +74,7 @@ class CampaignAdmin(ModelAdmin):
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.status not in {S.DRAFT, S.CANCELLED}:
+        if obj is not None and not service.campaign_deletable(obj):
             return False
         return super().has_delete_permission(request, obj)
 

@@ -23,7 +23,10 @@ def unsubscribe(request, token: str):
         return render(request, "campaigns/unsubscribe_invalid.html", status=400)
     context = {"workspace": workspace, "email": _mask(contact.email), "token": token}
     if request.method == "POST":
-        contact_unsubscribe(target=target)
+        try:
+            contact_unsubscribe(target=target)
+        except BadToken:  # deleted between the lookup and now
+            return render(request, "campaigns/unsubscribe_invalid.html", status=400)
         return render(request, "campaigns/unsubscribed.html", context)
     if contact.status != ContactStatus.SUBSCRIBED:
         return render(request, "campaigns/unsubscribed.html", context)

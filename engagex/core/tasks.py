@@ -46,8 +46,11 @@ def for_each_schema(func, *args, **kwargs) -> int:
         .values_list("schema_name", flat=True)
     )
     for schema_name in schemas:
-        with schema_context(schema_name):
-            func(*args, **kwargs)
+        try:
+            with schema_context(schema_name):
+                func(*args, **kwargs)
+        except Exception:  # one workspace's failure must not stop the others
+            logger.exception("%s failed in workspace %s", func.__name__, schema_name)
     return len(schemas)
 
 

@@ -67,7 +67,8 @@ def events_ingest(raw_events: list) -> IngestResult:
         .values_list("schema_name", flat=True)
     )
     with transaction.atomic():
-        for schema, events in by_schema.items():
+        # One order for every batch: two posts never wait on each other's workspace locks.
+        for schema, events in sorted(by_schema.items()):
             if schema not in known or schema == "public":
                 result.skipped_unknown_target += len(events)
                 continue
@@ -85,17 +86,20 @@ def _normalise(raw, result: IngestResult) -> _Event | None:
         result.skipped_unknown_type += 1
         return None
     try:
-        schema = raw["schema"]
+        schema = _clean(raw["schema"])
         campaign_id = int(raw["campaign"])
         recipient_id = int(raw["recipient"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         result.skipped_no_metadata += 1
+        return None
+    if not (0 < campaign_id < 2**63 and 0 < recipient_id < 2**63):
+        result.skipped_malformed += 1
         return None
     try:
         occurred = datetime.fromtimestamp(int(raw.get("timestamp")), tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         occurred = timezone.now()
-    event_id = str(raw.get("sg_event_id") or "")[:100] or _fallback_id(raw)
+    event_id = _clean(raw.get("sg_event_id") or "")[:100] or _fallback_id(raw)
     bounce_type = ""
     if kind == "bounce":
         bounce_type = "soft" if str(raw.get("type", "")).lower() == "blocked" else "hard"
@@ -106,15 +110,21 @@ def _normalise(raw, result: IngestResult) -> _Event | None:
         campaign_id=campaign_id,
         recipient_id=recipient_id,
         occurred_at=occurred,
-        url=str(raw.get("url") or "")[:2000] if kind == "click" else "",
+        url=_clean(raw.get("url") or "")[:2000] if kind == "click" else "",
         bounce_type=bounce_type,
-        reason=str(raw.get("reason") or raw.get("response") or "")[:500],
+        reason=_clean(raw.get("reason") or raw.get("response") or "")[:500],
         machine_open=bool(raw.get("sg_machine_open")) if kind == "open" else False,
     )
 
 
+def _clean(value) -> str:
+    """Text PostgreSQL can store (no NUL characters)."""
+    return str(value).replace("\x00", "")
+
+
 def _fallback_id(raw: dict) -> str:
-    return "sha1:" + hashlib.sha1(json.dumps(raw, sort_keys=True).encode()).hexdigest()  # noqa: S324
+    data = json.dumps(raw, sort_keys=True, default=str).encode()
+    return "sha1:" + hashlib.sha1(data).hexdigest()  # noqa: S324
 
 
 def _ingest_workspace(events: list[_Event], result: IngestResult) -> None:

@@ -43,6 +43,24 @@ def campaign_audience(campaign: Campaign) -> QuerySet[Contact]:
     return audience
 
 
+DELETE_REFUSED = gettext_lazy(
+    "Only drafts and campaigns cancelled before anything was sent can be deleted: a campaign "
+    "that sent mail keeps its recipients so later bounces and complaints still suppress them."
+)
+
+
+def campaign_deletable(campaign: Campaign) -> bool:
+    if campaign.status == S.DRAFT:
+        return True
+    return campaign.status == S.CANCELLED and not campaign.recipients.filter(status="sent").exists()
+
+
+def campaign_delete(*, campaign: Campaign) -> None:
+    if not campaign_deletable(campaign):
+        raise ValidationError(DELETE_REFUSED)
+    campaign.delete()
+
+
 def campaign_duplicate(*, campaign: Campaign, user=None) -> Campaign:
     copy = Campaign.objects.create(
         name=f"Copy of {campaign.name}"[:150],

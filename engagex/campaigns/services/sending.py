@@ -11,8 +11,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from email.utils import formataddr
 
-from anymail.exceptions import AnymailAPIError
+from anymail.exceptions import AnymailAPIError, AnymailError
 from anymail.message import AnymailMessage
 from django.conf import settings
 from django.db import connection, transaction
@@ -90,7 +91,7 @@ def campaign_prepare(campaign: Campaign) -> PreparedCampaign:
         ),
         html=merge_compile(html, prefix="h", shared_context=shared, html=True),
         text=merge_compile(text, prefix="t", shared_context=shared, html=False),
-        from_email=f'"{campaign.from_name}" <{campaign.from_email}>',
+        from_email=formataddr((campaign.from_name, campaign.from_email)),
         reply_to=[campaign.reply_to] if campaign.reply_to else [],
         tenant_id=tenant.pk,
     )
@@ -167,7 +168,12 @@ def _send_batch(prepared: PreparedCampaign, batch) -> bool:
         _mark_failed([rid for rid, _ in skipped], reason=skipped[0][1], per_row=dict(skipped))
     if not sendable:
         return True
-    message = _build_message(prepared, attempt, sendable)
+    try:
+        message = _build_message(prepared, attempt, sendable)
+    except AnymailError as error:  # e.g. an address Anymail cannot parse: no retry helps
+        _mark_failed([rid for rid, _, _ in sendable], reason=str(error)[:500])
+        _stop(prepared.campaign.pk, S.FAILED, f"The message could not be built: {error}")
+        return False
     for delay in (*RETRY_DELAYS, None):
         try:
             message.send()
@@ -193,6 +199,10 @@ def _send_batch(prepared: PreparedCampaign, batch) -> bool:
                 _stop(prepared.campaign.pk, S.FAILED, f"The ESP refused the API key: {reason}")
                 return False
             return True
+        except AnymailError as error:  # refused before any request was sent
+            _mark_failed([rid for rid, _, _ in sendable], reason=str(error)[:500])
+            _stop(prepared.campaign.pk, S.FAILED, f"The message was refused: {error}")
+            return False
     statuses = message.anymail_status.recipients
     _mark_sent(
         prepared.tenant_id,

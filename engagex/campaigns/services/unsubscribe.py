@@ -32,8 +32,9 @@ def _key(secret: str) -> bytes:
     return hashlib.sha256(b"engagex.unsubscribe:" + secret.encode()).digest()
 
 
-def _sign(payload: str) -> str:
-    digest = hmac.new(_key(settings.SECRET_KEY), payload.encode(), hashlib.sha256).digest()
+def _sign(payload: str, secret: str | None = None) -> str:
+    key = _key(secret or settings.SECRET_KEY)
+    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:15]).decode()
 
 
@@ -60,7 +61,9 @@ def unsubscribe_token_parse(token: str) -> UnsubscribeTarget:
     try:
         schema, contact, campaign, day, signature = token.split(".")
         payload = f"{schema}.{contact}.{campaign}.{day}"
-        if not hmac.compare_digest(signature, _sign(payload)):
+        secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+        # Links already sent keep working after the secret key is rotated.
+        if not any(hmac.compare_digest(signature, _sign(payload, s)) for s in secrets):
             raise BadToken("signature")
         age = timezone.now().date().toordinal() - int(day, 36)
         if age > settings.UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS:

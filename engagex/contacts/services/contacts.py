@@ -123,6 +123,11 @@ def contact_delete_many(*, contacts: QuerySet[Contact]) -> int:
     table = Contact._meta.db_table
     sql, params = contacts.order_by().values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
+        # Campaign copies keep their email and outcome; they just lose the contact link.
+        cursor.execute(
+            f"UPDATE campaigns_campaignrecipient SET contact_id = NULL WHERE contact_id IN ({sql})",  # noqa: S608
+            params,
+        )
         cursor.execute(
             f"DELETE FROM {through} WHERE contact_id IN ({sql})",  # noqa: S608
             params,
