@@ -198,9 +198,24 @@ class TenantAdmin(ModelAdmin):
     @action(description=_("Reactivate"), url_path="reactivate", permissions=["reactivate_detail"])
     def reactivate_detail(self, request, object_id):
         tenant = self.get_object(request, object_id)
+        if request.method != "POST":
+            return self._confirm(
+                request, tenant, _("Reactivate “%s”?") % tenant.name,
+                _("Its staff can use the console, campaigns and API again."),
+            )  # fmt: skip
         tenant_reactivate(tenant=tenant)
         self.message_user(request, _("Workspace “%s” reactivated.") % tenant.name, messages.SUCCESS)
         return redirect(reverse("admin:tenants_tenant_change", args=[object_id]))
+
+    def _confirm(self, request, tenant, title, text):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "text": text,
+            "opts": self.model._meta,
+            "original": tenant,
+        }
+        return TemplateResponse(request, "admin/tenants/tenant/confirm.html", context)
 
     def has_reactivate_detail_permission(self, request, object_id=None):
         return self._status_is(request, object_id, Tenant.Status.SUSPENDED)
@@ -219,6 +234,11 @@ class TenantAdmin(ModelAdmin):
     )
     def resend_invitation_detail(self, request, object_id):
         tenant = self.get_object(request, object_id)
+        if request.method != "POST":
+            return self._confirm(
+                request, tenant, _("Email the Owner a new set-password link?"),
+                _("The Owner of “%s” gets an email with a link that works once.") % tenant.name,
+            )  # fmt: skip
         link = tenant_owner_invitation_resend(tenant=tenant)
         self.message_user(
             request,

@@ -88,6 +88,9 @@ def test_suspend_asks_for_a_reason_then_reactivate(platform_client, tenant):
 
     platform_client.get(_url("admin:tenants_tenant_reactivate_detail", tenant.pk))
     tenant.refresh_from_db()
+    assert tenant.status == Tenant.Status.SUSPENDED  # a GET only asks
+    platform_client.post(_url("admin:tenants_tenant_reactivate_detail", tenant.pk))
+    tenant.refresh_from_db()
     assert tenant.status == Tenant.Status.ACTIVE
 
 
@@ -133,7 +136,10 @@ def test_bulk_delete_is_not_offered(platform_client):
 
 
 def test_resend_owner_invitation(platform_client, tenant):
+    sent_before = len(mail.outbox)
     platform_client.get(_url("admin:tenants_tenant_resend_invitation_detail", tenant.pk))
+    assert len(mail.outbox) == sent_before  # a GET only asks
+    platform_client.post(_url("admin:tenants_tenant_resend_invitation_detail", tenant.pk))
 
     assert mail.outbox[-1].to == ["owner@alpha.example"]
     assert "/accounts/set-password/" in mail.outbox[-1].body
