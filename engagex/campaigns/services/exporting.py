@@ -3,7 +3,7 @@ import csv
 from django.db.models import QuerySet
 
 from engagex.campaigns.models import CampaignRecipient
-from engagex.contacts.services.exporting import cell_neutralise
+from engagex.contacts.services.exporting import EchoWriter, cell_neutralise
 
 COLUMNS = [
     ("email", "Email"),
@@ -21,14 +21,9 @@ COLUMNS = [
 ]
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def recipients_csv_stream(queryset: QuerySet[CampaignRecipient]):
     """Yield a CSV of recipient outcomes row by row (a million rows never sit in memory)."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(EchoWriter())
     names = [name for name, _ in COLUMNS]
     yield "\ufeff" + writer.writerow([label for _, label in COLUMNS])
     for values in queryset.order_by("pk").values_list(*names).iterator(chunk_size=5000):

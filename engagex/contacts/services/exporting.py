@@ -46,14 +46,16 @@ def _rows(queryset: QuerySet[Contact]):
         yield row
 
 
-class _Echo:
+class EchoWriter:
+    """A file-like object for csv.writer that hands each row back instead of storing it."""
+
     def write(self, value):
         return value
 
 
 def export_csv_stream(queryset: QuerySet[Contact]):
     """Yield the CSV export line by line (for a StreamingHttpResponse)."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(EchoWriter())
     yield "\ufeff" + writer.writerow([label for _, label in EXPORT_FIELDS])
     for row in _rows(queryset):
         yield writer.writerow(row)
