@@ -8,6 +8,7 @@ from django_tenants.utils import get_public_schema_name
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
+from engagex.core.admin import confirm_response
 from tenants.forms import SuspendForm, TenantChangeForm, TenantCreateForm
 from tenants.models import Domain, Tenant
 from tenants.selectors import workspace_contents, workspace_list, workspace_url
@@ -208,14 +209,8 @@ class TenantAdmin(ModelAdmin):
         return redirect(reverse("admin:tenants_tenant_change", args=[object_id]))
 
     def _confirm(self, request, tenant, title, text):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "text": text,
-            "opts": self.model._meta,
-            "original": tenant,
-        }
-        return TemplateResponse(request, "admin/tenants/tenant/confirm.html", context)
+        cancel_url = reverse("admin:tenants_tenant_change", args=[tenant.pk])
+        return confirm_response(self, request, title=title, text=text, cancel_url=cancel_url)
 
     def has_reactivate_detail_permission(self, request, object_id=None):
         return self._status_is(request, object_id, Tenant.Status.SUSPENDED)

@@ -1,4 +1,5 @@
 from django.contrib.admin.models import LogEntry
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
@@ -37,3 +38,15 @@ class AuditLogAdmin(ModelAdmin):
 
 
 workspace_site.register(LogEntry, AuditLogAdmin)
+
+
+def confirm_response(model_admin, request, *, title, text, cancel_url):
+    """A page that asks before a state-changing admin action; its form POSTs back to the URL."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "text": text,
+        "cancel_url": cancel_url,
+        "opts": model_admin.model._meta,
+    }
+    return TemplateResponse(request, "admin/engagex/confirm.html", context)

@@ -1,9 +1,12 @@
 from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
+from engagex.core.admin import confirm_response
 from engagex.core.sites import workspace_site
 from engagex.notifications.models import Notification
 from engagex.notifications.selectors import notification_list
@@ -60,11 +63,16 @@ class NotificationAdmin(ModelAdmin):
 
     @action(description=_("Mark all as read"), url_path="mark-all-read")
     def mark_all_read(self, request):
-        from django.shortcuts import redirect
-
+        changelist_url = reverse("admin:notifications_notification_changelist")
+        if request.method != "POST":
+            return confirm_response(
+                self, request, title=_("Mark all your notifications as read?"),
+                text=_("They stay in the list; only the unread count goes to zero."),
+                cancel_url=changelist_url,
+            )  # fmt: skip
         count = notification_mark_read(user=request.user)
         self.message_user(request, _("%d notifications marked read.") % count, messages.SUCCESS)
-        return redirect("admin:notifications_notification_changelist")
+        return redirect(changelist_url)
 
 
 admin.site.register(Notification, NotificationAdmin)
