@@ -11,6 +11,7 @@ from unfold.decorators import action, display
 from engagex.accounts.services import role_grant_check
 from engagex.api.models import ApiKey
 from engagex.api.services import api_key_create, api_key_revoke
+from engagex.core.admin import confirm_response
 from engagex.core.sites import workspace_site
 
 
@@ -98,13 +99,12 @@ class ApiKeyAdmin(ModelAdmin):
     def revoke_detail(self, request, object_id):
         if request.method != "POST":
             key = self.get_object(request, object_id)
-            from django.template.response import TemplateResponse
-
-            return TemplateResponse(
-                request,
-                "admin/api/apikey/revoke.html",
-                {**self.admin_site.each_context(request), "title": _("Revoke key"), "original": key,
-                 "opts": self.model._meta},
+            return confirm_response(
+                self, request, title=_("Revoke “%(name)s”?") % {"name": key.name},
+                text=_("Every program using this key stops working at once. This cannot be "
+                       "undone; create a new key if you need one."),
+                cancel_url=reverse("admin:api_apikey_change", args=[object_id]),
+                submit_label=_("Revoke key"), danger=True,
             )  # fmt: skip
         api_key_revoke(key=self.get_object(request, object_id))
         self.message_user(

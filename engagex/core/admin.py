@@ -40,13 +40,19 @@ class AuditLogAdmin(ModelAdmin):
 workspace_site.register(LogEntry, AuditLogAdmin)
 
 
-def confirm_response(model_admin, request, *, title, text, cancel_url):
+def confirm_response(
+    model_admin, request, *, title, text, cancel_url, submit_label=None, cancel_label=None,
+    danger=False,
+):  # fmt: skip
     """A page that asks before a state-changing admin action; its form POSTs back to the URL."""
     context = {
         **model_admin.admin_site.each_context(request),
         "title": title,
         "text": text,
         "cancel_url": cancel_url,
+        "submit_label": submit_label,
+        "cancel_label": cancel_label,
+        "danger": danger,
         "opts": model_admin.model._meta,
     }
     return TemplateResponse(request, "admin/engagex/confirm.html", context)

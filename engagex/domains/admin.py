@@ -2,13 +2,13 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
+from engagex.core.admin import confirm_response
 from engagex.core.sites import workspace_site
 from engagex.domains.models import SendingDomain
 from engagex.domains.services import (
@@ -125,16 +125,14 @@ class SendingDomainAdmin(ModelAdmin):
     def verify_detail(self, request, object_id):
         sending_domain = self.get_object(request, object_id)
         if request.method != "POST":
-            return TemplateResponse(
-                request,
-                "admin/domains/sendingdomain/verify.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": _("Verify %s") % sending_domain.domain,
-                    "opts": self.model._meta,
-                    "original": sending_domain,
-                },
-            )
+            return confirm_response(
+                self, request, title=_("Verify %s") % sending_domain.domain,
+                text=_("Look every record up in DNS now. Changes at your DNS provider can take a "
+                       "while to show; the domain is also re-checked every hour until it "
+                       "verifies."),
+                cancel_url=reverse("admin:domains_sendingdomain_change", args=[object_id]),
+                submit_label=_("Verify now"), cancel_label=_("Back"),
+            )  # fmt: skip
         domain_verify(sending_domain=sending_domain)
         if sending_domain.is_verified:
             self.message_user(request, _("All required records check out."), messages.SUCCESS)

@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
 from unfold.decorators import action
 
+from engagex.core.admin import confirm_response
 from engagex.core.admin_callbacks import workspace_title
 from engagex.core.sites import workspace_site
 from engagex.email_templates.forms import EmailTemplateForm, SendTestForm
@@ -133,15 +134,13 @@ class EmailTemplateAdmin(ModelAdmin):
                 messages.SUCCESS,
             )
             return redirect(self._url("change", copy.pk))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Duplicate “%(name)s”") % {"name": template.name},
-            "opts": self.model._meta,
-            "original": template,
-        }
-        return TemplateResponse(
-            request, "admin/email_templates/emailtemplate/duplicate_confirm.html", context
-        )
+        return confirm_response(
+            self, request, title=_("Duplicate “%(name)s”") % {"name": template.name},
+            text=_("A new template “Copy of %(name)s” is created with the same subject, "
+                   "preheader, bodies and description. Campaigns that use “%(name)s” keep "
+                   "using it.") % {"name": template.name},
+            cancel_url=self._url("change", template.pk), submit_label=_("Duplicate"),
+        )  # fmt: skip
 
     # --- preview and test sends -----------------------------------------------------------
     @action(description=_("Preview"), permissions=["view"], icon="visibility", url_path="preview")
