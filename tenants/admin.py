@@ -8,7 +8,7 @@ from django_tenants.utils import get_public_schema_name
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
-from engagex.core.admin import confirm_response
+from engagex.core.admin import ReadOnlyModelAdmin, confirm_response
 from tenants.forms import SuspendForm, TenantChangeForm, TenantCreateForm
 from tenants.models import Domain, Tenant
 from tenants.selectors import workspace_contents, workspace_list, workspace_url
@@ -245,7 +245,9 @@ class TenantAdmin(ModelAdmin):
 
 
 @admin.register(Domain)
-class DomainAdmin(ModelAdmin):
+class DomainAdmin(ReadOnlyModelAdmin):
+    """Workspace domains are created and removed with their workspace."""
+
     list_display = ["domain", "workspace", "is_primary"]
     list_filter = ["is_primary"]
     search_fields = ["domain", "tenant__name"]
@@ -255,13 +257,3 @@ class DomainAdmin(ModelAdmin):
     @display(description=_("Workspace"), ordering="tenant__name")
     def workspace(self, obj):
         return obj.tenant
-
-    def has_add_permission(self, request):
-        # Workspace domains are created with the workspace.
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

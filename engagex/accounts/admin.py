@@ -15,6 +15,7 @@ from engagex.accounts.services import (
     user_set_password_path,
     user_update,
 )
+from engagex.core.admin import ReadOnlyModelAdmin
 from engagex.core.admin_callbacks import workspace_title
 from engagex.core.sites import workspace_site
 
@@ -91,7 +92,7 @@ class MemberAdmin(ModelAdmin):
         pass
 
 
-class RoleAdmin(ModelAdmin):
+class RoleAdmin(ReadOnlyModelAdmin):
     """The four workspace roles, read-only: what each one may do."""
 
     list_display = ["name", "description", "members", "permission_count"]
@@ -108,15 +109,6 @@ class RoleAdmin(ModelAdmin):
                 perm_count=Count("permissions", distinct=True),
             )
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @display(description=_("What this role can do"))
     def description(self, obj):

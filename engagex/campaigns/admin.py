@@ -19,6 +19,7 @@ from engagex.campaigns.forms import CampaignForm, ScheduleForm
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.campaigns.selectors import campaign_progress, recipient_outcome
 from engagex.campaigns.services import campaigns as service
+from engagex.core.admin import ReadOnlyModelAdmin
 from engagex.core.paginator import LargeTablePaginator
 from engagex.core.sites import workspace_site
 from engagex.core.tenancy import current_tenant
@@ -290,7 +291,7 @@ class OutcomeFilter(admin.SimpleListFilter):
         return recipient_outcomes(queryset, self.value())
 
 
-class CampaignRecipientAdmin(ModelAdmin):
+class CampaignRecipientAdmin(ReadOnlyModelAdmin):
     list_display = ["email", "campaign", "status", "outcome", "sent_at", "error"]
     list_filter = [OutcomeFilter, "status", "campaign"]
     change_list_template = "admin/campaigns/campaignrecipient/change_list.html"
@@ -335,15 +336,6 @@ class CampaignRecipientAdmin(ModelAdmin):
         if not term:
             return queryset, False
         return queryset.filter(email__istartswith=term), False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 workspace_site.register(Campaign, CampaignAdmin)

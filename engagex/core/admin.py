@@ -7,7 +7,20 @@ from unfold.decorators import display
 from engagex.core.sites import workspace_site
 
 
-class AuditLogAdmin(ModelAdmin):
+class ReadOnlyModelAdmin(ModelAdmin):
+    """Rows written by the system: staff may list and open them, never add, edit or delete."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AuditLogAdmin(ReadOnlyModelAdmin):
     """Who changed what in this workspace's console, and when (Owners only, read-only)."""
 
     list_display = ["action_time", "user", "action", "content_type", "object_repr", "summary"]
@@ -26,15 +39,6 @@ class AuditLogAdmin(ModelAdmin):
     @display(description=_("Details"))
     def summary(self, obj):
         return obj.get_change_message() or "—"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 workspace_site.register(LogEntry, AuditLogAdmin)
