@@ -62,15 +62,7 @@ class TenantAdmin(ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["name", "slug", "owner_email", "owner_name"]
-        return [
-            "name",
-            "default_language",
-            "timezone",
-            "contact_limit",
-            "monthly_send_limit",
-            "api_access",
-            *self.readonly_fields,
-        ]
+        return [*TenantChangeForm.Meta.fields, *self.readonly_fields]
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else []

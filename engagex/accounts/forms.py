@@ -10,7 +10,20 @@ from engagex.accounts.services import role_grant_check, user_update_check
 ROLE_CHOICES = [(role, f"{role} — {roles.ROLE_DESCRIPTIONS[role]}") for role in roles.ROLES]
 
 
-class MemberCreateForm(forms.ModelForm):
+class RoleGrantFormMixin:
+    """Refuse a `role` the person using the form may not grant (only Owners grant Owner)."""
+
+    actor = None  # set by the admin to the person making the change
+
+    def clean_role(self):
+        try:
+            role_grant_check(actor=self.actor, role=self.cleaned_data["role"])
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict["role"]) from error
+        return self.cleaned_data["role"]
+
+
+class MemberCreateForm(RoleGrantFormMixin, forms.ModelForm):
     role = forms.ChoiceField(
         label=_("Role"),
         choices=ROLE_CHOICES,
@@ -22,15 +35,6 @@ class MemberCreateForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["email", "full_name"]
-
-    actor = None  # set by the admin to the person making the change
-
-    def clean_role(self):
-        try:
-            role_grant_check(actor=self.actor, role=self.cleaned_data["role"])
-        except ValidationError as error:
-            raise forms.ValidationError(error.message_dict["role"]) from error
-        return self.cleaned_data["role"]
 
 
 class MemberChangeForm(forms.ModelForm):

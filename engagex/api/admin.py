@@ -1,6 +1,5 @@
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -8,26 +7,17 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from engagex.accounts.services import role_grant_check
+from engagex.accounts.forms import RoleGrantFormMixin
 from engagex.api.models import ApiKey
 from engagex.api.services import api_key_create, api_key_revoke
 from engagex.core.admin import confirm_response
 from engagex.core.sites import workspace_site
 
 
-class ApiKeyForm(forms.ModelForm):
+class ApiKeyForm(RoleGrantFormMixin, forms.ModelForm):
     class Meta:
         model = ApiKey
         fields = ["name", "role"]
-
-    actor = None  # set by the admin to the person creating the key
-
-    def clean_role(self):
-        try:
-            role_grant_check(actor=self.actor, role=self.cleaned_data["role"])
-        except ValidationError as error:
-            raise forms.ValidationError(error.message_dict["role"]) from error
-        return self.cleaned_data["role"]
 
 
 class ApiKeyAdmin(ModelAdmin):
