@@ -1,6 +1,7 @@
 """Shared set-up for benchmarks: a throw-away database on the same PostgreSQL server."""
 
 import os
+import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -41,3 +42,32 @@ def timed(func, *args, **kwargs) -> tuple[float, object]:
     start = time.perf_counter()
     result = func(*args, **kwargs)
     return time.perf_counter() - start, result
+
+
+def gunicorn_start(port: int) -> subprocess.Popen:
+    """Serve the project with gunicorn (2 workers) on loopback, against the bench database.
+
+    Returns once /healthz answers; the caller terminates the process.
+    """
+    import requests
+    from django.db import connection
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.bench",
+        "ENGAGEX_BENCH_DATABASE_NAME": connection.settings_dict["NAME"],
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
+         f"127.0.0.1:{port}", "--workers", "2", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            requests.get(
+                f"http://127.0.0.1:{port}/healthz", headers={"Host": "localhost"}, timeout=1
+            )
+            break
+        except requests.RequestException:
+            time.sleep(0.1)
+    return server

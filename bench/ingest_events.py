@@ -12,13 +12,11 @@ import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import threading
 import time
 
 import requests
-from _common import ROOT, bench_database
+from _common import bench_database, gunicorn_start
 
 EVENTS = 100_000
 BATCH = 1_000
@@ -205,12 +203,11 @@ def time_page(client, url, repeat=7) -> float:
 def main():
     os.environ["ANYMAIL_WEBHOOK_SECRET"] = AUTH
     recipients = 100_000
-    server = None
-    try:
-        with bench_database("engagex_bench_events"):
+    with bench_database("engagex_bench_events"):
+        server = None  # stopped before the database is dropped
+        try:
             from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
             from django.conf import settings
-            from django.db import connection
             from django.urls import path
             from django_tenants.test.client import TenantClient
             from django_tenants.utils import schema_context
@@ -236,24 +233,7 @@ def main():
             )
             stock_seconds = stock_ingest(stock_events)
 
-            env = {
-                **os.environ,
-                "DJANGO_SETTINGS_MODULE": "config.settings.bench",
-                "ENGAGEX_BENCH_DATABASE_NAME": connection.settings_dict["NAME"],
-            }
-            server = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
-                 f"127.0.0.1:{PORT}", "--workers", "2", "--log-level", "warning"],
-                cwd=ROOT, env=env,
-            )  # fmt: skip
-            for _ in range(100):
-                try:
-                    requests.get(
-                        f"http://127.0.0.1:{PORT}/", headers={"Host": "localhost"}, timeout=1
-                    )
-                    break
-                except requests.RequestException:
-                    time.sleep(0.1)
+            server = gunicorn_start(PORT)
             ours_seconds = post_all(batches)
             with schema_context(tenant.schema_name):
                 delivered_after = CampaignStats.objects.get(campaign_id=campaign_id).delivered
@@ -272,10 +252,10 @@ def main():
                 "recipients, outcome=clicked": RECIPIENTS_URL + "?outcome=clicked",
             }
             timings = {label: time_page(client, url) for label, url in pages.items()}
-    finally:
-        if server:
-            server.terminate()
-            server.wait(10)
+        finally:
+            if server:
+                server.terminate()
+                server.wait(10)
 
     print(f"{'path':<52}{'events':>9}{'seconds':>9}{'events/s':>10}")
     for label, count, seconds in [

@@ -13,10 +13,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 import requests
-from _common import ROOT, bench_database
+from _common import bench_database, gunicorn_start
 
 PORT = 8768
 PASSWORD = "load-test-password-1"  # noqa: S105 - a throw-away benchmark database
@@ -93,13 +92,12 @@ def main():
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
     os.environ["ANYMAIL_WEBHOOK_SECRET"] = AUTH
-    server = None
-    try:
-        with bench_database("engagex_bench_load"):
+    with bench_database("engagex_bench_load"):
+        server = None  # stopped before the database is dropped
+        try:
             import base64
 
             import ingest_events
-            from django.db import connection
             from django_tenants.utils import schema_context
 
             from tenants.services import tenant_create
@@ -110,23 +108,8 @@ def main():
             )  # fmt: skip
             with schema_context(result.tenant.schema_name):
                 campaign_id, first = ingest_events.setup(result.tenant, 100_000)
-            env = {
-                **os.environ,
-                "DJANGO_SETTINGS_MODULE": "config.settings.bench",
-                "ENGAGEX_BENCH_DATABASE_NAME": connection.settings_dict["NAME"],
-            }
-            server = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
-                 f"127.0.0.1:{PORT}", "--workers", "2", "--log-level", "warning"],
-                cwd=ROOT, env=env,
-            )  # fmt: skip
+            server = gunicorn_start(PORT)
             base = f"http://127.0.0.1:{PORT}"
-            for _ in range(100):
-                try:
-                    requests.get(f"{base}/healthz", headers={"Host": "localhost"}, timeout=1)
-                    break
-                except requests.RequestException:
-                    time.sleep(0.1)
             cookie = f"sessionid={_session_key(result)}"
             check = requests.get(
                 f"{base}/admin/contacts/contact/",
@@ -146,10 +129,10 @@ def main():
                 .replace("CAMPAIGN", str(campaign_id))
                 .replace("AUTH", base64.b64encode(AUTH.encode()).decode()),
             )
-    finally:
-        if server:
-            server.terminate()
-            server.wait(10)
+        finally:
+            if server:
+                server.terminate()
+                server.wait(10)
     print(f"wrk, {CONNECTIONS} connections, {SECONDS}s each, gunicorn with 2 workers, loopback")
     print(f"{'endpoint':<44}{'req/s':>8}{'errors':>9}{'p95 ms':>9}")
     for label, figures in [
