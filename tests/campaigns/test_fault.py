@@ -7,14 +7,10 @@ import time
 import psutil
 import pytest
 from django_q.models import OrmQ
-from django_tenants.utils import schema_context
 
-from engagex.campaigns.models import Campaign, CampaignRecipient
-from engagex.campaigns.services.campaigns import campaign_start
+from engagex.campaigns.models import Campaign
 from tenants.models import Tenant
-from tests.cluster import start_cluster, wait_for
-from tests.factories.campaigns import CampaignFactory
-from tests.factories.contacts import ContactFactory
+from tests.cluster import campaign_finished, committed_campaign, sent_count, start_cluster, wait_for
 
 
 def _kill_tree(process) -> None:
@@ -47,35 +43,19 @@ def test_a_killed_cluster_resumes_the_campaign_without_duplicates_or_gaps(
     with django_db_blocker.unblock():
         tenant = Tenant.objects.get(slug="beta")
         OrmQ.objects.all().delete()
-        with schema_context(tenant.schema_name):
-            contacts = [ContactFactory(email=f"f{i}@fault.example") for i in range(300)]
-            campaign = CampaignFactory()
-            campaign_start(campaign_id=campaign.pk)
+        with committed_campaign(tenant, 300, "fault") as campaign:
+            first = start_cluster(env)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and sent_count(tenant, campaign) < 60:
+                time.sleep(0.05)
+            _kill_tree(first)
+            sent_at_kill = sent_count(tenant, campaign)
 
-        def sent():
-            with schema_context(tenant.schema_name):
-                return CampaignRecipient.objects.filter(campaign=campaign, status="sent").count()
-
-        first = start_cluster(env)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and sent() < 60:
-            time.sleep(0.05)
-        _kill_tree(first)
-        sent_at_kill = sent()
-
-        def finished():
-            with schema_context(tenant.schema_name):
-                campaign.refresh_from_db()
-                return campaign.status != Campaign.Status.SENDING
-
-        errors = wait_for(finished, [start_cluster(env)], timeout=90)
-        with schema_context(tenant.schema_name):
+            errors = wait_for(
+                lambda: campaign_finished(tenant, campaign), [start_cluster(env)], timeout=90
+            )
             assert campaign.status == Campaign.Status.SENT, errors
-            final = CampaignRecipient.objects.filter(campaign=campaign, status="sent").count()
-            CampaignRecipient.objects.filter(campaign=campaign).delete()
-            campaign.delete()
-            for contact in contacts:
-                contact.delete()
+            final = sent_count(tenant, campaign)
     stats = fake_sendgrid_server.stats()
     assert 60 <= sent_at_kill < 300
     assert final == 300

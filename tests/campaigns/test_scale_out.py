@@ -5,14 +5,10 @@ import time
 
 import psutil
 import pytest
-from django_tenants.utils import schema_context
 
-from engagex.campaigns.models import Campaign, CampaignRecipient
-from engagex.campaigns.services.campaigns import campaign_start
+from engagex.campaigns.models import Campaign
 from tenants.models import Tenant
-from tests.cluster import start_cluster, wait_for
-from tests.factories.campaigns import CampaignFactory
-from tests.factories.contacts import ContactFactory
+from tests.cluster import campaign_finished, committed_campaign, sent_count, start_cluster, wait_for
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
@@ -45,43 +41,30 @@ def test_two_clusters_share_a_campaigns_batches_through_redis(
     }
     with django_db_blocker.unblock():
         tenant = Tenant.objects.get(slug="beta")
-        with schema_context(tenant.schema_name):
-            contacts = [ContactFactory(email=f"s{i}@scale.example") for i in range(80)]
-            campaign = CampaignFactory()
-            campaign_start(campaign_id=campaign.pk)
-        # Each "machine" has its own API key, so the fake server can tell who sent what.
-        machines = [
-            start_cluster({**common, "SENDGRID_API_KEY": "SG.machine-a"}),
-            start_cluster({**common, "SENDGRID_API_KEY": "SG.machine-b"}),
-        ]
-        # Both must be up (workers forked) before the work arrives, or one takes it all.
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not all(_workers_up(m) for m in machines):
-            time.sleep(0.2)
-        time.sleep(0.5)
-        broker = Redis(list_key="engagex")
-        broker.connection = redis.Redis.from_url(REDIS_URL)
-        for _ in range(4):
-            async_task(
-                "engagex.campaigns.tasks.campaign_send",
-                tenant.schema_name,
-                campaign.pk,
-                broker=broker,
-            )
+        with committed_campaign(tenant, 80, "scale") as campaign:
+            # Each "machine" has its own API key, so the fake server can tell who sent what.
+            machines = [
+                start_cluster({**common, "SENDGRID_API_KEY": "SG.machine-a"}),
+                start_cluster({**common, "SENDGRID_API_KEY": "SG.machine-b"}),
+            ]
+            # Both must be up (workers forked) before the work arrives, or one takes it all.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not all(_workers_up(m) for m in machines):
+                time.sleep(0.2)
+            time.sleep(0.5)
+            broker = Redis(list_key="engagex")
+            broker.connection = redis.Redis.from_url(REDIS_URL)
+            for _ in range(4):
+                async_task(
+                    "engagex.campaigns.tasks.campaign_send",
+                    tenant.schema_name,
+                    campaign.pk,
+                    broker=broker,
+                )
 
-        def finished():
-            with schema_context(tenant.schema_name):
-                campaign.refresh_from_db()
-                return campaign.status != Campaign.Status.SENDING
-
-        errors = wait_for(finished, machines, timeout=90)
-        with schema_context(tenant.schema_name):
+            errors = wait_for(lambda: campaign_finished(tenant, campaign), machines, timeout=90)
             assert campaign.status == Campaign.Status.SENT, errors
-            assert CampaignRecipient.objects.filter(campaign=campaign, status="sent").count() == 80
-            CampaignRecipient.objects.filter(campaign=campaign).delete()
-            campaign.delete()
-            for contact in contacts:
-                contact.delete()
+            assert sent_count(tenant, campaign) == 80
     by_machine = {}
     for request in fake_sendgrid_server.requests:
         key = request["headers"].get("Authorization")
