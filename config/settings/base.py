@@ -40,6 +40,7 @@ SHARED_APPS = [
     "engagex.core",
     "engagex.accounts",
     "engagex.notifications",
+    "engagex.billing",
 ]
 # Every workspace schema: people live in their workspace, so auth, sessions and admin too.
 TENANT_APPS = [

@@ -47,3 +47,14 @@ def recipient_outcome(recipient: CampaignRecipient) -> str:
         if getattr(recipient, field):
             return label
     return recipient.get_status_display()
+
+
+def monthly_sends(*, today=None) -> int:
+    """Emails the current workspace has counted against this calendar month."""
+    from django.utils import timezone
+
+    from engagex.campaigns.models import MonthlySendUsage
+
+    month = (today or timezone.now().date()).replace(day=1)
+    usage = MonthlySendUsage.objects.filter(month=month).only("sends").first()
+    return usage.sends if usage else 0
