@@ -27,6 +27,7 @@ messages: install
 setup: install messages
 	@$(PY) manage.py setup_platform -v0
 	@$(PY) manage.py register_schedules
+	@$(PY) manage.py seed_plans
 	@$(PY) manage.py load_demo
 
 run: setup

@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from engagex.accounts.urls import urlpatterns_for
 from engagex.analytics.views import SendGridEventsView
+from engagex.billing.webhooks import StripeWebhookView
 from engagex.campaigns.views import unsubscribe
 from engagex.core.views import healthz
 
@@ -17,5 +18,8 @@ urlpatterns = [
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
     # SendGrid Event Webhook URL: https://user:password@<BASE_DOMAIN>/anymail/sendgrid/tracking/
     path("anymail/sendgrid/tracking/", SendGridEventsView.as_view(), name="sendgrid_events"),
+    # Stripe webhook endpoint URL: https://<BASE_DOMAIN>/billing/stripe/webhook/
+    path("billing/stripe/webhook/", StripeWebhookView.as_view(), name="stripe_webhook"),
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
     *urlpatterns_for(admin.site),
 ]

@@ -8,6 +8,7 @@ from django_tenants.utils import get_public_schema_name
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
+from engagex.billing.models import BillingAccount, PlanChange, UsagePeriod
 from engagex.core.admin import ReadOnlyModelAdmin, confirm_response
 from tenants.forms import SuspendForm, TenantChangeForm, TenantCreateForm
 from tenants.models import Domain, Tenant
@@ -135,8 +136,10 @@ class TenantAdmin(ModelAdmin):
 
     def get_deleted_objects(self, objs, request):
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
-        # Domains go with their workspace, though nobody may delete one on its own.
-        perms_needed.discard(Domain._meta.verbose_name)
+        # Domains and billing records go with their workspace, though nobody may delete
+        # one on its own.
+        for model in (Domain, BillingAccount, PlanChange, UsagePeriod):
+            perms_needed.discard(model._meta.verbose_name)
         return deleted, model_count, perms_needed, protected
 
     def delete_view(self, request, object_id, extra_context=None):

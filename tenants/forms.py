@@ -70,7 +70,4 @@ class TenantChangeForm(forms.ModelForm):
             "name",
             "default_language",
             "timezone",
-            "contact_limit",
-            "monthly_send_limit",
-            "api_access",
         ]

@@ -3,6 +3,10 @@
 `migrate_schemas` loads Django's migration executor once per schema even when nothing is
 pending, which takes minutes over hundreds of workspaces. We compare each schema's
 `django_migrations` rows with the migrations on disk first and migrate only what is behind.
+
+Apps that live only in `public` (dj-stripe above all) change nothing in a workspace schema,
+yet Django replays their migrations' model state there: dj-stripe's alone cost a minute per
+schema. They are recorded as applied in workspace schemas up front instead (`_skip_shared_only`).
 """
 
 from django.apps import apps
@@ -40,6 +44,41 @@ def _applied(schema: str) -> set[tuple[str, str]]:
         return set(cursor.fetchall())
 
 
+def _shared_only_migrations() -> list[tuple[str, str]]:
+    """Migrations of public-only apps whose every dependency is public-only too, in order."""
+    shared_only = _app_labels(settings.SHARED_APPS) - _app_labels(settings.TENANT_APPS)
+    loader = MigrationLoader(None, ignore_no_migrations=True, load=True)
+    graph = loader.graph
+    keys = []
+    for key in graph.leaf_nodes():
+        if key[0] in shared_only:
+            keys.extend(graph.forwards_plan(key))
+    ordered = list(dict.fromkeys(keys))
+    if any(app not in shared_only for app, _ in ordered):
+        ordered = [
+            key for key in ordered if all(app in shared_only for app, _ in graph.forwards_plan(key))
+        ]
+    return ordered
+
+
+def _skip_shared_only(schema: str) -> None:
+    """Record public-only apps' migrations as applied in a workspace schema (no tables there)."""
+    missing = [key for key in _shared_only_migrations() if key not in _applied(schema)]
+    if not missing:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'CREATE TABLE IF NOT EXISTS "{schema}".django_migrations ('
+            "id bigserial PRIMARY KEY, app varchar(255) NOT NULL, name varchar(255) NOT NULL, "
+            "applied timestamptz NOT NULL)"
+        )
+        cursor.executemany(
+            f'INSERT INTO "{schema}".django_migrations (app, name, applied) '  # noqa: S608
+            "VALUES (%s, %s, now())",
+            missing,
+        )
+
+
 def pending_schemas(schemas: list[str], app_names: list[str]) -> list[str]:
     """Return the schemas missing at least one migration of `app_names`."""
     wanted = _disk_migrations(app_names)
@@ -63,6 +102,7 @@ def platform_migrate(
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{template}"')
     if created or pending_schemas([template], settings.TENANT_APPS):
+        _skip_shared_only(template)
         call_command(
             "migrate_schemas",
             tenant=True,
@@ -74,6 +114,8 @@ def platform_migrate(
 
     workspaces = list(workspace_list().values_list("schema_name", flat=True))
     behind = pending_schemas(workspaces, settings.TENANT_APPS)
+    for schema in behind:
+        _skip_shared_only(schema)
     if len(behind) == 1:
         call_command(
             "migrate_schemas",

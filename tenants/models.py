@@ -4,12 +4,13 @@ from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
 
+# Referenced by the early migrations that gave workspaces their own limits; plans hold them now.
 def default_contact_limit() -> int:
-    return settings.WORKSPACE_DEFAULT_CONTACT_LIMIT
+    return 100_000
 
 
 def default_monthly_send_limit() -> int:
-    return settings.WORKSPACE_DEFAULT_MONTHLY_SEND_LIMIT
+    return 500_000
 
 
 class Tenant(TenantMixin):
@@ -27,16 +28,6 @@ class Tenant(TenantMixin):
     )
     status_changed_at = models.DateTimeField(null=True, blank=True)
     status_reason = models.CharField(max_length=255, blank=True)
-    contact_limit = models.PositiveIntegerField(
-        _("contact limit"),
-        default=default_contact_limit,
-        help_text=_("How many contacts the workspace may hold."),
-    )
-    monthly_send_limit = models.PositiveIntegerField(
-        _("monthly send limit"),
-        default=default_monthly_send_limit,
-        help_text=_("How many emails the workspace may send per calendar month."),
-    )
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC")
     default_language = models.CharField(
         _("default language"),
@@ -44,9 +35,6 @@ class Tenant(TenantMixin):
         choices=settings.LANGUAGES,
         default="en",
         help_text=_("The console's and emails' language unless a person picks another."),
-    )
-    api_access = models.BooleanField(
-        _("API access"), default=True, help_text=_("Whether the workspace's API keys work.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -65,6 +53,11 @@ class Tenant(TenantMixin):
     @property
     def is_suspended(self) -> bool:
         return self.status == self.Status.SUSPENDED
+
+    @property
+    def email(self) -> str:
+        """The address Stripe bills (dj-stripe's subscriber model needs one)."""
+        return self.owner_email
 
     @property
     def primary_domain_name(self) -> str:

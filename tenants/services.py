@@ -19,6 +19,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, schema_
 from engagex.accounts import roles
 from engagex.accounts.models import User
 from engagex.accounts.services import roles_sync, user_create, user_set_password_path
+from engagex.billing.services import billing_account_open, billing_subscription_end
 from engagex.core.tasks import enqueue_tenant_task
 from engagex.notifications.tasks import notification_welcome
 from tenants.models import Domain, Tenant
@@ -115,6 +116,7 @@ def tenant_create(
         )
         tenant.save(verbosity=0)
         Domain.objects.create(domain=tenant.primary_domain_name, tenant=tenant, is_primary=True)
+        billing_account_open(tenant=tenant)
         with schema_context(tenant.schema_name):
             # The template already holds the roles; syncing keeps them exact either way.
             roles_sync()
@@ -153,6 +155,8 @@ def tenant_delete(*, tenant: Tenant) -> None:
     if tenant.schema_name == get_public_schema_name():
         raise ValidationError(PUBLIC_IMMUTABLE)
     schema = tenant.schema_name
+    # A deleted workspace must not be charged again.
+    billing_subscription_end(tenant=tenant)
     with connection.cursor() as cursor:
         # Rows written earlier in this transaction leave deferred FK checks pending,
         # and PostgreSQL refuses to drop their tables until those have fired.

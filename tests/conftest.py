@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.tenants", "tests.fixtures.esp"]
+pytest_plugins = ["tests.fixtures.tenants", "tests.fixtures.esp", "tests.fixtures.billing"]

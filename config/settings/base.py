@@ -40,6 +40,7 @@ SHARED_APPS = [
     "engagex.core",
     "engagex.accounts",
     "engagex.notifications",
+    "djstripe",
     "engagex.billing",
 ]
 # Every workspace schema: people live in their workspace, so auth, sessions and admin too.
@@ -94,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "engagex.billing.context_processors.billing_banner",
             ],
         },
     },
@@ -170,8 +172,6 @@ LOGGING = {
 }
 
 # --- Contacts ------------------------------------------------------------------------------
-# New workspaces may hold this many contacts until billing plans set their own limits.
-WORKSPACE_DEFAULT_CONTACT_LIMIT = env.int("WORKSPACE_DEFAULT_CONTACT_LIMIT", default=100_000)
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=150 * 1024 * 1024)
 IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=200)
 # Files with more rows than this validate and import in a background task.
@@ -179,9 +179,6 @@ IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=5_000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Campaigns -----------------------------------------------------------------------------
-WORKSPACE_DEFAULT_MONTHLY_SEND_LIMIT = env.int(
-    "WORKSPACE_DEFAULT_MONTHLY_SEND_LIMIT", default=500_000
-)
 CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=1000)  # SendGrid's maximum
 # How many send tasks work through one campaign at once (the cluster's workers share them).
 CAMPAIGN_SEND_TASKS = env.int("CAMPAIGN_SEND_TASKS", default=2)
@@ -205,4 +202,5 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BYTES
 from config.settings.api import *  # noqa: E402, F403
 from config.settings.email import *  # noqa: E402, F403
 from config.settings.q2 import *  # noqa: E402, F403
+from config.settings.stripe import *  # noqa: E402, F403
 from config.settings.unfold import *  # noqa: E402, F403

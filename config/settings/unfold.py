@@ -114,6 +114,32 @@ UNFOLD = {
                     ],
                 },
                 {
+                    "title": _("Billing"),
+                    "items": [
+                        _item(
+                            _("Subscriptions"),
+                            "credit_card",
+                            reverse_lazy("admin:billing_billingaccount_changelist"),
+                        ),
+                        _item(_("Plans"), "sell", reverse_lazy("admin:billing_plan_changelist")),
+                        _item(
+                            _("Plan changes"),
+                            "history",
+                            reverse_lazy("admin:billing_planchange_changelist"),
+                        ),
+                        _item(
+                            _("Usage periods"),
+                            "calendar_month",
+                            reverse_lazy("admin:billing_usageperiod_changelist"),
+                        ),
+                        _item(
+                            _("Stripe events"),
+                            "webhook",
+                            reverse_lazy("admin:djstripe_event_changelist"),
+                        ),
+                    ],
+                },
+                {
                     "title": _("Task queue"),
                     "collapsible": True,
                     "items": [
@@ -236,7 +262,12 @@ UNFOLD_WORKSPACE = {
                             reverse_lazy("admin:admin_logentry_changelist"),
                             permission=f"{CALLBACKS}.can_view_audit_log",
                         ),
-                        _item(_("Billing"), "credit_card", _section("billing")),
+                        _item(
+                            _("Billing"),
+                            "credit_card",
+                            reverse_lazy("admin:billing"),
+                            permission=f"{CALLBACKS}.can_manage_billing",
+                        ),
                     ],
                 },
             ]

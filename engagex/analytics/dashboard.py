@@ -3,6 +3,7 @@
 from django.db import connection
 
 from engagex.analytics.selectors import CHART_OPTIONS, platform_dashboard, workspace_dashboard
+from engagex.billing.limits import Limit, allowance
 from engagex.core.tenancy import current_tenant
 
 
@@ -11,7 +12,7 @@ def workspace_dashboard_callback(request, context):
     context.update(
         dashboard="workspace",
         chart_options=CHART_OPTIONS,
-        **workspace_dashboard(connection.schema_name, tenant.monthly_send_limit),
+        **workspace_dashboard(connection.schema_name, allowance(Limit.MONTHLY_SENDS, tenant)),
     )
     return context
 

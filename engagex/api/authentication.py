@@ -10,6 +10,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 
 from engagex.api.models import ApiKey
 from engagex.api.services import api_key_find
+from engagex.billing.limits import api_access
 from engagex.core.tenancy import current_tenant
 
 NO_API_ACCESS = "API access is not included in this workspace's plan: upgrade on the Billing page."
@@ -65,7 +66,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         # A key stops working with its creator: deactivated members' keys are dead too.
         if key is None or (key.created_by is not None and not key.created_by.is_active):
             raise exceptions.AuthenticationFailed(BAD_KEY)
-        if not current_tenant().api_access:
+        if not api_access(current_tenant()):
             raise exceptions.PermissionDenied(NO_API_ACCESS)
         if key.last_used_at is None or key.last_used_at < timezone.now() - timedelta(minutes=5):
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from engagex.billing.models import Plan
 from engagex.accounts import roles
 from engagex.accounts.models import User
 from engagex.analytics.models import EmailEvent
@@ -240,19 +241,37 @@ class InvitationSerializer(serializers.Serializer):
 
 
 class SubscriptionSerializer(serializers.Serializer):
+    """The workspace's plan and usage; a null limit means unlimited."""
+
     plan = serializers.CharField()
-    contact_limit = serializers.IntegerField()
+    status = serializers.CharField()
+    trial_ends_at = serializers.DateTimeField(allow_null=True)
+    read_only = serializers.BooleanField()
+    contact_limit = serializers.IntegerField(allow_null=True)
     contacts = serializers.IntegerField()
-    monthly_send_limit = serializers.IntegerField()
+    monthly_send_limit = serializers.IntegerField(allow_null=True)
     sends_this_month = serializers.IntegerField()
+    seat_limit = serializers.IntegerField(allow_null=True)
+    seats = serializers.IntegerField()
+    sender_domain_limit = serializers.IntegerField(allow_null=True)
+    sender_domains = serializers.IntegerField()
     api_access = serializers.BooleanField()
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Plan
+        fields = [
+            "code", "name", "description", "monthly_price", "currency", "contact_limit",
+            "monthly_send_limit", "seat_limit", "sender_domain_limit", "api_access",
+        ]  # fmt: skip
 
 
 class DashboardSerializer(serializers.Serializer):
     contacts = serializers.IntegerField()
     subscribed = serializers.IntegerField()
     sends_this_month = serializers.IntegerField()
-    monthly_send_limit = serializers.IntegerField()
+    monthly_send_limit = serializers.IntegerField(allow_null=True)
     campaigns = serializers.ListField(child=serializers.DictField())
 
 

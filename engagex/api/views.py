@@ -2,7 +2,6 @@
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import connection
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -14,7 +13,9 @@ from engagex.accounts.services import member_invitation_send, user_create, user_
 from engagex.analytics.models import EmailEvent
 from engagex.analytics.selectors import campaign_report, campaign_top_links, workspace_dashboard
 from engagex.api import serializers as s
-from engagex.campaigns.models import Campaign, MonthlySendUsage
+from engagex.billing.limits import Limit, allowance
+from engagex.billing.selectors import billing_summary, plan_list
+from engagex.campaigns.models import Campaign
 from engagex.campaigns.services import campaigns as campaign_service
 from engagex.contacts.models import Contact, ContactGroup, ContactStatus, ImportJob
 from engagex.contacts.selectors import contact_search, group_list
@@ -276,24 +277,32 @@ class SubscriptionView(APIView):
 
 
 class PlansView(APIView):
+    """The plans a workspace can choose (limits: null means unlimited)."""
+
     required_permissions = []
 
-    @extend_schema(responses=s.SubscriptionSerializer(many=True))
+    @extend_schema(responses=s.PlanSerializer(many=True))
     def get(self, request):
-        return Response([_subscription()])
+        return Response(s.PlanSerializer(plan_list(offered_only=True), many=True).data)
 
 
 def _subscription() -> dict:
-    tenant = current_tenant()
-    month = timezone.now().date().replace(day=1)
-    usage = MonthlySendUsage.objects.filter(month=month).values_list("sends", flat=True).first()
+    summary = billing_summary(current_tenant())
+    limits = summary["limits"]
     return {
-        "plan": "Workspace limits",
-        "contact_limit": tenant.contact_limit,
-        "contacts": Contact.objects.count(),
-        "monthly_send_limit": tenant.monthly_send_limit,
-        "sends_this_month": usage or 0,
-        "api_access": tenant.api_access,
+        "plan": summary["plan"],
+        "status": summary["status"],
+        "trial_ends_at": summary["trial_ends_at"],
+        "read_only": summary["read_only"],
+        "contact_limit": limits["contacts"]["limit"],
+        "contacts": limits["contacts"]["used"],
+        "monthly_send_limit": limits["monthly_sends"]["limit"],
+        "sends_this_month": limits["monthly_sends"]["used"],
+        "seat_limit": limits["seats"]["limit"],
+        "seats": limits["seats"]["used"],
+        "sender_domain_limit": limits["sender_domains"]["limit"],
+        "sender_domains": limits["sender_domains"]["used"],
+        "api_access": summary["api_access"],
     }
 
 
@@ -302,8 +311,9 @@ class DashboardView(APIView):
 
     @extend_schema(responses=s.DashboardSerializer)
     def get(self, request):
-        tenant = current_tenant()
-        data = workspace_dashboard(connection.schema_name, tenant.monthly_send_limit)
+        data = workspace_dashboard(
+            connection.schema_name, allowance(Limit.MONTHLY_SENDS, current_tenant())
+        )
         return Response(
             {
                 "contacts": data["totals"]["contacts"],

@@ -14,18 +14,32 @@ class Limit(models.TextChoices):
     SENDER_DOMAINS = "sender_domains", _("sender domains")
 
 
+PLAN_FIELD = {
+    Limit.CONTACTS: "contact_limit",
+    Limit.MONTHLY_SENDS: "monthly_send_limit",
+    Limit.SEATS: "seat_limit",
+    Limit.SENDER_DOMAINS: "sender_domain_limit",
+}
+
+LIMIT_REACHED = _(
+    "Your %(plan)s plan allows %(cap)s %(limit)s and this workspace uses %(used)s, so "
+    "%(adding)s more cannot be added. An Owner can upgrade on the Billing page."
+)
+
+
 class LimitExceeded(ValidationError):
     """Adding would pass a plan limit; the message names the limit and how to upgrade."""
 
 
+def _account(tenant=None):
+    from engagex.billing.services import billing_account_get
+
+    return billing_account_get(tenant or current_tenant())
+
+
 def allowance(limit: Limit, tenant=None) -> int | None:
-    """The workspace's allowance for `limit`; None means unlimited."""
-    tenant = tenant or current_tenant()
-    if limit == Limit.CONTACTS:
-        return tenant.contact_limit
-    if limit == Limit.MONTHLY_SENDS:
-        return tenant.monthly_send_limit
-    return None
+    """The workspace's allowance for `limit` on its plan; None means unlimited."""
+    return getattr(_account(tenant).plan, PLAN_FIELD[limit])
 
 
 def usage(limit: Limit) -> int:
@@ -49,23 +63,36 @@ def usage(limit: Limit) -> int:
     raise ValueError(limit)
 
 
-def ensure_within(limit: Limit, *, adding: int = 1, tenant=None) -> None:
-    """Raise LimitExceeded if adding `adding` more of `limit` would pass the allowance."""
-    cap = allowance(limit, tenant)
+def ensure_within(limit: Limit, *, adding: int = 1, tenant=None, used: int | None = None) -> None:
+    """Raise if the workspace is read-only, or adding `adding` would pass the plan's limit."""
+    from engagex.billing.services import ensure_writable
+
+    tenant = tenant or current_tenant()
+    ensure_writable(tenant)
+    account = _account(tenant)
+    cap = getattr(account.plan, PLAN_FIELD[limit])
     if cap is None:
         return
-    used = usage(limit)
+    used = usage(limit) if used is None else used
     if used + adding > cap:
         raise LimitExceeded(
-            _(
-                "Your plan allows %(cap)s %(limit)s and this workspace uses %(used)s, so "
-                "%(adding)s more cannot be added. An Owner can upgrade on the Billing page."
-            )
-            % {"cap": f"{cap:,}", "limit": limit.label, "used": f"{used:,}", "adding": adding},
+            LIMIT_REACHED
+            % {
+                "plan": account.plan.name,
+                "cap": f"{cap:,}",
+                "limit": limit.label,
+                "used": f"{used:,}",
+                "adding": f"{adding:,}",
+            },
             code=f"limit_{limit.value}",
         )
 
 
-def ensure_api_access(tenant=None) -> bool:
+def api_access(tenant=None) -> bool:
     """Whether the workspace's plan includes the API."""
-    return bool((tenant or current_tenant()).api_access)
+    return _account(tenant).plan.api_access
+
+
+def capacity(limit: Limit, tenant=None) -> tuple[int | None, int]:
+    """(allowance, usage) of `limit` for the current workspace."""
+    return allowance(limit, tenant), usage(limit)

@@ -30,3 +30,9 @@ def can_manage_api_keys(request) -> bool:
 
 def can_view_audit_log(request) -> bool:
     return request.user.has_perm("admin.view_logentry")
+
+
+def can_manage_billing(request) -> bool:
+    from engagex.billing.views import is_owner
+
+    return is_owner(request.user)

@@ -1,6 +1,17 @@
 """The django-q2 schedules EngageX runs, registered idempotently by `register_schedules`."""
 
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
 from django_q.models import Schedule
+
+
+def _first_of_next_month() -> datetime:
+    """00:05 UTC on the 1st of next month, so monthly runs close calendar months."""
+    today = timezone.now().date()
+    first = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return datetime.combine(first, time(0, 5), tzinfo=timezone.get_current_timezone())
+
 
 SCHEDULES = [
     {
@@ -20,6 +31,17 @@ SCHEDULES = [
         "schedule_type": Schedule.HOURLY,
     },
     {
+        "name": "billing: trial warnings and expiry, usage snapshot",
+        "func": "engagex.billing.tasks.billing_daily",
+        "schedule_type": Schedule.DAILY,
+    },
+    {
+        "name": "billing: monthly usage period roll-over",
+        "func": "engagex.billing.tasks.billing_monthly",
+        "schedule_type": Schedule.MONTHLY,
+        "next_run": lambda: _first_of_next_month(),
+    },
+    {
         "name": "contacts: cancel abandoned imports",
         "func": "engagex.contacts.tasks.contacts_imports_cleanup",
         "schedule_type": Schedule.DAILY,
@@ -30,6 +52,6 @@ SCHEDULES = [
 def schedules_register() -> list[str]:
     """Create or update every schedule in SCHEDULES by name; return the names."""
     for spec in SCHEDULES:
-        defaults = {k: v for k, v in spec.items() if k != "name"}
+        defaults = {k: v() if callable(v) else v for k, v in spec.items() if k != "name"}
         Schedule.objects.update_or_create(name=spec["name"], defaults=defaults)
     return [spec["name"] for spec in SCHEDULES]

@@ -7,9 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.sites import UnfoldAdminSite
 
 # Sidebar sections that a later release fills; each says what will live there.
-UPCOMING_SECTIONS = {
-    "billing": (_("Billing"), _("Your plan, usage against its limits, invoices.")),
-}
+UPCOMING_SECTIONS: dict = {}
 
 
 class PlatformAdminSite(UnfoldAdminSite):
@@ -23,7 +21,12 @@ class WorkspaceAdminSite(UnfoldAdminSite):
     index_title = _("Workspace overview")
 
     def extra_urls(self):
-        return [path("section/<slug:slug>/", self.admin_view(self.section_view), name="section")]
+        from engagex.billing.views import billing_view
+
+        return [
+            path("section/<slug:slug>/", self.admin_view(self.section_view), name="section"),
+            path("billing/", self.admin_view(billing_view), {"site": self}, name="billing"),
+        ]
 
     def section_view(self, request, slug):
         """Show a sidebar section that is not available in this release yet."""

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from engagex.billing.limits import Limit, ensure_within
 from engagex.domains.models import SendingDomain
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def domain_validate(domain: str) -> str:
 def domain_create(*, domain: str, user=None) -> SendingDomain:
     """Add a sender domain with its DNS records (from SendGrid when an API key is set)."""
     domain = domain_validate(domain)
+    ensure_within(Limit.SENDER_DOMAINS)
     sendgrid_id, sendgrid_dns = "", None
     if settings.SENDGRID_API_KEY:
         sendgrid_id, sendgrid_dns = _sendgrid_authenticate(domain)

@@ -62,9 +62,8 @@ def test_another_workspaces_key_gets_401_and_never_data(tenant, other_tenant):
     assert beta.get(f"{API}/contacts/").json()["results"] == []
 
 
-def test_keys_stop_working_without_api_access_on_the_plan(tenant, api):
-    tenant.api_access = False
-    tenant.save()
+def test_keys_stop_working_without_api_access_on_the_plan(tenant, api, on_plan):
+    on_plan(tenant, api_access=False)
 
     response = api.get(f"{API}/contacts/")
 
@@ -352,8 +351,13 @@ def test_subscription_dashboard_and_events(tenant, api):
     events = api.get(f"{API}/analytics/events/", {"type": "open"}).json()
 
     assert subscription["contacts"] == 1
-    assert subscription["contact_limit"] == tenant.contact_limit
-    assert plans == [subscription]
+    assert subscription["plan"] == "Free Trial"
+    assert subscription["status"] == "trialing"
+    assert subscription["contact_limit"] == 1_000
+    assert subscription["seats"] == 1
+    assert [p["code"] for p in plans] == ["basic", "pro", "premium"]
+    assert plans[0]["contact_limit"] == 5_000
+    assert plans[2]["seat_limit"] is None
     assert stats["contacts"] == 1
     assert [e["event_id"] for e in events["results"]] == ["e1"]
 

@@ -287,9 +287,8 @@ def test_a_campaign_with_no_audience_is_refused(in_tenant):
     assert campaign.status == S.DRAFT
 
 
-def test_monthly_send_limit_stops_a_campaign_from_starting(in_tenant):
-    in_tenant.monthly_send_limit = 2
-    in_tenant.save()
+def test_monthly_send_limit_stops_a_campaign_from_starting(in_tenant, on_plan):
+    on_plan(in_tenant, monthly_send_limit=2)
     people(3)
     campaign = CampaignFactory()
 

@@ -57,12 +57,11 @@ def test_create_records_status_and_consent(in_tenant):
     assert contact.status_changed_at is not None
 
 
-def test_contact_limit_is_enforced_on_create(in_tenant):
-    in_tenant.contact_limit = 2
-    in_tenant.save()
+def test_contact_limit_is_enforced_on_create(in_tenant, on_plan):
+    plan = on_plan(in_tenant, contact_limit=2)
     ContactFactory.create_batch(2)
 
-    with pytest.raises(ValidationError, match="Contact limit reached.*2 contacts"):
+    with pytest.raises(ValidationError, match=f"Your {plan.name} plan allows 2 contacts"):
         contact_create(email="third@example.com")
 
     assert Contact.objects.count() == 2
@@ -159,9 +158,8 @@ def test_admin_refuses_resubscribing_with_a_form_error(owner_client, tenant):
     assert "it cannot be switched back to subscribed" in response.content.decode()
 
 
-def test_admin_shows_limit_error_on_create(owner_client, tenant):
-    tenant.contact_limit = 0
-    tenant.save()
+def test_admin_shows_limit_error_on_create(owner_client, tenant, on_plan):
+    on_plan(tenant, contact_limit=0)
 
     response = owner_client.post(
         _url("admin:contacts_contact_add"),
@@ -169,7 +167,8 @@ def test_admin_shows_limit_error_on_create(owner_client, tenant):
     )
 
     assert response.status_code == 200
-    assert "Contact limit reached" in response.content.decode()
+    assert "allows 0 contacts" in response.content.decode()
+    assert "upgrade on the Billing page" in response.content.decode()
 
 
 def test_search_matches_email_and_name_prefixes(owner_client, tenant):

@@ -145,16 +145,15 @@ def test_import_can_unsubscribe_and_creates_with_given_status(in_tenant):
     assert Contact.objects.get(email="new@example.com").status == ContactStatus.BOUNCED
 
 
-def test_rows_over_the_contact_limit_are_reported_not_dropped(in_tenant):
-    in_tenant.contact_limit = 2
-    in_tenant.save()
+def test_rows_over_the_contact_limit_are_reported_not_dropped(in_tenant, on_plan):
+    on_plan(in_tenant, contact_limit=2)
     ContactFactory(email="existing@example.com")
 
     job = run_import(b"email\na@example.com\nb@example.com\nc@example.com\n")
 
     assert (job.counts["new"], job.counts["over_limit"]) == (1, 2)
     reasons = [e["reason"] for e in importing.import_job_errors(job=job)]
-    assert all("Contact limit reached" in r for r in reasons)
+    assert reasons and all("plan allows 2 contacts" in r for r in reasons)
     apply(job)
     assert Contact.objects.count() == 2
 

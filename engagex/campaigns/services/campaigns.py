@@ -9,6 +9,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from engagex.billing.limits import Limit, allowance
+from engagex.billing.services import ensure_writable
 from engagex.campaigns.models import Campaign, CampaignRecipient, MonthlySendUsage
 from engagex.campaigns.services.state import campaign_locked, campaign_transition
 from engagex.contacts.models import Contact, ContactStatus
@@ -83,6 +85,7 @@ def campaign_schedule(*, campaign: Campaign, send_at) -> Campaign:
         when = f"{timezone.localtime(send_at):%Y-%m-%d %H:%M}"
         raise ValidationError({"send_at": PAST_SCHEDULE.format(when=when)})
     campaign_check_sendable(campaign)
+    ensure_writable(current_tenant())
     campaign.send_at = send_at
     campaign.save(update_fields=["send_at", "updated_at"])
     return campaign_transition(campaign, S.SCHEDULED)
@@ -151,8 +154,10 @@ def usage_reserve(count: int, *, today: date | None = None) -> MonthlySendUsage:
     """Count `count` sends against this month, or refuse if the limit would be passed."""
     month = (today or timezone.now().date()).replace(day=1)
     usage, _ = MonthlySendUsage.objects.select_for_update().get_or_create(month=month)
-    limit = current_tenant().monthly_send_limit
-    if usage.sends + count > limit:
+    tenant = current_tenant()
+    ensure_writable(tenant)
+    limit = allowance(Limit.MONTHLY_SENDS, tenant)
+    if limit is not None and usage.sends + count > limit:
         raise ValidationError(MONTHLY_LIMIT.format(count=count, used=usage.sends, limit=limit))
     usage.sends += count
     usage.save(update_fields=["sends"])

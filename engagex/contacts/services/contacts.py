@@ -8,8 +8,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from engagex.billing.limits import Limit, ensure_within
 from engagex.contacts.models import SUPPRESSED_STATUSES, Contact, ContactGroup, ContactStatus
-from engagex.core.limits import CONTACT_LIMIT_REACHED, contact_capacity
 
 # A fast check for the common case; addresses it rejects get Django's full validator.
 _EMAIL_RE = re.compile(
@@ -44,9 +44,8 @@ def email_is_valid(value: str) -> bool:
 
 
 def contact_limit_check(*, adding: int = 1) -> None:
-    limit, count = contact_capacity()
-    if count + adding > limit:
-        raise ValidationError(CONTACT_LIMIT_REACHED.format(limit=limit, count=count))
+    """Refuse new contacts past the plan's limit, or in a read-only workspace."""
+    ensure_within(Limit.CONTACTS, adding=adding)
 
 
 @transaction.atomic

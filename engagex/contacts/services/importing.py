@@ -21,11 +21,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from engagex.billing.limits import LIMIT_REACHED, Limit, capacity
+from engagex.billing.services import billing_account_get, ensure_writable
 from engagex.contacts.models import Contact, ImportJob
 from engagex.contacts.services import mapping as mapping_rules
 from engagex.contacts.services.contacts import email_is_valid, email_normalize
 from engagex.contacts.services.reading import FileInfo, inspect_file, iter_data_rows
-from engagex.core.limits import CONTACT_LIMIT_REACHED, contact_capacity
+from engagex.core.tenancy import current_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ EXTRA_CELLS = gettext_lazy("The row has {count:,} cells but the header has {colu
 @transaction.atomic
 def import_job_create(*, upload, created_by=None, encoding: str = "auto") -> ImportJob:
     """Check an uploaded file and create an import job waiting for its column mapping."""
+    ensure_writable(current_tenant())
     info: FileInfo = inspect_file(upload, name=upload.name, size=upload.size, encoding=encoding)
     job = ImportJob(
         original_name=upload.name[:255],
@@ -289,9 +292,17 @@ def _classify(job: ImportJob) -> None:
 
 def _mark_over_limit(job: ImportJob) -> int:
     """Report new rows beyond the workspace's contact limit instead of dropping them."""
-    limit, count = contact_capacity()
+    limit, count = capacity(Limit.CONTACTS)
+    if limit is None:
+        return 0
     remaining = max(0, limit - count)
-    message = CONTACT_LIMIT_REACHED.format(limit=limit, count=count)
+    message = LIMIT_REACHED % {
+        "plan": billing_account_get(current_tenant()).plan.name,
+        "cap": f"{limit:,}",
+        "limit": Limit.CONTACTS.label,
+        "used": f"{count:,}",
+        "adding": gettext_lazy("these"),
+    }
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -380,6 +391,7 @@ def _neutralise(value):
 def import_job_confirm(*, job: ImportJob) -> ImportJob:
     """Accept the dry run: the job is ready to be applied (inline or by a task)."""
     _require(job, {ImportJob.Status.VALIDATED}, "confirmed")
+    ensure_writable(current_tenant())
     if not _stage_exists(job):
         raise ValidationError("This dry run has expired: upload the file again.")
     _progress(job, status=ImportJob.Status.IMPORTING, phase="Importing", processed=0)

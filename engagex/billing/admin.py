@@ -1,0 +1,390 @@
+"""Platform admin: plans, every workspace's subscription and usage, overrides, audit trail."""
+
+import json
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Sum
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from djstripe import models as djstripe_models
+from unfold.admin import ModelAdmin
+from unfold.decorators import action, display
+
+from engagex.billing.forms import PlanOverrideForm
+from engagex.billing.models import BillingAccount, Plan, PlanChange, UsagePeriod
+from engagex.billing.services import (
+    billing_configured,
+    billing_override_end,
+    billing_plan_override,
+    billing_subscription_sync,
+    billing_usage_refresh,
+)
+from engagex.core.admin import ReadOnlyModelAdmin, confirm_response
+
+STATUS_COLOURS = {
+    "trialing": "info",
+    "active": "success",
+    "comped": "success",
+    "past_due": "warning",
+    "cancelled": "danger",
+    "expired": "danger",
+}
+
+
+def _limit(value):
+    return "∞" if value is None else f"{value:,}"
+
+
+@admin.register(Plan)
+class PlanAdmin(ModelAdmin):
+    list_display = [
+        "name", "code", "monthly_price", "contacts", "emails", "seats", "domains", "api_access",
+        "is_public", "workspaces",
+    ]  # fmt: skip
+    list_editable = []
+    ordering = ["position"]
+    fieldsets = [
+        (None, {"fields": ["name", "code", "description", "position", "is_public"]}),
+        (_("Trial"), {"fields": ["is_trial", "trial_days"]}),
+        (
+            _("Price"),
+            {
+                "fields": [
+                    "monthly_price", "currency", "stripe_price_monthly", "stripe_price_yearly",
+                ]
+            },
+        ),
+        (
+            _("Limits"),
+            {
+                "fields": [
+                    "contact_limit", "monthly_send_limit", "seat_limit", "sender_domain_limit",
+                    "api_access",
+                ]
+            },
+        ),
+    ]  # fmt: skip
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_accounts=Count("accounts"))
+
+    @display(description=_("contacts"))
+    def contacts(self, obj):
+        return _limit(obj.contact_limit)
+
+    @display(description=_("emails / month"))
+    def emails(self, obj):
+        return _limit(obj.monthly_send_limit)
+
+    @display(description=_("seats"))
+    def seats(self, obj):
+        return _limit(obj.seat_limit)
+
+    @display(description=_("domains"))
+    def domains(self, obj):
+        return _limit(obj.sender_domain_limit)
+
+    @display(description=_("workspaces"), ordering="n_accounts")
+    def workspaces(self, obj):
+        return obj.n_accounts
+
+    def has_delete_permission(self, request, obj=None):
+        # Plans in use are kept: their workspaces would lose their limits.
+        return super().has_delete_permission(request, obj) and not (obj and obj.accounts.exists())
+
+
+@admin.register(BillingAccount)
+class BillingAccountAdmin(ReadOnlyModelAdmin):
+    list_display = [
+        "tenant", "plan", "status_badge", "trial_ends_at", "contacts_usage", "sends_usage",
+        "current_period_end", "stripe_customer_id",
+    ]  # fmt: skip
+    list_filter = ["status", "plan"]
+    search_fields = ["tenant__name", "tenant__slug", "stripe_customer_id", "stripe_subscription_id"]
+    list_select_related = ["tenant", "plan"]
+    readonly_fields = [
+        "tenant", "plan", "status", "interval", "trial_ends_at", "trial_warning_sent",
+        "past_due_since", "grace_ends_at", "current_period_end", "cancel_at_period_end",
+        "stripe_customer_id", "stripe_subscription_id", "comped_reason", "contacts_count",
+        "usage_refreshed_at", "updated_at", "audit_trail",
+    ]  # fmt: skip
+    actions_list = ["refresh_usage"]
+    actions_detail = ["override_detail", "override_end_detail", "resync_detail"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("tenant", "plan")
+
+    def changelist_view(self, request, extra_context=None):
+        month = timezone.now().date().replace(day=1)
+        from tenants.models import DailySends
+
+        self._sends = dict(
+            DailySends.objects.filter(day__gte=month)
+            .values("tenant_id")
+            .annotate(total=Sum("sends"))
+            .values_list("tenant_id", "total")
+        )
+        return super().changelist_view(request, extra_context)
+
+    @display(description=_("audit trail"))
+    def audit_trail(self, obj):
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} → {}</td><td>{} → {}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{change.created_at:%Y-%m-%d %H:%M}",
+                    change.get_source_display(),
+                    change.actor,
+                    change.from_plan or "—",
+                    change.to_plan,
+                    change.from_status or "—",
+                    change.to_status,
+                    change.reason,
+                )  # fmt: skip
+                for change in obj.tenant.plan_changes.all()[:50]
+            ),
+        )
+        return format_html(
+            '<table class="w-full text-sm"><thead><tr class="text-left"><th>{}</th><th>{}</th>'
+            "<th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("When"), _("Source"), _("Who"), _("Plan"), _("Status"), _("Reason"), rows,
+        )  # fmt: skip
+
+    @display(description=_("status"), label=STATUS_COLOURS, ordering="status")
+    def status_badge(self, obj):
+        return obj.status, obj.get_status_display()
+
+    @display(description=_("contacts"))
+    def contacts_usage(self, obj):
+        return f"{obj.contacts_count:,} / {_limit(obj.plan.contact_limit)}"
+
+    @display(description=_("emails this month"))
+    def sends_usage(self, obj):
+        sends = getattr(self, "_sends", {}).get(obj.tenant_id, 0)
+        return f"{sends:,} / {_limit(obj.plan.monthly_send_limit)}"
+
+    @action(description=_("Refresh contact counts"), url_path="refresh-usage")
+    def refresh_usage(self, request):
+        if request.method != "POST":
+            return confirm_response(
+                self, request, title=_("Refresh every workspace's contact count?"),
+                text=_("Counts the contacts in each workspace's schema, like the daily run."),
+                cancel_url=reverse("admin:billing_billingaccount_changelist"),
+            )  # fmt: skip
+        refreshed = billing_usage_refresh()
+        self.message_user(request, _("Refreshed %d workspace(s).") % refreshed, messages.SUCCESS)
+        return redirect("admin:billing_billingaccount_changelist")
+
+    @action(description=_("Override plan"), url_path="override")
+    def override_detail(self, request, object_id):
+        account = self.get_object(request, object_id)
+        form = PlanOverrideForm(request.POST or None, initial={"plan": account.plan})
+        if request.method == "POST" and form.is_valid():
+            try:
+                billing_plan_override(
+                    tenant=account.tenant,
+                    plan=form.cleaned_data["plan"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user.email,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(
+                    request,
+                    _("“%(workspace)s” is on %(plan)s, complimentary.")
+                    % {"workspace": account.tenant, "plan": form.cleaned_data["plan"]},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:billing_billingaccount_change", object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Override the plan of “%s”") % account.tenant,
+            "opts": self.model._meta,
+            "original": account,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/billing/billingaccount/override.html", context)
+
+    @action(
+        description=_("End override"), url_path="override-end", permissions=["override_end_detail"]
+    )
+    def override_end_detail(self, request, object_id):
+        account = self.get_object(request, object_id)
+        if request.method != "POST":
+            return confirm_response(
+                self, request, title=_("End the complimentary plan of “%s”?") % account.tenant,
+                text=_("It returns to its Stripe subscription, or turns read-only without one."),
+                cancel_url=reverse("admin:billing_billingaccount_change", args=[object_id]),
+                danger=True,
+            )  # fmt: skip
+        billing_override_end(tenant=account.tenant, actor=request.user.email)
+        self.message_user(request, _("Override ended."), messages.SUCCESS)
+        return redirect("admin:billing_billingaccount_change", object_id)
+
+    def has_override_end_detail_permission(self, request, object_id=None):
+        if object_id is None:
+            return True
+        return BillingAccount.objects.filter(
+            pk=object_id, status=BillingAccount.Status.COMPED
+        ).exists()
+
+    @action(description=_("Sync from Stripe"), url_path="resync", permissions=["resync_detail"])
+    def resync_detail(self, request, object_id):
+        account = self.get_object(request, object_id)
+        if request.method != "POST":
+            return confirm_response(
+                self, request, title=_("Sync “%s” from Stripe?") % account.tenant,
+                text=_("Fetches the subscription as Stripe holds it now and applies it."),
+                cancel_url=reverse("admin:billing_billingaccount_change", args=[object_id]),
+            )  # fmt: skip
+        try:
+            billing_subscription_sync(
+                subscription_id=account.stripe_subscription_id, event_id=request.user.email
+            )
+        except Exception as error:  # noqa: BLE001 - Stripe's errors are shown to the superuser
+            self.message_user(request, _("Stripe said: %s") % error, messages.ERROR)
+        else:
+            self.message_user(request, _("Synced from Stripe."), messages.SUCCESS)
+        return redirect("admin:billing_billingaccount_change", object_id)
+
+    def has_resync_detail_permission(self, request, object_id=None):
+        if not billing_configured():
+            return False
+        if object_id is None:
+            return True
+        return (
+            BillingAccount.objects.filter(pk=object_id).exclude(stripe_subscription_id="").exists()
+        )
+
+
+@admin.register(PlanChange)
+class PlanChangeAdmin(ReadOnlyModelAdmin):
+    list_display = [
+        "created_at",
+        "tenant",
+        "source",
+        "actor",
+        "from_plan",
+        "to_plan",
+        "from_status",
+        "to_status",
+        "reason",
+    ]
+    list_filter = ["source", "to_status"]
+    search_fields = ["tenant__name", "tenant__slug", "actor", "reason"]
+    list_select_related = ["tenant"]
+
+
+@admin.register(UsagePeriod)
+class UsagePeriodAdmin(ReadOnlyModelAdmin):
+    list_display = ["month", "tenant", "plan", "emails_sent", "contacts"]
+    list_filter = ["month"]
+    search_fields = ["tenant__name", "tenant__slug"]
+    list_select_related = ["tenant"]
+
+
+# --- Stripe data (dj-stripe's tables), read-only in the platform console -----------------
+# dj-stripe's own admin classes do not match the console and some of their searches fail;
+# superusers get read-only views of what matters for support instead.
+for _model in [m for m in list(admin.site._registry) if m._meta.app_label == "djstripe"]:
+    admin.site.unregister(_model)
+
+
+class StripeObjectAdmin(ReadOnlyModelAdmin):
+    list_display = ["id", "created", "livemode"]
+    search_fields = ["id"]
+    ordering = ["-created"]
+    fields = ["id", "livemode", "created", "metadata", "stripe_json"]
+    readonly_fields = fields
+
+    @display(description=_("Stripe object"))
+    def stripe_json(self, obj):
+        return format_html(
+            '<pre class="text-xs overflow-auto max-h-[40rem]">{}</pre>',
+            json.dumps(obj.stripe_data, indent=2, sort_keys=True, default=str),
+        )
+
+
+@admin.register(djstripe_models.Customer)
+class StripeCustomerAdmin(StripeObjectAdmin):
+    list_display = ["id", "email", "subscriber", "created", "livemode"]
+    search_fields = ["id", "email"]
+    list_select_related = ["subscriber"]
+
+
+@admin.register(djstripe_models.Subscription)
+class StripeSubscriptionAdmin(StripeObjectAdmin):
+    list_display = ["id", "customer", "stripe_status", "created", "livemode"]
+    list_select_related = ["customer"]
+
+    @display(description=_("status"))
+    def stripe_status(self, obj):
+        return obj.stripe_data.get("status", "")
+
+
+@admin.register(djstripe_models.Invoice)
+class StripeInvoiceAdmin(StripeObjectAdmin):
+    list_display = ["id", "customer", "number", "stripe_status", "amount", "created"]
+    list_select_related = ["customer"]
+
+    @display(description=_("number"))
+    def number(self, obj):
+        return obj.stripe_data.get("number", "")
+
+    @display(description=_("status"))
+    def stripe_status(self, obj):
+        return obj.stripe_data.get("status", "")
+
+    @display(description=_("total"))
+    def amount(self, obj):
+        total = obj.stripe_data.get("total") or 0
+        return f"{total / 100:,.2f} {obj.stripe_data.get('currency', '').upper()}"
+
+
+@admin.register(djstripe_models.Price)
+class StripePriceAdmin(StripeObjectAdmin):
+    list_display = ["id", "nickname", "product", "currency", "active", "created"]
+    search_fields = ["id", "nickname", "lookup_key"]
+
+
+@admin.register(djstripe_models.Product)
+class StripeProductAdmin(StripeObjectAdmin):
+    list_display = ["id", "name", "active", "created"]
+    search_fields = ["id", "name"]
+
+
+@admin.register(djstripe_models.Event)
+class StripeEventAdmin(StripeObjectAdmin):
+    list_display = ["id", "type", "created", "livemode"]
+    list_filter = ["type"]
+    search_fields = ["id", "type"]
+
+
+@admin.register(djstripe_models.WebhookEventTrigger)
+class StripeWebhookTriggerAdmin(ReadOnlyModelAdmin):
+    list_display = ["id", "created", "event", "valid", "processed", "remote_ip", "short_exception"]
+    list_filter = ["valid", "processed"]
+    search_fields = ["event__id", "exception"]
+    ordering = ["-created"]
+    readonly_fields = [
+        "created",
+        "event",
+        "valid",
+        "processed",
+        "remote_ip",
+        "exception",
+        "traceback",
+        "body",
+    ]
+    fields = readonly_fields
+
+    @display(description=_("error"))
+    def short_exception(self, obj):
+        return (obj.exception or "")[:80]

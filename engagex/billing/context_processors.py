@@ -1,0 +1,42 @@
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tenants.utils import get_public_schema_name
+
+
+def billing_banner(request) -> dict:
+    """A banner on each workspace page while it is overdue, read-only or ending its trial."""
+    if connection.schema_name == get_public_schema_name() or not getattr(request, "user", None):
+        return {}
+    if not request.user.is_authenticated or not request.path.startswith("/admin/"):
+        return {}
+    from engagex.billing.models import BillingAccount
+
+    account = BillingAccount.objects.filter(tenant__schema_name=connection.schema_name).first()
+    if account is None:
+        return {}
+    S = BillingAccount.Status
+    if account.is_read_only:
+        text = _(
+            "This workspace is read-only (%(status)s): you can log in and export, but not send "
+            "or import. An Owner can choose a plan on the Billing page."
+        ) % {"status": account.get_status_display().lower()}
+        return {"billing_banner": {"level": "error", "text": text}}
+    if account.status == S.PAST_DUE:
+        text = _(
+            "A payment failed. Update the card on the Billing page before %(date)s, or the "
+            "workspace turns read-only."
+        ) % {"date": f"{account.grace_ends_at:%Y-%m-%d}" if account.grace_ends_at else "—"}
+        return {"billing_banner": {"level": "warning", "text": text}}
+    if (
+        account.status == S.TRIALING
+        and account.trial_ends_at
+        and account.trial_ends_at - timezone.now() <= timedelta(days=3)
+    ):
+        text = _(
+            "Your free trial ends %(when)s. Choose a plan on the Billing page to keep sending."
+        ) % {"when": f"{account.trial_ends_at:%Y-%m-%d}"}
+        return {"billing_banner": {"level": "warning", "text": text}}
+    return {}

@@ -1,0 +1,502 @@
+"""A fake Stripe API on loopback for tests and local development: no test ever reaches Stripe.
+
+It keeps Stripe-shaped objects by id and answers the calls EngageX and dj-stripe make:
+create customers, Checkout and billing-portal sessions; retrieve any stored object; list
+(filtered by the query's customer/subscription); cancel subscriptions. Every request is
+recorded with its form-decoded parameters. Test helpers play Stripe's side: complete a
+checkout (creating the subscription and its paid invoice), change a subscription's status,
+and build signed webhook events (`sign`, `event`).
+
+Run standalone: python -m engagex.billing.fake_stripe --port 12111
+"""
+
+import argparse
+import hashlib
+import hmac
+import itertools
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+API_VERSION = "2026-05-27.dahlia"
+
+
+def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
+    """The `Stripe-Signature` header Stripe would send for `payload`."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def _nest(flat: dict[str, list[str]]) -> dict:
+    """Turn Stripe's form encoding (`line_items[0][price]=…`) back into nested data."""
+    root: dict = {}
+    for key, values in flat.items():
+        parts = re.findall(r"[^\[\]]+", key)
+        node = root
+        for part, following in itertools.zip_longest(parts, parts[1:]):
+            if following is None:
+                node[part] = values[-1] if len(values) == 1 else values
+            else:
+                node = node.setdefault(part, {})
+    return _lists(root)
+
+
+def _lists(node):
+    if isinstance(node, dict):
+        if node and all(key.isdigit() for key in node):
+            return [_lists(node[key]) for key in sorted(node, key=int)]
+        return {key: _lists(value) for key, value in node.items()}
+    return node
+
+
+class FakeStripe:
+    PATHS = {
+        "customers": "customer",
+        "subscriptions": "subscription",
+        "invoices": "invoice",
+        "prices": "price",
+        "products": "product",
+        "checkout/sessions": "checkout.session",
+        "billing_portal/sessions": "billing_portal.session",
+        "payment_intents": "payment_intent",
+        "charges": "charge",
+        "payment_methods": "payment_method",
+        "subscription_items": "subscription_item",
+        "events": "event",
+    }
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.lock = threading.Lock()
+        self.objects: dict[str, dict] = {}
+        self.requests: list[dict] = []
+        self.counter = itertools.count(1)
+        self.server = ThreadingHTTPServer((host, port), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "FakeStripe":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.objects.clear()
+            self.requests.clear()
+
+    def requests_to(self, method: str, path: str) -> list[dict]:
+        return [r for r in self.requests if r["method"] == method and r["path"] == path]
+
+    # --- Stripe's side, for tests and the dev checkout page ----------------------------
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}_fake{next(self.counter):06d}"
+
+    def put(self, obj: dict) -> dict:
+        with self.lock:
+            self.objects[obj["id"]] = obj
+        return obj
+
+    def price(self, price_id: str, amount: int = 2900, interval: str = "month") -> dict:
+        product = self.objects.get(f"prod_{price_id}") or self.put(
+            {
+                "id": f"prod_{price_id}",
+                "object": "product",
+                "active": True,
+                "created": int(time.time()),
+                "description": None,
+                "livemode": False,
+                "metadata": {},
+                "name": price_id,
+                "type": "service",
+                "updated": int(time.time()),
+            }
+        )
+        return self.objects.get(price_id) or self.put(
+            {
+                "id": price_id,
+                "object": "price",
+                "active": True,
+                "billing_scheme": "per_unit",
+                "created": int(time.time()),
+                "currency": "usd",
+                "livemode": False,
+                "lookup_key": None,
+                "metadata": {},
+                "nickname": None,
+                "product": product["id"],
+                "recurring": {
+                    "interval": interval,
+                    "interval_count": 1,
+                    "usage_type": "licensed",
+                    "meter": None,
+                    "trial_period_days": None,
+                },
+                "tax_behavior": "unspecified",
+                "tiers_mode": None,
+                "transform_quantity": None,
+                "type": "recurring",
+                "unit_amount": amount,
+                "unit_amount_decimal": str(amount),
+            }
+        )
+
+    def complete_checkout(self, session_id: str, status: str = "active") -> dict:
+        """Pay a Checkout Session: create its subscription and first invoice; return the event."""
+        session = self.objects[session_id]
+        price = self.price(session["line_items"][0]["price"])
+        now = int(time.time())
+        sub_id = self.new_id("sub")
+        subscription = self.put(
+            {
+                "id": sub_id,
+                "object": "subscription",
+                "billing_cycle_anchor": now,
+                "cancel_at": None,
+                "cancel_at_period_end": False,
+                "canceled_at": None,
+                "collection_method": "charge_automatically",
+                "created": now,
+                "currency": "usd",
+                "customer": session["customer"],
+                "days_until_due": None,
+                "default_payment_method": None,
+                "default_source": None,
+                "description": None,
+                "discounts": [],
+                "ended_at": None,
+                "items": {
+                    "object": "list",
+                    "data": [
+                        {
+                            "id": self.new_id("si"),
+                            "object": "subscription_item",
+                            "created": now,
+                            "current_period_end": now + 30 * 86400,
+                            "current_period_start": now,
+                            "metadata": {},
+                            "price": price,
+                            "quantity": 1,
+                            "subscription": sub_id,
+                            "tax_rates": [],
+                        }
+                    ],
+                    "has_more": False,
+                    "url": f"/v1/subscription_items?subscription={sub_id}",
+                },
+                "latest_invoice": None,
+                "livemode": False,
+                "metadata": session.get("subscription_data", {}).get("metadata", {}),
+                "pending_setup_intent": None,
+                "schedule": None,
+                "start_date": now,
+                "status": status,
+                "trial_end": None,
+                "trial_start": None,
+            }
+        )
+        invoice = self.invoice(sub_id, paid=True)
+        subscription["latest_invoice"] = invoice["id"]
+        session.update(status="complete", payment_status="paid", subscription=sub_id)
+        return self.event("checkout.session.completed", session)
+
+    def invoice(self, subscription_id: str, *, paid: bool) -> dict:
+        subscription = self.objects[subscription_id]
+        item = subscription["items"]["data"][0]
+        now = int(time.time())
+        amount = item["price"]["unit_amount"]
+        invoice_id = self.new_id("in")
+        return self.put(
+            {
+                "id": invoice_id,
+                "object": "invoice",
+                "account_country": "US",
+                "amount_due": amount,
+                "amount_paid": amount if paid else 0,
+                "amount_remaining": 0 if paid else amount,
+                "attempt_count": 1,
+                "attempted": True,
+                "auto_advance": not paid,
+                "billing_reason": "subscription_cycle",
+                "collection_method": "charge_automatically",
+                "created": now,
+                "currency": "usd",
+                "customer": subscription["customer"],
+                "customer_email": None,
+                "description": None,
+                "hosted_invoice_url": f"https://invoice.stripe.test/{invoice_id}",
+                "invoice_pdf": f"https://invoice.stripe.test/{invoice_id}/pdf",
+                "lines": {
+                    "object": "list",
+                    "data": [],
+                    "has_more": False,
+                    "url": f"/v1/invoices/{invoice_id}/lines",
+                },
+                "livemode": False,
+                "metadata": {},
+                "number": f"FAKE-{next(self.counter):04d}",
+                "paid": paid,
+                "parent": {
+                    "type": "subscription_details",
+                    "subscription_details": {"metadata": {}, "subscription": subscription_id},
+                },
+                "period_end": now,
+                "period_start": now - 30 * 86400,
+                "status": "paid" if paid else "open",
+                "status_transitions": {
+                    "finalized_at": now,
+                    "paid_at": now if paid else None,
+                    "marked_uncollectible_at": None,
+                    "voided_at": None,
+                },
+                "subtotal": amount,
+                "total": amount,
+            }
+        )
+
+    def set_subscription_status(self, subscription_id: str, status: str) -> dict:
+        """Change a subscription as Stripe would; return its `customer.subscription.*` event."""
+        subscription = self.objects[subscription_id]
+        subscription["status"] = status
+        if status == "canceled":
+            subscription["canceled_at"] = subscription["ended_at"] = int(time.time())
+            return self.event("customer.subscription.deleted", subscription)
+        return self.event("customer.subscription.updated", subscription)
+
+    def event(self, event_type: str, obj: dict) -> dict:
+        """A Stripe event about `obj` as it is now (a snapshot, like Stripe's)."""
+        event = {
+            "id": self.new_id("evt"),
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": int(time.time()),
+            "data": {"object": json.loads(json.dumps(obj))},
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "type": event_type,
+        }
+        return self.put(event)
+
+    # --- HTTP -----------------------------------------------------------------------------
+
+    def _create(self, kind: str, params: dict) -> dict:
+        now = int(time.time())
+        if kind == "customers":
+            return self.put(
+                {
+                    "id": self.new_id("cus"),
+                    "object": "customer",
+                    "address": None,
+                    "balance": 0,
+                    "created": now,
+                    "currency": None,
+                    "default_source": None,
+                    "delinquent": False,
+                    "description": params.get("description"),
+                    "discount": None,
+                    "email": params.get("email"),
+                    "invoice_prefix": "FAKE",
+                    "invoice_settings": {
+                        "custom_fields": None,
+                        "default_payment_method": None,
+                        "footer": None,
+                    },
+                    "livemode": False,
+                    "metadata": params.get("metadata", {}),
+                    "name": params.get("name"),
+                    "phone": None,
+                    "preferred_locales": [],
+                    "shipping": None,
+                    "tax_exempt": "none",
+                }
+            )
+        if kind == "checkout/sessions":
+            session_id = self.new_id("cs_test")
+            return self.put(
+                {
+                    "id": session_id,
+                    "object": "checkout.session",
+                    "client_reference_id": params.get("client_reference_id"),
+                    "created": now,
+                    "currency": "usd",
+                    "customer": params.get("customer"),
+                    "expires_at": now + 86400,
+                    "line_items": params.get("line_items", []),
+                    "livemode": False,
+                    "metadata": params.get("metadata", {}),
+                    "mode": params.get("mode"),
+                    "payment_status": "unpaid",
+                    "status": "open",
+                    "subscription": None,
+                    "subscription_data": params.get("subscription_data", {}),
+                    "success_url": params.get("success_url"),
+                    "cancel_url": params.get("cancel_url"),
+                    "url": f"{self.url}/checkout/{session_id}",
+                }
+            )
+        if kind == "billing_portal/sessions":
+            session_id = self.new_id("bps")
+            return self.put(
+                {
+                    "id": session_id,
+                    "object": "billing_portal.session",
+                    "created": now,
+                    "customer": params.get("customer"),
+                    "livemode": False,
+                    "return_url": params.get("return_url"),
+                    "url": f"{self.url}/portal/{session_id}",
+                }
+            )
+        raise KeyError(kind)
+
+    def _list(self, kind: str, query: dict) -> dict:
+        object_type = self.PATHS.get(kind)
+        with self.lock:
+            found = [
+                obj
+                for obj in self.objects.values()
+                if obj.get("object") == object_type
+                and all(
+                    obj.get(key) == values[0]
+                    for key, values in query.items()
+                    if key in ("customer", "subscription", "status")
+                )
+            ]
+        return {"object": "list", "data": found, "has_more": False, "url": f"/v1/{kind}"}
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status: int, body: dict):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Request-Id", "req_fake")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _missing(self, what: str):
+                return self._reply(
+                    404,
+                    {
+                        "error": {
+                            "code": "resource_missing",
+                            "message": f"No such {what}",
+                            "type": "invalid_request_error",
+                        }
+                    },
+                )
+
+            def _record(self) -> tuple[str, dict, dict]:
+                url = urlparse(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else ""
+                params = _nest(parse_qs(body, keep_blank_values=True))
+                query = parse_qs(url.query)
+                with fake.lock:
+                    fake.requests.append(
+                        {
+                            "method": self.command,
+                            "path": url.path,
+                            "params": params,
+                            "query": query,
+                            "authorization": self.headers.get("Authorization", ""),
+                        }
+                    )
+                return url.path, params, query
+
+            def do_GET(self):
+                path, _, query = self._record()
+                if path == "/v1/account":
+                    return self._reply(
+                        200,
+                        {
+                            "id": "acct_fakeplatform",
+                            "object": "account",
+                            "business_profile": {"name": "EngageX"},
+                            "charges_enabled": True,
+                            "country": "US",
+                            "created": 1700000000,
+                            "default_currency": "usd",
+                            "details_submitted": True,
+                            "email": "billing@engagex.localhost",
+                            "metadata": {},
+                            "payouts_enabled": True,
+                            "settings": {
+                                "branding": {"icon": None, "logo": None},
+                                "dashboard": {"display_name": "EngageX"},
+                            },
+                            "type": "standard",
+                        },
+                    )
+                match = re.fullmatch(r"/v1/(.+?)(?:/([A-Za-z0-9_]+))?", path)
+                if not match:
+                    return self._missing("resource")
+                kind, object_id = match.groups()
+                if object_id is None or kind not in fake.PATHS:
+                    # `/v1/invoices/in_x/lines` and the like: a list with what we hold.
+                    if object_id and not kind.startswith(tuple(fake.PATHS)):
+                        return self._reply(200, {"object": "list", "data": [], "has_more": False})
+                    if object_id:
+                        kind, object_id = f"{kind}/{object_id}", None
+                    return self._reply(200, fake._list(kind, query))
+                obj = fake.objects.get(object_id)
+                if obj is None:
+                    return self._missing(f"{fake.PATHS[kind]}: '{object_id}'")
+                return self._reply(200, obj)
+
+            def do_POST(self):
+                path, params, _ = self._record()
+                match = re.fullmatch(
+                    r"/v1/(customers|checkout/sessions|billing_portal/sessions)", path
+                )
+                if match:
+                    return self._reply(200, fake._create(match.group(1), params))
+                cancel = re.fullmatch(r"/v1/subscriptions/([A-Za-z0-9_]+)", path)
+                if cancel and cancel.group(1) in fake.objects:
+                    obj = fake.objects[cancel.group(1)]
+                    obj.update({k: v for k, v in params.items() if k in ("metadata",)})
+                    return self._reply(200, obj)
+                return self._missing("resource")
+
+            def do_DELETE(self):
+                path, _, _ = self._record()
+                match = re.fullmatch(r"/v1/subscriptions/([A-Za-z0-9_]+)", path)
+                if match and match.group(1) in fake.objects:
+                    obj = fake.objects[match.group(1)]
+                    obj.update(status="canceled", canceled_at=int(time.time()))
+                    return self._reply(200, obj)
+                return self._missing("subscription")
+
+        return Handler
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=12111)
+    args = parser.parse_args()
+    fake = FakeStripe(port=args.port)
+    print(f"Fake Stripe API listening on {fake.url}", flush=True)  # noqa: T201
+    fake.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+from django.db.models import QuerySet
+
+from engagex.billing.limits import PLAN_FIELD, Limit, usage
+from engagex.billing.models import BillingAccount, Plan
+from engagex.billing.services import billing_account_get
+
+
+def plan_list(*, offered_only: bool = False) -> QuerySet[Plan]:
+    plans = Plan.objects.all()
+    return plans.filter(is_public=True, is_trial=False) if offered_only else plans
+
+
+def billing_usage(account: BillingAccount) -> list[dict]:
+    """Each limit of the workspace's plan with what it uses now (run inside its schema)."""
+    rows = []
+    for limit in Limit:
+        cap = getattr(account.plan, PLAN_FIELD[limit])
+        used = usage(limit)
+        percent = None if not cap else min(100, round(100 * used / cap))
+        rows.append(
+            {
+                "key": limit.value,
+                "label": limit.label,
+                "used": used,
+                "limit": cap,
+                "percent": percent,
+                "level": "danger"
+                if percent and percent >= 90
+                else "warning"
+                if percent and percent >= 75
+                else "ok",
+            }
+        )
+    return rows
+
+
+def billing_summary(tenant) -> dict:
+    """Plan, status and usage of the current workspace, for the API and the dashboard."""
+    account = billing_account_get(tenant)
+    limits = {row["key"]: row for row in billing_usage(account)}
+    return {
+        "account": account,
+        "plan": account.plan.name,
+        "status": account.status,
+        "trial_ends_at": account.trial_ends_at,
+        "read_only": account.is_read_only,
+        "api_access": account.plan.api_access,
+        "limits": limits,
+    }
+
+
+def billing_invoices(account: BillingAccount, *, limit: int = 24) -> list:
+    """The workspace's Stripe invoices as dj-stripe has synced them, newest first."""
+    from djstripe.models import Invoice
+
+    if not account.stripe_customer_id:
+        return []
+    return list(
+        Invoice.objects.filter(customer__id=account.stripe_customer_id).order_by("-created")[:limit]
+    )

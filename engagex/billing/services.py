@@ -1,0 +1,597 @@
+"""Plans, subscriptions and Stripe: the one place a workspace's plan and status change."""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import stripe
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_tenants.utils import schema_context
+
+from engagex.billing.models import BillingAccount, Plan, PlanChange, UsagePeriod
+from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+S = BillingAccount.Status
+
+NOT_CONFIGURED = gettext_lazy(
+    "Billing is not configured on this server (STRIPE_SECRET_KEY is not set)."
+)
+PLAN_NOT_PURCHASABLE = gettext_lazy("The plan “{plan}” has no Stripe price for this interval.")
+NO_CUSTOMER = gettext_lazy("This workspace has no Stripe customer yet: choose a plan first.")
+READ_ONLY = gettext_lazy(
+    "This workspace is read-only ({status}): you can log in and export, but not send or "
+    "import. An Owner can choose a plan on the Billing page."
+)
+
+# Sensible defaults for `seed_plans`; a superuser edits them afterwards in the platform admin.
+PLAN_DEFAULTS = [
+    {
+        "code": "free-trial",
+        "name": "Free Trial",
+        "description": "Everything in Pro for 14 days, no card needed.",
+        "position": 0,
+        "is_trial": True,
+        "trial_days": 14,
+        "monthly_price": 0,
+        "contact_limit": 1_000,
+        "monthly_send_limit": 5_000,
+        "seat_limit": 3,
+        "sender_domain_limit": 1,
+        "api_access": True,
+        "is_public": False,
+    },
+    {
+        "code": "basic",
+        "name": "Basic",
+        "description": "For a small list: one domain, two seats.",
+        "position": 1,
+        "monthly_price": 19,
+        "contact_limit": 5_000,
+        "monthly_send_limit": 50_000,
+        "seat_limit": 2,
+        "sender_domain_limit": 1,
+        "api_access": False,
+    },
+    {
+        "code": "pro",
+        "name": "Pro",
+        "description": "Growing teams: more seats, domains and the API.",
+        "position": 2,
+        "monthly_price": 79,
+        "contact_limit": 50_000,
+        "monthly_send_limit": 500_000,
+        "seat_limit": 10,
+        "sender_domain_limit": 5,
+        "api_access": True,
+    },
+    {
+        "code": "premium",
+        "name": "Premium",
+        "description": "High volume: a million contacts, unlimited seats and domains.",
+        "position": 3,
+        "monthly_price": 299,
+        "contact_limit": 1_000_000,
+        "monthly_send_limit": 5_000_000,
+        "seat_limit": None,
+        "sender_domain_limit": None,
+        "api_access": True,
+    },
+]
+
+# Stripe subscription status → ours. `incomplete` (checkout not paid yet) changes nothing.
+STRIPE_STATUS = {
+    "trialing": S.ACTIVE,
+    "active": S.ACTIVE,
+    "past_due": S.PAST_DUE,
+    "unpaid": S.PAST_DUE,
+    "paused": S.CANCELLED,
+    "canceled": S.CANCELLED,
+    "incomplete_expired": S.CANCELLED,
+}
+LIVE = {S.ACTIVE, S.PAST_DUE}
+
+
+def billing_configured() -> bool:
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
+def plans_seed() -> list[str]:
+    """Create the default plans that do not exist yet (edits are kept); return created codes."""
+    created = []
+    for spec in PLAN_DEFAULTS:
+        env_code = spec["code"].replace("-", "_").upper()
+        defaults = {
+            **spec,
+            "stripe_price_monthly": getattr(settings, f"STRIPE_PRICE_{env_code}_MONTHLY", ""),
+            "stripe_price_yearly": getattr(settings, f"STRIPE_PRICE_{env_code}_YEARLY", ""),
+        }
+        _, was_created = Plan.objects.get_or_create(code=spec["code"], defaults=defaults)
+        if was_created:
+            created.append(spec["code"])
+    return created
+
+
+def trial_plan() -> Plan:
+    plan = Plan.objects.filter(is_trial=True).first()
+    if plan is None:
+        plans_seed()
+        plan = Plan.objects.get(is_trial=True)
+    return plan
+
+
+def billing_account_open(
+    *, tenant: Tenant, source: str = PlanChange.Source.SIGNUP
+) -> BillingAccount:
+    """Put a new workspace on the Free Trial plan."""
+    plan = trial_plan()
+    account, created = BillingAccount.objects.get_or_create(
+        tenant=tenant,
+        defaults={
+            "plan": plan,
+            "status": S.TRIALING,
+            "trial_ends_at": timezone.now() + timedelta(days=plan.trial_days),
+        },
+    )
+    if created:
+        _record(account, "", "", source=source, actor=tenant.owner_email)
+    return account
+
+
+def billing_account_get(tenant: Tenant) -> BillingAccount:
+    """The workspace's billing account; workspaces from before billing start a trial now."""
+    account = BillingAccount.objects.select_related("plan").filter(tenant=tenant).first()
+    return account or billing_account_open(tenant=tenant, source=PlanChange.Source.SCHEDULE)
+
+
+def ensure_writable(tenant: Tenant) -> None:
+    """Raise ValidationError when the workspace may only be read and exported."""
+    account = billing_account_get(tenant)
+    if account.is_read_only:
+        raise ValidationError(READ_ONLY.format(status=account.get_status_display().lower()))
+
+
+# --- Stripe Checkout and portal --------------------------------------------------------------
+
+
+def _api_key() -> str:
+    if not billing_configured():
+        raise ValidationError(NOT_CONFIGURED)
+    return settings.STRIPE_SECRET_KEY
+
+
+def billing_customer_ensure(*, account: BillingAccount) -> str:
+    """Return the workspace's Stripe customer id, creating the customer on first use."""
+    if account.stripe_customer_id:
+        return account.stripe_customer_id
+    tenant = account.tenant
+    customer = stripe.Customer.create(
+        api_key=_api_key(),
+        email=tenant.owner_email,
+        name=tenant.name,
+        metadata={
+            "tenant_id": str(tenant.pk),
+            "workspace": tenant.slug,
+            "djstripe_subscriber": str(tenant.pk),
+        },
+        idempotency_key=f"engagex-customer-{tenant.pk}",
+    )
+    account.stripe_customer_id = customer["id"]
+    account.save(update_fields=["stripe_customer_id", "updated_at"])
+    return customer["id"]
+
+
+def billing_checkout_start(
+    *, tenant: Tenant, plan: Plan, interval: str, success_url: str, cancel_url: str
+) -> str:
+    """Create a Stripe Checkout Session for `plan`; return the URL to send the Owner to."""
+    api_key = _api_key()
+    price = plan.price_for(interval)
+    if not price or not plan.is_public:
+        raise ValidationError(PLAN_NOT_PURCHASABLE.format(plan=plan.name))
+    account = billing_account_get(tenant)
+    customer = billing_customer_ensure(account=account)
+    session = stripe.checkout.Session.create(
+        api_key=api_key,
+        mode="subscription",
+        customer=customer,
+        client_reference_id=str(tenant.pk),
+        line_items=[{"price": price, "quantity": 1}],
+        success_url=success_url,
+        cancel_url=cancel_url,
+        metadata={"tenant_id": str(tenant.pk), "plan": plan.code},
+        subscription_data={"metadata": {"tenant_id": str(tenant.pk), "plan": plan.code}},
+    )
+    return session["url"]
+
+
+def billing_portal_url(*, tenant: Tenant, return_url: str) -> str:
+    """A Stripe customer-portal session for the workspace (cards, invoices, cancelling)."""
+    api_key = _api_key()
+    account = billing_account_get(tenant)
+    if not account.stripe_customer_id:
+        raise ValidationError(NO_CUSTOMER)
+    session = stripe.billing_portal.Session.create(
+        api_key=api_key, customer=account.stripe_customer_id, return_url=return_url
+    )
+    return session["url"]
+
+
+# --- Stripe state → workspace --------------------------------------------------------------
+
+
+def _timestamp(value) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+def _subscription_price(data: dict) -> str:
+    items = (data.get("items") or {}).get("data") or []
+    return items[0]["price"]["id"] if items and items[0].get("price") else ""
+
+
+def _period_end(data: dict):
+    items = (data.get("items") or {}).get("data") or []
+    value = data.get("current_period_end") or (
+        items[0].get("current_period_end") if items else None
+    )
+    return _timestamp(value)
+
+
+def _account_for(data: dict) -> BillingAccount | None:
+    tenant_id = (data.get("metadata") or {}).get("tenant_id")
+    accounts = BillingAccount.objects.select_for_update().select_related("plan", "tenant")
+    if tenant_id and tenant_id.isdigit():
+        account = accounts.filter(tenant_id=int(tenant_id)).first()
+        if account:
+            return account
+    if data.get("customer"):
+        return accounts.filter(stripe_customer_id=data["customer"]).first()
+    return None
+
+
+@transaction.atomic
+def billing_checkout_completed(*, session: dict, event_id: str = "") -> BillingAccount | None:
+    """Link the paying customer to the workspace named by `client_reference_id`, then sync."""
+    reference = session.get("client_reference_id") or ""
+    account = (
+        BillingAccount.objects.select_for_update().filter(tenant_id=int(reference)).first()
+        if reference.isdigit()
+        else None
+    )
+    if account is None:
+        logger.warning("Checkout %s names no known workspace (%r)", session.get("id"), reference)
+        return None
+    if session.get("customer") and account.stripe_customer_id != session["customer"]:
+        account.stripe_customer_id = session["customer"]
+        account.save(update_fields=["stripe_customer_id", "updated_at"])
+    if session.get("subscription"):
+        return billing_subscription_sync(subscription_id=session["subscription"], event_id=event_id)
+    return account
+
+
+@transaction.atomic
+def billing_subscription_sync(*, subscription_id: str, event_id: str = "") -> BillingAccount | None:
+    """Fetch the subscription as it is now and set the workspace's plan and status from it.
+
+    Events arrive late, twice and out of order; the subscription's current state does not.
+    """
+    data = stripe.Subscription.retrieve(subscription_id, api_key=_api_key())
+    return billing_subscription_apply(data=data, actor=event_id or subscription_id)
+
+
+def billing_subscription_apply(*, data: dict, actor: str = "") -> BillingAccount | None:
+    account = _account_for(data)
+    if account is None:
+        logger.warning("Subscription %s belongs to no known workspace", data.get("id"))
+        return None
+    status = STRIPE_STATUS.get(data.get("status"))
+    if status is None:
+        return account
+    current = account.stripe_subscription_id
+    if current and current != data["id"]:
+        if status not in LIVE:
+            # A replaced subscription ending says nothing about the workspace's current one.
+            return account
+        _subscription_cancel_quietly(current)
+    before_plan, before_status = account.plan.name, account.status
+    plan = _plan_for_price(_subscription_price(data)) or account.plan
+    account.stripe_subscription_id = data["id"]
+    account.stripe_customer_id = data.get("customer") or account.stripe_customer_id
+    account.current_period_end = _period_end(data)
+    account.cancel_at_period_end = bool(data.get("cancel_at_period_end"))
+    if account.status == S.COMPED:
+        # A superuser's override stands until a superuser ends it.
+        account.save()
+        return account
+    account.plan = plan
+    account.interval = (
+        "year"
+        if plan.stripe_price_yearly and plan.stripe_price_yearly == _subscription_price(data)
+        else "month"
+    )
+    account.status = status
+    account.trial_ends_at = (
+        _timestamp(data.get("trial_end")) if data.get("status") == "trialing" else None
+    )
+    if status == S.PAST_DUE:
+        if account.past_due_since is None:
+            account.past_due_since = timezone.now()
+            account.grace_ends_at = account.past_due_since + timedelta(
+                days=settings.BILLING_GRACE_DAYS
+            )
+    else:
+        account.past_due_since = account.grace_ends_at = None
+    account.save()
+    if (before_plan, before_status) != (account.plan.name, account.status):
+        _record(account, before_plan, before_status, source=PlanChange.Source.STRIPE, actor=actor)
+    return account
+
+
+def _plan_for_price(price_id: str) -> Plan | None:
+    if not price_id:
+        return None
+    plan = Plan.objects.filter(stripe_price_monthly=price_id).first()
+    return plan or Plan.objects.filter(stripe_price_yearly=price_id).first()
+
+
+def _subscription_cancel_quietly(subscription_id: str) -> None:
+    """Cancel the subscription a plan change through Checkout replaced (no double billing)."""
+    try:
+        stripe.Subscription.cancel(subscription_id, api_key=_api_key(), prorate=True)
+    except stripe.StripeError:
+        logger.exception("Could not cancel the replaced subscription %s", subscription_id)
+
+
+def billing_payment_failed(*, invoice: dict, event_id: str = "") -> BillingAccount | None:
+    """Tell the Owners a payment failed, then take the subscription's current state."""
+    account = _account_for(invoice)
+    subscription_id = invoice_subscription(invoice)
+    if subscription_id:
+        account = (
+            billing_subscription_sync(subscription_id=subscription_id, event_id=event_id) or account
+        )
+    if account is not None:
+        grace = account.grace_ends_at
+        _notify_owners(
+            account.tenant,
+            title=_("Payment failed for your EngageX subscription"),
+            body=_(
+                "Stripe could not collect the payment for invoice %(number)s. Update the card "
+                "on the Billing page%(grace)s."
+            )
+            % {
+                "number": invoice.get("number") or invoice.get("id"),
+                "grace": (
+                    _(" before %(date)s, when the workspace turns read-only")
+                    % {"date": f"{grace:%Y-%m-%d}"}
+                    if grace
+                    else ""
+                ),
+            },
+            level="error",
+        )
+    return account
+
+
+def billing_trial_will_end(*, subscription: dict) -> None:
+    account = _account_for(subscription)
+    if account is not None:
+        _notify_owners(
+            account.tenant,
+            title=_("Your trial ends soon"),
+            body=_("Stripe will start charging for %(plan)s on %(date)s.")
+            % {
+                "plan": account.plan.name,
+                "date": f"{_timestamp(subscription.get('trial_end')):%Y-%m-%d}",
+            },
+            level="warning",
+        )
+
+
+def invoice_subscription(invoice: dict) -> str:
+    if invoice.get("subscription"):
+        return invoice["subscription"]
+    details = ((invoice.get("parent") or {}).get("subscription_details")) or {}
+    return details.get("subscription") or ""
+
+
+def billing_subscription_end(*, tenant: Tenant) -> bool:
+    """Cancel the workspace's Stripe subscription now (the workspace is being deleted)."""
+    account = BillingAccount.objects.filter(tenant=tenant).first()
+    if account is None or not account.stripe_subscription_id or not billing_configured():
+        return False
+    if account.status not in LIVE and account.status != S.COMPED:
+        return False
+    _subscription_cancel_quietly(account.stripe_subscription_id)
+    return True
+
+
+# --- Platform superusers --------------------------------------------------------------------
+
+
+@transaction.atomic
+def billing_plan_override(*, tenant: Tenant, plan: Plan, reason: str, actor) -> BillingAccount:
+    """Comp a workspace: put it on `plan` regardless of Stripe, with the reason on record."""
+    if not reason.strip():
+        raise ValidationError(
+            {"reason": _("Say why the plan is overridden: it goes in the audit trail.")}
+        )
+    account = (
+        BillingAccount.objects.select_for_update()
+        .select_related("plan")
+        .get(pk=billing_account_get(tenant).pk)
+    )
+    before_plan, before_status = account.plan.name, account.status
+    account.plan = plan
+    account.status = S.COMPED
+    account.comped_reason = reason.strip()
+    account.trial_ends_at = account.past_due_since = account.grace_ends_at = None
+    account.save()
+    _record(
+        account,
+        before_plan,
+        before_status,
+        source=PlanChange.Source.SUPERUSER,
+        actor=str(actor),
+        reason=reason,
+    )
+    return account
+
+
+@transaction.atomic
+def billing_override_end(*, tenant: Tenant, actor) -> BillingAccount:
+    """End a comp: back to the Stripe subscription's state, or a finished trial without one."""
+    account = BillingAccount.objects.select_for_update().select_related("plan").get(tenant=tenant)
+    before_plan, before_status = account.plan.name, account.status
+    account.comped_reason = ""
+    account.status = S.EXPIRED
+    account.save()
+    _record(
+        account,
+        before_plan,
+        before_status,
+        source=PlanChange.Source.SUPERUSER,
+        actor=str(actor),
+        reason="override ended",
+    )
+    if account.stripe_subscription_id and billing_configured():
+        billing_subscription_sync(
+            subscription_id=account.stripe_subscription_id, event_id=str(actor)
+        )
+        account.refresh_from_db()
+    return account
+
+
+# --- Schedules ------------------------------------------------------------------------------
+
+
+def billing_trials_check(*, now: datetime | None = None) -> dict[str, int]:
+    """Warn Owners 3 and 1 days before the trial ends; end trials that are over."""
+    now = now or timezone.now()
+    counts = {"warned": 0, "expired": 0}
+    trials = BillingAccount.objects.select_related("tenant", "plan").filter(
+        status=S.TRIALING, trial_ends_at__isnull=False
+    )
+    for account in trials:
+        left = account.trial_ends_at - now
+        if left <= timedelta(0):
+            with transaction.atomic():
+                account.status = S.EXPIRED
+                account.save(update_fields=["status", "updated_at"])
+                _record(
+                    account,
+                    account.plan.name,
+                    S.TRIALING,
+                    source=PlanChange.Source.SCHEDULE,
+                    actor="trial expiry",
+                )
+            _notify_owners(
+                account.tenant,
+                title=_("Your free trial has ended"),
+                body=_(
+                    "The workspace is read-only now: you can log in and export. Choose a plan "
+                    "on the Billing page to send and import again."
+                ),
+                level="error",
+            )
+            counts["expired"] += 1
+            continue
+        for days in sorted(settings.BILLING_TRIAL_WARNING_DAYS):
+            already = account.trial_warning_sent is not None and account.trial_warning_sent <= days
+            if left <= timedelta(days=days) and not already:
+                account.trial_warning_sent = days
+                account.save(update_fields=["trial_warning_sent", "updated_at"])
+                _notify_owners(
+                    account.tenant,
+                    title=_("Your free trial ends in %(days)s day(s)") % {"days": days},
+                    body=_(
+                        "It ends on %(date)s. Choose a plan on the Billing page to keep sending."
+                    )
+                    % {"date": f"{account.trial_ends_at:%Y-%m-%d %H:%M} UTC"},
+                    level="warning",
+                )
+                counts["warned"] += 1
+                break
+    return counts
+
+
+def billing_usage_rollover(*, today=None) -> int:
+    """Close last month's usage period for every workspace and refresh the usage snapshot."""
+    from engagex.billing.limits import Limit, usage
+
+    today = today or timezone.now().date()
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    closed = 0
+    for account in BillingAccount.objects.select_related("tenant", "plan"):
+        with schema_context(account.tenant.schema_name):
+            from engagex.campaigns.models import MonthlySendUsage
+
+            sent = (
+                MonthlySendUsage.objects.filter(month=last_month)
+                .values_list("sends", flat=True)
+                .first()
+                or 0
+            )
+            MonthlySendUsage.objects.get_or_create(month=today.replace(day=1))
+            contacts = usage(Limit.CONTACTS)
+        _, created = UsagePeriod.objects.update_or_create(
+            tenant=account.tenant,
+            month=last_month,
+            defaults={"emails_sent": sent, "contacts": contacts, "plan": account.plan.name},
+        )
+        account.contacts_count = contacts
+        account.usage_refreshed_at = timezone.now()
+        account.save(update_fields=["contacts_count", "usage_refreshed_at", "updated_at"])
+        closed += int(created)
+    return closed
+
+
+def billing_usage_refresh() -> int:
+    """Refresh each workspace's contact count for the platform overview."""
+    from engagex.billing.limits import Limit, usage
+
+    refreshed = 0
+    for account in BillingAccount.objects.select_related("tenant"):
+        with schema_context(account.tenant.schema_name):
+            account.contacts_count = usage(Limit.CONTACTS)
+        account.usage_refreshed_at = timezone.now()
+        account.save(update_fields=["contacts_count", "usage_refreshed_at", "updated_at"])
+        refreshed += 1
+    return refreshed
+
+
+# --- Helpers --------------------------------------------------------------------------------
+
+
+def _record(account, from_plan, from_status, *, source, actor="", reason="") -> PlanChange:
+    return PlanChange.objects.create(
+        tenant=account.tenant,
+        source=source,
+        actor=actor[:254],
+        from_plan=from_plan,
+        to_plan=account.plan.name,
+        from_status=from_status,
+        to_status=account.status,
+        reason=reason[:255],
+    )
+
+
+def _notify_owners(tenant: Tenant, *, title: str, body: str, level: str) -> int:
+    """In-app and email notification to every active Owner of `tenant`."""
+    from engagex.accounts import roles
+    from engagex.accounts.models import User
+    from engagex.notifications.services import notification_send
+    from tenants.selectors import workspace_url
+
+    with schema_context(tenant.schema_name):
+        owners = list(User.objects.filter(is_active=True, groups__name=roles.OWNER))
+        link = workspace_url(tenant, "/admin/billing/")
+        return len(
+            notification_send(
+                recipients=owners, title=title, body=body, link=link, level=level, email=True
+            )
+        )

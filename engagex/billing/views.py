@@ -1,0 +1,78 @@
+"""The workspace's Billing page (Owners only): plan, status, usage, invoices, Stripe links."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from engagex.accounts import roles
+from engagex.billing.models import Plan
+from engagex.billing.selectors import billing_invoices, billing_usage, plan_list
+from engagex.billing.services import (
+    billing_account_get,
+    billing_checkout_start,
+    billing_configured,
+    billing_portal_url,
+)
+from engagex.core.tenancy import current_tenant
+
+INTERVALS = {"month", "year"}
+
+
+def is_owner(user) -> bool:
+    return user.is_active and user.groups.filter(name=roles.OWNER).exists()
+
+
+@require_http_methods(["GET", "POST"])
+def billing_view(request, site):
+    if not is_owner(request.user):
+        raise PermissionDenied
+    tenant = current_tenant()
+    if request.method == "POST":
+        return _post(request, tenant)
+    account = billing_account_get(tenant)
+    outcome = request.GET.get("checkout")
+    if outcome == "success":
+        messages.success(
+            request,
+            _("Thank you! Stripe confirms the payment in a moment; the new plan shows here then."),
+        )
+    elif outcome == "cancelled":
+        messages.info(request, _("Checkout cancelled: nothing was charged."))
+    context = {
+        **site.each_context(request),
+        "title": _("Billing"),
+        "account": account,
+        "usage": billing_usage(account),
+        "plans": plan_list(offered_only=True),
+        "configured": billing_configured(),
+        "invoices": billing_invoices(account) if billing_configured() else [],
+    }
+    return TemplateResponse(request, "admin/billing/billing.html", context)
+
+
+def _post(request, tenant):
+    here = request.build_absolute_uri(reverse("admin:billing"))
+    try:
+        if request.POST.get("action") == "portal":
+            return HttpResponseRedirect(billing_portal_url(tenant=tenant, return_url=here))
+        plan = get_object_or_404(Plan, pk=request.POST.get("plan"), is_public=True)
+        interval = request.POST.get("interval", "month")
+        if interval not in INTERVALS:
+            raise ValidationError(_("Choose monthly or yearly billing."))
+        url = billing_checkout_start(
+            tenant=tenant,
+            plan=plan,
+            interval=interval,
+            success_url=f"{here}?checkout=success",
+            cancel_url=f"{here}?checkout=cancelled",
+        )
+        return HttpResponseRedirect(url)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("admin:billing")
