@@ -1,9 +1,9 @@
 from rest_framework import serializers
 
-from engagex.billing.models import Plan
 from engagex.accounts import roles
 from engagex.accounts.models import User
 from engagex.analytics.models import EmailEvent
+from engagex.billing.models import Plan
 from engagex.campaigns.models import Campaign
 from engagex.contacts.models import Contact, ContactGroup, ContactStatus, ImportJob
 from engagex.contacts.services.contacts import email_is_valid, email_normalize

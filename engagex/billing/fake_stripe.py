@@ -447,17 +447,17 @@ class FakeStripe:
                             "type": "standard",
                         },
                     )
-                match = re.fullmatch(r"/v1/(.+?)(?:/([A-Za-z0-9_]+))?", path)
-                if not match:
+                parts = path.removeprefix("/v1/").split("/")
+                split = 2 if "/".join(parts[:2]) in fake.PATHS else 1
+                kind, rest = "/".join(parts[:split]), parts[split:]
+                if kind not in fake.PATHS:
                     return self._missing("resource")
-                kind, object_id = match.groups()
-                if object_id is None or kind not in fake.PATHS:
-                    # `/v1/invoices/in_x/lines` and the like: a list with what we hold.
-                    if object_id and not kind.startswith(tuple(fake.PATHS)):
-                        return self._reply(200, {"object": "list", "data": [], "has_more": False})
-                    if object_id:
-                        kind, object_id = f"{kind}/{object_id}", None
+                if not rest:
                     return self._reply(200, fake._list(kind, query))
+                if len(rest) > 1:
+                    # `/v1/invoices/in_x/lines` and the like: nothing more is kept.
+                    return self._reply(200, {"object": "list", "data": [], "has_more": False})
+                object_id = rest[0]
                 obj = fake.objects.get(object_id)
                 if obj is None:
                     return self._missing(f"{fake.PATHS[kind]}: '{object_id}'")
@@ -470,7 +470,7 @@ class FakeStripe:
                 )
                 if match:
                     return self._reply(200, fake._create(match.group(1), params))
-                cancel = re.fullmatch(r"/v1/subscriptions/([A-Za-z0-9_]+)", path)
+                cancel = re.fullmatch(r"/v1/subscriptions/([^/]+)", path)
                 if cancel and cancel.group(1) in fake.objects:
                     obj = fake.objects[cancel.group(1)]
                     obj.update({k: v for k, v in params.items() if k in ("metadata",)})
@@ -479,7 +479,7 @@ class FakeStripe:
 
             def do_DELETE(self):
                 path, _, _ = self._record()
-                match = re.fullmatch(r"/v1/subscriptions/([A-Za-z0-9_]+)", path)
+                match = re.fullmatch(r"/v1/subscriptions/([^/]+)", path)
                 if match and match.group(1) in fake.objects:
                     obj = fake.objects[match.group(1)]
                     obj.update(status="canceled", canceled_at=int(time.time()))

@@ -60,7 +60,8 @@ def _post(request, tenant):
     try:
         if request.POST.get("action") == "portal":
             return HttpResponseRedirect(billing_portal_url(tenant=tenant, return_url=here))
-        plan = get_object_or_404(Plan, pk=request.POST.get("plan"), is_public=True)
+        plan_id = request.POST.get("plan", "")
+        plan = get_object_or_404(Plan, pk=int(plan_id) if plan_id.isdigit() else 0, is_public=True)
         interval = request.POST.get("interval", "month")
         if interval not in INTERVALS:
             raise ValidationError(_("Choose monthly or yearly billing."))

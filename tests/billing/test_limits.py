@@ -1,0 +1,163 @@
+"""Plan limits and the read-only state, enforced in one place and felt by every app."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from engagex.billing.limits import Limit, LimitExceeded, ensure_within
+from engagex.billing.models import BillingAccount
+from engagex.campaigns.models import CampaignRecipient
+from engagex.campaigns.services.campaigns import campaign_start
+from engagex.contacts.models import Contact, ImportJob
+from engagex.contacts.services import importing
+from engagex.contacts.services.contacts import contact_create
+from engagex.domains.models import SendingDomain
+from engagex.domains.services import domain_create
+from tenants.services import tenant_create
+from tests.factories.campaigns import CampaignFactory
+from tests.factories.contacts import ContactFactory
+
+S = BillingAccount.Status
+
+
+@pytest.fixture
+def in_tenant(tenant):
+    with schema_context(tenant.schema_name):
+        yield tenant
+
+
+def _admin_url(name, *args):
+    return reverse(name, args=args, urlconf="config.urls_tenants")
+
+
+def test_a_new_workspace_starts_a_14_day_free_trial(db):
+    tenant = tenant_create(name="Gamma", slug="gamma", owner_email="o@gamma.example").tenant
+
+    account = BillingAccount.objects.get(tenant=tenant)
+
+    assert (account.plan.name, account.status) == ("Free Trial", S.TRIALING)
+    assert abs(account.trial_ends_at - (timezone.now() + timedelta(days=14))) < timedelta(minutes=1)
+    assert tenant.plan_changes.get().source == "signup"
+
+
+def test_the_message_names_the_limit_the_plan_and_how_to_upgrade(in_tenant, on_plan):
+    plan = on_plan(in_tenant, sender_domain_limit=1)
+    domain_create(domain="one.example.com")
+
+    with pytest.raises(LimitExceeded) as error:
+        domain_create(domain="two.example.com")
+
+    assert error.value.messages == [
+        f"Your {plan.name} plan allows 1 sender domains and this workspace uses 1, so 1 more "
+        "cannot be added. An Owner can upgrade on the Billing page."
+    ]
+    assert SendingDomain.objects.count() == 1
+
+
+def test_seats_count_active_members(in_tenant, on_plan, make_member):
+    on_plan(in_tenant, seat_limit=2)
+    make_member()
+
+    with pytest.raises(LimitExceeded, match="allows 2 team seats"):
+        ensure_within(Limit.SEATS)
+
+
+def test_unlimited_plans_never_refuse(in_tenant, on_plan):
+    on_plan(in_tenant)  # every limit empty
+
+    ensure_within(Limit.CONTACTS, adding=10_000_000)
+
+
+def test_bulk_api_create_respects_the_contact_limit(in_tenant, on_plan):
+    from engagex.contacts.services.contacts import contact_bulk_upsert
+
+    on_plan(in_tenant, contact_limit=2)
+
+    with pytest.raises(LimitExceeded):
+        contact_bulk_upsert(items=[{"email": f"p{i}@example.com"} for i in range(3)])
+
+    assert Contact.objects.count() == 0
+
+
+def test_limits_are_per_workspace(tenant, other_tenant, on_plan):
+    on_plan(tenant, contact_limit=0)
+
+    with schema_context(other_tenant.schema_name):
+        contact_create(email="fine@example.com")
+        assert Contact.objects.count() == 1
+    with schema_context(tenant.schema_name), pytest.raises(LimitExceeded):
+        contact_create(email="refused@example.com")
+
+
+@pytest.mark.parametrize("status", [S.CANCELLED, S.EXPIRED])
+def test_a_read_only_workspace_cannot_send_import_or_add(in_tenant, status):
+    BillingAccount.objects.filter(tenant=in_tenant).update(status=status)
+    ContactFactory(email="kept@example.com")
+    campaign = CampaignFactory()
+
+    with pytest.raises(ValidationError, match="read-only"):
+        campaign_start(campaign_id=campaign.pk)
+    with pytest.raises(ValidationError, match="read-only"):
+        importing.import_job_create(upload=SimpleUploadedFile("a.csv", b"email\na@example.com\n"))
+    with pytest.raises(ValidationError, match="read-only"):
+        contact_create(email="new@example.com")
+
+    assert CampaignRecipient.objects.count() == 0
+    assert ImportJob.objects.count() == 0
+    assert list(Contact.objects.values_list("email", flat=True)) == ["kept@example.com"]
+
+
+def test_overdue_past_the_grace_period_turns_read_only(in_tenant):
+    now = timezone.now()
+    BillingAccount.objects.filter(tenant=in_tenant).update(
+        status=S.PAST_DUE,
+        past_due_since=now - timedelta(days=8),
+        grace_ends_at=now - timedelta(days=1),
+    )
+
+    with pytest.raises(ValidationError, match="read-only"):
+        contact_create(email="new@example.com")
+
+
+def test_overdue_within_the_grace_period_still_works(in_tenant):
+    now = timezone.now()
+    BillingAccount.objects.filter(tenant=in_tenant).update(
+        status=S.PAST_DUE, past_due_since=now, grace_ends_at=now + timedelta(days=7)
+    )
+
+    contact_create(email="new@example.com")
+
+    assert Contact.objects.count() == 1
+
+
+def test_read_only_staff_still_log_in_and_export(owner_client, tenant):
+    BillingAccount.objects.filter(tenant=tenant).update(status=S.CANCELLED)
+    with schema_context(tenant.schema_name):
+        ContactFactory(email="ann@example.com")
+
+    home = owner_client.get("/admin/")
+    export = owner_client.get(_admin_url("admin:contacts_contact_export_csv"))
+
+    assert home.status_code == 200
+    assert 'data-testid="billing-banner"' in home.content.decode()
+    assert "This workspace is read-only (cancelled)" in home.content.decode()
+    assert "ann@example.com" in b"".join(export.streaming_content).decode("utf-8-sig")
+
+
+def test_banner_warns_while_overdue_and_near_the_trial_end(owner_client, tenant):
+    account = BillingAccount.objects.filter(tenant=tenant)
+    account.update(trial_ends_at=timezone.now() + timedelta(days=2))
+    trial = owner_client.get("/admin/").content.decode()
+    account.update(status=S.PAST_DUE, grace_ends_at=timezone.now() + timedelta(days=5))
+    overdue = owner_client.get("/admin/").content.decode()
+    account.update(status=S.ACTIVE)
+    fine = owner_client.get("/admin/").content.decode()
+
+    assert "Your free trial ends" in trial
+    assert "A payment failed. Update the card on the Billing page" in overdue
+    assert 'data-testid="billing-banner"' not in fine

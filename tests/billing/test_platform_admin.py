@@ -1,0 +1,115 @@
+"""Platform superusers: plans, every workspace's subscription and usage, comped overrides."""
+
+from django.urls import reverse
+
+from engagex.billing.models import BillingAccount, Plan, PlanChange
+
+S = BillingAccount.Status
+
+
+def _url(name, *args):
+    return reverse(name, args=args, urlconf="config.urls_public")
+
+
+def test_default_plans_are_seeded_with_their_limits(db):
+    plans = {p.code: p for p in Plan.objects.all()}
+
+    assert list(plans) == ["free-trial", "basic", "pro", "premium"]
+    assert (plans["free-trial"].is_trial, plans["free-trial"].trial_days) == (True, 14)
+    assert plans["basic"].api_access is False
+    assert plans["premium"].seat_limit is None
+
+
+def test_superuser_edits_a_plans_limits(platform_client):
+    basic = Plan.objects.get(code="basic")
+    url = _url("admin:billing_plan_change", basic.pk)
+    form = platform_client.get(url).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None}
+    data.update(contact_limit=7_500, stripe_price_monthly="price_basic_new")
+
+    response = platform_client.post(url, data)
+
+    assert response.status_code == 302
+    basic.refresh_from_db()
+    assert (basic.contact_limit, basic.stripe_price_monthly) == (7_500, "price_basic_new")
+
+
+def test_subscription_overview_lists_every_workspace(platform_client, tenant, other_tenant):
+    page = platform_client.get(_url("admin:billing_billingaccount_changelist")).content.decode()
+
+    assert "Alpha Corp" in page
+    assert "Beta Ltd" in page
+    assert "Free Trial" in page
+    assert "0 / 1,000" in page
+
+
+def test_override_comps_a_plan_with_an_audit_trail(platform_client, platform_admin, tenant):
+    account = BillingAccount.objects.get(tenant=tenant)
+    premium = Plan.objects.get(code="premium")
+    url = _url("admin:billing_billingaccount_override_detail", account.pk)
+
+    missing_reason = platform_client.post(url, {"plan": premium.pk, "reason": ""})
+    response = platform_client.post(
+        url, {"plan": premium.pk, "reason": "Partner, agreed with sales"}
+    )
+
+    assert missing_reason.status_code == 200
+    assert "This field is required" in missing_reason.content.decode()
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.plan, account.status, account.is_read_only) == (premium, S.COMPED, False)
+    change = PlanChange.objects.filter(tenant=tenant, source="superuser").get()
+    assert (change.actor, change.reason) == (platform_admin.email, "Partner, agreed with sales")
+    assert (change.from_plan, change.to_plan) == ("Free Trial", "Premium")
+    detail = platform_client.get(
+        _url("admin:billing_billingaccount_change", account.pk)
+    ).content.decode()
+    assert "Partner, agreed with sales" in detail
+
+
+def test_stripe_events_do_not_undo_a_comp(platform_client, tenant, fake_stripe):
+    from engagex.billing.services import billing_subscription_apply
+
+    premium = Plan.objects.get(code="premium")
+    account = BillingAccount.objects.get(tenant=tenant)
+    platform_client.post(
+        _url("admin:billing_billingaccount_override_detail", account.pk),
+        {"plan": premium.pk, "reason": "Comped"},
+    )
+
+    billing_subscription_apply(
+        data={
+            "id": "sub_x",
+            "status": "canceled",
+            "customer": "cus_x",
+            "metadata": {"tenant_id": str(tenant.pk)},
+        }
+    )
+
+    account.refresh_from_db()
+    assert (account.plan, account.status) == (premium, S.COMPED)
+
+
+def test_ending_an_override_without_a_subscription_makes_the_workspace_read_only(
+    platform_client, tenant
+):
+    account = BillingAccount.objects.get(tenant=tenant)
+    platform_client.post(
+        _url("admin:billing_billingaccount_override_detail", account.pk),
+        {"plan": Plan.objects.get(code="pro").pk, "reason": "Trial extension"},
+    )
+    url = _url("admin:billing_billingaccount_override_end_detail", account.pk)
+
+    ask = platform_client.get(url)
+    platform_client.post(url)
+
+    assert "End the complimentary plan" in ask.content.decode()
+    account.refresh_from_db()
+    assert account.status == S.EXPIRED
+    assert PlanChange.objects.filter(tenant=tenant, source="superuser").count() == 2
+
+
+def test_workspace_staff_cannot_reach_platform_billing(owner_client):
+    response = owner_client.get("/admin/billing/billingaccount/")
+
+    assert response.status_code == 404
