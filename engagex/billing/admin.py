@@ -113,6 +113,21 @@ class BillingAccountAdmin(ReadOnlyModelAdmin):
         "stripe_customer_id", "stripe_subscription_id", "comped_reason", "contacts_count",
         "usage_refreshed_at", "updated_at", "audit_trail",
     ]  # fmt: skip
+    fieldsets = [
+        (None, {"fields": ["tenant", "plan", "status", "interval", "comped_reason"]}),
+        (
+            _("Dates"),
+            {
+                "fields": [
+                    "trial_ends_at", "trial_warning_sent", "past_due_since", "grace_ends_at",
+                    "current_period_end", "cancel_at_period_end",
+                ]
+            },
+        ),
+        (_("Stripe"), {"fields": ["stripe_customer_id", "stripe_subscription_id"]}),
+        (_("Usage"), {"fields": ["contacts_count", "usage_refreshed_at", "updated_at"]}),
+        (_("Audit trail"), {"fields": ["audit_trail"]}),
+    ]  # fmt: skip
     actions_list = ["refresh_usage"]
     actions_detail = ["override_detail", "override_end_detail", "resync_detail"]
 
@@ -135,7 +150,9 @@ class BillingAccountAdmin(ReadOnlyModelAdmin):
     def audit_trail(self, obj):
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} → {}</td><td>{} → {}</td><td>{}</td></tr>",
+            '<tr class="border-t border-base-200 dark:border-base-800">'
+            '<td class="py-1 pr-4">{}</td><td class="pr-4">{}</td><td class="pr-4">{}</td>'
+            '<td class="pr-4">{} → {}</td><td class="pr-4">{} → {}</td><td>{}</td></tr>',
             (
                 (
                     f"{change.created_at:%Y-%m-%d %H:%M}",

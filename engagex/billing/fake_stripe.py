@@ -7,7 +7,10 @@ recorded with its form-decoded parameters. Test helpers play Stripe's side: comp
 checkout (creating the subscription and its paid invoice), change a subscription's status,
 and build signed webhook events (`sign`, `event`).
 
-Run standalone: python -m engagex.billing.fake_stripe --port 12111
+Run standalone to try billing locally (README, "Billing"):
+python -m engagex.billing.fake_stripe --port 12111 --webhook-url http://localhost:8000/billing/stripe/webhook/
+It then also serves the hosted Checkout page (a "Pay" button) and a customer portal that can
+simulate a failed payment or a cancellation, each delivering its signed event to the URL.
 """
 
 import argparse
@@ -69,7 +72,15 @@ class FakeStripe:
         "events": "event",
     }
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        webhook_url: str = "",
+        webhook_secret: str = "",
+    ):
+        # Where the hosted pages (checkout, portal) deliver their signed events, if anywhere.
+        self.webhook_url, self.webhook_secret = webhook_url, webhook_secret
         self.lock = threading.Lock()
         self.objects: dict[str, dict] = {}
         self.requests: list[dict] = []
@@ -290,6 +301,78 @@ class FakeStripe:
         }
         return self.put(event)
 
+    def deliver(self, event: dict) -> int:
+        """POST a signed event to the configured webhook URL, as Stripe would; return its status."""
+        import urllib.error
+        import urllib.request
+
+        payload = json.dumps(event)
+        request = urllib.request.Request(  # noqa: S310 - a loopback URL the developer configured
+            self.webhook_url,
+            data=payload.encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Stripe-Signature": sign(payload, self.webhook_secret),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    def hosted_page(self, path: str, action: str = "") -> tuple[int, str, str]:
+        """Hosted Checkout and portal pages for trying billing locally: (status, html, redirect)."""
+        kind, _, object_id = path.strip("/").partition("/")
+        obj = self.objects.get(object_id)
+        if obj is None or kind not in ("checkout", "portal"):
+            return 404, "<h1>Not found</h1>", ""
+        if kind == "checkout":
+            if action == "pay":
+                self.deliver(self.complete_checkout(object_id))
+                subscription = self.objects[obj["subscription"]]
+                self.deliver(
+                    self.event("invoice.paid", self.objects[subscription["latest_invoice"]])
+                )
+                return 303, "", obj["success_url"]
+            price = self.price(obj["line_items"][0]["price"])
+            amount = f"{price['unit_amount'] / 100:,.2f} {price['currency'].upper()}"
+            body = (
+                f"<h1>Fake Stripe Checkout</h1><p>Subscribe to <b>{price['id']}</b> for "
+                f"{amount} / {price['recurring']['interval']}.</p>"
+                '<form method="post" action="?action=pay"><button>Pay (test card)</button></form>'
+                f'<p><a href="{obj["cancel_url"]}">Cancel</a></p>'
+            )
+            return 200, body, ""
+        subscriptions = [
+            o for o in self.objects.values()
+            if o.get("object") == "subscription" and o.get("customer") == obj["customer"]
+            and o.get("status") != "canceled"
+        ]  # fmt: skip
+        if action in ("cancel", "fail") and subscriptions:
+            subscription = subscriptions[-1]
+            if action == "cancel":
+                self.deliver(self.set_subscription_status(subscription["id"], "canceled"))
+            else:
+                self.set_subscription_status(subscription["id"], "past_due")
+                invoice = self.invoice(subscription["id"], paid=False)
+                self.deliver(self.event("invoice.payment_failed", invoice))
+            return 303, "", obj["return_url"]
+        forms = "".join(
+            f'<form method="post" action="?action={a}"><button>{label}</button></form>'
+            for a, label in (
+                ("fail", "Simulate a failed payment"),
+                ("cancel", "Cancel subscription"),
+            )
+        )
+        listing = ", ".join(f"{s['id']} ({s['status']})" for s in subscriptions) or "none"
+        body = (
+            f"<h1>Fake Stripe customer portal</h1><p>Customer {obj['customer']}; subscriptions: "
+            f"{listing}.</p>{forms if subscriptions else ''}"
+            f'<p><a href="{obj["return_url"]}">Return to EngageX</a></p>'
+        )
+        return 200, body, ""
+
     # --- HTTP -----------------------------------------------------------------------------
 
     def _create(self, kind: str, params: dict) -> dict:
@@ -423,7 +506,20 @@ class FakeStripe:
                     )
                 return url.path, params, query
 
+            def _page(self, path: str, action: str = ""):
+                status, body, location = fake.hosted_page(path, action)
+                data = f"<!doctype html><body style='font-family:sans-serif'>{body}</body>"
+                self.send_response(status)
+                if location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data.encode())))
+                self.end_headers()
+                self.wfile.write(data.encode())
+
             def do_GET(self):
+                if self.path.startswith(("/checkout/", "/portal/")):
+                    return self._page(urlparse(self.path).path)
                 path, _, query = self._record()
                 if path == "/v1/account":
                     return self._reply(
@@ -464,6 +560,9 @@ class FakeStripe:
                 return self._reply(200, obj)
 
             def do_POST(self):
+                if self.path.startswith(("/checkout/", "/portal/")):
+                    url = urlparse(self.path)
+                    return self._page(url.path, parse_qs(url.query).get("action", [""])[0])
                 path, params, _ = self._record()
                 match = re.fullmatch(
                     r"/v1/(customers|checkout/sessions|billing_portal/sessions)", path
@@ -492,8 +591,21 @@ class FakeStripe:
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=12111)
+    parser.add_argument(
+        "--webhook-url", default="http://localhost:8000/billing/stripe/webhook/",
+        help="where the hosted checkout/portal pages send their signed events",
+    )  # fmt: skip
+    parser.add_argument("--webhook-secret", default="whsec_engagex_dev")
+    parser.add_argument(
+        "--prices", default="price_basic_monthly,price_pro_monthly,price_premium_monthly"
+    )
     args = parser.parse_args()
-    fake = FakeStripe(port=args.port)
+    fake = FakeStripe(
+        port=args.port, webhook_url=args.webhook_url, webhook_secret=args.webhook_secret
+    )
+    amounts = {"basic": 1900, "pro": 7900, "premium": 29900}
+    for price in filter(None, args.prices.split(",")):
+        fake.price(price, amount=next((a for k, a in amounts.items() if k in price), 2900))
     print(f"Fake Stripe API listening on {fake.url}", flush=True)  # noqa: T201
     fake.server.serve_forever()
 

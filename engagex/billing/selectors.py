@@ -49,12 +49,31 @@ def billing_summary(tenant) -> dict:
     }
 
 
-def billing_invoices(account: BillingAccount, *, limit: int = 24) -> list:
+# Stripe amounts are in the currency's smallest unit, except for these currencies.
+ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd",
+                "vuv", "xaf", "xof", "xpf"}  # fmt: skip
+
+
+def billing_invoices(account: BillingAccount, *, limit: int = 24) -> list[dict]:
     """The workspace's Stripe invoices as dj-stripe has synced them, newest first."""
     from djstripe.models import Invoice
 
     if not account.stripe_customer_id:
         return []
-    return list(
-        Invoice.objects.filter(customer__id=account.stripe_customer_id).order_by("-created")[:limit]
-    )
+    invoices = Invoice.objects.filter(customer__id=account.stripe_customer_id)
+    rows = []
+    for invoice in invoices.order_by("-created")[:limit]:
+        data = invoice.stripe_data
+        currency = (data.get("currency") or "").lower()
+        total = data.get("total") or 0
+        rows.append(
+            {
+                "number": data.get("number") or invoice.id,
+                "created": invoice.created,
+                "amount": total if currency in ZERO_DECIMAL else total / 100,
+                "currency": currency.upper(),
+                "status": data.get("status", ""),
+                "url": data.get("hosted_invoice_url") or "",
+            }
+        )
+    return rows

@@ -101,18 +101,24 @@ def billing_configured() -> bool:
 
 
 def plans_seed() -> list[str]:
-    """Create the default plans that do not exist yet (edits are kept); return created codes."""
+    """Create the default plans that do not exist yet and fill empty Stripe price IDs from the
+    environment (STRIPE_PRICE_<PLAN>_<MONTHLY|YEARLY>); edits are kept. Return created codes."""
     created = []
     for spec in PLAN_DEFAULTS:
         env_code = spec["code"].replace("-", "_").upper()
-        defaults = {
-            **spec,
+        prices = {
             "stripe_price_monthly": getattr(settings, f"STRIPE_PRICE_{env_code}_MONTHLY", ""),
             "stripe_price_yearly": getattr(settings, f"STRIPE_PRICE_{env_code}_YEARLY", ""),
         }
-        _, was_created = Plan.objects.get_or_create(code=spec["code"], defaults=defaults)
+        plan, was_created = Plan.objects.get_or_create(
+            code=spec["code"], defaults={**spec, **prices}
+        )
         if was_created:
             created.append(spec["code"])
+            continue
+        missing = {f: v for f, v in prices.items() if v and not getattr(plan, f)}
+        if missing:
+            Plan.objects.filter(pk=plan.pk).update(**missing)
     return created
 
 

@@ -50,6 +50,7 @@ def billing_view(request, site):
         "usage": billing_usage(account),
         "plans": plan_list(offered_only=True),
         "configured": billing_configured(),
+        "paying_statuses": ("active", "past_due", "comped"),
         "invoices": billing_invoices(account) if billing_configured() else [],
     }
     return TemplateResponse(request, "admin/billing/billing.html", context)

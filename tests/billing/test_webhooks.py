@@ -217,3 +217,16 @@ def test_webhooks_are_off_without_a_signing_secret(fake_stripe, settings, tenant
 
     assert post_event(event).status_code == 404
     assert Event.objects.count() == 0
+
+
+def test_paid_invoices_are_listed_on_the_billing_page(
+    fake_stripe, tenant, subscribed, owner_client
+):
+    invoice = fake_stripe.objects[fake_stripe.objects[subscribed]["latest_invoice"]]
+
+    assert post_event(fake_stripe.event("invoice.paid", invoice)).status_code == 200
+
+    page = owner_client.get("/admin/billing/").content.decode()
+    assert invoice["number"] in page
+    assert "29.00 USD" in page
+    assert f'href="{invoice["hosted_invoice_url"]}"' in page
