@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import include, path
 
-from engagex.accounts.urls import urlpatterns_for
+from engagex.accounts.urls import signup_urlpatterns, urlpatterns_for
 from engagex.analytics.views import SendGridEventsView
 from engagex.campaigns.views import unsubscribe
 from engagex.core.views import healthz
@@ -17,5 +17,6 @@ urlpatterns = [
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
     # SendGrid Event Webhook URL: https://user:password@<BASE_DOMAIN>/anymail/sendgrid/tracking/
     path("anymail/sendgrid/tracking/", SendGridEventsView.as_view(), name="sendgrid_events"),
+    *signup_urlpatterns,
     *urlpatterns_for(admin.site),
 ]

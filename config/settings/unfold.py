@@ -219,10 +219,22 @@ UNFOLD_WORKSPACE = {
                             permission=f"{CALLBACKS}.can_view_team",
                         ),
                         _item(
+                            _("Invitations"),
+                            "person_add",
+                            reverse_lazy("admin:accounts_invitation_changelist"),
+                            permission=f"{CALLBACKS}.can_view_team",
+                        ),
+                        _item(
                             _("Roles"),
                             "badge",
                             reverse_lazy("admin:accounts_role_changelist"),
                             permission=f"{CALLBACKS}.can_view_roles",
+                        ),
+                        _item(
+                            _("Security"),
+                            "lock",
+                            reverse_lazy("admin:accounts_workspacesecurity_changelist"),
+                            permission=f"{CALLBACKS}.can_manage_security",
                         ),
                         _item(
                             _("API keys"),
