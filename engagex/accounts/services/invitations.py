@@ -42,7 +42,7 @@ EMAIL_MISMATCH = gettext_lazy(
 
 
 def invitation_path(token: str) -> str:
-    return reverse("invitation_accept", kwargs={"token": token})
+    return reverse("invitation_accept", kwargs={"token": token}, urlconf="config.urls_tenants")
 
 
 def _expiry():

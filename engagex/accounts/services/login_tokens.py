@@ -31,7 +31,7 @@ def login_token_create(*, user: User) -> str:
 
 
 def login_token_path(token: str) -> str:
-    return reverse("login_token", kwargs={"token": token})
+    return reverse("login_token", kwargs={"token": token}, urlconf="config.urls_tenants")
 
 
 def login_token_redeem(*, token: str) -> User | None:
