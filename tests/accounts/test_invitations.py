@@ -169,9 +169,7 @@ def test_resend_replaces_the_link_and_restarts_the_expiry(
     assert _accept(TenantClient(tenant), new_path).status_code == 302
 
 
-def test_resend_and_revoke_from_the_console_ask_first_then_act_on_post(
-    tenant, owner, owner_client
-):
+def test_resend_and_revoke_from_the_console_ask_first_then_act_on_post(tenant, owner, owner_client):
     invitation, _ = _invite(tenant, owner)
     revoke = _url("admin:accounts_invitation_revoke_detail", invitation.pk)
     resend = _url("admin:accounts_invitation_resend_detail", invitation.pk)

@@ -126,9 +126,10 @@ def test_login_form_is_csrf_protected(tenant):
 def test_nobody_signs_up_through_allauth(tenant):
     client = TenantClient(tenant)
 
+    password = "Walk-in-2026"
     response = client.post(
         "/accounts/signup/",
-        {"email": "walk-in@alpha.example", "password1": "Walk-in-2026", "password2": "Walk-in-2026"},
+        {"email": "walk-in@alpha.example", "password1": password, "password2": password},
     )
 
     assert "Sign Up Closed" in response.content.decode()
