@@ -7,12 +7,15 @@ from django.urls import include, path
 from engagex.accounts.urls import signup_urlpatterns, urlpatterns_for
 from engagex.analytics.views import SendGridEventsView
 from engagex.campaigns.views import unsubscribe
+from engagex.core.sites import console_login_view
 from engagex.core.views import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", lambda request: redirect("admin:index")),
+    # unfold installs its own `admin.site`; its login page hands over to allauth too.
+    path("admin/login/", console_login_view(admin.site), name="platform_login"),
     path("admin/", admin.site.urls),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
     # SendGrid Event Webhook URL: https://user:password@<BASE_DOMAIN>/anymail/sendgrid/tracking/

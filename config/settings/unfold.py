@@ -50,6 +50,11 @@ def notifications_item():
     )
 
 
+def _two_factor_item():
+    """Each person's own authenticator app and recovery codes (allauth's MFA pages)."""
+    return _item(_("Two-factor login"), "phonelink_lock", reverse_lazy("mfa_index"))
+
+
 def _section(slug):
     return reverse_lazy("admin:section", kwargs={"slug": slug})
 
@@ -111,6 +116,7 @@ UNFOLD = {
                             reverse_lazy("admin:accounts_user_changelist"),
                         ),
                         notifications_item(),
+                        _two_factor_item(),
                     ],
                 },
                 {
@@ -162,6 +168,7 @@ UNFOLD_WORKSPACE = {
                     "items": [
                         _item(_("Dashboard"), "dashboard", reverse_lazy("admin:index")),
                         notifications_item(),
+                        _two_factor_item(),
                     ],
                 },
                 {

@@ -28,6 +28,15 @@ class AllauthLoginMixin:
         return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
 
 
+def console_login_view(admin_site):
+    """The login view of `admin_site` (e.g. unfold's own `admin.site`) as allauth's hand-over."""
+
+    def login(request):
+        return AllauthLoginMixin.login(admin_site, request)
+
+    return login
+
+
 class PlatformAdminSite(AllauthLoginMixin, UnfoldAdminSite):
     settings_name = "UNFOLD"
     site_title = site_header = "EngageX Platform"

@@ -30,6 +30,7 @@ def test_admin_login_page_is_allauths(tenant):
     assert "Alpha Corp" in body  # the workspace's own branding
     assert "Send me a sign-in code" in body
     assert 'href="/accounts/password/reset/"' in body
+    assert "Ask an Owner or Admin of this workspace to invite you." in body
 
 
 def test_password_login_on_the_workspace_opens_the_console(tenant):
@@ -159,3 +160,15 @@ def test_logged_in_non_member_of_this_console_gets_403_not_a_loop(tenant, make_m
         client.force_login(member)
 
     assert client.get("/admin/login/").status_code == 403
+
+
+def test_platform_admin_login_page_hands_over_to_allauth(db):
+    client = Client(HTTP_HOST="localhost")
+
+    response = client.get("/admin/login/?next=/admin/tenants/tenant/")
+    page = client.get(response["Location"])
+
+    assert response["Location"] == "/accounts/login/?next=%2Fadmin%2Ftenants%2Ftenant%2F"
+    assert page.status_code == 200
+    assert 'name="login"' in page.content.decode()
+    assert 'href="/signup/">Create a workspace</a>' in page.content.decode()
