@@ -32,7 +32,12 @@ ACCOUNT_PRESERVE_USERNAME_CASING = False
 # allauth's rate limits (kept in the cache): on top of its defaults (code requests 3/min per
 # address, password resets 5/min per address...), failed logins are throttled per IP and per
 # account.
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/5m/key",
+    # Our own sign-up pages (per IP; each code also allows only SIGNUP_CODE_MAX_ATTEMPTS).
+    "engagex_signup": "10/m/ip",
+    "engagex_signup_code": "20/m/ip",
+}
 
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "EngageX"

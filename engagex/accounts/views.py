@@ -1,3 +1,4 @@
+from allauth.core import ratelimit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -18,6 +19,7 @@ from engagex.accounts.services.login_tokens import login_token_redeem
 from engagex.accounts.services.signup import signup_start, signup_verify, slug_suggest
 
 SIGNUP_SESSION_KEY = "engagex_signup_id"
+TOO_MANY_ATTEMPTS = gettext_lazy("Too many attempts from your network. Wait a minute and retry.")
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
@@ -59,7 +61,9 @@ def _add_errors(form, error: ValidationError) -> None:
 def signup(request):
     """Public sign-up, step 1: organisation, workspace address, email and password."""
     form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not ratelimit.consume(request, action="engagex_signup"):
+        form.add_error(None, TOO_MANY_ATTEMPTS)
+    elif request.method == "POST" and form.is_valid():
         try:
             pending = signup_start(**form.cleaned_data)
         except ValidationError as error:
@@ -79,7 +83,9 @@ def signup_verify_view(request):
     if not signup_id:
         return redirect("signup")
     form = SignupCodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not ratelimit.consume(request, action="engagex_signup_code"):
+        form.add_error(None, TOO_MANY_ATTEMPTS)
+    elif request.method == "POST" and form.is_valid():
         try:
             result = signup_verify(signup_id=signup_id, code=form.cleaned_data["code"])
         except ValidationError as error:

@@ -251,3 +251,16 @@ def test_sign_up_is_csrf_protected(db):
 
     assert response.status_code == 403
     assert SignupRequest.objects.count() == 0
+
+
+def test_sign_up_attempts_from_one_address_are_throttled(db):
+    client = _public()
+    for n in range(10):
+        _start(client, email=f"person{n}@gamma.example", slug=f"gamma-{n}")
+    sent = len(mail.outbox)
+
+    response = _start(client, email="eleventh@gamma.example", slug="gamma-eleven")
+
+    assert "Too many attempts from your network" in response.content.decode()
+    assert len(mail.outbox) == sent == 10
+    assert SignupRequest.objects.count() == 10
