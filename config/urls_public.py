@@ -4,16 +4,19 @@ from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import include, path
 
-from engagex.accounts.urls import urlpatterns_for
+from engagex.accounts.urls import signup_urlpatterns, urlpatterns_for
 from engagex.analytics.views import SendGridEventsView
 from engagex.billing.webhooks import StripeWebhookView
 from engagex.campaigns.views import unsubscribe
+from engagex.core.sites import console_login_view
 from engagex.core.views import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", lambda request: redirect("admin:index")),
+    # unfold installs its own `admin.site`; its login page hands over to allauth too.
+    path("admin/login/", console_login_view(admin.site), name="platform_login"),
     path("admin/", admin.site.urls),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
     # SendGrid Event Webhook URL: https://user:password@<BASE_DOMAIN>/anymail/sendgrid/tracking/
@@ -21,5 +24,6 @@ urlpatterns = [
     # Stripe webhook endpoint URL: https://<BASE_DOMAIN>/billing/stripe/webhook/
     path("billing/stripe/webhook/", StripeWebhookView.as_view(), name="stripe_webhook"),
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
+    *signup_urlpatterns,
     *urlpatterns_for(admin.site),
 ]

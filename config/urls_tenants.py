@@ -3,7 +3,7 @@
 from django.shortcuts import redirect
 from django.urls import include, path
 
-from engagex.accounts.urls import urlpatterns_for
+from engagex.accounts.urls import urlpatterns_for, workspace_urlpatterns
 from engagex.core.sites import workspace_site
 from engagex.core.views import healthz
 
@@ -13,5 +13,6 @@ urlpatterns = [
     path("", lambda request: redirect("admin:index")),
     path("admin/", workspace_site.urls),
     path("api/v1/", include(("engagex.api.urls", "api"))),
+    *workspace_urlpatterns,
     *urlpatterns_for(workspace_site),
 ]

@@ -38,6 +38,11 @@ SHARED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "engagex.core",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "engagex.accounts",
     "engagex.notifications",
     "djstripe",
@@ -49,6 +54,11 @@ TENANT_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "engagex.core.admin_config.EngageXAdminConfig",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "engagex.accounts",
     "engagex.notifications",
     "engagex.contacts",
@@ -81,7 +91,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "engagex.accounts.middleware.MfaRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -96,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "engagex.billing.context_processors.billing_banner",
+                "engagex.accounts.context_processors.console",
             ],
         },
     },
@@ -125,8 +138,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
-LOGIN_REDIRECT_URL = "/admin/"
 # Invitation and set-password links stay valid for a week.
 PASSWORD_RESET_TIMEOUT = 7 * 24 * 3600
 
@@ -199,6 +210,7 @@ WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
 WEBHOOK_MAX_AGE_SECONDS = env.int("WEBHOOK_MAX_AGE_SECONDS", default=600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BYTES
 
+from config.settings.allauth import *  # noqa: E402, F403
 from config.settings.api import *  # noqa: E402, F403
 from config.settings.email import *  # noqa: E402, F403
 from config.settings.q2 import *  # noqa: E402, F403

@@ -14,6 +14,8 @@ DATABASES = {
     }
 }
 SITE_SCHEME = "https"
+# Platform superusers always use a second factor in production.
+MFA_REQUIRED_FOR_SUPERUSERS = True
 
 LOGGING["handlers"]["console"]["formatter"] = env.str("LOG_FORMAT", default="json")  # noqa: F405
 

@@ -50,6 +50,11 @@ def notifications_item():
     )
 
 
+def _two_factor_item():
+    """Each person's own authenticator app and recovery codes (allauth's MFA pages)."""
+    return _item(_("Two-factor login"), "phonelink_lock", reverse_lazy("mfa_index"))
+
+
 def _section(slug):
     return reverse_lazy("admin:section", kwargs={"slug": slug})
 
@@ -111,6 +116,7 @@ UNFOLD = {
                             reverse_lazy("admin:accounts_user_changelist"),
                         ),
                         notifications_item(),
+                        _two_factor_item(),
                     ],
                 },
                 {
@@ -188,6 +194,7 @@ UNFOLD_WORKSPACE = {
                     "items": [
                         _item(_("Dashboard"), "dashboard", reverse_lazy("admin:index")),
                         notifications_item(),
+                        _two_factor_item(),
                     ],
                 },
                 {
@@ -245,10 +252,22 @@ UNFOLD_WORKSPACE = {
                             permission=f"{CALLBACKS}.can_view_team",
                         ),
                         _item(
+                            _("Invitations"),
+                            "person_add",
+                            reverse_lazy("admin:accounts_invitation_changelist"),
+                            permission=f"{CALLBACKS}.can_view_team",
+                        ),
+                        _item(
                             _("Roles"),
                             "badge",
                             reverse_lazy("admin:accounts_role_changelist"),
                             permission=f"{CALLBACKS}.can_view_roles",
+                        ),
+                        _item(
+                            _("Security"),
+                            "lock",
+                            reverse_lazy("admin:accounts_workspacesecurity_changelist"),
+                            permission=f"{CALLBACKS}.can_manage_security",
                         ),
                         _item(
                             _("API keys"),

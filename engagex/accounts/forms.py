@@ -1,10 +1,16 @@
 from django import forms
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
-from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminSelectWidget
+from unfold.widgets import (
+    UnfoldAdminEmailInputWidget,
+    UnfoldAdminPasswordWidget,
+    UnfoldAdminSelectWidget,
+    UnfoldAdminTextInputWidget,
+)
 
 from engagex.accounts import roles
-from engagex.accounts.models import User
+from engagex.accounts.models import Invitation, User
 from engagex.accounts.services import role_grant_check, user_update_check
 
 ROLE_CHOICES = [(role, f"{role} — {roles.ROLE_DESCRIPTIONS[role]}") for role in roles.ROLES]
@@ -21,20 +27,6 @@ class RoleGrantFormMixin:
         except ValidationError as error:
             raise forms.ValidationError(error.message_dict["role"]) from error
         return self.cleaned_data["role"]
-
-
-class MemberCreateForm(RoleGrantFormMixin, forms.ModelForm):
-    role = forms.ChoiceField(
-        label=_("Role"),
-        choices=ROLE_CHOICES,
-        initial=roles.MARKETER,
-        widget=UnfoldAdminSelectWidget,
-        help_text=_("The new member gets an email with a link to choose their password."),
-    )
-
-    class Meta:
-        model = User
-        fields = ["email", "full_name"]
 
 
 class MemberChangeForm(forms.ModelForm):
@@ -73,3 +65,84 @@ class PlatformUserCreateForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["email", "full_name"]
+
+
+class SignupForm(forms.Form):
+    name = forms.CharField(
+        label=_("Organisation name"), max_length=100, widget=UnfoldAdminTextInputWidget
+    )
+    slug = forms.CharField(
+        label=_("Workspace address"),
+        max_length=40,
+        widget=UnfoldAdminTextInputWidget(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    full_name = forms.CharField(
+        label=_("Your name"), max_length=150, required=False, widget=UnfoldAdminTextInputWidget
+    )
+    email = forms.EmailField(
+        label=_("Work email"), widget=UnfoldAdminEmailInputWidget(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=UnfoldAdminPasswordWidget(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class SignupCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the email"),
+        max_length=6,
+        min_length=6,
+        widget=UnfoldAdminTextInputWidget(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+
+class InvitationAcceptForm(forms.Form):
+    full_name = forms.CharField(
+        label=_("Your name"), max_length=150, required=False, widget=UnfoldAdminTextInputWidget
+    )
+    password1 = forms.CharField(
+        label=_("Choose a password"),
+        strip=False,
+        widget=UnfoldAdminPasswordWidget(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=UnfoldAdminPasswordWidget(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, email: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("The two passwords differ."))
+        elif first:
+            try:
+                validate_password(
+                    first, User(email=self.email, full_name=cleaned.get("full_name", ""))
+                )
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class InvitationCreateForm(RoleGrantFormMixin, forms.ModelForm):
+    role = forms.ChoiceField(
+        label=_("Role"),
+        choices=ROLE_CHOICES,
+        initial=roles.MARKETER,
+        widget=UnfoldAdminSelectWidget,
+        help_text=_("The invitee gets an email link to join; it works once."),
+    )
+
+    class Meta:
+        model = Invitation
+        fields = ["email"]

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from engagex.accounts.views import SetPasswordDoneView, SetPasswordView
+from engagex.accounts import views
 
 
 def urlpatterns_for(admin_site):
@@ -8,12 +8,27 @@ def urlpatterns_for(admin_site):
     return [
         path(
             "accounts/set-password/<uidb64>/<token>/",
-            SetPasswordView.as_view(admin_site=admin_site),
+            views.SetPasswordView.as_view(admin_site=admin_site),
             name="set_password",
         ),
         path(
             "accounts/set-password/done/",
-            SetPasswordDoneView.as_view(admin_site=admin_site),
+            views.SetPasswordDoneView.as_view(admin_site=admin_site),
             name="set_password_done",
         ),
+        path("accounts/", include("allauth.urls")),
     ]
+
+
+# The public domain only: a new organisation creates its workspace.
+signup_urlpatterns = [
+    path("signup/", views.signup, name="signup"),
+    path("signup/verify/", views.signup_verify_view, name="signup_verify"),
+    path("signup/check/", views.signup_slug_check, name="signup_slug_check"),
+]
+
+# Workspace domains only: arrive logged in after sign-up, accept an invitation.
+workspace_urlpatterns = [
+    path("accounts/token-login/<str:token>/", views.login_with_token, name="login_token"),
+    path("invitations/<str:token>/", views.invitation_accept_view, name="invitation_accept"),
+]

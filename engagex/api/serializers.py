@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from engagex.accounts import roles
-from engagex.accounts.models import User
+from engagex.accounts.models import Invitation, User
 from engagex.analytics.models import EmailEvent
 from engagex.billing.models import Plan
 from engagex.campaigns.models import Campaign
@@ -229,15 +229,17 @@ class MemberSerializer(serializers.ModelSerializer):
 
 class InvitationSerializer(serializers.Serializer):
     email = serializers.EmailField()
-    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     role = serializers.ChoiceField(choices=[(r, r) for r in roles.ROLES])
 
-    def validate_email(self, value):
-        if User.objects.filter(email__iexact=value.strip()).exists():
-            raise serializers.ValidationError(
-                "A member with this email address already exists in this workspace."
-            )
-        return value
+
+class InvitationOutSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
+    invited_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "status", "invited_by", "created_at", "expires_at"]
+        read_only_fields = fields
 
 
 class SubscriptionSerializer(serializers.Serializer):

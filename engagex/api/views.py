@@ -1,6 +1,5 @@
 """The workspace JSON API (v1). Views adapt HTTP to the services; they hold no business logic."""
 
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import connection
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -9,7 +8,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engagex.accounts.models import User
-from engagex.accounts.services import member_invitation_send, user_create, user_set_password_path
+from engagex.accounts.selectors import invitation_list_pending
+from engagex.accounts.services.invitations import invitation_create
 from engagex.analytics.models import EmailEvent
 from engagex.analytics.selectors import campaign_report, campaign_top_links, workspace_dashboard
 from engagex.api import serializers as s
@@ -249,23 +249,28 @@ class MemberViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class InvitationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
-    """Pending members (never logged in, no password yet); POST invites one by email."""
+    """Pending invitations; POST invites someone by email with a role (they get a link)."""
 
-    serializer_class = s.MemberSerializer
-    # Django marks an unusable password with a leading "!" (UNUSABLE_PASSWORD_PREFIX).
-    queryset = User.objects.filter(
-        last_login__isnull=True, password__startswith=UNUSABLE_PASSWORD_PREFIX
-    ).prefetch_related("groups")
-    action_permissions = {"create": ["accounts.add_user"], "list": ["accounts.view_user"]}
+    serializer_class = s.InvitationOutSerializer
+    queryset = invitation_list_pending().select_related("invited_by")
+    action_permissions = {
+        "create": ["accounts.add_invitation"],
+        "list": ["accounts.view_invitation"],
+    }
 
-    @extend_schema(request=s.InvitationSerializer, responses={201: s.MemberSerializer})
+    def get_queryset(self):
+        return invitation_list_pending().select_related("invited_by")
+
+    @extend_schema(request=s.InvitationSerializer, responses={201: s.InvitationOutSerializer})
     def create(self, request):
         serializer = s.InvitationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        member = user_create(**serializer.validated_data, actor=_acting_user(request))
-        link = request.build_absolute_uri(user_set_password_path(user=member))
-        member_invitation_send(user=member, link=link, workspace_name=current_tenant().name)
-        return Response(s.MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+        invitation, _link = invitation_create(
+            email=serializer.validated_data["email"],
+            role=serializer.validated_data["role"],
+            actor=_acting_user(request),
+        )
+        return Response(s.InvitationOutSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
 
 class SubscriptionView(APIView):

@@ -54,8 +54,10 @@ def usage(limit: Limit) -> int:
         return monthly_sends()
     if limit == Limit.SEATS:
         from engagex.accounts.models import User
+        from engagex.accounts.selectors import invitation_list_pending
 
-        return User.objects.filter(is_active=True).count()
+        # A pending invitation holds its seat until it is accepted, revoked or expires.
+        return User.objects.filter(is_active=True).count() + invitation_list_pending().count()
     if limit == Limit.SENDER_DOMAINS:
         from engagex.domains.models import SendingDomain
 

@@ -589,15 +589,15 @@ def _record(account, from_plan, from_status, *, source, actor="", reason="") -> 
 def _notify_owners(tenant: Tenant, *, title: str, body: str, level: str) -> int:
     """In-app and email notification to every active Owner of `tenant`."""
     from engagex.accounts import roles
-    from engagex.accounts.models import User
-    from engagex.notifications.services import notification_send
-    from tenants.selectors import workspace_url
+    from engagex.notifications.services import notification_send_to_role
 
     with schema_context(tenant.schema_name):
-        owners = list(User.objects.filter(is_active=True, groups__name=roles.OWNER))
-        link = workspace_url(tenant, "/admin/billing/")
-        return len(
-            notification_send(
-                recipients=owners, title=title, body=body, link=link, level=level, email=True
-            )
+        sent = notification_send_to_role(
+            role=roles.OWNER,
+            title=title,
+            body=body,
+            link="/admin/billing/",
+            level=level,
+            email=True,
         )
+        return len(sent)

@@ -24,6 +24,10 @@ def can_view_roles(request) -> bool:
     return request.user.has_perm("accounts.view_role")
 
 
+def can_manage_security(request) -> bool:
+    return request.user.is_superuser or request.user.groups.filter(name="Owner").exists()
+
+
 def can_manage_api_keys(request) -> bool:
     return request.user.has_perm("api.view_apikey")
 

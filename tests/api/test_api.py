@@ -315,20 +315,24 @@ def test_domains_add_and_verify(tenant, api, monkeypatch):
     assert api.get(f"{API}/domains/").json()["results"][0]["domain"] == "news.example.com"
 
 
-def test_invitations_email_the_new_member(tenant, api):
-    response = api.post(
-        f"{API}/invitations/",
-        {"email": "new@alpha.example", "role": "Marketer"},
-        content_type="application/json",
-    )
+def test_invitations_email_the_new_member(tenant, api, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            f"{API}/invitations/",
+            {"email": "new@alpha.example", "role": "Marketer"},
+            content_type="application/json",
+        )
     pending = api.get(f"{API}/invitations/").json()
     members = api.get(f"{API}/users/").json()["results"]
 
     assert response.status_code == 201
     assert response.json()["role"] == "Marketer"
+    assert response.json()["status"] == "pending"
     assert mail.outbox[-1].to == ["new@alpha.example"]
-    assert "new@alpha.example" in [m["email"] for m in pending["results"]]
-    assert {m["email"] for m in members} >= {"owner@alpha.example", "new@alpha.example"}
+    assert "/invitations/" in mail.outbox[-1].body
+    assert [m["email"] for m in pending["results"]] == ["new@alpha.example"]
+    # Not a member until they accept the invitation.
+    assert "new@alpha.example" not in {m["email"] for m in members}
 
 
 def test_subscription_dashboard_and_events(tenant, api):

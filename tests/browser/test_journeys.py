@@ -46,8 +46,27 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(django_db_setup, django_db_blocker, fake_sendgrid_server):
-    """gunicorn on the test database; yields its port. Cleans up the workspace it creates."""
+def mail_dir(tmp_path_factory) -> Path:
+    """Where the server writes the emails it sends (sign-up codes, invitations)."""
+    return tmp_path_factory.mktemp("mail")
+
+
+def _last_mail(mail_dir: Path, to: str) -> str:
+    """The newest email the server wrote to `to` (the file backend's .log files)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        files = sorted(mail_dir.glob("*.log"), key=lambda f: f.stat().st_mtime, reverse=True)
+        for file in files:
+            text = file.read_text()
+            if f"To: {to}" in text:
+                return text
+        time.sleep(0.2)
+    raise AssertionError(f"no email to {to}")
+
+
+@pytest.fixture
+def server(django_db_setup, django_db_blocker, fake_sendgrid_server, mail_dir):
+    """gunicorn on the test database; yields its port. Cleans up the workspaces it creates."""
     port = _free_port()
     env = {
         **os.environ,
@@ -55,6 +74,7 @@ def server(django_db_setup, django_db_blocker, fake_sendgrid_server):
         "ENGAGEX_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
         "SITE_PORT": f":{port}",
         "ANYMAIL_WEBHOOK_SECRET": "hook:browser",
+        "EMAIL_FILE_PATH": str(mail_dir),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
@@ -82,19 +102,21 @@ def server(django_db_setup, django_db_blocker, fake_sendgrid_server):
             break
         time.sleep(0.1)
     with django_db_blocker.unblock():
-        for tenant in Tenant.objects.filter(slug="browser-co"):
+        for tenant in Tenant.objects.filter(slug__in=["browser-co", "signup-co"]):
             tenant_delete(tenant=tenant)
 
 
 class Steps:
-    def __init__(self, page):
+    def __init__(self, page, prefix: str = ""):
         self.page = page
         self.count = 0
+        self.prefix = f"{prefix}-" if prefix else ""
         SHOTS.mkdir(parents=True, exist_ok=True)
 
     def shot(self, name: str) -> None:
         self.count += 1
-        self.page.screenshot(path=str(SHOTS / f"{self.count:02d}-{name}.png"), full_page=True)
+        path = SHOTS / f"{self.prefix}{self.count:02d}-{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
 
 
 def test_main_journeys(server, django_db_blocker, fake_sendgrid_server, tmp_path):
@@ -115,9 +137,7 @@ def test_main_journeys(server, django_db_blocker, fake_sendgrid_server, tmp_path
 
         # 1. The platform superuser creates a workspace.
         page.goto(f"{platform}/admin/login/")
-        page.fill("#id_username", PLATFORM_ADMIN[0])
-        page.fill("#id_password", PLATFORM_ADMIN[1])
-        page.click("button[type=submit]")
+        _log_in(page, *PLATFORM_ADMIN)
         page.goto(f"{platform}/admin/tenants/tenant/add/")
         page.fill("#id_name", "Browser Co")
         page.fill("#id_slug", "browser-co")
@@ -134,9 +154,8 @@ def test_main_journeys(server, django_db_blocker, fake_sendgrid_server, tmp_path
         page.click("button[type=submit]")
         expect(page.get_by_text("Your password is set")).to_be_visible()
         page.goto(f"{workspace}/admin/login/")
-        page.fill("#id_username", "owner@browser.example")
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
+        steps.shot("login")
+        _log_in(page, "owner@browser.example", PASSWORD)
         expect(page.get_by_text("Audience over the last 30 days")).to_be_visible()
         steps.shot("owner-dashboard")
 
@@ -251,7 +270,107 @@ def test_main_journeys(server, django_db_blocker, fake_sendgrid_server, tmp_path
         page.select_option("#id_role", "Marketer")
         page.click("button[name=_save]")
         expect(
-            page.get_by_text(re.compile("An invitation was emailed to teammate@browser.example"))
+            page.get_by_text(re.compile("Invitation emailed to teammate@browser.example"))
         ).to_be_visible()
         steps.shot("teammate-invited")
+        browser.close()
+
+
+def _log_in(page, email: str, password: str) -> None:
+    """allauth's login form (the console's /admin/login/ leads there)."""
+    page.fill("#id_login", email)
+    page.fill("#id_password", password)
+    page.click("form[action^='/accounts/login/'] button[type=submit]")
+
+
+def _totp(secret: str) -> str:
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+
+
+def test_sign_up_invite_and_mfa_journey(server, django_db_blocker, mail_dir):
+    """An organisation signs up, its Owner invites a teammate who joins, then turns on MFA."""
+    from playwright.sync_api import expect, sync_playwright
+
+    port = server
+    platform = f"http://localhost:{port}"
+    workspace = f"http://signup-co.localhost:{port}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        page.set_default_timeout(20_000)
+        steps = Steps(page, prefix="accounts")
+
+        # 1. Sign up on the public site: the address is suggested and checked live.
+        page.goto(f"{platform}/signup/")
+        page.fill("#id_name", "Signup Co")
+        expect(page.locator("#id_slug")).to_have_value("signup-co")
+        expect(page.get_by_text("signup-co.localhost")).to_be_visible()
+        page.fill("#id_full_name", "Sia Signup")
+        page.fill("#id_email", "sia@signup.example")
+        page.fill("#id_password", PASSWORD)
+        steps.shot("signup")
+        page.click("button[type=submit]:has-text('Email me a code')")
+        expect(page.get_by_text("We sent a 6-digit code")).to_be_visible()
+        steps.shot("signup-code")
+        code = re.search(r"^\s+(\d{6})$", _last_mail(mail_dir, "sia@signup.example"), re.M)
+        page.fill("#id_code", code.group(1))
+        page.click("button[type=submit]:has-text('Create my workspace')")
+        page.wait_for_url(f"{workspace}/admin/")
+        expect(page.get_by_text("Welcome to your new workspace.")).to_be_visible()
+        steps.shot("signed-up-dashboard")
+
+        # 2. Invite a teammate; they accept in their own browser and land in the console.
+        page.goto(f"{workspace}/admin/accounts/user/")
+        expect(page.get_by_text("What each role can do")).to_be_visible()
+        steps.shot("team")
+        page.goto(f"{workspace}/admin/accounts/invitation/add/")
+        page.fill("#id_email", "tom@signup.example")
+        page.select_option("#id_role", "Viewer")
+        page.click("button[name=_save]")
+        expect(page.get_by_text("Invitation emailed to tom@signup.example")).to_be_visible()
+        steps.shot("invitations")
+        link = re.search(r"http://\S+/invitations/\S+/", _last_mail(mail_dir, "tom@signup.example"))
+        teammate = browser.new_page(viewport={"width": 1280, "height": 860})
+        teammate.goto(link.group(0))
+        teammate.fill("#id_full_name", "Tom Teammate")
+        teammate.fill("#id_password1", "Teammate-pass-2026")
+        teammate.fill("#id_password2", "Teammate-pass-2026")
+        Steps(teammate, prefix="accounts-teammate").shot("accept-invitation")
+        teammate.click("button[type=submit]:has-text('Join the workspace')")
+        expect(teammate.get_by_text("Welcome! You joined the workspace.")).to_be_visible()
+
+        # 3. The Owner sets up an authenticator app (after confirming the password).
+        page.goto(f"{workspace}/accounts/2fa/totp/activate/")
+        page.fill("#id_password", PASSWORD)
+        steps.shot("reauthenticate")
+        page.click("button[type=submit]")
+        secret = page.locator("#authenticator_secret").input_value()
+        steps.shot("totp-activate")
+        page.fill("#id_code", _totp(secret))
+        page.click("button[type=submit]:has-text('Activate')")
+        expect(page.get_by_text("Recovery Codes", exact=False).first).to_be_visible()
+        steps.shot("recovery-codes")
+
+        # 4. Next login asks for a code; a recovery code works.
+        with django_db_blocker.unblock(), schema_context("signup_co"):
+            from allauth.mfa.models import Authenticator
+
+            recovery = Authenticator.objects.get(
+                type=Authenticator.Type.RECOVERY_CODES, user__email="sia@signup.example"
+            )
+            recovery_code = recovery.wrap().get_unused_codes()[0]
+            connection.close()
+        fresh = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
+        fresh.goto(f"{workspace}/admin/")
+        _log_in(fresh, "sia@signup.example", PASSWORD)
+        expect(fresh.locator("#id_code")).to_be_visible()
+        Steps(fresh, prefix="accounts-mfa").shot("second-factor")
+        fresh.fill("#id_code", recovery_code)
+        fresh.click("button[type=submit]")
+        expect(fresh.get_by_text("Audience over the last 30 days")).to_be_visible()
         browser.close()

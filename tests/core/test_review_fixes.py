@@ -8,7 +8,7 @@ from django.urls import reverse
 from django_tenants.utils import schema_context
 
 from engagex.accounts import roles
-from engagex.accounts.models import User
+from engagex.accounts.models import Invitation, User
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.contacts.models import Contact
 from engagex.contacts.services.contacts import contact_delete_many
@@ -39,7 +39,7 @@ def test_an_admin_cannot_make_anyone_owner(tenant, make_member):
     client = logged_in_client(tenant, admin_user)
 
     response = client.post(
-        reverse("admin:accounts_user_add", urlconf="config.urls_tenants"),
+        reverse("admin:accounts_invitation_add", urlconf="config.urls_tenants"),
         {"email": "new-owner@alpha.example", "role": roles.OWNER},
     )
     change = client.post(
@@ -51,6 +51,7 @@ def test_an_admin_cannot_make_anyone_owner(tenant, make_member):
     assert "Only an Owner can give the Owner role" in change.content.decode()
     with schema_context(tenant.schema_name):
         assert not User.objects.filter(email="new-owner@alpha.example").exists()
+        assert not Invitation.objects.filter(email="new-owner@alpha.example").exists()
         assert admin_user.groups.get().name == roles.ADMIN
 
 

@@ -23,11 +23,13 @@ def test_staff_of_one_workspace_cannot_log_in_on_another(tenant, other_tenant):
     client = TenantClient(other_tenant)
 
     response = client.post(
-        "/admin/login/?next=/admin/", {"username": alpha_email, "password": OWNER_PASSWORD}
+        "/accounts/login/?next=/admin/", {"login": alpha_email, "password": OWNER_PASSWORD}
     )
 
     assert response.status_code == 200
-    assert "Please enter the correct email address and password" in response.content.decode()
+    assert "The email address and/or password you specified are not correct." in (
+        response.content.decode()
+    )
     assert client.get("/admin/").status_code == 302
 
 
@@ -35,11 +37,12 @@ def test_own_credentials_log_in_on_own_workspace(tenant):
     client = TenantClient(tenant)
 
     response = client.post(
-        "/admin/login/?next=/admin/",
-        {"username": SESSION_TENANTS["alpha"][1], "password": OWNER_PASSWORD},
+        "/accounts/login/?next=/admin/",
+        {"login": SESSION_TENANTS["alpha"][1], "password": OWNER_PASSWORD},
     )
 
     assert response.status_code == 302
+    assert response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
 
 
@@ -59,7 +62,7 @@ def test_platform_superuser_is_not_a_workspace_user(tenant):
     client = TenantClient(tenant)
 
     response = client.post(
-        "/admin/login/?next=/admin/", {"username": PLATFORM_ADMIN[0], "password": PLATFORM_ADMIN[1]}
+        "/accounts/login/?next=/admin/", {"login": PLATFORM_ADMIN[0], "password": PLATFORM_ADMIN[1]}
     )
 
     assert response.status_code == 200
@@ -81,8 +84,8 @@ def test_workspace_owner_cannot_log_in_to_the_platform(db, tenant):
 
     client = Client(HTTP_HOST="localhost")
     response = client.post(
-        "/admin/login/?next=/admin/",
-        {"username": SESSION_TENANTS["alpha"][1], "password": OWNER_PASSWORD},
+        "/accounts/login/?next=/admin/",
+        {"login": SESSION_TENANTS["alpha"][1], "password": OWNER_PASSWORD},
     )
 
     assert response.status_code == 200

@@ -50,4 +50,32 @@ def campaign_transition(campaign: Campaign, target: str, *, reason: str = "") ->
         campaign.finished_at = now
         fields.append("finished_at")
     campaign.save(update_fields=fields)
+    if target == S.FAILED:
+        _notify_failed(campaign)
     return campaign
+
+
+def _notify_failed(campaign: Campaign) -> None:
+    """Tell the campaign's author, and the Owners and Admins, that it stopped for good."""
+    from django.urls import reverse
+
+    from engagex.accounts import roles
+    from engagex.accounts.models import User
+    from engagex.notifications.services import notification_send
+
+    people = User.objects.filter(is_active=True, groups__name__in=[roles.OWNER, roles.ADMIN])
+    recipients = {user.pk: user for user in people}
+    if campaign.created_by_id and campaign.created_by.is_active:
+        recipients[campaign.created_by_id] = campaign.created_by
+    link = reverse(
+        "admin:campaigns_campaign_change", args=[campaign.pk], urlconf="config.urls_tenants"
+    )
+    # In-app rows are written with the failure; emails go after the commit.
+    notification_send(
+        recipients=list(recipients.values()),
+        title=f"Campaign failed: {campaign.name}",
+        body=campaign.failure_reason or "The campaign stopped and will not send more.",
+        link=link,
+        level="error",
+        email=True,
+    )

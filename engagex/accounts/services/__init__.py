@@ -2,13 +2,14 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_tenants.utils import get_public_schema_name
 
 from engagex.accounts import roles
 from engagex.accounts.models import User
@@ -85,6 +86,11 @@ def user_update_check(*, user: User, role: str | None, is_active: bool, actor=No
     if role is not None and role not in roles.ROLES:
         raise ValidationError({"role": f"Unknown role {role!r}."})
     role_grant_check(actor=actor, role=role, target=user)
+    if is_active and not user.is_active and connection.schema_name != get_public_schema_name():
+        # Reactivating a member takes a seat again.
+        from engagex.billing.limits import Limit, ensure_within
+
+        ensure_within(Limit.SEATS, adding=1)
     was_owner = user.is_active and user.groups.filter(name=roles.OWNER).exists()
     stays_owner = is_active and (role == roles.OWNER if role is not None else was_owner)
     if was_owner and not stays_owner:
