@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 API_VERSION = "2026-05-27.dahlia"
+DEMO_AMOUNTS = {"basic": 1900, "pro": 7900, "premium": 29900}
 
 
 def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
@@ -120,7 +121,10 @@ class FakeStripe:
             self.objects[obj["id"]] = obj
         return obj
 
-    def price(self, price_id: str, amount: int = 2900, interval: str = "month") -> dict:
+    def price(self, price_id: str, amount: int | None = None, interval: str = "month") -> dict:
+        if amount is None:
+            # The default plans' prices, so local screens agree with the plan cards.
+            amount = next((a for k, a in DEMO_AMOUNTS.items() if k in price_id), 2900)
         product = self.objects.get(f"prod_{price_id}") or self.put(
             {
                 "id": f"prod_{price_id}",
@@ -603,9 +607,8 @@ def main():
     fake = FakeStripe(
         port=args.port, webhook_url=args.webhook_url, webhook_secret=args.webhook_secret
     )
-    amounts = {"basic": 1900, "pro": 7900, "premium": 29900}
     for price in filter(None, args.prices.split(",")):
-        fake.price(price, amount=next((a for k, a in amounts.items() if k in price), 2900))
+        fake.price(price)
     print(f"Fake Stripe API listening on {fake.url}", flush=True)  # noqa: T201
     fake.server.serve_forever()
 

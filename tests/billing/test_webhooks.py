@@ -228,5 +228,5 @@ def test_paid_invoices_are_listed_on_the_billing_page(
 
     page = owner_client.get("/admin/billing/").content.decode()
     assert invoice["number"] in page
-    assert "29.00 USD" in page
+    assert "79.00 USD" in page
     assert f'href="{invoice["hosted_invoice_url"]}"' in page

@@ -25,12 +25,13 @@ from django_tenants.utils import schema_context
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.domains.models import SendingDomain
 from tenants.models import Tenant
-from tenants.services import tenant_delete
+from tenants.services import tenant_create, tenant_delete
 from tests.cluster import ROOT, start_cluster, wait_for
 from tests.fixtures.tenants import PLATFORM_ADMIN
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "test-results" / "browser"
+STRIPE_WEBHOOK_SECRET = "whsec_browser"  # noqa: S105 - signs the fake Stripe's events only
 PASSWORD = "Browser-pass-2026"  # noqa: S105 - a throw-away test workspace
 
 pytestmark = [
@@ -65,10 +66,16 @@ def _last_mail(mail_dir: Path, to: str) -> str:
 
 
 @pytest.fixture
-def server(django_db_setup, django_db_blocker, fake_sendgrid_server, mail_dir):
+def server(django_db_setup, django_db_blocker, fake_sendgrid_server, fake_stripe_server, mail_dir):
     """gunicorn on the test database; yields its port. Cleans up the workspaces it creates."""
     port = _free_port()
+    # The fake Stripe's hosted pages deliver their signed events to this server.
+    fake_stripe_server.webhook_url = f"http://localhost:{port}/billing/stripe/webhook/"
+    fake_stripe_server.webhook_secret = STRIPE_WEBHOOK_SECRET
     env = {
+        "STRIPE_SECRET_KEY": "sk_test_browserFakeKey00000000000001",
+        "STRIPE_API_HOST": fake_stripe_server.url,
+        "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "ENGAGEX_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
@@ -102,8 +109,15 @@ def server(django_db_setup, django_db_blocker, fake_sendgrid_server, mail_dir):
             break
         time.sleep(0.1)
     with django_db_blocker.unblock():
-        for tenant in Tenant.objects.filter(slug__in=["browser-co", "signup-co"]):
+        for tenant in Tenant.objects.filter(slug__in=["browser-co", "signup-co", "billing-co"]):
             tenant_delete(tenant=tenant)
+
+
+def _launch(playwright):
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
 
 
 class Steps:
@@ -127,10 +141,7 @@ def test_main_journeys(server, django_db_blocker, fake_sendgrid_server, tmp_path
     workspace = f"http://browser-co.localhost:{port}"
     fake_sendgrid_server.reset()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = _launch(playwright)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.set_default_timeout(20_000)
         steps = Steps(page)
@@ -297,10 +308,7 @@ def test_sign_up_invite_and_mfa_journey(server, django_db_blocker, mail_dir):
     platform = f"http://localhost:{port}"
     workspace = f"http://signup-co.localhost:{port}"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = _launch(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 860})
         page.set_default_timeout(20_000)
         steps = Steps(page, prefix="accounts")
@@ -374,3 +382,64 @@ def test_sign_up_invite_and_mfa_journey(server, django_db_blocker, mail_dir):
         fresh.click("button[type=submit]")
         expect(fresh.get_by_text("Audience over the last 30 days")).to_be_visible()
         browser.close()
+
+
+def test_billing_journey(server, django_db_blocker, fake_stripe_server):
+    """An Owner upgrades through Checkout, a payment fails, then the subscription is cancelled.
+
+    Each Stripe event reaches the server as a signed webhook from the fake Stripe's pages.
+    """
+    from playwright.sync_api import expect, sync_playwright
+
+    from engagex.billing.models import BillingAccount, Plan
+
+    port = server
+    workspace = f"http://billing-co.localhost:{port}"
+    with django_db_blocker.unblock():
+        tenant = tenant_create(
+            name="Billing Co", slug="billing-co", owner_email="owner@billing-co.example",
+            owner_password=PASSWORD, send_invitation=False,
+        ).tenant  # fmt: skip
+        pro = Plan.objects.get(code="pro")
+        saved_price = pro.stripe_price_monthly
+        Plan.objects.filter(pk=pro.pk).update(stripe_price_monthly="price_pro_browser")
+    try:
+        with sync_playwright() as playwright:
+            browser = _launch(playwright)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            steps = Steps(page, "billing")
+            page.goto(f"{workspace}/admin/login/")
+            _log_in(page, "owner@billing-co.example", PASSWORD)
+            page.goto(f"{workspace}/admin/billing/")
+            expect(page.get_by_test_id("billing-plan")).to_have_text("Free Trial")
+            steps.shot("trial")
+
+            page.get_by_test_id("choose-pro").click()
+            expect(page.get_by_text("Fake Stripe Checkout")).to_be_visible()
+            steps.shot("checkout")
+            page.get_by_text("Pay (test card)").click()
+            expect(page.get_by_text("Thank you! Stripe confirms the payment")).to_be_visible()
+            expect(page.get_by_test_id("billing-plan")).to_have_text("Pro")
+            expect(page.get_by_test_id("billing-status")).to_have_text("Active")
+            expect(page.get_by_test_id("invoices")).to_contain_text("79.00 USD")
+            steps.shot("pro-active")
+
+            page.get_by_test_id("billing-portal").click()
+            page.get_by_text("Simulate a failed payment").click()
+            expect(page.get_by_test_id("billing-status")).to_have_text("Payment overdue")
+            expect(page.get_by_test_id("billing-banner")).to_contain_text("A payment failed")
+            steps.shot("past-due")
+
+            page.get_by_test_id("billing-portal").click()
+            page.get_by_text("Cancel subscription").click()
+            expect(page.get_by_test_id("billing-status")).to_have_text("Cancelled")
+            expect(page.get_by_test_id("billing-banner")).to_contain_text("read-only")
+            steps.shot("cancelled")
+            browser.close()
+        with django_db_blocker.unblock():
+            account = BillingAccount.objects.get(tenant=tenant)
+            assert (account.plan.code, account.status) == ("pro", "cancelled")
+            assert account.tenant.plan_changes.filter(source="stripe").count() == 3
+    finally:
+        with django_db_blocker.unblock():
+            Plan.objects.filter(pk=pro.pk).update(stripe_price_monthly=saved_price)
