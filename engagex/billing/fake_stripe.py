@@ -19,10 +19,11 @@ import hmac
 import itertools
 import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
+
+from engagex.core.loopback import LoopbackServer
 
 API_VERSION = "2026-05-27.dahlia"
 DEMO_AMOUNTS = {"basic": 1900, "pro": 7900, "premium": 29900}
@@ -57,7 +58,7 @@ def _lists(node):
     return node
 
 
-class FakeStripe:
+class FakeStripe(LoopbackServer):
     PATHS = {
         "customers": "customer",
         "subscriptions": "subscription",
@@ -82,26 +83,14 @@ class FakeStripe:
     ):
         # Where the hosted pages (checkout, portal) deliver their signed events, if anywhere.
         self.webhook_url, self.webhook_secret = webhook_url, webhook_secret
-        self.lock = threading.Lock()
         self.objects: dict[str, dict] = {}
         self.requests: list[dict] = []
         self.counter = itertools.count(1)
-        self.server = ThreadingHTTPServer((host, port), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(host, port)
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "FakeStripe":
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return self.origin
 
     def reset(self) -> None:
         with self.lock:

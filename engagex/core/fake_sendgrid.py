@@ -11,39 +11,28 @@ Run standalone: python -m engagex.core.fake_sendgrid --port 8025
 import argparse
 import json
 import re
-import threading
 from collections import Counter, deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
+
+from engagex.core.loopback import LoopbackServer
 
 ATTEMPT_QUERY = re.compile(r"unique_args\['engagex_attempt'\]\s*=\s*\"([0-9a-f-]+)\"")
 
 
-class FakeSendGrid:
+class FakeSendGrid(LoopbackServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0, keep_bodies: bool = True):
         self.keep_bodies = keep_bodies
-        self.lock = threading.Lock()
         self.requests: list[dict] = []
         self.scripted: deque = deque()
         self.delivered: Counter = Counter()
         self.attempts: set[str] = set()
         self.request_count = 0
-        self.server = ThreadingHTTPServer((host, port), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(host, port)
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/v3/"
-
-    def start(self) -> "FakeSendGrid":
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return f"{self.origin}/v3/"
 
     def respond_next(
         self, status: int, body: dict | None = None, headers: dict | None = None, times=1
