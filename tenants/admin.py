@@ -48,6 +48,7 @@ class TenantAdmin(ModelAdmin):
         "status_reason",
         "status_changed_at",
         "created_at",
+        "subscription",
     ]
     inlines = [DomainInline]
     actions = ["suspend_selected", "reactivate_selected"]
@@ -76,6 +77,18 @@ class TenantAdmin(ModelAdmin):
         # A bulk delete would skip dropping schemas; workspaces are deleted one by one.
         actions.pop("delete_selected", None)
         return actions
+
+    @display(description=_("Subscription"))
+    def subscription(self, obj):
+        account = BillingAccount.objects.select_related("plan").filter(tenant=obj).first()
+        if account is None:
+            return "—"
+        return format_html(
+            '<a class="text-primary-600 underline" href="{}">{} — {}</a>',
+            reverse("admin:billing_billingaccount_change", args=[account.pk]),
+            account.plan,
+            account.get_status_display(),
+        )
 
     @display(description=_("Console"))
     def workspace_link(self, obj):

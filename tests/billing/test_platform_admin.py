@@ -113,3 +113,12 @@ def test_workspace_staff_cannot_reach_platform_billing(owner_client):
     response = owner_client.get("/admin/billing/billingaccount/")
 
     assert response.status_code == 404
+
+
+def test_workspace_page_links_to_its_subscription(platform_client, tenant):
+    account = BillingAccount.objects.get(tenant=tenant)
+
+    page = platform_client.get(_url("admin:tenants_tenant_change", tenant.pk)).content.decode()
+
+    assert _url("admin:billing_billingaccount_change", account.pk) in page
+    assert "Free Trial — Free trial" in page
