@@ -16,7 +16,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from engagex.billing.forms import PlanOverrideForm
-from engagex.billing.models import BillingAccount, Plan, PlanChange, UsagePeriod
+from engagex.billing.models import BillingAccount, Plan, PlanChange, UsagePeriod, status_label
 from engagex.billing.services import (
     billing_configured,
     billing_override_end,
@@ -43,10 +43,9 @@ def _limit(value):
 @admin.register(Plan)
 class PlanAdmin(ModelAdmin):
     list_display = [
-        "name", "code", "monthly_price", "contacts", "emails", "seats", "domains", "api_access",
-        "is_public", "workspaces",
+        "name", "monthly_price", "contacts", "emails", "seats", "domains", "api_access",
+        "workspaces",
     ]  # fmt: skip
-    list_editable = []
     ordering = ["position"]
     fieldsets = [
         (None, {"fields": ["name", "code", "description", "position", "is_public"]}),
@@ -160,8 +159,8 @@ class BillingAccountAdmin(ReadOnlyModelAdmin):
                     change.actor,
                     change.from_plan or "—",
                     change.to_plan,
-                    change.from_status or "—",
-                    change.to_status,
+                    status_label(change.from_status) if change.from_status else "—",
+                    status_label(change.to_status),
                     change.reason,
                 )  # fmt: skip
                 for change in obj.tenant.plan_changes.all()[:50]
@@ -283,20 +282,19 @@ class BillingAccountAdmin(ReadOnlyModelAdmin):
 
 @admin.register(PlanChange)
 class PlanChangeAdmin(ReadOnlyModelAdmin):
-    list_display = [
-        "created_at",
-        "tenant",
-        "source",
-        "actor",
-        "from_plan",
-        "to_plan",
-        "from_status",
-        "to_status",
-        "reason",
-    ]
+    list_display = ["created_at", "tenant", "source", "actor", "plans", "statuses", "reason"]
     list_filter = ["source", "to_status"]
     search_fields = ["tenant__name", "tenant__slug", "actor", "reason"]
     list_select_related = ["tenant"]
+
+    @display(description=_("plan"))
+    def plans(self, obj):
+        return f"{obj.from_plan or '—'} → {obj.to_plan}"
+
+    @display(description=_("status"))
+    def statuses(self, obj):
+        before = status_label(obj.from_status) if obj.from_status else "—"
+        return f"{before} → {status_label(obj.to_status)}"
 
 
 @admin.register(UsagePeriod)

@@ -13,6 +13,7 @@ def billing_banner(request) -> dict:
     if not request.user.is_authenticated or not request.path.startswith("/admin/"):
         return {}
     from engagex.billing.models import BillingAccount
+    from engagex.billing.views import is_owner
 
     account = BillingAccount.objects.filter(tenant__schema_name=connection.schema_name).first()
     if account is None:
@@ -25,10 +26,17 @@ def billing_banner(request) -> dict:
         ) % {"status": account.get_status_display().lower()}
         return {"billing_banner": {"level": "error", "text": text}}
     if account.status == S.PAST_DUE:
-        text = _(
-            "A payment failed. Update the card on the Billing page before %(date)s, or the "
-            "workspace turns read-only."
-        ) % {"date": f"{account.grace_ends_at:%Y-%m-%d}" if account.grace_ends_at else "—"}
+        date = f"{account.grace_ends_at:%Y-%m-%d}" if account.grace_ends_at else "—"
+        if is_owner(request.user):
+            text = _(
+                "A payment failed. Update the card on the Billing page before %(date)s, or the "
+                "workspace turns read-only."
+            ) % {"date": date}
+        else:
+            text = _(
+                "A payment failed. Ask an Owner to update the card before %(date)s, or the "
+                "workspace turns read-only."
+            ) % {"date": date}
         return {"billing_banner": {"level": "warning", "text": text}}
     if (
         account.status == S.TRIALING

@@ -106,7 +106,7 @@ class BillingAccount(models.Model):
         ordering = ["tenant__name"]
 
     def __str__(self):
-        return f"{self.tenant} — {self.plan} ({self.get_status_display()})"
+        return f"{self.tenant}: {self.plan}"
 
     @property
     def is_read_only(self) -> bool:
@@ -116,6 +116,10 @@ class BillingAccount(models.Model):
         if self.status == self.Status.PAST_DUE:
             return self.grace_ends_at is not None and self.grace_ends_at <= timezone.now()
         return False
+
+
+def status_label(value: str) -> str:
+    return dict(BillingAccount.Status.choices).get(value, value)
 
 
 class PlanChange(models.Model):

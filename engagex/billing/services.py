@@ -248,14 +248,19 @@ def _period_end(data: dict):
 
 
 def _account_for(data: dict) -> BillingAccount | None:
-    tenant_id = (data.get("metadata") or {}).get("tenant_id")
+    """The workspace a Stripe object belongs to: by its customer, else by our metadata."""
+    tenant_id = (data.get("metadata") or {}).get("tenant_id") or ""
+    customer = data.get("customer") or ""
     accounts = BillingAccount.objects.select_for_update().select_related("plan", "tenant")
-    if tenant_id and tenant_id.isdigit():
-        account = accounts.filter(tenant_id=int(tenant_id)).first()
+    if customer:
+        account = accounts.filter(stripe_customer_id=customer).first()
         if account:
             return account
-    if data.get("customer"):
-        return accounts.filter(stripe_customer_id=data["customer"]).first()
+    if tenant_id.isdigit():
+        account = accounts.filter(tenant_id=int(tenant_id)).first()
+        # Metadata never moves a workspace onto another workspace's customer.
+        if account and (not account.stripe_customer_id or account.stripe_customer_id == customer):
+            return account
     return None
 
 
@@ -299,20 +304,41 @@ def billing_subscription_apply(*, data: dict, actor: str = "") -> BillingAccount
         return account
     current = account.stripe_subscription_id
     if current and current != data["id"]:
-        if status not in LIVE:
-            # A replaced subscription ending says nothing about the workspace's current one.
+        if status not in LIVE or not _is_newer(data, current):
+            # An older or replaced subscription says nothing about the workspace's current one.
             return account
-        _subscription_cancel_quietly(current)
+        # Checkout replaced the plan: stop billing the old subscription once this commits.
+        transaction.on_commit(lambda: _subscription_cancel_quietly(current))
     before_plan, before_status = account.plan.name, account.status
-    plan = _plan_for_price(_subscription_price(data)) or account.plan
     account.stripe_subscription_id = data["id"]
     account.stripe_customer_id = data.get("customer") or account.stripe_customer_id
-    account.current_period_end = _period_end(data)
-    account.cancel_at_period_end = bool(data.get("cancel_at_period_end"))
     if account.status == S.COMPED:
         # A superuser's override stands until a superuser ends it.
         account.save()
         return account
+    _take_subscription_state(account, data, status)
+    account.save()
+    if (before_plan, before_status) != (account.plan.name, account.status):
+        _record(account, before_plan, before_status, source=PlanChange.Source.STRIPE, actor=actor)
+    return account
+
+
+def _is_newer(data: dict, current_id: str) -> bool:
+    """Whether subscription `data` was created after the one the workspace has now."""
+    from djstripe.models import Subscription
+
+    current = Subscription.objects.filter(id=current_id).values_list("created", flat=True).first()
+    created = _timestamp(data.get("created"))
+    if current is None or created is None:
+        return True
+    return (created, data["id"]) > (current, current_id)
+
+
+def _take_subscription_state(account: BillingAccount, data: dict, status: str) -> None:
+    """Set plan, status and dates from a Stripe subscription (not saved)."""
+    plan = _plan_for_price(_subscription_price(data)) or account.plan
+    account.current_period_end = _period_end(data)
+    account.cancel_at_period_end = bool(data.get("cancel_at_period_end"))
     account.plan = plan
     account.interval = (
         "year"
@@ -331,10 +357,6 @@ def billing_subscription_apply(*, data: dict, actor: str = "") -> BillingAccount
             )
     else:
         account.past_due_since = account.grace_ends_at = None
-    account.save()
-    if (before_plan, before_status) != (account.plan.name, account.status):
-        _record(account, before_plan, before_status, source=PlanChange.Source.STRIPE, actor=actor)
-    return account
 
 
 def _plan_for_price(price_id: str) -> Plan | None:
@@ -435,7 +457,8 @@ def billing_plan_override(*, tenant: Tenant, plan: Plan, reason: str, actor) -> 
     account.plan = plan
     account.status = S.COMPED
     account.comped_reason = reason.strip()
-    account.trial_ends_at = account.past_due_since = account.grace_ends_at = None
+    # The trial end stays on record: ending the override returns to it.
+    account.past_due_since = account.grace_ends_at = None
     account.save()
     _record(
         account,
@@ -450,11 +473,20 @@ def billing_plan_override(*, tenant: Tenant, plan: Plan, reason: str, actor) -> 
 
 @transaction.atomic
 def billing_override_end(*, tenant: Tenant, actor) -> BillingAccount:
-    """End a comp: back to the Stripe subscription's state, or a finished trial without one."""
+    """End a comp: back to the Stripe subscription's state, else the trial (or its end)."""
     account = BillingAccount.objects.select_for_update().select_related("plan").get(tenant=tenant)
     before_plan, before_status = account.plan.name, account.status
     account.comped_reason = ""
-    account.status = S.EXPIRED
+    status = None
+    if account.stripe_subscription_id and billing_configured():
+        data = stripe.Subscription.retrieve(account.stripe_subscription_id, api_key=_api_key())
+        status = STRIPE_STATUS.get(data.get("status"))
+        if status is not None:
+            _take_subscription_state(account, data, status)
+    if status is None:
+        account.plan = trial_plan()
+        trial_left = account.trial_ends_at and account.trial_ends_at > timezone.now()
+        account.status = S.TRIALING if trial_left else S.EXPIRED
     account.save()
     _record(
         account,
@@ -464,11 +496,6 @@ def billing_override_end(*, tenant: Tenant, actor) -> BillingAccount:
         actor=str(actor),
         reason="override ended",
     )
-    if account.stripe_subscription_id and billing_configured():
-        billing_subscription_sync(
-            subscription_id=account.stripe_subscription_id, event_id=str(actor)
-        )
-        account.refresh_from_db()
     return account
 
 
@@ -479,50 +506,59 @@ def billing_trials_check(*, now: datetime | None = None) -> dict[str, int]:
     """Warn Owners 3 and 1 days before the trial ends; end trials that are over."""
     now = now or timezone.now()
     counts = {"warned": 0, "expired": 0}
-    trials = BillingAccount.objects.select_related("tenant", "plan").filter(
-        status=S.TRIALING, trial_ends_at__isnull=False
+    due = BillingAccount.objects.filter(
+        status=S.TRIALING,
+        trial_ends_at__lte=now + timedelta(days=max(settings.BILLING_TRIAL_WARNING_DAYS)),
     )
-    for account in trials:
-        left = account.trial_ends_at - now
-        if left <= timedelta(0):
-            with transaction.atomic():
-                account.status = S.EXPIRED
-                account.save(update_fields=["status", "updated_at"])
-                _record(
-                    account,
-                    account.plan.name,
-                    S.TRIALING,
-                    source=PlanChange.Source.SCHEDULE,
-                    actor="trial expiry",
-                )
+    for pk in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            # Re-read under a lock: a payment confirmed meanwhile must not be undone.
+            account = (
+                BillingAccount.objects.select_for_update()
+                .select_related("tenant", "plan")
+                .filter(pk=pk, status=S.TRIALING)
+                .first()
+            )
+            if account is not None:
+                outcome = _trial_step(account, now)
+                if outcome:
+                    counts[outcome] += 1
+    return counts
+
+
+def _trial_step(account: BillingAccount, now: datetime) -> str:
+    left = account.trial_ends_at - now
+    if left <= timedelta(0):
+        account.status = S.EXPIRED
+        account.save(update_fields=["status", "updated_at"])
+        _record(
+            account, account.plan.name, S.TRIALING,
+            source=PlanChange.Source.SCHEDULE, actor="trial expiry",
+        )  # fmt: skip
+        _notify_owners(
+            account.tenant,
+            title=_("Your free trial has ended"),
+            body=_(
+                "The workspace is read-only now: you can log in and export. Choose a plan "
+                "on the Billing page to send and import again."
+            ),
+            level="error",
+        )
+        return "expired"
+    for days in sorted(settings.BILLING_TRIAL_WARNING_DAYS):
+        already = account.trial_warning_sent is not None and account.trial_warning_sent <= days
+        if left <= timedelta(days=days) and not already:
+            account.trial_warning_sent = days
+            account.save(update_fields=["trial_warning_sent", "updated_at"])
             _notify_owners(
                 account.tenant,
-                title=_("Your free trial has ended"),
-                body=_(
-                    "The workspace is read-only now: you can log in and export. Choose a plan "
-                    "on the Billing page to send and import again."
-                ),
-                level="error",
+                title=_("Your free trial ends in %(days)s day(s)") % {"days": days},
+                body=_("It ends on %(date)s. Choose a plan on the Billing page to keep sending.")
+                % {"date": f"{account.trial_ends_at:%Y-%m-%d %H:%M} UTC"},
+                level="warning",
             )
-            counts["expired"] += 1
-            continue
-        for days in sorted(settings.BILLING_TRIAL_WARNING_DAYS):
-            already = account.trial_warning_sent is not None and account.trial_warning_sent <= days
-            if left <= timedelta(days=days) and not already:
-                account.trial_warning_sent = days
-                account.save(update_fields=["trial_warning_sent", "updated_at"])
-                _notify_owners(
-                    account.tenant,
-                    title=_("Your free trial ends in %(days)s day(s)") % {"days": days},
-                    body=_(
-                        "It ends on %(date)s. Choose a plan on the Billing page to keep sending."
-                    )
-                    % {"date": f"{account.trial_ends_at:%Y-%m-%d %H:%M} UTC"},
-                    level="warning",
-                )
-                counts["warned"] += 1
-                break
-    return counts
+            return "warned"
+    return ""
 
 
 def billing_usage_rollover(*, today=None) -> int:

@@ -41,7 +41,9 @@ def test_without_stripe_keys_the_page_says_billing_is_not_configured(owner_clien
 def test_only_owners_open_the_billing_page(tenant, make_member, role):
     client = logged_in_client(tenant, make_member(role))
 
-    assert client.get(URL).status_code == 403
+    refused = client.get(URL)
+    assert refused.status_code == 403
+    assert "You can't open this page" in refused.content.decode()
     assert client.post(URL, {"action": "portal"}).status_code == 403
 
 

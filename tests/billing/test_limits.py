@@ -161,3 +161,17 @@ def test_banner_warns_while_overdue_and_near_the_trial_end(owner_client, tenant)
     assert "Your free trial ends" in trial
     assert "A payment failed. Update the card on the Billing page" in overdue
     assert 'data-testid="billing-banner"' not in fine
+
+
+def test_members_who_cannot_pay_are_told_to_ask_an_owner(tenant, make_member):
+    from engagex.accounts import roles
+    from tests.fixtures.tenants import logged_in_client
+
+    BillingAccount.objects.filter(tenant=tenant).update(
+        status=S.PAST_DUE, grace_ends_at=timezone.now() + timedelta(days=5)
+    )
+    marketer = logged_in_client(tenant, make_member(roles.MARKETER))
+
+    page = marketer.get("/admin/").content.decode()
+
+    assert "A payment failed. Ask an Owner to update the card" in page

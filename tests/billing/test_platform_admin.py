@@ -1,6 +1,9 @@
 """Platform superusers: plans, every workspace's subscription and usage, comped overrides."""
 
+from datetime import timedelta
+
 from django.urls import reverse
+from django.utils import timezone
 
 from engagex.billing.models import BillingAccount, Plan, PlanChange
 
@@ -90,10 +93,13 @@ def test_stripe_events_do_not_undo_a_comp(platform_client, tenant, fake_stripe):
     assert (account.plan, account.status) == (premium, S.COMPED)
 
 
-def test_ending_an_override_without_a_subscription_makes_the_workspace_read_only(
+def test_ending_an_override_after_the_trial_without_a_subscription_makes_it_read_only(
     platform_client, tenant
 ):
     account = BillingAccount.objects.get(tenant=tenant)
+    BillingAccount.objects.filter(pk=account.pk).update(
+        trial_ends_at=timezone.now() - timedelta(days=1)
+    )
     platform_client.post(
         _url("admin:billing_billingaccount_override_detail", account.pk),
         {"plan": Plan.objects.get(code="pro").pk, "reason": "Trial extension"},
@@ -122,3 +128,18 @@ def test_workspace_page_links_to_its_subscription(platform_client, tenant):
 
     assert _url("admin:billing_billingaccount_change", account.pk) in page
     assert "Free Trial — Free trial" in page
+
+
+def test_ending_an_override_during_the_trial_returns_to_the_trial(platform_client, tenant):
+    account = BillingAccount.objects.get(tenant=tenant)
+    platform_client.post(
+        _url("admin:billing_billingaccount_override_detail", account.pk),
+        {"plan": Plan.objects.get(code="pro").pk, "reason": "Demo for sales"},
+    )
+
+    platform_client.post(_url("admin:billing_billingaccount_override_end_detail", account.pk))
+
+    account.refresh_from_db()
+    assert (account.plan.code, account.status, account.is_read_only) == (
+        "free-trial", S.TRIALING, False,
+    )  # fmt: skip

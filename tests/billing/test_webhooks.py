@@ -185,12 +185,13 @@ def test_events_for_one_workspace_never_touch_another(
 
 
 def test_a_new_plan_through_checkout_cancels_the_replaced_subscription(
-    fake_stripe, tenant, subscribed
+    fake_stripe, tenant, subscribed, django_capture_on_commit_callbacks
 ):
     premium = PlanFactory(name="Premium", code="premium-test")
     event = fake_stripe.complete_checkout(checkout(fake_stripe, tenant, premium))
 
-    post_event(event)
+    with django_capture_on_commit_callbacks(execute=True):
+        post_event(event)
 
     billing = account(tenant)
     assert billing.plan == premium
@@ -230,3 +231,17 @@ def test_paid_invoices_are_listed_on_the_billing_page(
     assert invoice["number"] in page
     assert "79.00 USD" in page
     assert f'href="{invoice["hosted_invoice_url"]}"' in page
+
+
+def test_an_older_subscription_still_live_cannot_replace_the_current_one(
+    fake_stripe, tenant, subscribed
+):
+    premium = PlanFactory(name="Premium", code="premium-test")
+    newer = fake_stripe.complete_checkout(checkout(fake_stripe, tenant, premium))
+    post_event(newer)  # the old one's cancellation is left undone (no commit in this test)
+
+    post_event(fake_stripe.set_subscription_status(subscribed, "active"))
+
+    billing = account(tenant)
+    assert billing.stripe_subscription_id == newer["data"]["object"]["subscription"]
+    assert billing.plan == premium
