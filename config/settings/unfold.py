@@ -55,10 +55,6 @@ def _two_factor_item():
     return _item(_("Two-factor login"), "phonelink_lock", reverse_lazy("mfa_index"))
 
 
-def _section(slug):
-    return reverse_lazy("admin:section", kwargs={"slug": slug})
-
-
 def _without_empty_badges(navigation):
     """Unfold shows a badge whenever an item has one; drop it when nothing is unread."""
 

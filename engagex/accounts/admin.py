@@ -174,8 +174,12 @@ class InvitationAdmin(ModelAdmin):
                        "%(days)s days.") % {"days": settings.INVITATION_TTL_DAYS},
                 cancel_url=back, submit_label=_("Resend"),
             )  # fmt: skip
-        invitation_resend(invitation=invitation)
-        self.message_user(request, _("Invitation sent again."), messages.SUCCESS)
+        try:
+            invitation_resend(invitation=invitation, actor=request.user)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            self.message_user(request, _("Invitation sent again."), messages.SUCCESS)
         return redirect(back)
 
     @action(description=_("Revoke"), url_path="revoke", permissions=["revoke_detail"])
@@ -189,8 +193,12 @@ class InvitationAdmin(ModelAdmin):
                 text=_("The emailed link stops working at once and the seat is freed."),
                 cancel_url=back, submit_label=_("Revoke"), danger=True,
             )  # fmt: skip
-        invitation_revoke(invitation=invitation)
-        self.message_user(request, _("Invitation revoked."), messages.SUCCESS)
+        try:
+            invitation_revoke(invitation=invitation, actor=request.user)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            self.message_user(request, _("Invitation revoked."), messages.SUCCESS)
         return redirect(back)
 
 

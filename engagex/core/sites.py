@@ -3,15 +3,10 @@
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from unfold.sites import UnfoldAdminSite
-
-# Sidebar sections that a later release fills; each says what will live there.
-UPCOMING_SECTIONS: dict = {}
 
 
 class AllauthLoginMixin:
@@ -48,22 +43,7 @@ class WorkspaceAdminSite(AllauthLoginMixin, UnfoldAdminSite):
     def extra_urls(self):
         from engagex.billing.views import billing_view
 
-        return [
-            path("section/<slug:slug>/", self.admin_view(self.section_view), name="section"),
-            path("billing/", self.admin_view(billing_view), {"site": self}, name="billing"),
-        ]
-
-    def section_view(self, request, slug):
-        """Show a sidebar section that is not available in this release yet."""
-        if slug not in UPCOMING_SECTIONS:
-            raise Http404
-        title, description = UPCOMING_SECTIONS[slug]
-        context = {
-            **self.each_context(request),
-            "title": title,
-            "description": description,
-        }
-        return TemplateResponse(request, "admin/engagex/section.html", context)
+        return [path("billing/", self.admin_view(billing_view), {"site": self}, name="billing")]
 
 
 workspace_site = WorkspaceAdminSite(name="admin")

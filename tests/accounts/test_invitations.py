@@ -322,3 +322,20 @@ def test_mismatched_passwords_create_no_member(tenant, owner):
 
 def test_public_domain_has_no_invitation_page(db):
     assert Client(HTTP_HOST="localhost").get("/invitations/anything/").status_code == 404
+
+
+def test_only_owners_resend_or_revoke_an_owner_invitation(tenant, owner, make_member):
+    invitation, _ = _invite(tenant, owner, email="boss@alpha.example", role=roles.OWNER)
+    admin = make_member(roles.ADMIN)
+
+    with schema_context(tenant.schema_name):
+        with pytest.raises(ValidationError):
+            invitation_resend(invitation=invitation, actor=admin)
+        with pytest.raises(ValidationError):
+            invitation_revoke(invitation=invitation, actor=admin)
+        invitation.refresh_from_db()
+        assert invitation.status == Invitation.Status.PENDING
+        assert invitation.send_count == 1
+        invitation_revoke(invitation=invitation, actor=owner)
+        invitation.refresh_from_db()
+        assert invitation.status == Invitation.Status.REVOKED

@@ -69,6 +69,7 @@ def test_sign_up_end_to_end_lands_logged_in_on_the_new_workspace(db):
         assert owner.full_name == "Gina Gamma"
         assert owner.check_password(PASSWORD)
         assert list(owner.groups.values_list("name", flat=True)) == [roles.OWNER]
+    assert SignupRequest.objects.get().password_hash == ""
 
     workspace = TenantClient(tenant)
     landed = workspace.get(login_url.removeprefix("http://gamma-co.localhost"))

@@ -8,7 +8,7 @@ from django_tenants.test.client import TenantClient
 from django_tenants.utils import schema_context
 
 from engagex.accounts import roles
-from engagex.core.sites import UPCOMING_SECTIONS, workspace_site
+from engagex.core.sites import workspace_site
 from tests.fixtures.tenants import logged_in_client
 
 PLATFORM_MODELS = [
@@ -110,18 +110,6 @@ def test_workspace_dashboard_shows_every_sidebar_section(owner_client):
     for title in ["Contacts", "Campaigns", "Templates", "Analytics", "Domains", "Team", "Billing"]:
         assert title in body
     assert "Alpha Corp" in body
-
-
-@pytest.mark.parametrize("slug", sorted(UPCOMING_SECTIONS))
-def test_upcoming_sections_render_an_explanation(owner_client, slug):
-    response = owner_client.get(f"/admin/section/{slug}/")
-
-    assert response.status_code == 200
-    assert "not available in this release yet" in response.content.decode()
-
-
-def test_unknown_section_is_404(owner_client):
-    assert owner_client.get("/admin/section/nope/").status_code == 404
 
 
 def _request_for(user):

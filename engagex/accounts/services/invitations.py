@@ -87,9 +87,10 @@ def invitation_create(*, email: str, role: str, actor=None) -> tuple[Invitation,
 
 
 @transaction.atomic
-def invitation_resend(*, invitation: Invitation) -> str:
+def invitation_resend(*, invitation: Invitation, actor=None) -> str:
     """Email a fresh link (the old one stops working) and restart the expiry clock."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    role_grant_check(actor=actor, role=invitation.role)
     if invitation.status not in {Invitation.Status.PENDING, Invitation.Status.EXPIRED}:
         raise ValidationError(NOT_PENDING)
     token, digest = token_new()
@@ -101,8 +102,12 @@ def invitation_resend(*, invitation: Invitation) -> str:
     return _send(invitation, token)
 
 
-def invitation_revoke(*, invitation: Invitation) -> Invitation:
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, actor=None) -> Invitation:
     """Withdraw a pending invitation: its link stops working and its seat is freed."""
+    # Locked like acceptance, so an invitation is never both accepted and revoked.
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    role_grant_check(actor=actor, role=invitation.role)
     if invitation.status not in {Invitation.Status.PENDING, Invitation.Status.EXPIRED}:
         raise ValidationError(NOT_PENDING)
     invitation.revoked_at = timezone.now()

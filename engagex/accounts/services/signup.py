@@ -150,5 +150,8 @@ def signup_verify(*, signup_id: int, code: str) -> SignupResult:
             owner.password = signup.password_hash
             owner.save(update_fields=["password"])
             token = login_token_create(user=owner)
+        # The hash now lives only on the Owner's account.
+        signup.password_hash = ""
+        signup.save(update_fields=["password_hash"])
         login_url = workspace_url(tenant, login_token_path(token))
     return SignupResult(tenant=tenant, owner=owner, login_url=login_url)
