@@ -8,7 +8,7 @@ from engagex.accounts.urls import signup_urlpatterns, urlpatterns_for
 from engagex.analytics.views import SendGridEventsView
 from engagex.billing.webhooks import StripeWebhookView
 from engagex.campaigns.views import unsubscribe
-from engagex.core.sites import console_login_view
+from engagex.core.sites import console_login_view, console_logout_view
 from engagex.core.views import healthz
 
 urlpatterns = [
@@ -17,6 +17,7 @@ urlpatterns = [
     path("", lambda request: redirect("admin:index")),
     # unfold installs its own `admin.site`; its login page hands over to allauth too.
     path("admin/login/", console_login_view(admin.site), name="platform_login"),
+    path("admin/logout/", console_logout_view(admin.site), name="platform_logout"),
     path("admin/", admin.site.urls),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
     # SendGrid Event Webhook URL: https://user:password@<BASE_DOMAIN>/anymail/sendgrid/tracking/

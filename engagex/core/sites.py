@@ -2,6 +2,8 @@
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.contrib.auth import logout as auth_logout
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -20,6 +22,13 @@ class AllauthLoginMixin:
         next_url = request.GET.get("next") or reverse(f"{self.name}:index")
         return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
 
+    def logout(self, request, extra_context=None):
+        """Log out (POST, as Django's admin does) and land on the login page, not a bare page."""
+        if request.method == "POST":
+            auth_logout(request)
+            messages.info(request, _("You are logged out."))
+        return redirect("account_login")
+
 
 def console_login_view(admin_site):
     """The login view of `admin_site` (e.g. unfold's own `admin.site`) as allauth's hand-over."""
@@ -28,6 +37,15 @@ def console_login_view(admin_site):
         return AllauthLoginMixin.login(admin_site, request)
 
     return login
+
+
+def console_logout_view(admin_site):
+    """The logout view of `admin_site`, landing on the login page like the workspace console."""
+
+    def logout(request):
+        return AllauthLoginMixin.logout(admin_site, request)
+
+    return logout
 
 
 class PlatformAdminSite(AllauthLoginMixin, UnfoldAdminSite):

@@ -172,3 +172,12 @@ def test_platform_admin_login_page_hands_over_to_allauth(db):
     assert page.status_code == 200
     assert 'name="login"' in page.content.decode()
     assert 'href="/signup/">Create a workspace</a>' in page.content.decode()
+
+
+def test_logging_out_of_either_console_lands_on_the_login_page(owner_client, platform_client):
+    for client in (owner_client, platform_client):
+        response = client.post("/admin/logout/", follow=True)
+
+        assert response.redirect_chain[0] == ("/accounts/login/", 302)
+        assert "You are logged out." in response.content.decode()
+        assert client.get("/admin/").status_code == 302

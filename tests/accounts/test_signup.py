@@ -265,3 +265,16 @@ def test_sign_up_attempts_from_one_address_are_throttled(db):
     assert "Too many attempts from your network" in response.content.decode()
     assert len(mail.outbox) == sent == 10
     assert SignupRequest.objects.count() == 10
+
+
+def test_a_slug_someone_is_verifying_is_held_for_them(db):
+    _start(_public())
+    codes_sent = len(mail.outbox)
+
+    second = _start(_public(), email="other@else.example", name="Other Gamma")
+    same_person_again = _start(_public())
+
+    assert second.status_code == 200
+    assert "Someone is signing up with “gamma-co” right now" in second.content.decode()
+    assert len(mail.outbox) == codes_sent + 1  # only the first person asked again
+    assert same_person_again.status_code == 302

@@ -56,6 +56,12 @@ def slug_suggest(name: str) -> str:
     return ""
 
 
+SLUG_HELD = gettext_lazy(
+    "Someone is signing up with “{slug}” right now. Choose another workspace address, or "
+    "try again in a few minutes."
+)
+
+
 def signup_start(
     *, name: str, slug: str, email: str, password: str, full_name: str = ""
 ) -> SignupRequest:
@@ -75,6 +81,14 @@ def signup_start(
         slug = slug_validate(slug)
     except ValidationError as error:
         errors.update(error.message_dict)
+    else:
+        # Someone else waiting for their code holds the slug, so nobody reaches a dead end
+        # after typing a valid code.
+        held = SignupRequest.objects.filter(
+            slug=slug, used_at__isnull=True, expires_at__gt=timezone.now()
+        ).exclude(email__iexact=email)
+        if held.exists():
+            errors["slug"] = [SLUG_HELD.format(slug=slug)]
     try:
         validate_password(password, User(email=email, full_name=full_name))
     except ValidationError as error:
