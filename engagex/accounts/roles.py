@@ -15,7 +15,10 @@ ROLES = [OWNER, ADMIN, MARKETER, VIEWER]
 ROLE_DESCRIPTIONS = {
     OWNER: _("Everything, including billing and removing other owners."),
     ADMIN: _("Everything except billing: also team members and sender domains."),
-    MARKETER: _("Contacts, groups, imports, templates and campaigns; reads analytics."),
+    MARKETER: _(
+        "Contacts, groups, imports, templates and campaigns; reads analytics, the team and "
+        "sender domains."
+    ),
     VIEWER: _("Reads everything they can see; changes nothing."),
 }
 
