@@ -31,6 +31,11 @@ SCHEDULES = [
         "schedule_type": Schedule.HOURLY,
     },
     {
+        "name": "accounts: purge old sign-up requests and login tokens",
+        "func": "engagex.accounts.tasks.accounts_tokens_purge",
+        "schedule_type": Schedule.DAILY,
+    },
+    {
         "name": "billing: trial warnings and expiry, usage snapshot",
         "func": "engagex.billing.tasks.billing_daily",
         "schedule_type": Schedule.DAILY,
