@@ -12,6 +12,7 @@ from unfold.widgets import (
 from engagex.accounts import roles
 from engagex.accounts.models import Invitation, User
 from engagex.accounts.services import role_grant_check, user_update_check
+from engagex.accounts.services.invitations import invitation_create_check
 
 ROLE_CHOICES = [(role, f"{role} — {roles.ROLE_DESCRIPTIONS[role]}") for role in roles.ROLES]
 
@@ -146,3 +147,17 @@ class InvitationCreateForm(RoleGrantFormMixin, forms.ModelForm):
     class Meta:
         model = Invitation
         fields = ["email"]
+
+    def clean(self):
+        """Show what the invitation would be refused for on the form, keeping what was typed."""
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                invitation_create_check(
+                    email=cleaned["email"], role=cleaned["role"], actor=self.actor
+                )
+            except ValidationError as error:
+                raise forms.ValidationError(
+                    error.message_dict if hasattr(error, "error_dict") else error.messages
+                ) from error
+        return cleaned

@@ -241,12 +241,26 @@ def test_seat_limit_shows_as_an_error_in_the_console(tenant, owner_client, on_pl
     response = owner_client.post(
         _url("admin:accounts_invitation_add"),
         {"email": "x@alpha.example", "role": roles.VIEWER},
-        follow=True,
     )
 
-    assert "team seats" in response.content.decode()
+    # The form comes back with the reason and what was typed.
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "allows 1 team seats" in page
+    assert 'value="x@alpha.example"' in page
     with schema_context(tenant.schema_name):
         assert Invitation.objects.count() == 0
+
+
+def test_inviting_a_member_again_is_a_form_error_on_the_email(tenant, owner, owner_client):
+    response = owner_client.post(
+        _url("admin:accounts_invitation_add"), {"email": owner.email, "role": roles.VIEWER}
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["email"] == [
+        str(ALREADY_MEMBER).format(email=owner.email)
+    ]
 
 
 def test_reactivating_a_member_checks_the_seat_limit(tenant, make_member, on_plan):

@@ -49,9 +49,8 @@ def _expiry():
     return timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS)
 
 
-@transaction.atomic
-def invitation_create(*, email: str, role: str, actor=None) -> tuple[Invitation, str]:
-    """Invite `email` with `role` (takes a seat); return the invitation and its link."""
+def invitation_create_check(*, email: str, role: str, actor=None) -> str:
+    """Raise what `invitation_create` would refuse (no writes); return the normalised email."""
     from engagex.billing.limits import Limit, ensure_within
 
     email = User.objects.normalize_email(email)
@@ -69,9 +68,18 @@ def invitation_create(*, email: str, role: str, actor=None) -> tuple[Invitation,
     )
     if open_invitations.filter(expires_at__gt=timezone.now()).exists():
         raise ValidationError({"email": ALREADY_INVITED.format(email=email)})
-    # An expired one for the same address is closed so the new one can be the open one.
-    open_invitations.update(revoked_at=timezone.now())
     ensure_within(Limit.SEATS, adding=1)
+    return email
+
+
+@transaction.atomic
+def invitation_create(*, email: str, role: str, actor=None) -> tuple[Invitation, str]:
+    """Invite `email` with `role` (takes a seat); return the invitation and its link."""
+    email = invitation_create_check(email=email, role=role, actor=actor)
+    # An expired one for the same address is closed so the new one can be the open one.
+    Invitation.objects.filter(
+        email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
     token, digest = token_new()
     invitation = Invitation(
         email=email,
