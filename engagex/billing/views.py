@@ -1,5 +1,8 @@
 """The workspace's Billing page (Owners only): plan, status, usage, invoices, Stripe links."""
 
+import logging
+
+import stripe
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
@@ -21,6 +24,7 @@ from engagex.billing.services import (
 from engagex.core.tenancy import current_tenant
 
 INTERVALS = {"month", "year"}
+logger = logging.getLogger(__name__)
 
 
 def is_owner(user) -> bool:
@@ -77,4 +81,12 @@ def _post(request, tenant):
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
+    except stripe.StripeError as error:
+        logger.warning("Stripe refused a billing request: %s", error)
+        messages.error(
+            request,
+            _("Stripe could not be reached or refused the request (%(reason)s). Nothing was "
+              "charged; try again in a moment.")
+            % {"reason": error.user_message or type(error).__name__},
+        )  # fmt: skip
     return redirect("admin:billing")

@@ -132,3 +132,16 @@ def test_sidebar_shows_billing_to_owners_only(owner_client, tenant, make_member)
         in owner_client.get(reverse("admin:index", urlconf="config.urls_tenants")).content.decode()
     )
     assert URL not in marketer.get("/admin/").content.decode()
+
+
+def test_stripe_being_unreachable_is_explained_not_a_crash(owner_client, fake_stripe, monkeypatch):
+    import stripe
+
+    plan = PlanFactory()
+    monkeypatch.setattr(stripe, "api_base", "http://127.0.0.1:9")  # nothing listens there
+
+    response = owner_client.post(URL, {"plan": plan.pk, "interval": "month"}, follow=True)
+
+    assert response.status_code == 200
+    assert "Stripe could not be reached or refused the request" in response.content.decode()
+    assert BillingAccount.objects.get(tenant__slug="alpha").stripe_customer_id == ""
