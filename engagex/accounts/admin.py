@@ -140,6 +140,12 @@ class InvitationAdmin(ModelAdmin):
         )
 
     def add_view(self, request, form_url="", extra_context=None):
+        # One button: "Save" sends the invitation and returns to the list.
+        extra_context = {
+            **(extra_context or {}),
+            "show_save_and_add_another": False,
+            "show_save_and_continue": False,
+        }
         try:
             return super().add_view(request, form_url, extra_context)
         except ValidationError as error:  # e.g. the plan's seat limit, raised by the service
