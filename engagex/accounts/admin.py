@@ -214,8 +214,7 @@ class WorkspaceSecurityAdmin(ModelAdmin):
     fields = ["require_mfa"]
 
     def _is_owner(self, request):
-        user = request.user
-        return user.is_superuser or user.groups.filter(name=roles.OWNER).exists()
+        return roles.is_owner(request.user)
 
     def has_view_permission(self, request, obj=None):
         return self._is_owner(request)

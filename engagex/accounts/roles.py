@@ -47,3 +47,8 @@ def role_grants(role: str, app_label: str, action: str) -> bool:
     if role == VIEWER:
         return action == "view" and app_label in MARKETING_APPS | {"accounts", "domains"}
     return False
+
+
+def is_owner(user) -> bool:
+    """Whether `user` is an active Owner of the current workspace."""
+    return user.is_active and (user.is_superuser or user.groups.filter(name=OWNER).exists())

@@ -4,7 +4,8 @@ import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Sum
+from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -25,6 +26,7 @@ from engagex.billing.services import (
     billing_usage_refresh,
 )
 from engagex.core.admin import ReadOnlyModelAdmin, confirm_response
+from tenants.models import DailySends
 
 STATUS_COLOURS = {
     "trialing": "info",
@@ -131,19 +133,19 @@ class BillingAccountAdmin(ReadOnlyModelAdmin):
     actions_detail = ["override_detail", "override_end_detail", "resync_detail"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("tenant", "plan")
-
-    def changelist_view(self, request, extra_context=None):
         month = timezone.now().date().replace(day=1)
-        from tenants.models import DailySends
-
-        self._sends = dict(
-            DailySends.objects.filter(day__gte=month)
-            .values("tenant_id")
+        sends = (
+            DailySends.objects.filter(tenant=OuterRef("tenant"), day__gte=month)
+            .values("tenant")
             .annotate(total=Sum("sends"))
-            .values_list("tenant_id", "total")
+            .values("total")
         )
-        return super().changelist_view(request, extra_context)
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("tenant", "plan")
+            .annotate(sends_this_month=Coalesce(Subquery(sends), 0))
+        )
 
     @display(description=_("audit trail"))
     def audit_trail(self, obj):
@@ -182,8 +184,7 @@ class BillingAccountAdmin(ReadOnlyModelAdmin):
 
     @display(description=_("emails this month"))
     def sends_usage(self, obj):
-        sends = getattr(self, "_sends", {}).get(obj.tenant_id, 0)
-        return f"{sends:,} / {_limit(obj.plan.monthly_send_limit)}"
+        return f"{obj.sends_this_month:,} / {_limit(obj.plan.monthly_send_limit)}"
 
     @action(description=_("Refresh contact counts"), url_path="refresh-usage")
     def refresh_usage(self, request):

@@ -12,8 +12,8 @@ def billing_banner(request) -> dict:
         return {}
     if not request.user.is_authenticated or not request.path.startswith("/admin/"):
         return {}
+    from engagex.accounts.roles import is_owner
     from engagex.billing.models import BillingAccount
-    from engagex.billing.views import is_owner
 
     account = BillingAccount.objects.filter(tenant__schema_name=connection.schema_name).first()
     if account is None:

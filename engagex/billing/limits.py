@@ -70,8 +70,8 @@ def ensure_within(limit: Limit, *, adding: int = 1, tenant=None, used: int | Non
     from engagex.billing.services import ensure_writable
 
     tenant = tenant or current_tenant()
-    ensure_writable(tenant)
     account = _account(tenant)
+    ensure_writable(tenant, account)
     cap = getattr(account.plan, PLAN_FIELD[limit])
     if cap is None:
         return

@@ -154,9 +154,9 @@ def billing_account_get(tenant: Tenant) -> BillingAccount:
     return account or billing_account_open(tenant=tenant, source=PlanChange.Source.SCHEDULE)
 
 
-def ensure_writable(tenant: Tenant) -> None:
+def ensure_writable(tenant: Tenant, account: BillingAccount | None = None) -> None:
     """Raise ValidationError when the workspace may only be read and exported."""
-    account = billing_account_get(tenant)
+    account = account or billing_account_get(tenant)
     if account.is_read_only:
         raise ValidationError(READ_ONLY.format(status=account.get_status_display().lower()))
 
@@ -585,9 +585,7 @@ def billing_usage_rollover(*, today=None) -> int:
             month=last_month,
             defaults={"emails_sent": sent, "contacts": contacts, "plan": account.plan.name},
         )
-        account.contacts_count = contacts
-        account.usage_refreshed_at = timezone.now()
-        account.save(update_fields=["contacts_count", "usage_refreshed_at", "updated_at"])
+        _contacts_snapshot(account, contacts)
         closed += int(created)
     return closed
 
@@ -599,11 +597,16 @@ def billing_usage_refresh() -> int:
     refreshed = 0
     for account in BillingAccount.objects.select_related("tenant"):
         with schema_context(account.tenant.schema_name):
-            account.contacts_count = usage(Limit.CONTACTS)
-        account.usage_refreshed_at = timezone.now()
-        account.save(update_fields=["contacts_count", "usage_refreshed_at", "updated_at"])
+            _contacts_snapshot(account, usage(Limit.CONTACTS))
         refreshed += 1
     return refreshed
+
+
+def _contacts_snapshot(account: BillingAccount, contacts: int) -> None:
+    """Keep the contact count on the public row, where the platform overview reads it."""
+    account.contacts_count = contacts
+    account.usage_refreshed_at = timezone.now()
+    account.save(update_fields=["contacts_count", "usage_refreshed_at", "updated_at"])
 
 
 # --- Helpers --------------------------------------------------------------------------------

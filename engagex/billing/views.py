@@ -27,13 +27,9 @@ INTERVALS = {"month", "year"}
 logger = logging.getLogger(__name__)
 
 
-def is_owner(user) -> bool:
-    return user.is_active and user.groups.filter(name=roles.OWNER).exists()
-
-
 @require_http_methods(["GET", "POST"])
 def billing_view(request, site):
-    if not is_owner(request.user):
+    if not roles.is_owner(request.user):
         raise PermissionDenied
     tenant = current_tenant()
     if request.method == "POST":

@@ -29,6 +29,9 @@ ENDPOINT_ID = "we_engagex_env"
 
 def webhook_endpoint() -> WebhookEndpoint:
     """dj-stripe's endpoint row for our URL, keeping its secret equal to the environment's."""
+    endpoint = WebhookEndpoint.objects.filter(id=ENDPOINT_ID).first()
+    if endpoint is not None and endpoint.secret == settings.STRIPE_WEBHOOK_SECRET:
+        return endpoint  # the usual case: no write per event
     endpoint, _ = WebhookEndpoint.objects.update_or_create(
         id=ENDPOINT_ID,
         defaults={

@@ -25,7 +25,9 @@ def can_view_roles(request) -> bool:
 
 
 def can_manage_security(request) -> bool:
-    return request.user.is_superuser or request.user.groups.filter(name="Owner").exists()
+    from engagex.accounts.roles import is_owner
+
+    return is_owner(request.user)
 
 
 def can_manage_api_keys(request) -> bool:
@@ -37,6 +39,6 @@ def can_view_audit_log(request) -> bool:
 
 
 def can_manage_billing(request) -> bool:
-    from engagex.billing.views import is_owner
+    from engagex.accounts.roles import is_owner
 
     return is_owner(request.user)

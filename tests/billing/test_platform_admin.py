@@ -38,7 +38,15 @@ def test_superuser_edits_a_plans_limits(platform_client):
 
 
 def test_subscription_overview_lists_every_workspace(platform_client, tenant, other_tenant):
+    from tenants.models import DailySends
+
+    today = timezone.now().date()
+    DailySends.objects.create(tenant=tenant, day=today, sends=1234)
+    DailySends.objects.create(tenant=tenant, day=today.replace(day=1) - timedelta(days=1), sends=9)
+
     page = platform_client.get(_url("admin:billing_billingaccount_changelist")).content.decode()
+
+    assert "1,234 / 5,000" in page  # this month's emails only, against the trial's limit
 
     assert "Alpha Corp" in page
     assert "Beta Ltd" in page

@@ -245,3 +245,14 @@ def test_an_older_subscription_still_live_cannot_replace_the_current_one(
     billing = account(tenant)
     assert billing.stripe_subscription_id == newer["data"]["object"]["subscription"]
     assert billing.plan == premium
+
+
+def test_a_rotated_signing_secret_takes_effect(fake_stripe, settings, tenant, subscribed):
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_rotated"
+    event = fake_stripe.set_subscription_status(subscribed, "past_due")
+
+    old = post_event(event)
+    new = post_event(event, secret="whsec_rotated")
+
+    assert (old.status_code, new.status_code) == (400, 200)
+    assert account(tenant).status == S.PAST_DUE
