@@ -13,7 +13,7 @@ STORAGES = {
 
 # Benchmarks send through the real Anymail SendGrid backend to a fake server on loopback.
 if env.str("SENDGRID_API_KEY", default=""):
-    EMAIL_BACKEND = "anymail.backends.sendgrid.EmailBackend"
+    EMAIL_BACKEND = "engagex.campaigns.backends.SendGridBackend"
 
 # The cluster started by a benchmark uses the benchmark's database.
 if env.str("ENGAGEX_BENCH_DATABASE_NAME", default=""):

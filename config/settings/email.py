@@ -19,7 +19,7 @@ ANYMAIL = {
 }
 
 if SENDGRID_API_KEY:
-    EMAIL_BACKEND = "anymail.backends.sendgrid.EmailBackend"
+    EMAIL_BACKEND = "engagex.campaigns.backends.SendGridBackend"
 else:
     # Development: every message lands as a file under .local/mail, never dropped.
     EMAIL_BACKEND = "engagex.campaigns.backends.LocalMailBackend"

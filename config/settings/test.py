@@ -35,7 +35,7 @@ LOGGING = {
 
 # A worker started by a test sends through Anymail to the test's fake SendGrid server.
 if env.str("SENDGRID_API_KEY", default=""):
-    EMAIL_BACKEND = "anymail.backends.sendgrid.EmailBackend"
+    EMAIL_BACKEND = "engagex.campaigns.backends.SendGridBackend"
 
 # A worker started by a test (a real qcluster subprocess) must use the test database.
 if env.str("ENGAGEX_TEST_DATABASE_NAME", default=""):
