@@ -10,12 +10,15 @@ once, and turns each top-level piece that depends on the recipient into a merge 
 value `merge_values` renders per recipient: one request body serves 1,000 recipients.
 """
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.template import Context, Engine, TemplateSyntaxError
-from django.template.base import Node, TextNode
+from django.template import Context, Engine, TemplateSyntaxError, defaultfilters
+from django.template.base import Node, TextNode, Variable, VariableNode
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeData
 from django.utils.translation import gettext_lazy
 
 from engagex.email_templates.sandbox_library import ALLOWED_TAGS
@@ -74,66 +77,169 @@ def render(source: str, context: dict, *, html: bool) -> str:
 
 
 @dataclass
+class MergeField:
+    """One per-recipient piece of a template.
+
+    `path` is set for a plain `{{ a.b }}` or `{{ a.b|default:"x" }}` over the context's
+    dicts: `merge_values` looks it up directly, with the result Django would render. Any
+    other node, or a lookup that does not end in a string, is rendered by Django.
+    """
+
+    key: str
+    node: Node
+    path: tuple[str, ...] | None = None
+    default: object = ""
+    has_default: bool = False
+    # Rendered by Django: outputs remembered by the values of `references`, when it has them.
+    references: tuple[tuple[str, ...], ...] | None = None
+    memo: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclass
 class MergeTemplate:
     """A template rendered once, with merge fields where recipients differ."""
 
     text: str
-    fields: list[tuple[str, Node]]
+    fields: list[MergeField]
     autoescape: bool
     template: object
-
-    def values(self, context: dict) -> dict[str, str]:
-        """Render each merge field for one recipient."""
-        ctx = Context(context, autoescape=self.autoescape)
-        with ctx.render_context.push_state(self.template), ctx.bind_template(self.template):
-            return {key: node.render_annotated(ctx) for key, node in self.fields}
 
 
 def merge_values(templates: list[MergeTemplate], context: dict) -> dict[str, str]:
     """Render every merge field of several templates for one recipient, with one context."""
-    if not templates:
-        return {}
-    ctx = Context(context)
     values = {}
-    with (
-        ctx.render_context.push_state(templates[0].template),
-        ctx.bind_template(templates[0].template),
-    ):
-        for merged in templates:
-            ctx.autoescape = merged.autoescape
-            for key, node in merged.fields:
-                values[key] = node.render_annotated(ctx)
+    slow = []
+    for merged in templates:
+        for field in merged.fields:
+            value = _lookup(context, field.path) if field.path else _MISSING
+            if type(value) is str or isinstance(value, SafeData):
+                if field.has_default and not value:
+                    value = field.default
+                values[field.key] = conditional_escape(value) if merged.autoescape else str(value)
+                continue
+            memo_key = _memo_key(field, context)
+            if memo_key is not None and memo_key in field.memo:
+                values[field.key] = field.memo[memo_key]
+            else:
+                slow.append((merged.autoescape, field, memo_key))
+    if slow:
+        ctx = Context(context)
+        template = templates[0].template
+        with ctx.render_context.push_state(template), ctx.bind_template(template):
+            for autoescape, field, memo_key in slow:
+                ctx.autoescape = autoescape
+                values[field.key] = output = field.node.render_annotated(ctx)
+                if memo_key is not None:
+                    if len(field.memo) >= MEMO_LIMIT:
+                        field.memo.clear()
+                    field.memo[memo_key] = output
     return values
+
+
+def _memo_key(field: MergeField, context: dict):
+    if field.references is None:
+        return None
+    try:
+        reached = (_reachable(context, path) for path in field.references)
+        return tuple((depth, _frozen(value)) for depth, value in reached)
+    except TypeError:  # a value with no stable identity: render every time
+        return None
+
+
+def _frozen(value):
+    """A hashable stand-in that differs whenever the value renders differently (1 vs True)."""
+    if isinstance(value, dict):
+        return (dict, tuple((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return (list, tuple(_frozen(v) for v in value))
+    if value is None or isinstance(value, str | int | float | bool):
+        return (type(value), value)
+    raise TypeError(type(value))
+
+
+_MISSING = object()
+
+
+def _reachable(context: dict, path: tuple[str, ...]) -> tuple[int, object]:
+    """How far `path` goes through dicts, and the value there: all Django can look past it."""
+    value = context
+    for depth, bit in enumerate(path):
+        if type(value) is not dict or bit not in value:
+            return depth, value
+        value = value[bit]
+    return len(path), value
+
+
+def _lookup(context: dict, path: tuple[str, ...]):
+    value = context
+    for bit in path:
+        if type(value) is not dict or bit not in value:
+            return _MISSING
+        value = value[bit]
+    return value
+
+
+def _merge_field(key: str, node: Node, tags: str) -> MergeField:
+    """Note the direct lookup for a plain variable node, or what a memo depends on."""
+    field = MergeField(key=key, node=node)
+    if not STATEFUL_TAGS.search(tags):
+        field.references = tuple(
+            tuple(ref.split(".")) for ref in sorted(set(REFERENCE.findall(tags)))
+        )
+    if type(node) is not VariableNode:
+        return field
+    expression = node.filter_expression
+    var = expression.var
+    if not isinstance(var, Variable) or not var.lookups or var.literal is not None:
+        return field
+    if any(bit.startswith("_") for bit in var.lookups):
+        return field
+    if expression.filters:
+        if len(expression.filters) != 1:
+            return field
+        func, args = expression.filters[0]
+        if func is not defaultfilters.default or len(args) != 1 or args[0][0]:
+            return field
+        if not isinstance(args[0][1], str):  # a number would be localised by Django
+            return field
+        field.default, field.has_default = args[0][1], True
+    field.path = tuple(var.lookups)
+    return field
 
 
 def merge_compile(source: str, *, prefix: str, shared_context: dict, html: bool) -> MergeTemplate:
     """Render the recipient-independent parts of `source` once; keep the rest as fields."""
     template = template_compile(source)
+    source = source or ""
+    nodes = list(template.nodelist)
     ctx = Context(shared_context, autoescape=html)
     parts, fields = [], []
     with ctx.render_context.push_state(template), ctx.bind_template(template):
-        for index, node in enumerate(template.nodelist):
-            if _per_recipient(node):
+        for index, node in enumerate(nodes):
+            tags = "" if isinstance(node, TextNode) else _tags_of(source, nodes, index)
+            if any(re.search(rf"\b{name}\b", tags) for name in PER_RECIPIENT_NAMES):
                 key = f"{prefix}{index}"
                 parts.append(MERGE_FIELD_FORMAT.format(key))
-                fields.append((key, node))
+                fields.append(_merge_field(key, node, tags))
             else:
                 parts.append(node.render_annotated(ctx))
     return MergeTemplate(text="".join(parts), fields=fields, autoescape=html, template=template)
 
 
-def _per_recipient(node: Node) -> bool:
-    if isinstance(node, TextNode):
-        return False
-    token = getattr(node, "token", None)
-    contents = getattr(token, "contents", "") or ""
-    if any(name in contents for name in PER_RECIPIENT_NAMES):
-        return True
-    return any(
-        _per_recipient(child)
-        for attr in getattr(node, "child_nodelists", ())
-        for child in (getattr(node, attr, None) or [])
-    )
+def _tags_of(source: str, nodes: list[Node], index: int) -> str:
+    """The `{{ }}`/`{% %}` tags of a top-level node's whole source, `{% elif %}`s included."""
+    start = nodes[index].token.position[0]
+    following = (n.token.position[0] for n in nodes[index + 1 :] if n.token.position)
+    end = next(following, len(source))
+    return " ".join(TAG.findall(source[start:end]))
+
+
+TAG = re.compile(r"{{.*?}}|{%.*?%}", re.DOTALL)
+# What a field's output depends on besides the shared context: the per-recipient names it
+# mentions, with their attribute paths. Tags that read the clock or render state don't memoise.
+REFERENCE = re.compile(r"\b(?:contact|unsubscribe_url|view_in_browser_url)(?:\.\w+)*")
+STATEFUL_TAGS = re.compile(r"{%\s*(?:now|cycle|ifchanged|resetcycle)\b")
+MEMO_LIMIT = 10_000
 
 
 def sample_context(*, workspace_name: str = "Your workspace", contact: dict | None = None) -> dict:

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from engagex.email_templates.sandbox import (
     MERGE_FIELD_FORMAT,
     merge_compile,
+    merge_values,
     render,
     sample_context,
     template_compile,
@@ -71,13 +72,56 @@ def test_merge_compile_renders_shared_parts_once_and_fields_per_recipient():
 
     assert merged.text.startswith("<h1>Acme</h1><p>Hi ")
     assert merged.text.count("[[x:") == 3
-    values = merged.values(
+    values = merge_values(
+        [merged],
         {
             "contact": {"first_name": "Ann", "attributes": {"vip": True}},
             "unsubscribe_url": "https://u/1",
-        }
+        },
     )
     rendered = merged.text
     for key, value in values.items():
         rendered = rendered.replace(MERGE_FIELD_FORMAT.format(key), value)
     assert rendered == '<h1>Acme</h1><p>Hi Ann</p><b>VIP</b><a href="https://u/1">unsubscribe</a>'
+
+
+CONTACTS = [
+    {"first_name": "Ann", "last_name": "<b>O'Neil</b> & co", "attributes": {"plan": "gold"}},
+    {"first_name": "", "last_name": "", "attributes": {"plan": 3, "score": 1234.5}},
+    {"first_name": "Zoë", "last_name": "", "attributes": {"nested": {"x": "<i>"}, "tags": ["a"]}},
+    {"first_name": "Al", "last_name": "B", "attributes": "not a dict"},
+    {"first_name": "Ann", "last_name": "C", "attributes": {"plan": True, "tags": ["a", "b"]}},
+    {"first_name": "ann", "last_name": "C", "attributes": {"plan": 1, "tags": []}},
+    {"first_name": "Ann", "last_name": "D", "attributes": {"plan": "gold"}},
+]
+
+
+@pytest.mark.parametrize("html", [True, False])
+def test_merge_values_match_django_rendering_for_every_recipient(html):
+    """Direct lookups and remembered outputs give exactly what Django renders, per recipient."""
+    source = (
+        '{{ contact.first_name|default:"there" }}|{{ contact.last_name }}|'
+        "{{ contact.attributes.plan }}|{{ contact.attributes.score|default:0 }}|"
+        '{{ contact.attributes.nested.x|default:"<none>" }}|{{ contact.missing }}|'
+        "{{ contact.first_name|upper }}|{{ contact.first_name.upper }}|"
+        "{{ contact.attributes.plan|default:contact.last_name }}|"
+        "{% if contact.attributes.plan == 'gold' %}gold{% elif contact.attributes.plan %}"
+        "some{% else %}none{% endif %}|"
+        "{% if workspace.name == 'x' %}x{% elif contact.first_name == 'Ann' %}Ann{% endif %}|"
+        "{% for tag in contact.attributes.tags %}{% cycle 'odd' 'even' %}:{{ tag }} {% endfor %}|"
+        "{% with c=contact %}{{ c.last_name|lower }}{% endwith %}|{{ unsubscribe_url }}"
+    )
+    merged = merge_compile(
+        source, prefix="h", shared_context={"workspace": {"name": "W"}}, html=html
+    )
+    assert any(field.path for field in merged.fields)  # direct lookups are exercised
+    assert any(field.references for field in merged.fields if not field.path)  # and memos
+
+    for number, contact in enumerate(CONTACTS * 2):
+        context = {"contact": contact, "unsubscribe_url": f"https://u/{number}?a=1&b=2"}
+        rendered = merged.text
+        for key, value in merge_values([merged], context).items():
+            rendered = rendered.replace(MERGE_FIELD_FORMAT.format(key), value)
+        expected = render(source, {**context, "workspace": {"name": "W"}}, html=html)
+        assert rendered == expected, contact
+    assert any(field.memo for field in merged.fields)
