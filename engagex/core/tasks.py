@@ -6,6 +6,7 @@ tenant" from state the task did not set itself.
 """
 
 import functools
+import gc
 import logging
 
 from django.db import transaction
@@ -13,6 +14,23 @@ from django_q.tasks import async_task
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
 
 logger = logging.getLogger(__name__)
+
+
+_heap_frozen = False
+
+
+def heap_freeze_once() -> None:
+    """Take what a worker has loaded (Django, the apps) out of the garbage collector's scans.
+
+    Batch work allocates tens of thousands of short-lived objects, so full collections run
+    often; each one walked the whole long-lived heap, about 12 µs per campaign recipient.
+    Done once per process, at its first task, when little else is alive.
+    """
+    global _heap_frozen
+    if not _heap_frozen:
+        gc.collect()
+        gc.freeze()
+        _heap_frozen = True
 
 
 def tenant_task(func):
@@ -23,6 +41,7 @@ def tenant_task(func):
 
     @functools.wraps(func)
     def run(schema_name: str, *args, **kwargs):
+        heap_freeze_once()
         if not get_tenant_model().objects.filter(schema_name=schema_name).exists():
             logger.warning("Skipping %s: workspace %r no longer exists", func.__name__, schema_name)
             return None
