@@ -193,6 +193,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=1000)  # SendGrid's maximum
 # How many send tasks work through one campaign at once (the cluster's workers share them).
 CAMPAIGN_SEND_TASKS = env.int("CAMPAIGN_SEND_TASKS", default=2)
+# Requests one send task keeps with the ESP at once while it builds the next batch.
+CAMPAIGN_REQUESTS_IN_FLIGHT = env.int("CAMPAIGN_REQUESTS_IN_FLIGHT", default=4)
 # A send task hands over to a fresh task after this many batches (spreads work across workers).
 CAMPAIGN_BATCHES_PER_TASK = env.int("CAMPAIGN_BATCHES_PER_TASK", default=50)
 # A batch claimed this long ago with no answer is checked with the ESP before resending.

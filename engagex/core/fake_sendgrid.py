@@ -3,14 +3,17 @@
 It accepts `POST /v3/mail/send` like SendGrid (202, or a scripted 429/500/400), records what
 it accepted per recipient, and answers the Email Activity query
 `GET /v3/messages?query=unique_args['engagex_attempt']="<id>"` for crash reconciliation.
-`GET /_stats` reports accepted messages, duplicates and requests.
+`GET /_stats` reports accepted messages, duplicates, requests and the most requests it had
+at once. `latency` (seconds, `--latency-ms` standalone) holds each mail/send answer back,
+as a remote ESP does.
 
-Run standalone: python -m engagex.core.fake_sendgrid --port 8025
+Run standalone: python -m engagex.core.fake_sendgrid --port 8025 [--latency-ms 150]
 """
 
 import argparse
 import json
 import re
+import time
 from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
@@ -21,8 +24,17 @@ ATTEMPT_QUERY = re.compile(r"unique_args\['engagex_attempt'\]\s*=\s*\"([0-9a-f-]
 
 
 class FakeSendGrid(LoopbackServer):
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, keep_bodies: bool = True):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        keep_bodies: bool = True,
+        latency: float = 0.0,
+    ):
         self.keep_bodies = keep_bodies
+        self.latency = latency
+        self.active = 0
+        self.max_active = 0
         self.requests: list[dict] = []
         self.scripted: deque = deque()
         self.delivered: Counter = Counter()
@@ -50,6 +62,8 @@ class FakeSendGrid(LoopbackServer):
             self.delivered.clear()
             self.attempts.clear()
             self.request_count = 0
+            self.max_active = 0
+            self.latency = 0.0
 
     def stats(self) -> dict:
         with self.lock:
@@ -58,6 +72,7 @@ class FakeSendGrid(LoopbackServer):
                 "accepted": sum(self.delivered.values()),
                 "recipients": len(self.delivered),
                 "duplicates": sum(n - 1 for n in self.delivered.values() if n > 1),
+                "max_concurrent": self.max_active,
             }
 
     def _accept(self, payload: dict) -> None:
@@ -96,6 +111,18 @@ class FakeSendGrid(LoopbackServer):
                     return self._authenticate_domain(raw)
                 if path != "/v3/mail/send":
                     return self._reply(404, {"errors": [{"message": "not found"}]})
+                with fake.lock:
+                    fake.active += 1
+                    fake.max_active = max(fake.max_active, fake.active)
+                try:
+                    if fake.latency:
+                        time.sleep(fake.latency)
+                    return self._mail_send(raw)
+                finally:
+                    with fake.lock:
+                        fake.active -= 1
+
+            def _mail_send(self, raw):
                 if not (self.headers.get("Authorization") or "").startswith("Bearer "):
                     return self._reply(401, {"errors": [{"message": "authorization required"}]})
                 try:
@@ -163,8 +190,9 @@ class FakeSendGrid(LoopbackServer):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8025)
+    parser.add_argument("--latency-ms", type=float, default=0, help="hold each answer back")
     args = parser.parse_args()
-    fake = FakeSendGrid(port=args.port, keep_bodies=False)
+    fake = FakeSendGrid(port=args.port, keep_bodies=False, latency=args.latency_ms / 1000)
     print(f"Fake SendGrid listening on {fake.url}", flush=True)  # noqa: T201
     fake.server.serve_forever()
 

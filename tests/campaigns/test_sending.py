@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.utils import timezone
 
 from engagex.campaigns.models import Campaign, CampaignRecipient, MonthlySendUsage
@@ -130,7 +131,9 @@ def test_batches_hold_at_most_the_batch_size(in_tenant, fake_sendgrid, settings)
     send_all(campaign)
 
     assert [len(r["json"]["personalizations"]) for r in fake_sendgrid.requests] == [2, 2, 1]
-    assert fake_sendgrid.stats() == {"requests": 3, "accepted": 5, "recipients": 5, "duplicates": 0}
+    assert fake_sendgrid.stats() | {"max_concurrent": 0} == {
+        "requests": 3, "accepted": 5, "recipients": 5, "duplicates": 0, "max_concurrent": 0
+    }  # fmt: skip
 
 
 def test_rate_limit_and_server_errors_are_retried(in_tenant, fake_sendgrid):
@@ -258,7 +261,9 @@ def test_a_dead_workers_batch_is_reconciled_with_the_esp_not_resent_blindly(
 
     assert campaign.status == S.SENT
     assert CampaignRecipient.objects.filter(status=R.SENT).count() == 4
-    assert fake_sendgrid.stats() == {"requests": 1, "accepted": 4, "recipients": 4, "duplicates": 0}
+    assert fake_sendgrid.stats() | {"max_concurrent": 0} == {
+        "requests": 1, "accepted": 4, "recipients": 4, "duplicates": 0, "max_concurrent": 0
+    }  # fmt: skip
 
 
 def test_contacts_who_unsubscribed_after_the_snapshot_are_not_sent(in_tenant, fake_sendgrid):
@@ -366,3 +371,43 @@ def test_a_campaign_whose_domain_stopped_verifying_is_refused(in_tenant):
         campaign_start(campaign_id=campaign.pk)
 
     assert CampaignRecipient.objects.count() == 0
+
+
+def test_a_worker_keeps_several_requests_with_a_slow_esp(in_tenant, fake_sendgrid, settings):
+    settings.CAMPAIGN_BATCH_SIZE = 2
+    settings.CAMPAIGN_REQUESTS_IN_FLIGHT = 3
+    fake_sendgrid.latency = 0.2
+    people(12)
+    campaign = CampaignFactory()
+    campaign_start(campaign_id=campaign.pk)
+
+    assert send_all(campaign).status == S.SENT
+
+    stats = fake_sendgrid.stats()
+    assert stats["max_concurrent"] == 3  # requests overlapped, never more than configured
+    assert (stats["requests"], stats["accepted"], stats["duplicates"]) == (6, 12, 0)
+    assert CampaignRecipient.objects.filter(status=R.SENT).count() == 12
+
+
+def test_a_failure_with_requests_in_flight_settles_every_batch(in_tenant, fake_sendgrid, settings):
+    """The ESP failing one batch pauses the campaign; the batches beside it are still recorded."""
+    settings.CAMPAIGN_BATCH_SIZE = 2
+    settings.CAMPAIGN_REQUESTS_IN_FLIGHT = 3
+    people(10)
+    fake_sendgrid.respond_next(500, times=10)  # the first batch's request and every retry
+    fake_sendgrid.latency = 0.05
+    campaign = CampaignFactory()
+    campaign_start(campaign_id=campaign.pk)
+
+    assert send_all(campaign).status == S.PAUSED
+
+    accepted = fake_sendgrid.stats()["accepted"]
+    counts = dict(CampaignRecipient.objects.values_list("status").annotate(n=Count("pk")))
+    assert counts.get(R.SENDING, 0) == 0  # nothing left in flight
+    assert counts.get(R.SENT, 0) == accepted  # what the ESP took is recorded as sent
+    assert counts.get(R.PENDING, 0) == 10 - accepted  # the rest waits for the resume
+    fake_sendgrid.scripted.clear()
+    campaign_resume(campaign=campaign)
+    assert send_all(campaign).status == S.SENT
+    assert fake_sendgrid.stats()["duplicates"] == 0
+    assert CampaignRecipient.objects.filter(status=R.SENT).count() == 10

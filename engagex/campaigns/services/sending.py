@@ -4,15 +4,20 @@ A batch is claimed (pending → sending, with an attempt id) and committed befor
 then marked sent or failed. Several tasks can work on one campaign: claims use
 `FOR UPDATE SKIP LOCKED`, so no recipient is in two batches. A batch left in `sending` by a
 worker that died is checked with the ESP (by its attempt id) before anything is resent.
+A task keeps up to CAMPAIGN_REQUESTS_IN_FLIGHT batches with the ESP at once; a pause or
+cancel stops the claiming of new batches, and the ones already handed over are recorded.
 """
 
 import logging
 import time
 import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import formataddr
 
+import orjson
 from anymail.exceptions import AnymailAPIError, AnymailError
 from anymail.message import AnymailMessage
 from django.conf import settings
@@ -98,43 +103,92 @@ def campaign_prepare(campaign: Campaign) -> PreparedCampaign:
 
 
 def campaign_send_some(*, campaign_id: int, max_batches: int = 50) -> bool:
-    """Send up to `max_batches` batches; return True while work remains for another task."""
+    """Send up to `max_batches` batches; return True while work remains for another task.
+
+    Up to CAMPAIGN_REQUESTS_IN_FLIGHT requests are with the ESP at once (each in a thread)
+    while the next batch is claimed and built, so ESP latency does not idle the worker.
+    Every batch handed to the ESP is settled before this returns, whatever stops it.
+    """
     campaign = Campaign.objects.get(pk=campaign_id)
     if campaign.status != S.SENDING:
         return False
     prepared = campaign_prepare(campaign)
-    for _ in range(max_batches):
-        if (
-            Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).get()
-            != S.SENDING
-        ):
-            return False  # paused or cancelled: stop between batches
-        batch = _claim(campaign_id, settings.CAMPAIGN_BATCH_SIZE)
-        if not batch:
-            _reconcile_stale(campaign_id)
-            if _claim_exists(campaign_id):
-                continue
-            _finish_if_done(campaign_id)
-            return False
-        if not _send_batch(prepared, batch):
-            return False
-    return True
+    in_flight: deque[InFlight] = deque()
+    going = True
+    with ThreadPoolExecutor(max_workers=settings.CAMPAIGN_REQUESTS_IN_FLIGHT) as pool:
+        try:
+            for _ in range(max_batches):
+                if (
+                    Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).get()
+                    != S.SENDING
+                ):
+                    going = False  # paused or cancelled: stop between batches
+                    break
+                batch = _claim(campaign_id, settings.CAMPAIGN_BATCH_SIZE)
+                if not batch:
+                    going = _settle_all(prepared, in_flight)
+                    if not going:
+                        break
+                    _reconcile_stale(campaign_id)
+                    if _claim_exists(campaign_id):
+                        continue
+                    _finish_if_done(campaign_id)
+                    going = False
+                    break
+                sending = _prepare_batch(prepared, batch)
+                if sending is None:
+                    continue
+                if sending is STOP:
+                    going = False
+                    break
+                sending.result = pool.submit(_deliver, sending.message)
+                in_flight.append(sending)
+                while len(in_flight) >= settings.CAMPAIGN_REQUESTS_IN_FLIGHT:
+                    if not _settle(prepared, in_flight.popleft()):
+                        going = False
+                if not going:
+                    break
+        finally:
+            if not _settle_all(prepared, in_flight):
+                going = False
+    return going
+
+
+STOP = object()
+
+
+@dataclass
+class InFlight:
+    """A claimed batch handed to the ESP: its recipients and the request's outcome."""
+
+    ids: list[int]
+    emails: list[str]
+    message: AnymailMessage
+    result: Future | None = None
 
 
 def _claim(campaign_id: int, size: int):
+    """Claim up to `size` pending recipients, with their contacts as they are now."""
     attempt = uuid.uuid4()
     table = CampaignRecipient._meta.db_table
+    contacts = Contact._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE {table} r SET status = 'sending', attempt = %(attempt)s, claimed_at = now()
-            FROM (
-                SELECT id FROM {table}
-                WHERE campaign_id = %(campaign)s AND status = 'pending'
-                ORDER BY id LIMIT %(size)s FOR UPDATE SKIP LOCKED
-            ) pick
-            WHERE r.id = pick.id
-            RETURNING r.id, r.contact_id, r.email
+            WITH claimed AS (
+                UPDATE {table} r SET status = 'sending', attempt = %(attempt)s, claimed_at = now()
+                FROM (
+                    SELECT id FROM {table}
+                    WHERE campaign_id = %(campaign)s AND status = 'pending'
+                    ORDER BY id LIMIT %(size)s FOR UPDATE SKIP LOCKED
+                ) pick
+                WHERE r.id = pick.id
+                RETURNING r.id, r.contact_id, r.email
+            )
+            SELECT claimed.id, claimed.email, c.id, c.email, c.first_name, c.last_name,
+                c.attributes::text, c.status
+            FROM claimed LEFT JOIN {contacts} c ON c.id = claimed.contact_id
+            ORDER BY claimed.id
             """,  # noqa: S608
             {"attempt": attempt, "campaign": campaign_id, "size": size},
         )
@@ -146,72 +200,103 @@ def _claim_exists(campaign_id: int) -> bool:
     return CampaignRecipient.objects.filter(campaign_id=campaign_id, status=R.PENDING).exists()
 
 
-def _send_batch(prepared: PreparedCampaign, batch) -> bool:
-    """Send one claimed batch; return False when the campaign has to stop."""
+def _prepare_batch(prepared: PreparedCampaign, batch):
+    """Settle the claimed recipients who can't be sent; build the message for the others.
+
+    Returns the batch to hand to the ESP, None when nobody in it can be sent, or STOP.
+    """
     attempt, rows = batch
-    contacts = {
-        c["pk"]: c
-        for c in Contact.objects.filter(pk__in=[contact_id for _, contact_id, _ in rows]).values(
-            "pk", "email", "first_name", "last_name", "attributes", "status"
-        )
-    }
     sendable, skipped = [], []
-    for recipient_id, contact_id, email in rows:
-        contact = contacts.get(contact_id)
-        if contact is None:
+    for recipient_id, email, contact_id, *contact in rows:
+        if contact_id is None:
             skipped.append((recipient_id, SKIPPED_DELETED))
-        elif contact["status"] != ContactStatus.SUBSCRIBED:
+        elif contact[4] != ContactStatus.SUBSCRIBED:
             skipped.append((recipient_id, SKIPPED_UNSUBSCRIBED))
         else:
-            sendable.append((recipient_id, contact, email))
+            contact_email, first_name, last_name, attributes, _ = contact
+            sendable.append(
+                (
+                    recipient_id,
+                    {
+                        "pk": contact_id,
+                        "email": contact_email,
+                        "first_name": first_name,
+                        "last_name": last_name,
+                        "attributes": orjson.loads(attributes) if attributes else {},
+                    },
+                    email,
+                )
+            )
     if skipped:
         _mark_failed([rid for rid, _ in skipped], reason=skipped[0][1], per_row=dict(skipped))
     if not sendable:
-        return True
+        return None
+    ids = [rid for rid, _, _ in sendable]
     try:
         message = _build_message(prepared, attempt, sendable)
     except AnymailError as error:  # e.g. an address Anymail cannot parse: no retry helps
-        _mark_failed([rid for rid, _, _ in sendable], reason=str(error)[:500])
+        _mark_failed(ids, reason=str(error)[:500])
         _stop(prepared.campaign.pk, S.FAILED, f"The message could not be built: {error}")
-        return False
+        return STOP
+    return InFlight(ids=ids, emails=[email for _, _, email in sendable], message=message)
+
+
+def _deliver(message: AnymailMessage):
+    """Send one batch (in a pool thread: no database here); retry 429/5xx with backoff.
+
+    Returns ("sent", None), or ("transient" | "permanent" | "refused", error).
+    """
     for delay in (*RETRY_DELAYS, None):
         try:
             message.send()
-            break
+            return "sent", None
         except AnymailAPIError as error:
             status = getattr(error, "status_code", None)
             transient = status is None or status == 429 or status >= 500
             if transient and delay is not None:
                 time.sleep(_retry_after(error, delay))
                 continue
-            reason = _error_text(error)
-            ids = [rid for rid, _, _ in sendable]
-            if transient:
-                _release(ids)
-                _stop(
-                    prepared.campaign.pk,
-                    S.PAUSED,
-                    f"The ESP kept failing ({reason}). Resume later.",
-                )
-                return False
-            _mark_failed(ids, reason=reason)
-            if status in (401, 403):
-                _stop(prepared.campaign.pk, S.FAILED, f"The ESP refused the API key: {reason}")
-                return False
-            return True
+            return ("transient" if transient else "permanent"), error
         except AnymailError as error:  # refused before any request was sent
-            _mark_failed([rid for rid, _, _ in sendable], reason=str(error)[:500])
-            _stop(prepared.campaign.pk, S.FAILED, f"The message was refused: {error}")
-            return False
-    statuses = message.anymail_status.recipients
-    _mark_sent(
-        prepared.tenant_id,
-        [rid for rid, _, _ in sendable],
-        [
-            getattr(statuses.get(email.lower()) or statuses.get(email), "message_id", "") or ""
-            for _, _, email in sendable
-        ],
-    )
+            return "refused", error
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _settle_all(prepared: PreparedCampaign, in_flight: deque) -> bool:
+    going = True
+    while in_flight:
+        going = _settle(prepared, in_flight.popleft()) and going
+    return going
+
+
+def _settle(prepared: PreparedCampaign, sending: InFlight) -> bool:
+    """Record a batch's outcome; return False when the campaign has to stop."""
+    outcome, error = sending.result.result()
+    campaign_id = prepared.campaign.pk
+    if outcome == "sent":
+        statuses = sending.message.anymail_status.recipients
+        _mark_sent(
+            prepared.tenant_id,
+            sending.ids,
+            [
+                getattr(statuses.get(email.lower()) or statuses.get(email), "message_id", "") or ""
+                for email in sending.emails
+            ],
+        )
+        return True
+    if outcome == "refused":
+        _mark_failed(sending.ids, reason=str(error)[:500])
+        _stop(campaign_id, S.FAILED, f"The message was refused: {error}")
+        return False
+    reason = _error_text(error)
+    if outcome == "transient":
+        _release(sending.ids)
+        _stop(campaign_id, S.PAUSED, f"The ESP kept failing ({reason}). Resume later.")
+        return False
+    _mark_failed(sending.ids, reason=reason)
+    if getattr(error, "status_code", None) in (401, 403):
+        _stop(campaign_id, S.FAILED, f"The ESP refused the API key: {reason}")
+        return False
     return True
 
 
