@@ -38,6 +38,24 @@ def bench_database(name: str = "engagex_bench"):
         teardown_databases(config, verbosity=0)
 
 
+def bench_plan(tenant, *, contacts: int, sends: int = 0) -> None:
+    """Give the bench workspace an active plan with room for the run (limits live on plans)."""
+    from engagex.billing.models import BillingAccount, Plan
+
+    plan, _ = Plan.objects.update_or_create(
+        code="bench",
+        defaults={
+            "name": "Bench",
+            "is_public": False,
+            "contact_limit": contacts,
+            "monthly_send_limit": sends or None,
+        },
+    )
+    BillingAccount.objects.filter(tenant=tenant).update(
+        plan=plan, status=BillingAccount.Status.ACTIVE
+    )
+
+
 def timed(func, *args, **kwargs) -> tuple[float, object]:
     start = time.perf_counter()
     result = func(*args, **kwargs)

@@ -12,7 +12,7 @@ import resource
 import tempfile
 import time
 
-from _common import bench_database
+from _common import bench_database, bench_plan
 
 STOCK_ROWS = 10_000
 
@@ -92,8 +92,7 @@ def main():
         tenant = tenant_create(
             name="Bench", slug="bench", owner_email="o@bench.example", send_invitation=False
         ).tenant
-        tenant.contact_limit = rows * 2 + STOCK_ROWS
-        tenant.save()
+        bench_plan(tenant, contacts=rows * 2 + STOCK_ROWS)
         first, second = os.path.join(tmp, "contacts.csv"), os.path.join(tmp, "contacts-2.csv")
         t0 = time.perf_counter()
         write_csv(first, rows, variant="")
