@@ -7,7 +7,7 @@ from django.urls import include, path
 from engagex.accounts.urls import signup_urlpatterns, urlpatterns_for
 from engagex.analytics.views import SendGridEventsView
 from engagex.billing.webhooks import StripeWebhookView
-from engagex.campaigns.views import unsubscribe
+from engagex.campaigns.views import unsubscribe, web_version
 from engagex.core.sites import console_login_view, console_logout_view
 from engagex.core.views import healthz
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("admin/logout/", console_logout_view(admin.site), name="platform_logout"),
     path("admin/", admin.site.urls),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
+    path("v/<str:token>/", web_version, name="web_version"),
     # SendGrid Event Webhook URL: https://user:password@<BASE_DOMAIN>/anymail/sendgrid/tracking/
     path("anymail/sendgrid/tracking/", SendGridEventsView.as_view(), name="sendgrid_events"),
     # Stripe webhook endpoint URL: https://<BASE_DOMAIN>/billing/stripe/webhook/

@@ -1,8 +1,10 @@
-"""Public unsubscribe pages: GET confirms, POST (including RFC 8058 one-click) unsubscribes."""
+"""Public pages of a sent email: unsubscribe (GET confirms, POST and RFC 8058 one-click
+unsubscribe) and the web version ("view in browser")."""
 
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from engagex.campaigns.services.unsubscribe import (
     BadToken,
@@ -10,6 +12,7 @@ from engagex.campaigns.services.unsubscribe import (
     unsubscribe_lookup,
     unsubscribe_token_parse,
 )
+from engagex.campaigns.services.web_version import WEB_VERSION_CSP, web_version_page
 from engagex.contacts.models import ContactStatus
 
 
@@ -36,3 +39,17 @@ def unsubscribe(request, token: str):
 def _mask(email: str) -> str:
     local, _, domain = email.partition("@")
     return f"{local[:2]}{'•' * max(1, len(local) - 2)}@{domain}"
+
+
+@require_GET
+def web_version(request, token: str):
+    try:
+        page = web_version_page(token)
+    except BadToken:
+        return render(request, "campaigns/web_version_invalid.html", status=400)
+    response = HttpResponse(page)
+    response["Content-Security-Policy"] = WEB_VERSION_CSP
+    response["Referrer-Policy"] = "no-referrer"  # the link's token stays out of image requests
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -32,6 +32,7 @@ from engagex.campaigns.services.unsubscribe import (
     unsubscribe_mailto,
     unsubscribe_token,
     unsubscribe_url,
+    web_version_url,
 )
 from engagex.contacts.models import Contact, ContactStatus
 from engagex.core.tenancy import current_tenant
@@ -73,11 +74,11 @@ class PreparedCampaign:
         return [t for t in (self.subject, self.html, self.text) if t.fields]
 
 
-def campaign_prepare(campaign: Campaign) -> PreparedCampaign:
+def campaign_prepare(campaign: Campaign, tenant=None) -> PreparedCampaign:
     """Compile the campaign's content once: shared parts rendered, per-recipient parts as fields."""
     from engagex.email_templates.services import html_to_text, html_with_preheader
 
-    tenant = current_tenant()
+    tenant = tenant or current_tenant()
     workspace = {"name": tenant.name}
     html = campaign.content_html
     if "unsubscribe_url" not in html:
@@ -307,18 +308,8 @@ def _build_message(prepared: PreparedCampaign, attempt, sendable) -> AnymailMess
         token = unsubscribe_token(
             schema=prepared.schema, contact_id=contact["pk"], campaign_id=campaign.pk
         )
-        url = unsubscribe_url(token)
-        context = {
-            "contact": {
-                "email": contact["email"],
-                "first_name": contact["first_name"],
-                "last_name": contact["last_name"],
-                "full_name": f"{contact['first_name']} {contact['last_name']}".strip(),
-                "attributes": contact["attributes"] or {},
-            },
-            "unsubscribe_url": url,
-            "view_in_browser_url": url,
-        }
+        context = recipient_context(contact, token)
+        url = context["unsubscribe_url"]
         merge_data[email] = merge_values(prepared.templates, context)
         metadata[email] = {
             "schema": prepared.schema,
@@ -348,6 +339,21 @@ def _build_message(prepared: PreparedCampaign, attempt, sendable) -> AnymailMess
     }
     message.esp_extra = {"merge_field_format": MERGE_FIELD_FORMAT}
     return message
+
+
+def recipient_context(contact: dict, token: str) -> dict:
+    """What one recipient's merge tags see (the email and its web version alike)."""
+    return {
+        "contact": {
+            "email": contact["email"],
+            "first_name": contact["first_name"],
+            "last_name": contact["last_name"],
+            "full_name": f"{contact['first_name']} {contact['last_name']}".strip(),
+            "attributes": contact["attributes"] or {},
+        },
+        "unsubscribe_url": unsubscribe_url(token),
+        "view_in_browser_url": web_version_url(token),
+    }
 
 
 def _retry_after(error, default: float) -> float:

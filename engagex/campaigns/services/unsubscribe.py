@@ -77,6 +77,11 @@ def unsubscribe_url(token: str) -> str:
     return f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{settings.SITE_PORT}/u/{token}/"
 
 
+def web_version_url(token: str) -> str:
+    """The campaign as this recipient got it, in a browser ("view in browser")."""
+    return f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{settings.SITE_PORT}/v/{token}/"
+
+
 def unsubscribe_mailto(token: str) -> str:
     return f"mailto:unsubscribe@{settings.BASE_DOMAIN}?subject=unsubscribe%20{token}"
 

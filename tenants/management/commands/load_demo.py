@@ -4,8 +4,11 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from engagex.accounts.models import User
+from engagex.campaigns.models import Campaign
+from engagex.contacts.models import Contact, ContactGroup, ContactStatus
 from engagex.domains.models import SendingDomain
 from engagex.domains.services import expected_records
+from engagex.email_templates.models import EmailTemplate
 from tenants.models import Tenant
 from tenants.selectors import workspace_url
 from tenants.services import public_tenant_ensure, tenant_create
@@ -54,6 +57,10 @@ class Command(BaseCommand):
                 },
             )
 
+            sample = not (Contact.objects.exists() or EmailTemplate.objects.exists())
+            if sample:
+                _demo_content()
+
         platform_url = f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{settings.SITE_PORT}/admin/"
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Platform admin:  {platform_url}")
@@ -63,3 +70,61 @@ class Command(BaseCommand):
         self.stdout.write(
             "  Sender domain:   demo.localhost (marked verified; campaigns go to .local/mail)"
         )
+        if sample:
+            self.stdout.write(
+                "  Sample content:  40 contacts in 2 groups, a template and a draft campaign"
+            )
+
+
+FIRST_NAMES = ["Ana", "Ben", "Chloé", "Dev", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jonas"]
+LAST_NAMES = ["Silva", "Okafor", "Martin", "Patel"]
+
+
+def _demo_content() -> None:
+    """Something to try on a first run: contacts, groups, a template, a draft campaign.
+
+    Only for a workspace with neither contacts nor templates, so a rerun or a user's own
+    data is never touched.
+    """
+    newsletter = ContactGroup.objects.create(name="Newsletter")
+    customers = ContactGroup.objects.create(name="Customers")
+    for number in range(40):
+        first, last = FIRST_NAMES[number % 10], LAST_NAMES[number // 10]
+        status = ContactStatus.SUBSCRIBED
+        if number in (7, 23):
+            status = ContactStatus.UNSUBSCRIBED
+        elif number == 31:
+            status = ContactStatus.BOUNCED
+        contact = Contact.objects.create(
+            email=f"{first.lower().replace('é', 'e')}.{last.lower()}@example.com",
+            first_name=first,
+            last_name=last,
+            status=status,
+            attributes={"plan": "pro" if number % 3 == 0 else "basic", "city": "Lisbon"},
+            consent_source="demo data",
+        )
+        contact.groups.add(newsletter, *([customers] if number % 2 else []))
+    template = EmailTemplate.objects.create(
+        name="Monthly newsletter",
+        subject='What\'s new this month, {{ contact.first_name|default:"friend" }}',
+        preheader="Three things we shipped, and one we are working on.",
+        description="Sample template with merge tags, a default and a condition.",
+        html_body=(
+            '<h1 style="font-family:sans-serif">{{ workspace.name }} monthly</h1>'
+            '<p>Hi {{ contact.first_name|default:"there" }},</p>'
+            "<p>Here is what changed this month.</p>"
+            "{% if contact.attributes.plan == 'pro' %}"
+            "<p><strong>Pro tip:</strong> your plan includes priority support.</p>"
+            "{% endif %}"
+            '<p><a href="{{ view_in_browser_url }}">View in your browser</a> · '
+            '<a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
+        ),
+    )
+    campaign = Campaign.objects.create(
+        name="Monthly newsletter — sample",
+        template=template,
+        from_name="Demo Company",
+        from_email="news@demo.localhost",
+        reply_to="hello@demo.localhost",
+    )
+    campaign.include_groups.add(newsletter)
