@@ -171,18 +171,14 @@ def _reachable(context: dict, path: tuple[str, ...]) -> tuple[int, object]:
 
 
 def _lookup(context: dict, path: tuple[str, ...]):
-    value = context
-    for bit in path:
-        if type(value) is not dict or bit not in value:
-            return _MISSING
-        value = value[bit]
-    return value
+    depth, value = _reachable(context, path)
+    return value if depth == len(path) else _MISSING
 
 
 def _merge_field(key: str, node: Node, tags: str) -> MergeField:
     """Note the direct lookup for a plain variable node, or what a memo depends on."""
     field = MergeField(key=key, node=node)
-    if not STATEFUL_TAGS.search(tags):
+    if not NOT_REPEATABLE.search(tags):
         field.references = tuple(
             tuple(ref.split(".")) for ref in sorted(set(REFERENCE.findall(tags)))
         )
@@ -236,9 +232,10 @@ def _tags_of(source: str, nodes: list[Node], index: int) -> str:
 
 TAG = re.compile(r"{{.*?}}|{%.*?%}", re.DOTALL)
 # What a field's output depends on besides the shared context: the per-recipient names it
-# mentions, with their attribute paths. Tags that read the clock or render state don't memoise.
+# mentions, with their attribute paths. What reads the clock or render state, or picks at
+# random, is rendered every time.
 REFERENCE = re.compile(r"\b(?:contact|unsubscribe_url|view_in_browser_url)(?:\.\w+)*")
-STATEFUL_TAGS = re.compile(r"{%\s*(?:now|cycle|ifchanged|resetcycle)\b")
+NOT_REPEATABLE = re.compile(r"{%\s*(?:now|cycle|ifchanged|resetcycle)\b|\|\s*random\b")
 MEMO_LIMIT = 10_000
 
 

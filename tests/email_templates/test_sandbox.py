@@ -125,3 +125,22 @@ def test_merge_values_match_django_rendering_for_every_recipient(html):
         expected = render(source, {**context, "workspace": {"name": "W"}}, html=html)
         assert rendered == expected, contact
     assert any(field.memo for field in merged.fields)
+
+
+def test_fields_that_are_not_repeatable_are_rendered_for_every_recipient():
+    merged = merge_compile(
+        "{{ contact.attributes.tags|random }}|"
+        "{% if contact.first_name %}{% now 'Y' %}{% endif %}|"
+        "{% if contact.first_name %}{% cycle 'a' 'b' %}{% endif %}|"
+        "{% if contact.first_name %}{{ contact.first_name }}{% endif %}",
+        prefix="h",
+        shared_context={},
+        html=True,
+    )
+
+    assert [field.references for field in merged.fields] == [
+        None,
+        None,
+        None,
+        (("contact", "first_name"),),
+    ]

@@ -14,7 +14,6 @@ from engagex.campaigns.services.unsubscribe import (
     unsubscribe_lookup,
     unsubscribe_token_parse,
 )
-from engagex.contacts.models import Contact
 from engagex.email_templates.sandbox import MERGE_FIELD_FORMAT, merge_values
 
 # The page shows workspace-authored HTML on our domain: nothing in it may run or post.
@@ -27,25 +26,28 @@ WEB_VERSION_CSP = (
 def web_version_page(token: str) -> str:
     """The campaign's HTML page for the token's contact; raise BadToken if there is none."""
     target = unsubscribe_token_parse(token)
-    tenant, _ = unsubscribe_lookup(target)
+    tenant, contact = unsubscribe_lookup(target)
     with schema_context(target.schema):
         campaign = Campaign.objects.filter(pk=target.campaign_id, started_at__isnull=False).first()
-        contact = (
-            Contact.objects.filter(pk=target.contact_id)
-            .values("pk", "email", "first_name", "last_name", "attributes")
-            .first()
-        )
-        if campaign is None or contact is None:
+        if campaign is None:
             raise BadToken("campaign")
         prepared = campaign_prepare(campaign, tenant=tenant)
-        context = recipient_context(contact, token)
-        parts = {"html": prepared.html, "subject": prepared.subject}
-        filled = {}
-        for name, merged in parts.items():
-            text = merged.text
-            for key, value in merge_values([merged] if merged.fields else [], context).items():
-                text = text.replace(MERGE_FIELD_FORMAT.format(key), value)
-            filled[name] = text
+    context = recipient_context(
+        {
+            "pk": contact.pk,
+            "email": contact.email,
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "attributes": contact.attributes,
+        },
+        token,
+    )
+    filled = {}
+    for name, merged in {"html": prepared.html, "subject": prepared.subject}.items():
+        text = merged.text
+        for key, value in merge_values([merged], context).items():
+            text = text.replace(MERGE_FIELD_FORMAT.format(key), value)
+        filled[name] = text
     html = filled["html"]
     if "<html" in html.lower():
         return html
