@@ -1,7 +1,7 @@
 """Every plan limit, checked in one place. Other apps call `ensure_within` before they add."""
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 from engagex.core.tenancy import current_tenant
@@ -65,6 +65,22 @@ def usage(limit: Limit) -> int:
     raise ValueError(limit)
 
 
+def limit_serialise(limit: Limit) -> None:
+    """Hold the workspace's `limit` until the transaction ends, so count-then-add is exact.
+
+    Two requests adding the last contact (or seat, or domain) at once would both count one
+    short and both add. Each adder takes this lock before counting; the second one counts
+    after the first has committed. Outside a transaction there is nothing to hold it for.
+    """
+    if not connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            [f"engagex.limit:{connection.schema_name}:{limit.value}"],
+        )
+
+
 def ensure_within(limit: Limit, *, adding: int = 1, tenant=None, used: int | None = None) -> None:
     """Raise if the workspace is read-only, or adding `adding` would pass the plan's limit."""
     from engagex.billing.services import ensure_writable
@@ -75,7 +91,9 @@ def ensure_within(limit: Limit, *, adding: int = 1, tenant=None, used: int | Non
     cap = getattr(account.plan, PLAN_FIELD[limit])
     if cap is None:
         return
-    used = usage(limit) if used is None else used
+    if used is None:
+        limit_serialise(limit)
+        used = usage(limit)
     if used + adding > cap:
         raise LimitExceeded(
             LIMIT_REACHED

@@ -1,10 +1,12 @@
 """Plan limits and the read-only state, enforced in one place and felt by every app."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -18,7 +20,9 @@ from engagex.contacts.services import importing
 from engagex.contacts.services.contacts import contact_create
 from engagex.domains.models import SendingDomain
 from engagex.domains.services import domain_create
+from tenants.models import Tenant
 from tenants.services import tenant_create
+from tests.factories.billing import PlanFactory
 from tests.factories.campaigns import CampaignFactory
 from tests.factories.contacts import ContactFactory
 
@@ -175,3 +179,58 @@ def test_members_who_cannot_pay_are_told_to_ask_an_owner(tenant, make_member):
     page = marketer.get("/admin/").content.decode()
 
     assert "A payment failed. Ask an Owner to update the card" in page
+
+
+def test_two_adders_racing_for_the_last_contact_cannot_both_add(django_db_setup, django_db_blocker):
+    """The second one counts after the first commits (a per-workspace lock), so it is refused."""
+    results, inserted, release = {}, threading.Event(), threading.Event()
+
+    def first():
+        try:
+            with schema_context("beta"), transaction.atomic():
+                results["first"] = contact_create(email="race-1@example.com")
+                inserted.set()
+                release.wait(30)  # still uncommitted while the second one tries
+        finally:
+            connection.close()
+
+    def second():
+        inserted.wait(30)
+        try:
+            with schema_context("beta"):
+                results["second"] = contact_create(email="race-2@example.com")
+        except LimitExceeded as error:
+            results["second"] = error
+        finally:
+            connection.close()
+
+    with django_db_blocker.unblock():
+        tenant = Tenant.objects.get(slug="beta")
+        account = BillingAccount.objects.get(tenant=tenant)
+        with schema_context("beta"):
+            used = Contact.objects.count()
+        plan = PlanFactory(contact_limit=used + 1)
+        BillingAccount.objects.filter(pk=account.pk).update(plan=plan, status=S.ACTIVE)
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        try:
+            for thread in threads:
+                thread.start()
+            threads[1].join(timeout=1)
+            assert threads[1].is_alive()  # waiting for the first one's transaction
+            release.set()
+            for thread in threads:
+                thread.join(timeout=30)
+
+            assert isinstance(results["second"], LimitExceeded)
+            with schema_context("beta"):
+                assert Contact.objects.count() == used + 1
+        finally:
+            release.set()
+            for thread in threads:
+                thread.join(timeout=30)
+            with schema_context("beta"):
+                Contact.objects.filter(email__startswith="race-").delete()
+            BillingAccount.objects.filter(pk=account.pk).update(
+                plan=account.plan, status=account.status
+            )
+            plan.delete()

@@ -159,6 +159,20 @@ def test_rows_over_the_contact_limit_are_reported_not_dropped(in_tenant, on_plan
     assert Contact.objects.count() == 2
 
 
+def test_contacts_added_after_the_dry_run_leave_the_import_less_room(in_tenant, on_plan):
+    on_plan(in_tenant, contact_limit=3)
+    job = run_import(b"email\na@example.com\nb@example.com\n")
+    assert (job.counts["new"], job.counts["over_limit"]) == (2, 0)
+    ContactFactory(email="meanwhile1@example.com")
+    ContactFactory(email="meanwhile2@example.com")
+
+    apply(job)
+
+    assert (job.counts["new"], job.counts["over_limit"]) == (1, 1)
+    assert Contact.objects.count() == 3
+    assert Contact.objects.filter(email="a@example.com").exists()  # rows apply in file order
+
+
 def test_field_errors_name_the_column(in_tenant):
     job = run_import(
         b"email,tz,status,first_name\n"

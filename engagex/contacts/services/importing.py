@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from engagex.billing.limits import LIMIT_REACHED, Limit, capacity
+from engagex.billing.limits import LIMIT_REACHED, Limit, capacity, limit_serialise
 from engagex.billing.services import billing_account_get, ensure_writable
 from engagex.contacts.models import Contact, ImportJob
 from engagex.contacts.services import mapping as mapping_rules
@@ -290,8 +290,8 @@ def _classify(job: ImportJob) -> None:
     _mark_over_limit(job)
 
 
-def _mark_over_limit(job: ImportJob) -> int:
-    """Report new rows beyond the workspace's contact limit instead of dropping them."""
+def _mark_over_limit(job: ImportJob, *, through: int | None = None) -> int:
+    """Report new rows (up to row `through`) past the contact limit instead of dropping them."""
     limit, count = capacity(Limit.CONTACTS)
     if limit is None:
         return 0
@@ -308,13 +308,19 @@ def _mark_over_limit(job: ImportJob) -> int:
             f"""
             WITH ranked AS (
                 SELECT row_no, row_number() OVER (ORDER BY row_no) AS n
-                FROM {job.stage_table} WHERE action = 'new' AND row_no > %(done)s
+                FROM {job.stage_table}
+                WHERE action = 'new' AND row_no > %(done)s AND row_no <= %(through)s
             )
             UPDATE {job.stage_table} s SET action = 'over_limit', error_column = 'email',
                 error = %(message)s
             FROM ranked r WHERE s.row_no = r.row_no AND r.n > %(remaining)s
             """,  # noqa: S608
-            {"done": job.applied_through_row, "message": message, "remaining": remaining},
+            {
+                "done": job.applied_through_row,
+                "through": through if through is not None else 2**62,
+                "message": message,
+                "remaining": remaining,
+            },
         )
         return cursor.rowcount
 
@@ -401,8 +407,6 @@ def import_job_confirm(*, job: ImportJob) -> ImportJob:
 def import_job_apply(*, job: ImportJob) -> ImportJob:
     """Apply a confirmed job range by range; safe to call again after a crash."""
     _require(job, {ImportJob.Status.IMPORTING}, "applied")
-    if job.applied_through_row == 0:
-        _mark_over_limit(job)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT coalesce(max(row_no), 0) FROM {job.stage_table}")  # noqa: S608
         last_row = cursor.fetchone()[0]
@@ -413,6 +417,10 @@ def import_job_apply(*, job: ImportJob) -> ImportJob:
         low = job.applied_through_row
         high = min(last_row, low + APPLY_CHUNK_ROWS)
         with transaction.atomic():
+            # Recount under the workspace's contacts lock: another import or form adding
+            # contacts meanwhile leaves these rows less room than the dry run saw.
+            limit_serialise(Limit.CONTACTS)
+            _mark_over_limit(job, through=high)
             _apply_range(job, low, high, source=source, groups=groups)
             job.applied_through_row = high
             job.processed_rows = min(total, high)
