@@ -1,9 +1,10 @@
 """Mail backends: Anymail's SendGrid backend for production, and a readable one for development.
 
-`SendGridBackend` is Anymail's SendGrid backend with one change: recipient addresses that
-are plain `local@domain` dot-atoms (what contact validation stores) skip Python's full
-RFC 5322 parser, the largest cost of building a 1,000-recipient batch. Anything else goes
-through Anymail's parser exactly as before.
+`SendGridBackend` is Anymail's SendGrid backend, made cheaper for 1,000-recipient batches
+with the same request on the wire: recipient addresses that are plain `local@domain`
+dot-atoms (what contact validation stores) skip Python's full RFC 5322 parser (anything
+else goes through Anymail's), merge data already made of str skips Anymail's lazy-string
+conversion, and the JSON is written by orjson.
 
 `LocalMailBackend` (development): every message, batch sends included, lands on disk
 readable. Anymail batch messages (merge data) are expanded into one .eml file per recipient
@@ -23,9 +24,9 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 
+PER_RECIPIENT_ATTRS = {"merge_data", "merge_metadata"}
 # RFC 5322 dot-atom local part @ an ASCII host name: parsed, these give exactly this split.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-PER_RECIPIENT_ATTRS = {"merge_data", "merge_metadata"}
 PLAIN_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\Z")
 
 
@@ -45,7 +46,10 @@ def recipients_parse(addresses) -> list[EmailAddress]:
 
 def per_recipient_dict(value):
     """Anymail's `force_non_lazy_dict` for merge data, skipped when every value is a str."""
-    if all(type(v) is str for inner in value.values() for v in inner.values()):
+    inners = value.values()
+    if all(type(inner) is dict for inner in inners) and all(
+        type(v) is str for inner in inners for v in inner.values()
+    ):
         return value
     return force_non_lazy_dict(value)
 

@@ -213,7 +213,7 @@ def merge_compile(source: str, *, prefix: str, shared_context: dict, html: bool)
     with ctx.render_context.push_state(template), ctx.bind_template(template):
         for index, node in enumerate(nodes):
             tags = "" if isinstance(node, TextNode) else _tags_of(source, nodes, index)
-            if any(re.search(rf"\b{name}\b", tags) for name in PER_RECIPIENT_NAMES):
+            if REFERENCE.search(tags):
                 key = f"{prefix}{index}"
                 parts.append(MERGE_FIELD_FORMAT.format(key))
                 fields.append(_merge_field(key, node, tags))
@@ -234,7 +234,7 @@ TAG = re.compile(r"{{.*?}}|{%.*?%}", re.DOTALL)
 # What a field's output depends on besides the shared context: the per-recipient names it
 # mentions, with their attribute paths. What reads the clock or render state, or picks at
 # random, is rendered every time.
-REFERENCE = re.compile(r"\b(?:contact|unsubscribe_url|view_in_browser_url)(?:\.\w+)*")
+REFERENCE = re.compile(rf"\b(?:{'|'.join(PER_RECIPIENT_NAMES)})\b(?:\.\w+)*")
 NOT_REPEATABLE = re.compile(r"{%\s*(?:now|cycle|ifchanged|resetcycle)\b|\|\s*random\b")
 MEMO_LIMIT = 10_000
 

@@ -180,14 +180,26 @@ def _render_field(source: str, context: dict, *, html: bool) -> str:
 
 def contact_merge_data(contact: Contact) -> dict:
     """The values of a contact that templates may use as `contact.<name>`."""
+    return merge_contact(
+        email=contact.email,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        phone=contact.phone,
+        language=contact.language,
+        attributes=contact.attributes,
+    )
+
+
+def merge_contact(*, email, first_name, last_name, phone, language, attributes) -> dict:
+    """`contact` as merge tags see it: in previews, test sends, campaigns and web versions."""
     return {
-        "email": contact.email,
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
-        "full_name": contact.full_name,
-        "phone": contact.phone,
-        "language": contact.language,
-        "attributes": dict(contact.attributes or {}),
+        "email": email,
+        "first_name": first_name,
+        "last_name": last_name,
+        "full_name": f"{first_name} {last_name}".strip(),
+        "phone": phone,
+        "language": language,
+        "attributes": dict(attributes or {}),
     }
 
 

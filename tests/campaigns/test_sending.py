@@ -21,7 +21,8 @@ from engagex.campaigns.services.campaigns import (
 from engagex.campaigns.services.sending import SKIPPED_UNSUBSCRIBED, campaign_send_some
 from engagex.campaigns.services.unsubscribe import unsubscribe_token_parse
 from engagex.contacts.models import ContactStatus
-from tests.factories.campaigns import CampaignFactory
+from engagex.email_templates.services import template_render
+from tests.factories.campaigns import CampaignFactory, TemplateFactory
 from tests.factories.contacts import ContactFactory, ContactGroupFactory
 
 S = Campaign.Status
@@ -411,3 +412,30 @@ def test_a_failure_with_requests_in_flight_settles_every_batch(in_tenant, fake_s
     assert send_all(campaign).status == S.SENT
     assert fake_sendgrid.stats()["duplicates"] == 0
     assert CampaignRecipient.objects.filter(status=R.SENT).count() == 10
+
+
+def test_a_send_sees_every_contact_field_the_template_preview_offers(in_tenant, fake_sendgrid):
+    html = (
+        "<p>{{ contact.full_name }}|{{ contact.phone }}|{{ contact.language }}|"
+        "{{ contact.email }}|{{ contact.attributes.city }}</p>"
+        '<a href="{{ unsubscribe_url }}">Unsubscribe</a>'
+    )
+    ann = ContactFactory(
+        email="ann@example.com",
+        first_name="Ann",
+        last_name="Lee",
+        phone="+351 912 000 000",
+        language="pt",
+        attributes={"city": "Porto"},
+    )
+    campaign = CampaignFactory(template=TemplateFactory(html_body=html))
+    campaign_start(campaign_id=campaign.pk)
+
+    send_all(campaign)
+
+    payload = fake_sendgrid.requests[0]["json"]
+    sent = as_received(payload, payload["personalizations"][0])
+    preview = template_render(template=campaign.template, contact=ann, workspace_name="x")
+    expected = "<p>Ann Lee|+351 912 000 000|pt|ann@example.com|Porto</p>"
+    assert expected in sent
+    assert expected in preview.html

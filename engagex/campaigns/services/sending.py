@@ -42,6 +42,7 @@ from engagex.email_templates.sandbox import (
     merge_compile,
     merge_values,
 )
+from engagex.email_templates.services import html_to_text, html_with_preheader, merge_contact
 
 logger = logging.getLogger(__name__)
 S = Campaign.Status
@@ -76,8 +77,6 @@ class PreparedCampaign:
 
 def campaign_prepare(campaign: Campaign, tenant=None) -> PreparedCampaign:
     """Compile the campaign's content once: shared parts rendered, per-recipient parts as fields."""
-    from engagex.email_templates.services import html_to_text, html_with_preheader
-
     tenant = tenant or current_tenant()
     workspace = {"name": tenant.name}
     html = campaign.content_html
@@ -186,8 +185,8 @@ def _claim(campaign_id: int, size: int):
                 WHERE r.id = pick.id
                 RETURNING r.id, r.contact_id, r.email
             )
-            SELECT claimed.id, claimed.email, c.id, c.email, c.first_name, c.last_name,
-                c.attributes::text, c.status
+            SELECT claimed.id, claimed.email, c.id, c.status, c.email, c.first_name,
+                c.last_name, c.phone, c.language, c.attributes::text
             FROM claimed LEFT JOIN {contacts} c ON c.id = claimed.contact_id
             ORDER BY claimed.id
             """,  # noqa: S608
@@ -208,38 +207,34 @@ def _prepare_batch(prepared: PreparedCampaign, batch):
     """
     attempt, rows = batch
     sendable, skipped = [], []
-    for recipient_id, email, contact_id, *contact in rows:
+    for recipient_id, email, contact_id, status, *contact in rows:
         if contact_id is None:
             skipped.append((recipient_id, SKIPPED_DELETED))
-        elif contact[4] != ContactStatus.SUBSCRIBED:
+        elif status != ContactStatus.SUBSCRIBED:
             skipped.append((recipient_id, SKIPPED_UNSUBSCRIBED))
         else:
-            contact_email, first_name, last_name, attributes, _ = contact
-            sendable.append(
-                (
-                    recipient_id,
-                    {
-                        "pk": contact_id,
-                        "email": contact_email,
-                        "first_name": first_name,
-                        "last_name": last_name,
-                        "attributes": orjson.loads(attributes) if attributes else {},
-                    },
-                    email,
-                )
+            contact_email, first_name, last_name, phone, language, attributes = contact
+            merge = merge_contact(
+                email=contact_email,
+                first_name=first_name,
+                last_name=last_name,
+                phone=phone,
+                language=language,
+                attributes=orjson.loads(attributes) if attributes else None,
             )
+            sendable.append((recipient_id, contact_id, merge, email))
     if skipped:
         _mark_failed([rid for rid, _ in skipped], reason=skipped[0][1], per_row=dict(skipped))
     if not sendable:
         return None
-    ids = [rid for rid, _, _ in sendable]
+    ids = [rid for rid, _, _, _ in sendable]
     try:
         message = _build_message(prepared, attempt, sendable)
     except AnymailError as error:  # e.g. an address Anymail cannot parse: no retry helps
         _mark_failed(ids, reason=str(error)[:500])
         _stop(prepared.campaign.pk, S.FAILED, f"The message could not be built: {error}")
         return STOP
-    return InFlight(ids=ids, emails=[email for _, _, email in sendable], message=message)
+    return InFlight(ids=ids, emails=[email for *_, email in sendable], message=message)
 
 
 def _deliver(message: AnymailMessage):
@@ -304,11 +299,11 @@ def _settle(prepared: PreparedCampaign, sending: InFlight) -> bool:
 def _build_message(prepared: PreparedCampaign, attempt, sendable) -> AnymailMessage:
     campaign = prepared.campaign
     merge_data, metadata, headers = {}, {}, {}
-    for recipient_id, contact, email in sendable:
+    for recipient_id, contact_id, merge, email in sendable:
         token = unsubscribe_token(
-            schema=prepared.schema, contact_id=contact["pk"], campaign_id=campaign.pk
+            schema=prepared.schema, contact_id=contact_id, campaign_id=campaign.pk
         )
-        context = recipient_context(contact, token)
+        context = recipient_context(merge, token)
         url = context["unsubscribe_url"]
         merge_data[email] = merge_values(prepared.templates, context)
         metadata[email] = {
@@ -324,7 +319,7 @@ def _build_message(prepared: PreparedCampaign, attempt, sendable) -> AnymailMess
         subject=prepared.subject.text,
         body=prepared.text.text,
         from_email=prepared.from_email,
-        to=[email for _, _, email in sendable],
+        to=[email for *_, email in sendable],
         reply_to=prepared.reply_to,
     )
     message.attach_alternative(prepared.html.text, "text/html")
@@ -341,16 +336,13 @@ def _build_message(prepared: PreparedCampaign, attempt, sendable) -> AnymailMess
     return message
 
 
-def recipient_context(contact: dict, token: str) -> dict:
-    """What one recipient's merge tags see (the email and its web version alike)."""
+def recipient_context(merge: dict, token: str) -> dict:
+    """What one recipient's merge tags see (the email and its web version alike).
+
+    `merge` is the contact as `merge_contact` shapes it.
+    """
     return {
-        "contact": {
-            "email": contact["email"],
-            "first_name": contact["first_name"],
-            "last_name": contact["last_name"],
-            "full_name": f"{contact['first_name']} {contact['last_name']}".strip(),
-            "attributes": contact["attributes"] or {},
-        },
+        "contact": merge,
         "unsubscribe_url": unsubscribe_url(token),
         "view_in_browser_url": web_version_url(token),
     }

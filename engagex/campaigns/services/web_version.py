@@ -15,6 +15,7 @@ from engagex.campaigns.services.unsubscribe import (
     unsubscribe_token_parse,
 )
 from engagex.email_templates.sandbox import MERGE_FIELD_FORMAT, merge_values
+from engagex.email_templates.services import contact_merge_data
 
 # The page shows workspace-authored HTML on our domain: nothing in it may run or post.
 WEB_VERSION_CSP = (
@@ -32,16 +33,7 @@ def web_version_page(token: str) -> str:
         if campaign is None:
             raise BadToken("campaign")
         prepared = campaign_prepare(campaign, tenant=tenant)
-    context = recipient_context(
-        {
-            "pk": contact.pk,
-            "email": contact.email,
-            "first_name": contact.first_name,
-            "last_name": contact.last_name,
-            "attributes": contact.attributes,
-        },
-        token,
-    )
+    context = recipient_context(contact_merge_data(contact), token)
     filled = {}
     for name, merged in {"html": prepared.html, "subject": prepared.subject}.items():
         text = merged.text

@@ -309,7 +309,8 @@ def _mark_over_limit(job: ImportJob, *, through: int | None = None) -> int:
             WITH ranked AS (
                 SELECT row_no, row_number() OVER (ORDER BY row_no) AS n
                 FROM {job.stage_table}
-                WHERE action = 'new' AND row_no > %(done)s AND row_no <= %(through)s
+                WHERE action = 'new' AND row_no > %(done)s
+                    AND row_no <= coalesce(%(through)s::bigint, row_no)
             )
             UPDATE {job.stage_table} s SET action = 'over_limit', error_column = 'email',
                 error = %(message)s
@@ -317,7 +318,7 @@ def _mark_over_limit(job: ImportJob, *, through: int | None = None) -> int:
             """,  # noqa: S608
             {
                 "done": job.applied_through_row,
-                "through": through if through is not None else 2**62,
+                "through": through,
                 "message": message,
                 "remaining": remaining,
             },

@@ -6,9 +6,11 @@ from django_tenants.utils import schema_context
 from engagex.accounts.models import User
 from engagex.campaigns.models import Campaign
 from engagex.contacts.models import Contact, ContactGroup, ContactStatus
+from engagex.contacts.services.contacts import contact_create
 from engagex.domains.models import SendingDomain
 from engagex.domains.services import expected_records
 from engagex.email_templates.models import EmailTemplate
+from engagex.email_templates.services import template_create
 from tenants.models import Tenant
 from tenants.selectors import workspace_url
 from tenants.services import public_tenant_ensure, tenant_create
@@ -59,7 +61,7 @@ class Command(BaseCommand):
 
             sample = not (Contact.objects.exists() or EmailTemplate.objects.exists())
             if sample:
-                _demo_content()
+                _demo_content(owner=User.objects.get(email=owner_email))
 
         platform_url = f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{settings.SITE_PORT}/admin/"
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
@@ -80,11 +82,11 @@ FIRST_NAMES = ["Ana", "Ben", "Chloé", "Dev", "Emma", "Farid", "Grace", "Hugo", 
 LAST_NAMES = ["Silva", "Okafor", "Martin", "Patel"]
 
 
-def _demo_content() -> None:
+def _demo_content(*, owner: User) -> None:
     """Something to try on a first run: contacts, groups, a template, a draft campaign.
 
     Only for a workspace with neither contacts nor templates, so a rerun or a user's own
-    data is never touched.
+    data is never touched. Made through the same services as the admin.
     """
     newsletter = ContactGroup.objects.create(name="Newsletter")
     customers = ContactGroup.objects.create(name="Customers")
@@ -95,16 +97,16 @@ def _demo_content() -> None:
             status = ContactStatus.UNSUBSCRIBED
         elif number == 31:
             status = ContactStatus.BOUNCED
-        contact = Contact.objects.create(
+        contact_create(
             email=f"{first.lower().replace('é', 'e')}.{last.lower()}@example.com",
+            groups=[newsletter, *([customers] if number % 2 else [])],
+            source="demo data",
             first_name=first,
             last_name=last,
             status=status,
             attributes={"plan": "pro" if number % 3 == 0 else "basic", "city": "Lisbon"},
-            consent_source="demo data",
         )
-        contact.groups.add(newsletter, *([customers] if number % 2 else []))
-    template = EmailTemplate.objects.create(
+    template = template_create(
         name="Monthly newsletter",
         subject='What\'s new this month, {{ contact.first_name|default:"friend" }}',
         preheader="Three things we shipped, and one we are working on.",
@@ -119,6 +121,7 @@ def _demo_content() -> None:
             '<p><a href="{{ view_in_browser_url }}">View in your browser</a> · '
             '<a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
         ),
+        user=owner,
     )
     campaign = Campaign.objects.create(
         name="Monthly newsletter — sample",
@@ -126,5 +129,6 @@ def _demo_content() -> None:
         from_name="Demo Company",
         from_email="news@demo.localhost",
         reply_to="hello@demo.localhost",
+        created_by=owner,
     )
     campaign.include_groups.add(newsletter)
