@@ -25,7 +25,8 @@ urlpatterns = [
     path("anymail/sendgrid/tracking/", SendGridEventsView.as_view(), name="sendgrid_events"),
     # Stripe webhook endpoint URL: https://<BASE_DOMAIN>/billing/stripe/webhook/
     path("billing/stripe/webhook/", StripeWebhookView.as_view(), name="stripe_webhook"),
-    path("stripe/", include("djstripe.urls", namespace="djstripe")),
+    # dj-stripe's own webhook URL is deliberately not mounted: it stores a request before
+    # checking its signature. Ours checks first, then hands over to dj-stripe.
     *signup_urlpatterns,
     *urlpatterns_for(admin.site),
 ]

@@ -50,5 +50,14 @@ def role_grants(role: str, app_label: str, action: str) -> bool:
 
 
 def is_owner(user) -> bool:
-    """Whether `user` is an active Owner of the current workspace."""
-    return user.is_active and (user.is_superuser or user.groups.filter(name=OWNER).exists())
+    """Whether `user` is an active Owner of the current workspace.
+
+    Remembered on the user object (one per request): an admin page asks several times.
+    """
+    if not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    if not hasattr(user, "_engagex_is_owner"):
+        user._engagex_is_owner = user.groups.filter(name=OWNER).exists()
+    return user._engagex_is_owner

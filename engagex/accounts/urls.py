@@ -1,3 +1,4 @@
+from django.http import Http404
 from django.urls import include, path
 
 from engagex.accounts import views
@@ -16,8 +17,15 @@ def urlpatterns_for(admin_site):
             views.SetPasswordDoneView.as_view(admin_site=admin_site),
             name="set_password_done",
         ),
+        # allauth's address management would let a member attach an unverified address
+        # (which SSO could then log into); a member's email is changed on the Team page.
+        path("accounts/email/", _not_offered, name="account_email_not_offered"),
         path("accounts/", include("allauth.urls")),
     ]
+
+
+def _not_offered(request):
+    raise Http404("Email addresses are managed on the Team page.")
 
 
 # The public domain only: a new organisation creates its workspace.

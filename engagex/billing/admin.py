@@ -18,6 +18,7 @@ from unfold.decorators import action, display
 
 from engagex.billing.forms import PlanOverrideForm
 from engagex.billing.models import BillingAccount, Plan, PlanChange, UsagePeriod, status_label
+from engagex.billing.selectors import invoice_amount
 from engagex.billing.services import (
     billing_configured,
     billing_override_end,
@@ -186,7 +187,11 @@ class BillingAccountAdmin(ReadOnlyModelAdmin):
     def sends_usage(self, obj):
         return f"{obj.sends_this_month:,} / {_limit(obj.plan.monthly_send_limit)}"
 
-    @action(description=_("Refresh contact counts"), url_path="refresh-usage")
+    @action(
+        description=_("Refresh contact counts"),
+        url_path="refresh-usage",
+        permissions=["billing_manage"],
+    )
     def refresh_usage(self, request):
         if request.method != "POST":
             return confirm_response(
@@ -198,7 +203,7 @@ class BillingAccountAdmin(ReadOnlyModelAdmin):
         self.message_user(request, _("Refreshed %d workspace(s).") % refreshed, messages.SUCCESS)
         return redirect("admin:billing_billingaccount_changelist")
 
-    @action(description=_("Override plan"), url_path="override")
+    @action(description=_("Override plan"), url_path="override", permissions=["billing_manage"])
     def override_detail(self, request, object_id):
         account = self.get_object(request, object_id)
         form = PlanOverrideForm(request.POST or None, initial={"plan": account.plan})
@@ -245,7 +250,13 @@ class BillingAccountAdmin(ReadOnlyModelAdmin):
         self.message_user(request, _("Override ended."), messages.SUCCESS)
         return redirect("admin:billing_billingaccount_change", object_id)
 
+    def has_billing_manage_permission(self, request, object_id=None):
+        """Comps, resyncs and recounts change what a workspace pays: platform superusers only."""
+        return request.user.is_superuser
+
     def has_override_end_detail_permission(self, request, object_id=None):
+        if not request.user.is_superuser:
+            return False
         if object_id is None:
             return True
         return BillingAccount.objects.filter(
@@ -272,7 +283,7 @@ class BillingAccountAdmin(ReadOnlyModelAdmin):
         return redirect("admin:billing_billingaccount_change", object_id)
 
     def has_resync_detail_permission(self, request, object_id=None):
-        if not billing_configured():
+        if not request.user.is_superuser or not billing_configured():
             return False
         if object_id is None:
             return True
@@ -338,7 +349,7 @@ class StripeCustomerAdmin(StripeObjectAdmin):
 @admin.register(djstripe_models.Subscription)
 class StripeSubscriptionAdmin(StripeObjectAdmin):
     list_display = ["id", "customer", "stripe_status", "created", "livemode"]
-    list_select_related = ["customer"]
+    list_select_related = ["customer__subscriber"]  # a customer's name is its workspace's
 
     @display(description=_("status"))
     def stripe_status(self, obj):
@@ -348,7 +359,7 @@ class StripeSubscriptionAdmin(StripeObjectAdmin):
 @admin.register(djstripe_models.Invoice)
 class StripeInvoiceAdmin(StripeObjectAdmin):
     list_display = ["id", "customer", "number", "stripe_status", "amount", "created"]
-    list_select_related = ["customer"]
+    list_select_related = ["customer__subscriber"]
 
     @display(description=_("number"))
     def number(self, obj):
@@ -360,8 +371,8 @@ class StripeInvoiceAdmin(StripeObjectAdmin):
 
     @display(description=_("total"))
     def amount(self, obj):
-        total = obj.stripe_data.get("total") or 0
-        return f"{total / 100:,.2f} {obj.stripe_data.get('currency', '').upper()}"
+        amount, currency = invoice_amount(obj.stripe_data)
+        return f"{amount:,.2f} {currency}"
 
 
 @admin.register(djstripe_models.Price)

@@ -54,6 +54,13 @@ ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "
                 "vuv", "xaf", "xof", "xpf"}  # fmt: skip
 
 
+def invoice_amount(data: dict) -> tuple[float, str]:
+    """A Stripe invoice's total in currency units, and its currency code."""
+    currency = (data.get("currency") or "").lower()
+    total = data.get("total") or 0
+    return (total if currency in ZERO_DECIMAL else total / 100), currency.upper()
+
+
 def billing_invoices(account: BillingAccount, *, limit: int = 24) -> list[dict]:
     """The workspace's Stripe invoices as dj-stripe has synced them, newest first."""
     from djstripe.models import Invoice
@@ -64,14 +71,13 @@ def billing_invoices(account: BillingAccount, *, limit: int = 24) -> list[dict]:
     rows = []
     for invoice in invoices.order_by("-created")[:limit]:
         data = invoice.stripe_data
-        currency = (data.get("currency") or "").lower()
-        total = data.get("total") or 0
+        amount, currency = invoice_amount(data)
         rows.append(
             {
                 "number": data.get("number") or invoice.id,
                 "created": invoice.created,
-                "amount": total if currency in ZERO_DECIMAL else total / 100,
-                "currency": currency.upper(),
+                "amount": amount,
+                "currency": currency,
                 "status": data.get("status", ""),
                 "url": data.get("hosted_invoice_url") or "",
             }

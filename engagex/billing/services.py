@@ -251,7 +251,9 @@ def _account_for(data: dict) -> BillingAccount | None:
     """The workspace a Stripe object belongs to: by its customer, else by our metadata."""
     tenant_id = (data.get("metadata") or {}).get("tenant_id") or ""
     customer = data.get("customer") or ""
-    accounts = BillingAccount.objects.select_for_update().select_related("plan", "tenant")
+    accounts = BillingAccount.objects.select_for_update(of=("self",)).select_related(
+        "plan", "tenant"
+    )
     if customer:
         account = accounts.filter(stripe_customer_id=customer).first()
         if account:
@@ -269,16 +271,23 @@ def billing_checkout_completed(*, session: dict, event_id: str = "") -> BillingA
     """Link the paying customer to the workspace named by `client_reference_id`, then sync."""
     reference = session.get("client_reference_id") or ""
     account = (
-        BillingAccount.objects.select_for_update().filter(tenant_id=int(reference)).first()
+        BillingAccount.objects.select_for_update(of=("self",))
+        .filter(tenant_id=int(reference))
+        .first()
         if reference.isdigit()
         else None
     )
     if account is None:
         logger.warning("Checkout %s names no known workspace (%r)", session.get("id"), reference)
         return None
-    if session.get("customer") and account.stripe_customer_id != session["customer"]:
-        account.stripe_customer_id = session["customer"]
-        account.save(update_fields=["stripe_customer_id", "updated_at"])
+    customer = session.get("customer") or ""
+    if customer and not account.stripe_customer_id:
+        # As in `_account_for`: a reference never moves a workspace to another customer.
+        if BillingAccount.objects.filter(stripe_customer_id=customer).exists():
+            logger.warning("Checkout %s: customer %s is another's", session.get("id"), customer)
+        else:
+            account.stripe_customer_id = customer
+            account.save(update_fields=["stripe_customer_id", "updated_at"])
     if session.get("subscription"):
         return billing_subscription_sync(subscription_id=session["subscription"], event_id=event_id)
     return account
@@ -449,7 +458,7 @@ def billing_plan_override(*, tenant: Tenant, plan: Plan, reason: str, actor) -> 
             {"reason": _("Say why the plan is overridden: it goes in the audit trail.")}
         )
     account = (
-        BillingAccount.objects.select_for_update()
+        BillingAccount.objects.select_for_update(of=("self",))
         .select_related("plan")
         .get(pk=billing_account_get(tenant).pk)
     )
@@ -474,7 +483,11 @@ def billing_plan_override(*, tenant: Tenant, plan: Plan, reason: str, actor) -> 
 @transaction.atomic
 def billing_override_end(*, tenant: Tenant, actor) -> BillingAccount:
     """End a comp: back to the Stripe subscription's state, else the trial (or its end)."""
-    account = BillingAccount.objects.select_for_update().select_related("plan").get(tenant=tenant)
+    account = (
+        BillingAccount.objects.select_for_update(of=("self",))
+        .select_related("plan")
+        .get(tenant=tenant)
+    )
     before_plan, before_status = account.plan.name, account.status
     account.comped_reason = ""
     status = None
@@ -514,7 +527,7 @@ def billing_trials_check(*, now: datetime | None = None) -> dict[str, int]:
         with transaction.atomic():
             # Re-read under a lock: a payment confirmed meanwhile must not be undone.
             account = (
-                BillingAccount.objects.select_for_update()
+                BillingAccount.objects.select_for_update(of=("self",))
                 .select_related("tenant", "plan")
                 .filter(pk=pk, status=S.TRIALING)
                 .first()

@@ -57,6 +57,11 @@ SCHEDULES = [
 def schedules_register() -> list[str]:
     """Create or update every schedule in SCHEDULES by name; return the names."""
     for spec in SCHEDULES:
-        defaults = {k: v() if callable(v) else v for k, v in spec.items() if k != "name"}
-        Schedule.objects.update_or_create(name=spec["name"], defaults=defaults)
+        values = {k: v() if callable(v) else v for k, v in spec.items() if k != "name"}
+        # next_run only when created: a release must not push back a run that is overdue
+        # because the cluster was down (the monthly roll-over would skip a month).
+        first_run = {"next_run": values.pop("next_run")} if "next_run" in values else {}
+        Schedule.objects.update_or_create(
+            name=spec["name"], defaults=values, create_defaults={**values, **first_run}
+        )
     return [spec["name"] for spec in SCHEDULES]

@@ -181,3 +181,15 @@ def test_logging_out_of_either_console_lands_on_the_login_page(owner_client, pla
         assert response.redirect_chain[0] == ("/accounts/login/", 302)
         assert "You are logged out." in response.content.decode()
         assert client.get("/admin/").status_code == 302
+
+
+def test_members_cannot_attach_other_email_addresses(owner_client, tenant):
+    """An unverified extra address could be logged into through SSO: the page is not offered."""
+    from allauth.account.models import EmailAddress
+
+    page = owner_client.get("/accounts/email/")
+    post = owner_client.post("/accounts/email/", {"action_add": "", "email": "x@example.com"})
+
+    assert (page.status_code, post.status_code) == (404, 404)
+    with schema_context(tenant.schema_name):
+        assert not EmailAddress.objects.filter(email="x@example.com").exists()

@@ -1,6 +1,8 @@
 """The workspace Billing page: Owners only, usage bars, Checkout and the customer portal."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
@@ -145,3 +147,18 @@ def test_stripe_being_unreachable_is_explained_not_a_crash(owner_client, fake_st
     assert response.status_code == 200
     assert "Stripe could not be reached or refused the request" in response.content.decode()
     assert BillingAccount.objects.get(tenant__slug="alpha").stripe_customer_id == ""
+
+
+def test_an_admin_page_reads_the_billing_account_and_the_owner_role_once(
+    owner_client, tenant, on_plan
+):
+    """unfold renders many sub-templates with the request; each used to redo both queries."""
+    on_plan(tenant, status=BillingAccount.Status.PAST_DUE)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = owner_client.get("/admin/contacts/contact/")
+
+    assert "A payment failed. Update the card" in response.content.decode()
+    selects = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert sum('"billing_billingaccount"' in sql for sql in selects) == 1
+    assert sum("'Owner'" in sql for sql in selects) == 1

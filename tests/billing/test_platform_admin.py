@@ -151,3 +151,38 @@ def test_ending_an_override_during_the_trial_returns_to_the_trial(platform_clien
     assert (account.plan.code, account.status, account.is_read_only) == (
         "free-trial", S.TRIALING, False,
     )  # fmt: skip
+
+
+def test_stripe_invoice_totals_respect_zero_decimal_currencies(db):
+    from djstripe.models import Invoice
+
+    from engagex.billing.admin import StripeInvoiceAdmin
+
+    invoice = Invoice(stripe_data={"total": 5000, "currency": "jpy"})
+    euros = Invoice(stripe_data={"total": 7900, "currency": "eur"})
+    admin_ = StripeInvoiceAdmin(Invoice, None)
+
+    assert admin_.amount(invoice) == "5,000.00 JPY"
+    assert admin_.amount(euros) == "79.00 EUR"
+
+
+def test_staff_who_are_not_superusers_cannot_comp_or_end_a_comp(tenant):
+    from django.test import Client
+
+    from engagex.accounts.models import User
+
+    staff = User.objects.create_user("staff@engagex.localhost", "pw-staff-1234", is_staff=True)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(staff)
+    account = BillingAccount.objects.get(tenant=tenant)
+    premium = Plan.objects.get(code="premium")
+
+    override = client.post(
+        _url("admin:billing_billingaccount_override_detail", account.pk),
+        {"plan": premium.pk, "reason": "a favour"},
+    )
+    refresh = client.post(_url("admin:billing_billingaccount_refresh_usage"))
+
+    assert override.status_code == refresh.status_code == 403
+    account.refresh_from_db()
+    assert account.status != S.COMPED

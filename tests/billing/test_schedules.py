@@ -103,3 +103,19 @@ def test_billing_schedules_are_registered():
     )
     monthly = by_name["billing: monthly usage period roll-over"]
     assert monthly["next_run"]().day == 1
+
+
+def test_registering_again_keeps_an_overdue_monthly_run(db):
+    """A release re-registers schedules; a roll-over missed while workers were down still runs."""
+    from django_q.models import Schedule
+
+    from engagex.core.schedules import schedules_register
+
+    schedules_register()
+    name = "billing: monthly usage period roll-over"
+    overdue = timezone.now() - timedelta(hours=5)
+    Schedule.objects.filter(name=name).update(next_run=overdue)
+
+    schedules_register()
+
+    assert Schedule.objects.get(name=name).next_run == overdue

@@ -11,6 +11,7 @@ from djstripe.models import Event, WebhookEventTrigger
 
 from engagex.billing.fake_stripe import sign
 from engagex.billing.models import BillingAccount, PlanChange
+from engagex.billing.webhooks import webhook_endpoint
 from engagex.notifications.models import Notification
 from tests.factories.billing import PlanFactory
 from tests.fixtures.billing import WEBHOOK_SECRET
@@ -256,3 +257,41 @@ def test_a_rotated_signing_secret_takes_effect(fake_stripe, settings, tenant, su
 
     assert (old.status_code, new.status_code) == (400, 200)
     assert account(tenant).status == S.PAST_DUE
+
+
+def test_dj_stripes_own_webhook_url_is_not_mounted(db, settings):
+    """It stores a request before checking the signature; only our checked URL exists."""
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    endpoint_uuid = webhook_endpoint().djstripe_uuid
+    response = Client().post(
+        f"/stripe/webhook/{endpoint_uuid}/",
+        data=b'{"id": "evt_forged"}',
+        content_type="application/json",
+        HTTP_HOST="localhost",
+        HTTP_STRIPE_SIGNATURE="t=1,v1=forged",
+    )
+
+    assert response.status_code == 404
+    assert not WebhookEventTrigger.objects.exists()
+
+
+def test_a_checkout_reference_never_moves_a_workspace_to_another_customer(tenant, other_tenant):
+    from engagex.billing.services import billing_checkout_completed
+
+    BillingAccount.objects.filter(tenant=other_tenant).update(stripe_customer_id="cus_other")
+    BillingAccount.objects.filter(tenant=tenant).update(stripe_customer_id="cus_mine")
+
+    billing_checkout_completed(
+        session={"id": "cs_1", "client_reference_id": str(tenant.pk), "customer": "cus_other"}
+    )
+
+    assert BillingAccount.objects.get(tenant=tenant).stripe_customer_id == "cus_mine"
+    BillingAccount.objects.filter(tenant=tenant).update(stripe_customer_id="")
+    billing_checkout_completed(
+        session={"id": "cs_2", "client_reference_id": str(tenant.pk), "customer": "cus_other"}
+    )
+    assert BillingAccount.objects.get(tenant=tenant).stripe_customer_id == ""
+    billing_checkout_completed(
+        session={"id": "cs_3", "client_reference_id": str(tenant.pk), "customer": "cus_new"}
+    )
+    assert BillingAccount.objects.get(tenant=tenant).stripe_customer_id == "cus_new"

@@ -1,13 +1,10 @@
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_tenants.utils import get_public_schema_name
 
@@ -112,15 +109,3 @@ def user_update(
     if role is not None:
         user.groups.set([Group.objects.get(name=role)])
     return user
-
-
-def member_invitation_send(*, user: User, link: str, workspace_name: str) -> None:
-    """Email a new member the link where they choose a password."""
-    context = {"user": user, "link": link, "workspace_name": workspace_name}
-    send_mail(
-        subject=_("You have been added to %(workspace)s on EngageX")
-        % {"workspace": workspace_name},
-        message=render_to_string("accounts/email/member_invitation.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
-    )
