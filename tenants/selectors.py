@@ -10,6 +10,11 @@ def workspace_list() -> QuerySet[Tenant]:
     return Tenant.objects.exclude(schema_name=get_public_schema_name())
 
 
+def platform_url(path: str = "/") -> str:
+    """Return the absolute URL of `path` on the platform's own domain (BASE_DOMAIN)."""
+    return f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{settings.SITE_PORT}{path}"
+
+
 def workspace_url(tenant: Tenant, path: str = "/") -> str:
     """Return the absolute URL of `path` on the workspace's own domain."""
     domain = tenant.get_primary_domain()

@@ -19,6 +19,8 @@ from engagex.accounts.services.login_tokens import login_token_redeem
 from engagex.accounts.services.signup import signup_start, signup_verify, slug_suggest
 
 SIGNUP_SESSION_KEY = "engagex_signup_id"
+# Step 1 again, filled in, when the address was taken between the code and provisioning.
+SIGNUP_RETRY_KEY = "engagex_signup_retry"
 TOO_MANY_ATTEMPTS = gettext_lazy("Too many attempts from your network. Wait a minute and retry.")
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -60,7 +62,8 @@ def _add_errors(form, error: ValidationError) -> None:
 @require_http_methods(["GET", "POST"])
 def signup(request):
     """Public sign-up, step 1: organisation, workspace address, email and password."""
-    form = SignupForm(request.POST or None)
+    retry = request.session.pop(SIGNUP_RETRY_KEY, None) if request.method == "GET" else None
+    form = SignupForm(request.POST or None, initial=(retry or {}).get("initial"))
     if request.method == "POST" and not ratelimit.consume(request, action="engagex_signup"):
         form.add_error(None, TOO_MANY_ATTEMPTS)
     elif request.method == "POST" and form.is_valid():
@@ -71,7 +74,12 @@ def signup(request):
         else:
             request.session[SIGNUP_SESSION_KEY] = pending.pk
             return redirect("signup_verify")
-    context = {"form": form, "title": _("Create your workspace"), "base_domain": _base_host()}
+    context = {
+        "form": form,
+        "title": _("Create your workspace"),
+        "base_domain": _base_host(),
+        "retry_errors": [retry["message"]] if retry else [],
+    }
     return render(request, "accounts/signup.html", context)
 
 
@@ -89,7 +97,10 @@ def signup_verify_view(request):
         try:
             result = signup_verify(signup_id=signup_id, code=form.cleaned_data["code"])
         except ValidationError as error:
-            _add_errors(form, error)
+            if "slug" not in getattr(error, "error_dict", {}):
+                _add_errors(form, error)
+            else:  # the address went meanwhile: only step 1 can change it
+                return _signup_again(request, signup_id, error.message_dict["slug"][0])
         else:
             del request.session[SIGNUP_SESSION_KEY]
             return redirect(result.login_url)
@@ -98,6 +109,19 @@ def signup_verify_view(request):
     pending = SignupRequest.objects.filter(pk=signup_id).first()
     context = {"form": form, "title": _("Check your email"), "pending": pending}
     return render(request, "accounts/signup_verify.html", context)
+
+
+def _signup_again(request, signup_id, message: str):
+    from engagex.accounts.models import SignupRequest
+
+    pending = SignupRequest.objects.get(pk=signup_id)
+    request.session.pop(SIGNUP_SESSION_KEY, None)
+    request.session[SIGNUP_RETRY_KEY] = {
+        "initial": {"name": pending.name, "full_name": pending.full_name, "email": pending.email},
+        "message": _("%(reason)s Choose another workspace address and sign up again.")
+        % {"reason": message},
+    }
+    return redirect("signup")
 
 
 @require_GET

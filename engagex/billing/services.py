@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import stripe
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -575,30 +575,32 @@ def _trial_step(account: BillingAccount, now: datetime) -> str:
 
 
 def billing_usage_rollover(*, today=None) -> int:
-    """Close last month's usage period for every workspace and refresh the usage snapshot."""
+    """Close last month's usage period for every workspace and refresh the usage snapshot.
+
+    One workspace failing (a schema being restored, say) is logged and the others go on.
+    """
     from engagex.billing.limits import Limit, usage
+    from engagex.campaigns.models import MonthlySendUsage
+    from engagex.campaigns.selectors import monthly_sends
 
     today = today or timezone.now().date()
     last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     closed = 0
     for account in BillingAccount.objects.select_related("tenant", "plan"):
-        with schema_context(account.tenant.schema_name):
-            from engagex.campaigns.models import MonthlySendUsage
-
-            sent = (
-                MonthlySendUsage.objects.filter(month=last_month)
-                .values_list("sends", flat=True)
-                .first()
-                or 0
+        try:
+            with schema_context(account.tenant.schema_name):
+                sent = monthly_sends(today=last_month)
+                MonthlySendUsage.objects.get_or_create(month=today.replace(day=1))  # opens it
+                contacts = usage(Limit.CONTACTS)
+            _, created = UsagePeriod.objects.update_or_create(
+                tenant=account.tenant,
+                month=last_month,
+                defaults={"emails_sent": sent, "contacts": contacts, "plan": account.plan.name},
             )
-            MonthlySendUsage.objects.get_or_create(month=today.replace(day=1))
-            contacts = usage(Limit.CONTACTS)
-        _, created = UsagePeriod.objects.update_or_create(
-            tenant=account.tenant,
-            month=last_month,
-            defaults={"emails_sent": sent, "contacts": contacts, "plan": account.plan.name},
-        )
-        _contacts_snapshot(account, contacts)
+            _contacts_snapshot(account, contacts)
+        except DatabaseError:
+            logger.exception("Usage roll-over failed for workspace %s", account.tenant_id)
+            continue
         closed += int(created)
     return closed
 
@@ -609,8 +611,12 @@ def billing_usage_refresh() -> int:
 
     refreshed = 0
     for account in BillingAccount.objects.select_related("tenant"):
-        with schema_context(account.tenant.schema_name):
-            _contacts_snapshot(account, usage(Limit.CONTACTS))
+        try:
+            with schema_context(account.tenant.schema_name):
+                _contacts_snapshot(account, usage(Limit.CONTACTS))
+        except DatabaseError:
+            logger.exception("Usage refresh failed for workspace %s", account.tenant_id)
+            continue
         refreshed += 1
     return refreshed
 

@@ -83,10 +83,8 @@ def _absolute(link: str) -> str:
     if not link or not link.startswith("/"):
         return link
     from engagex.core.tenancy import current_tenant
-    from tenants.selectors import workspace_url
+    from tenants.selectors import platform_url, workspace_url
 
     if connection.schema_name == get_public_schema_name():
-        from django.conf import settings
-
-        return f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{settings.SITE_PORT}{link}"
+        return platform_url(link)
     return workspace_url(current_tenant(), link)

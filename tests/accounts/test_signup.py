@@ -219,10 +219,18 @@ def test_slug_taken_between_code_and_verification_provisions_nothing(tenant):
     SignupRequest.objects.update(slug=tenant.slug)
 
     response = client.post("/signup/verify/", {"code": _code()})
+    again = client.get("/signup/")
 
-    assert response.status_code == 200
-    assert "already taken" in response.content.decode()
+    # Only step 1 can change the address: back there, filled in, saying why.
+    assert (response.status_code, response["Location"]) == (302, "/signup/")
+    page = again.content.decode()
+    assert "already taken" in page
+    assert "Choose another workspace address and sign up again." in page
+    assert f'value="{DETAILS["name"]}"' in page
+    assert f'value="{DETAILS["email"].lower()}"' in page
     assert SignupRequest.objects.get().used_at is None
+    assert not Tenant.objects.filter(name=DETAILS["name"]).exists()
+    assert "already taken" not in client.get("/signup/").content.decode()  # said once
 
 
 def test_verify_without_starting_goes_back_to_the_form(db):

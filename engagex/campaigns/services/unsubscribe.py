@@ -14,6 +14,7 @@ from django_tenants.utils import get_tenant_model, schema_context
 
 from engagex.analytics.services.stats import stats_count_unsubscribe
 from engagex.contacts.models import Contact, ContactStatus
+from tenants.selectors import platform_url
 
 
 class BadToken(Exception):
@@ -74,12 +75,12 @@ def unsubscribe_token_parse(token: str) -> UnsubscribeTarget:
 
 
 def unsubscribe_url(token: str) -> str:
-    return f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{settings.SITE_PORT}/u/{token}/"
+    return platform_url(f"/u/{token}/")
 
 
 def web_version_url(token: str) -> str:
     """The campaign as this recipient got it, in a browser ("view in browser")."""
-    return f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{settings.SITE_PORT}/v/{token}/"
+    return platform_url(f"/v/{token}/")
 
 
 def unsubscribe_mailto(token: str) -> str:

@@ -12,7 +12,7 @@ from engagex.domains.services import expected_records
 from engagex.email_templates.models import EmailTemplate
 from engagex.email_templates.services import template_create
 from tenants.models import Tenant
-from tenants.selectors import workspace_url
+from tenants.selectors import platform_url, workspace_url
 from tenants.services import public_tenant_ensure, tenant_create
 
 
@@ -63,9 +63,8 @@ class Command(BaseCommand):
             if sample:
                 _demo_content(owner=User.objects.get(email=owner_email))
 
-        platform_url = f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{settings.SITE_PORT}/admin/"
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        self.stdout.write(f"  Platform admin:  {platform_url}")
+        self.stdout.write(f"  Platform admin:  {platform_url('/admin/')}")
         self.stdout.write(f"                   {admin_email} / {admin_password}")
         self.stdout.write(f"  Demo workspace:  {workspace_url(demo, '/admin/')}")
         self.stdout.write(f"                   {owner_email} / {owner_password}")
