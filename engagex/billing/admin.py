@@ -399,6 +399,7 @@ class StripeWebhookTriggerAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "created", "event", "valid", "processed", "remote_ip", "short_exception"]
     list_filter = ["valid", "processed"]
     search_fields = ["event__id", "exception"]
+    list_select_related = ["event"]
     ordering = ["-created"]
     readonly_fields = [
         "created",
