@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
+from engagex.core.audit import AuditVerb, audit_parse
 from engagex.core.sites import workspace_site
 
 
@@ -20,6 +21,18 @@ class ReadOnlyModelAdmin(ModelAdmin):
         return False
 
 
+# unfold shows the raw key of a label it has no colour for: every verb is listed.
+ACTION_COLORS = {
+    "added": "success",
+    "changed": "info",
+    "deleted": "danger",
+    **{verb: "info" for verb in AuditVerb.values},
+    AuditVerb.CANCELLED.value: "warning",
+    AuditVerb.PAUSED.value: "warning",
+    AuditVerb.KEY_REVOKED.value: "warning",
+}
+
+
 class AuditLogAdmin(ReadOnlyModelAdmin):
     """Who changed what in this workspace's console, and when (Owners only, read-only)."""
 
@@ -30,14 +43,22 @@ class AuditLogAdmin(ReadOnlyModelAdmin):
     date_hierarchy = "action_time"
     ordering = ["-action_time"]
 
-    @display(
-        description=_("Action"), label={"Added": "success", "Changed": "info", "Deleted": "danger"}
-    )
+    @display(description=_("Action"), label=ACTION_COLORS)
     def action(self, obj):
-        return {1: "Added", 2: "Changed", 3: "Deleted"}.get(obj.action_flag, "Changed")
+        recorded = audit_parse(obj)
+        if recorded is not None:
+            verb = recorded[0]
+            if verb in AuditVerb.values:
+                return verb, AuditVerb(verb).label
+            return "changed", verb
+        key = {1: "added", 3: "deleted"}.get(obj.action_flag, "changed")
+        return key, {"added": _("Added"), "changed": _("Changed"), "deleted": _("Deleted")}[key]
 
     @display(description=_("Details"))
     def summary(self, obj):
+        recorded = audit_parse(obj)
+        if recorded is not None:
+            return recorded[1] or "—"
         return obj.get_change_message() or "—"
 
 
