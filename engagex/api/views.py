@@ -13,6 +13,7 @@ from engagex.accounts.services.invitations import invitation_create
 from engagex.analytics.models import EmailEvent
 from engagex.analytics.selectors import campaign_report, campaign_top_links, workspace_dashboard
 from engagex.api import serializers as s
+from engagex.api.permissions import OwnerOnly
 from engagex.billing.limits import Limit, allowance
 from engagex.billing.selectors import billing_summary, plan_list
 from engagex.campaigns.models import Campaign
@@ -36,7 +37,12 @@ from engagex.email_templates.services import template_create, template_update
 
 
 def _acting_user(request):
-    """The person behind a request: the session user, or whoever created the API key."""
+    """Whom to credit for a request (`created_by`, audit): the session user or the key's creator.
+
+    Never what decides: permission and role checks ask `request.user` (an API key's principal
+    acts with the key's role capped by its creator's current role), so pass `request.user`
+    as a service's `actor=`.
+    """
     return getattr(request.user, "user", None) or (
         request.user if isinstance(request.user, User) else None
     )
@@ -268,13 +274,15 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
         invitation, _link = invitation_create(
             email=serializer.validated_data["email"],
             role=serializer.validated_data["role"],
-            actor=_acting_user(request),
+            actor=request.user,
         )
         return Response(s.InvitationOutSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
 
 class SubscriptionView(APIView):
-    required_permissions = []
+    """The workspace's plan and usage: Owners only, like the console's Billing page."""
+
+    permission_classes = [OwnerOnly]
 
     @extend_schema(responses=s.SubscriptionSerializer)
     def get(self, request):
@@ -312,7 +320,7 @@ def _subscription() -> dict:
 
 
 class DashboardView(APIView):
-    required_permissions = []
+    required_permissions = ["contacts.view_contact", "campaigns.view_campaign"]
 
     @extend_schema(responses=s.DashboardSerializer)
     def get(self, request):
