@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 from django.utils.functional import cached_property
 from rest_framework import exceptions
@@ -49,12 +49,11 @@ class ApiKeyPrincipal:
     @cached_property
     def _permissions(self) -> set[str]:
         role = self.acting_role
-        group = Group.objects.filter(name=role).first() if role else None
-        if group is None:
+        if role is None:
             return set()
         granted = {
             f"{app}.{codename}"
-            for app, codename in group.permissions.values_list(
+            for app, codename in Permission.objects.filter(group__name=role).values_list(
                 "content_type__app_label", "codename"
             )
         }
