@@ -12,7 +12,7 @@ from engagex.accounts import roles
 from engagex.accounts.forms import RoleGrantFormMixin
 from engagex.api.models import ApiKey
 from engagex.api.services import api_key_create, api_key_revoke
-from engagex.core.admin import confirm_response
+from engagex.core.admin import change_page_badge, confirm_response
 from engagex.core.sites import workspace_site
 
 
@@ -59,7 +59,7 @@ class ApiKeyAdmin(ModelAdmin):
             "created_by",
             "created_at",
             "last_used_at",
-            "state",
+            "state_badge",
         ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -72,6 +72,8 @@ class ApiKeyAdmin(ModelAdmin):
     @display(description=_("State"), label={"active": "success", "revoked": "danger"})
     def state(self, obj):
         return ("active", _("Active")) if obj.is_active else ("revoked", _("Revoked"))
+
+    state_badge = change_page_badge(state)
 
     def save_model(self, request, obj, form, change):
         key, plain = api_key_create(
@@ -121,7 +123,9 @@ class ApiKeyAdmin(ModelAdmin):
             self.message_user(request, " ".join(error.messages), messages.ERROR)
         else:
             self.message_user(
-                request, _("Key revoked: requests using it now get 401."), messages.SUCCESS
+                request,
+                _("Key revoked: programs using it are refused from now on."),
+                messages.SUCCESS,
             )
         return redirect(reverse("admin:api_apikey_change", args=[object_id]))
 
