@@ -19,6 +19,7 @@ from engagex.core.sites import workspace_site
 from engagex.email_templates.forms import EmailTemplateForm, SendTestForm
 from engagex.email_templates.models import TEMPLATE_FIELDS, EmailTemplate
 from engagex.email_templates.sandbox import sample_context
+from engagex.email_templates.sandbox_limits import render_limits
 from engagex.email_templates.selectors import preview_contact_get, preview_contact_list
 from engagex.email_templates.services import (
     EDITABLE_FIELDS,
@@ -91,6 +92,7 @@ class EmailTemplateAdmin(ModelAdmin):
                 obj.pk = created.pk
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return
 
     # --- duplicate ------------------------------------------------------------------------
     @admin.action(description=_("Duplicate selected templates"), permissions=["add"])
@@ -236,15 +238,20 @@ class EmailTemplateAdmin(ModelAdmin):
         return contact, None if contact else CONTACT_NOT_FOUND
 
     def live_preview_view(self, request):
-        """Render the (unsaved) form fields for the change form's preview pane."""
-        if not self.has_view_permission(request):
+        """Render the (unsaved) form fields for the change form's preview pane.
+
+        Rendering text nobody saved is part of editing: it needs the change permission
+        (a Viewer previews saved templates only, through the preview page).
+        """
+        if not self.has_change_permission(request):
             raise PermissionDenied
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         draft = EmailTemplate(**{name: request.POST.get(name, "") for name in TEMPLATE_FIELDS})
         try:
-            draft.clean()
-            rendered = template_render(template=draft, workspace_name=workspace_title(request))
+            with render_limits():  # compiling and rendering the draft: one email's caps
+                draft.clean()
+                rendered = template_render(template=draft, workspace_name=workspace_title(request))
         except ValidationError as error:
             return JsonResponse({"errors": _error_lines(error)})
         return JsonResponse(
@@ -282,10 +289,14 @@ class EmailTemplateAdmin(ModelAdmin):
 def _error_lines(error: ValidationError) -> list[str]:
     if not hasattr(error, "error_dict"):
         return error.messages
+    return _field_lines(error.message_dict)
+
+
+def _field_lines(messages_by_field: dict[str, list[str]]) -> list[str]:
     labels = {name: EmailTemplate._meta.get_field(name).verbose_name for name in TEMPLATE_FIELDS}
     return [
         f"{capfirst(labels.get(field, field))}: {message}"
-        for field, field_messages in error.message_dict.items()
+        for field, field_messages in messages_by_field.items()
         for message in field_messages
     ]
 
