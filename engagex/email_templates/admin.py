@@ -7,6 +7,8 @@ from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -28,8 +30,10 @@ from engagex.email_templates.services import (
     template_render,
     template_send_test,
     template_update,
+    template_warnings,
 )
 
+SAVED_WITH_WARNINGS = _("The template was saved, but some merge tags will render empty:")
 CONTACT_NOT_FOUND = _("That contact does not exist; the preview uses the sample contact.")
 CONTACTS_NOT_VISIBLE = _("You cannot see contacts; the preview uses the sample contact.")
 PREVIEW_WIDTHS = {"desktop": 640, "mobile": 375}
@@ -86,13 +90,24 @@ class EmailTemplateAdmin(ModelAdmin):
         data = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}
         try:
             if change:
-                template_update(template=obj, user=request.user, **data)
+                saved = template_update(template=obj, user=request.user, **data)
             else:
-                created = template_create(user=request.user, **data)
-                obj.pk = created.pk
+                saved = template_create(user=request.user, **data)
+                obj.pk = saved.pk
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
             return
+        warnings = _warning_lines(template_warnings(template=saved))
+        if warnings:
+            self.message_user(
+                request,
+                format_html_join(
+                    mark_safe("<br>"),  # noqa: S308 (a constant)
+                    "{}",
+                    [(SAVED_WITH_WARNINGS,), *((line,) for line in warnings)],
+                ),
+                messages.WARNING,
+            )
 
     # --- duplicate ------------------------------------------------------------------------
     @admin.action(description=_("Duplicate selected templates"), permissions=["add"])
@@ -253,10 +268,11 @@ class EmailTemplateAdmin(ModelAdmin):
                 draft.clean()
                 rendered = template_render(template=draft, workspace_name=workspace_title(request))
         except ValidationError as error:
-            return JsonResponse({"errors": _error_lines(error)})
+            return JsonResponse({"errors": _error_lines(error), "warnings": []})
         return JsonResponse(
             {
                 "errors": [],
+                "warnings": _warning_lines(template_warnings(template=draft)),
                 "subject": rendered.subject,
                 "preheader": rendered.preheader,
                 "html": rendered.html,
@@ -290,6 +306,10 @@ def _error_lines(error: ValidationError) -> list[str]:
     if not hasattr(error, "error_dict"):
         return error.messages
     return _field_lines(error.message_dict)
+
+
+def _warning_lines(warnings: dict[str, list[str]]) -> list[str]:
+    return _field_lines(warnings)
 
 
 def _field_lines(messages_by_field: dict[str, list[str]]) -> list[str]:

@@ -18,7 +18,9 @@ from engagex.email_templates.sandbox import (
     render_error_message,
     sample_context,
 )
+from engagex.email_templates.sandbox_fields import unknown_field_warnings
 from engagex.email_templates.sandbox_limits import render_limits
+from engagex.email_templates.selectors import contact_attribute_names
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +96,31 @@ def template_content_check(*, template: EmailTemplate, fields=TEMPLATE_FIELDS) -
                     break
     if errors:
         raise ValidationError(errors)
+
+
+def template_warnings(
+    *, template: EmailTemplate, fields=TEMPLATE_FIELDS, attribute_names: set[str] | None = None
+) -> dict[str, list[str]]:
+    """Per field, a warning for each merge tag no recipient has (the template may still save).
+
+    A field that does not compile has no warnings: its error is reported by validation.
+    `attribute_names` (the workspace's, from `contact_attribute_names()`) saves its query
+    when several templates are checked.
+    """
+    attributes = contact_attribute_names() if attribute_names is None else attribute_names
+    warnings = {}
+    for field in fields:
+        try:
+            found = unknown_field_warnings(
+                getattr(template, field) or "",
+                contact_fields=CONTACT_FIELDS,
+                attribute_names=attributes,
+            )
+        except ValidationError:
+            continue
+        if found:
+            warnings[field] = found
+    return warnings
 
 
 def _validate(template: EmailTemplate) -> None:
@@ -211,6 +238,12 @@ def merge_contact(*, email, first_name, last_name, phone, language, attributes) 
         "language": language,
         "attributes": dict(attributes or {}),
     }
+
+
+# The fields `contact.<name>` has, for the unknown-field warnings.
+CONTACT_FIELDS = tuple(
+    merge_contact(email="", first_name="", last_name="", phone="", language="", attributes={})
+)
 
 
 def template_render(

@@ -311,3 +311,74 @@ def test_literal_braces_and_minified_css_can_still_be_written(owner_client, tena
     assert response.status_code == 302
     with schema_context(tenant.schema_name):
         assert EmailTemplate.objects.get().html_body == source
+
+
+# --- 18: unknown fields are a warning ---------------------------------------------------------
+def test_an_unknown_field_saves_with_a_warning_naming_the_closest_one(owner_client, tenant):
+    response = owner_client.post(
+        _url("add"),
+        {**FORM, "html_body": "<p>Hi</p>\n<p>{{ contact.frist_name }}</p>"},
+        follow=True,
+    )
+
+    with schema_context(tenant.schema_name):
+        assert EmailTemplate.objects.get().html_body.endswith("{{ contact.frist_name }}</p>")
+    shown = [(m.level_tag, str(m)) for m in response.context["messages"]]
+    assert (
+        "warning",
+        "The template was saved, but some merge tags will render empty:<br>HTML body: Line 2: "
+        "“contact.frist_name” is not a known field, so it renders empty. Did you mean "
+        "“contact.first_name”?",
+    ) in shown
+
+
+def test_the_live_preview_shows_unknown_fields_as_warnings(marketer_client, tenant, other_tenant):
+    with schema_context(tenant.schema_name):
+        ContactFactory(attributes={"plan": "gold", "city": "Madrid"})
+    with schema_context(other_tenant.schema_name):
+        ContactFactory(attributes={"loyalty_tier": "silver"})
+
+    response = marketer_client.post(
+        _url("live_preview"),
+        {
+            "subject": "Hi {{ contat.first_name }}",
+            "html_body": (
+                "<p>{{ contact.attributes.plan }} {{ contact.attributes.plna }}</p>\n"
+                "{% for tag in contact.attributes.tags %}{{ tag }}{{ forloop.counter }}{% endfor %}"
+                "\n{{ contact.attributes.loyalty_tier }} {{ workspace.name }} {{ unsubscribe_url }}"
+                "{% with name=contact.first_name %}{{ name }}{% endwith %}"
+            ),
+        },
+    )
+
+    data = json.loads(response.content)
+    assert data["errors"] == []
+    assert data["warnings"] == [
+        "Subject: Line 1: “contat.first_name” is not a known field, so it renders empty. "
+        "Did you mean “contact.first_name”?",
+        "HTML body: Line 1: no contact has the attribute “plna”, so “contact.attributes.plna” "
+        "renders empty. Did you mean “contact.attributes.plan”?",
+        "HTML body: Line 2: no contact has the attribute “tags”, so “contact.attributes.tags” "
+        "renders empty.",
+        # Another workspace's attributes are not this one's.
+        "HTML body: Line 3: no contact has the attribute “loyalty_tier”, so "
+        "“contact.attributes.loyalty_tier” renders empty.",
+    ]
+
+
+def test_known_fields_give_no_warning(marketer_client):
+    response = marketer_client.post(
+        _url("live_preview"),
+        {
+            "subject": "{{ contact.first_name|default:'there'|upper }} {{ contact.full_name }}",
+            "html_body": (
+                "<p>{{ contact.email }} {{ contact.phone }} {{ contact.language }}"
+                "{{ contact.last_name.upper }} {{ view_in_browser_url }}</p>"
+                "{% for key, value in contact.attributes.items %}{{ key }}={{ value }}{% endfor %}"
+                "{% filter upper %}{{ workspace.name }}{% endfilter %}"
+                "{% cycle 'a' 'b' as row silent %}{{ row }}"
+            ),
+        },
+    )
+
+    assert json.loads(response.content)["warnings"] == []
