@@ -82,7 +82,7 @@ TOO_SLOW = gettext_lazy(
     "simplify its loops, filters or tags."
 )
 VALUE_TOO_BIG = gettext_lazy(
-    "the filter |{filter} takes at most {limit:,} characters or items; this value has {size:,}."
+    "the filter |{filter} takes at most {limit:,} characters or items; this value has {size}."
 )
 RESULT_TOO_BIG = gettext_lazy(
     "the filter |{filter} would make a value of more than {limit:,} characters or items."
@@ -357,6 +357,19 @@ def _joined_size(name, value, arg):
         _budget().fail(RESULT_TOO_BIG.format(filter=name, limit=VALUE_MAX))
 
 
+def _nested_items(name, value):
+    """|unordered_list walks nested lists: count them all, not just the top level."""
+    limit, count, stack = SLOW_FILTER_INPUT_MAX[name], 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list | tuple):
+            count += len(item)
+            if count > limit:
+                _budget().fail(VALUE_TOO_BIG.format(filter=name, limit=limit, size=f"{count:,}+"))
+            stack.extend(item)
+
+
+VALUE_CHECKS = {"unordered_list": _nested_items}
 ARGUMENT_CHECKS = {
     "ljust": lambda name, value, arg: _width(name, arg),
     "rjust": lambda name, value, arg: _width(name, arg),
@@ -367,35 +380,37 @@ ARGUMENT_CHECKS = {
 }
 
 
+def _spend(budget: RenderBudget, value, size: int) -> None:
+    if isinstance(value, str):
+        budget.spend_work(size)
+    elif size:
+        budget.spend_items(size)
+
+
 def guard_filter(name: str, func):
     """Wrap a filter so that each call is charged to the budget and sized before it runs."""
     input_max = SLOW_FILTER_INPUT_MAX.get(name, VALUE_MAX)
     check = ARGUMENT_CHECKS.get(name)
+    check_value = VALUE_CHECKS.get(name)
     slow = name in SLOW_FILTER_INPUT_MAX
 
     @wraps(func)  # keeps is_safe, needs_autoescape… and the signature Django checks
     def guarded(value, *args, **kwargs):
         budget = _active.get() or RenderBudget()
-        budget.tick(slow or _size(value) > LARGE_INPUT)
-        if isinstance(value, str):
-            if len(value) > input_max:
-                budget.fail(VALUE_TOO_BIG.format(filter=name, limit=input_max, size=len(value)))
-            budget.spend_work(len(value))
-        elif isinstance(value, SIZED):
-            if len(value) > input_max:
-                budget.fail(VALUE_TOO_BIG.format(filter=name, limit=input_max, size=len(value)))
-            budget.spend_items(len(value))
+        size = _size(value)
+        budget.tick(slow or size > LARGE_INPUT)
+        if size > input_max:
+            budget.fail(VALUE_TOO_BIG.format(filter=name, limit=input_max, size=f"{size:,}"))
+        _spend(budget, value, size)
+        if check_value is not None:
+            check_value(name, value)
         if check is not None and args:
             check(name, value, args[0])
         result = func(value, *args, **kwargs)
-        if isinstance(result, str):
-            if len(result) > VALUE_MAX:
-                budget.fail(RESULT_TOO_BIG.format(filter=name, limit=VALUE_MAX))
-            budget.spend_work(len(result))
-        elif isinstance(result, SIZED):
-            if len(result) > VALUE_MAX:
-                budget.fail(RESULT_TOO_BIG.format(filter=name, limit=VALUE_MAX))
-            budget.spend_items(len(result))
+        size = _size(result)
+        if size > VALUE_MAX:
+            budget.fail(RESULT_TOO_BIG.format(filter=name, limit=VALUE_MAX))
+        _spend(budget, result, size)
         return result
 
     return guarded

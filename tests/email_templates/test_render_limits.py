@@ -237,6 +237,14 @@ def test_compiling_is_capped_too(source, expected):
     assert time.thread_time() - started < WORST_CPU_SECONDS
 
 
+def test_a_contacts_nested_lists_count_in_full_for_unordered_list():
+    nested = [["item"] * 1_000 for _ in range(10)]
+    context = sample_context(contact={"email": "a@b.co", "attributes": {"tree": nested}})
+
+    with pytest.raises(Exception, match=r"\|unordered_list takes at most 5,000 .* has 5,010\+"):  # noqa: PT011
+        render("{{ contact.attributes.tree|unordered_list }}", context, html=True)
+
+
 def test_the_longest_negations_a_tag_holds_compile_without_overflowing_the_stack():
     assert render("{% if " + "not " * 249 + "a %}yes{% endif %}", {}, html=True) == "yes"
 
