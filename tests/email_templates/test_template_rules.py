@@ -330,6 +330,9 @@ def test_an_unknown_field_saves_with_a_warning_naming_the_closest_one(owner_clie
         "“contact.frist_name” is not a known field, so it renders empty. Did you mean "
         "“contact.first_name”?",
     ) in shown
+    assert "will render empty:<br>HTML body: Line 2: “contact.frist_name”" in (
+        response.content.decode()
+    )
 
 
 def test_the_live_preview_shows_unknown_fields_as_warnings(marketer_client, tenant, other_tenant):
