@@ -385,3 +385,20 @@ def test_known_fields_give_no_warning(marketer_client):
     )
 
     assert json.loads(response.content)["warnings"] == []
+
+
+def test_the_api_returns_a_templates_warnings_and_still_saves_it(api, tenant):
+    created = api.post(
+        API,
+        {"name": "Typo", "subject": "Hi {{ contact.frist_name }}", "html_body": "<p>Hi</p>"},
+        "application/json",
+    )
+
+    assert created.status_code == 201
+    warnings = created.json()["warnings"]
+    assert list(warnings) == ["subject"]
+    assert "contact.first_name" in warnings["subject"][0]
+    listed = api.get(API).json()["results"]
+    assert [t["warnings"] for t in listed if t["name"] == "Typo"] == [warnings]
+    with schema_context(tenant.schema_name):
+        assert EmailTemplate.objects.filter(name="Typo").count() == 1
