@@ -143,12 +143,21 @@ class ContactAdmin(ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in form.cleaned_data if name != "groups"}
+        data = dict(form.cleaned_data)
         if change:
             contact_update(contact=obj, **data)
         else:
             created = contact_create(**data)
-            obj.pk = created.pk
+            # The admin goes on with `obj` (log entry, redirect): make it the saved row.
+            for field in Contact._meta.concrete_fields:
+                setattr(obj, field.attname, getattr(created, field.attname))
+            obj._state.adding = False
+            obj._state.db = created._state.db
+
+    def save_related(self, request, form, formsets, change):
+        # The groups were saved by the service in save_model; only formsets are left.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     # --- exports -----------------------------------------------------------------------
     def _filtered_queryset(self, request):
@@ -202,7 +211,7 @@ class ContactAdmin(ModelAdmin):
         form = GroupChoiceForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
             group = form.cleaned_data["group"]
-            count = service(group=group, contacts=queryset)
+            count = service(group=group, contacts=queryset, user=request.user)
             self.message_user(request, done % {"n": count, "group": group.name}, messages.SUCCESS)
             return None
         return self._intermediate(request, queryset, title, form)
