@@ -18,9 +18,7 @@ from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
-from django.db.models import OuterRef, QuerySet
-from django.db.models.functions import Lower
-from django.utils import timezone
+from django.db.models import CharField, DateTimeField, F, Func, OuterRef, QuerySet, Value
 
 from engagex.contacts.models import Contact, ContactGroup
 from engagex.core.audit import AuditVerb, audit_record
@@ -45,16 +43,19 @@ FIXED_HEADERS = [label for _, label in FIXED_COLUMNS]
 # An attribute whose name is a fixed header (ignoring case) is headed "<name> (attribute)".
 ATTRIBUTE_SUFFIX = " (attribute)"
 GROUP_SEPARATOR = "; "
-DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+SQL_DATETIME_FORMAT = "YYYY-MM-DD HH24:MI:SS"  # YYYY-MM-DD HH:MM:SS
 XLSX_DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 BATCH = 5000
 
 # Cells starting with these are run by spreadsheets (OWASP ASVS 5.0 1.2.10)...
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
+_FORMULA_STARTS = frozenset(FORMULA_PREFIXES)
 # ...unless they hold only what a phone number or a plain number does: `+34 600 000 001`.
 _PHONE_LIKE = re.compile(r"[0-9 +\-().]*")
 # Characters XML 1.0 cannot hold (openpyxl refuses them); they are dropped from XLSX cells.
 _XML_ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")
+# openpyxl reads "=…" as a formula and "#N/A"-like text as an error value.
+_XLSX_INFERRED = frozenset("=#")
 
 
 def cell_neutralise(value):
@@ -71,7 +72,7 @@ def cell_neutralise(value):
 
 
 def group_names_join(names) -> str:
-    """One cell of group names: sorted, `; ` between them, `\\;` for a `;` inside a name."""
+    """One cell of group names: `; ` between them, `\\;` for a `;` inside a name."""
     escaped = (name.replace("\\", "\\\\").replace(";", "\\;") for name in names)
     return GROUP_SEPARATOR.join(escaped)
 
@@ -92,6 +93,10 @@ def export_headers(attribute_keys: list[str]) -> list[str]:
     return headers
 
 
+def _name_order(name: str) -> tuple[str, str]:
+    return name.casefold(), name
+
+
 def export_attribute_keys(queryset: QuerySet[Contact]) -> list[str]:
     """The custom attribute names used by the contacts of `queryset`, in column order."""
     sql, params = queryset.order_by().values("attributes").query.sql_with_params()
@@ -103,63 +108,84 @@ def export_attribute_keys(queryset: QuerySet[Contact]) -> list[str]:
             params,
         )
         keys = [row[0] for row in cursor.fetchall()]
-    return sorted(keys, key=lambda key: (key.casefold(), key))
+    return sorted(keys, key=_name_order)
 
 
-def export_time_zone() -> zoneinfo.ZoneInfo:
+def export_time_zone() -> str:
     """The workspace's time zone (settings.TIME_ZONE outside a workspace or if it is unknown)."""
     try:
         name = current_tenant().timezone
     except ObjectDoesNotExist:
         name = settings.TIME_ZONE
     try:
-        return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        return settings.TIME_ZONE
+    return name
 
 
-def _rows(queryset: QuerySet[Contact], keys: list[str], zone):
-    """Yield each contact as typed values (str, int, float, bool, naive local datetime, None)."""
+class LocalTime(Func):
+    """A timestamp as wall-clock time in `zone`, to the second (as text when `text`)."""
+
+    arg_joiner = " AT TIME ZONE "
+
+    def __init__(self, field: str, zone: str, *, text: bool):
+        if text:
+            self.template = f"to_char((%(expressions)s), '{SQL_DATETIME_FORMAT}')"
+            output = CharField()
+        else:
+            self.template = "date_trunc('second', (%(expressions)s))"
+            output = DateTimeField()
+        super().__init__(F(field), Value(zone), output_field=output)
+
+
+def _rows(queryset: QuerySet[Contact], keys: list[str], zone: str, *, text_times: bool):
+    """Yield each contact as a list of values: str, int, float, bool, None, and the times
+    as naive wall-clock datetimes (or as text when `text_times`)."""
+    # Group ids per contact (an index-only lookup), names from one read of the groups.
     groups = ArraySubquery(
-        ContactGroup.objects.filter(contacts=OuterRef("pk")).order_by(Lower("name")).values("name")
+        Contact.groups.through.objects.filter(contact_id=OuterRef("pk")).values("contactgroup_id")
     )
-    names = [name for name, _ in FIXED_COLUMNS]
+    group_names = dict(ContactGroup.objects.values_list("pk", "name"))
+    # Times are converted by PostgreSQL: far cheaper than a tz-aware datetime per cell.
+    times = {
+        name: LocalTime(name, zone, text=text_times)
+        for name in ("status_changed_at", "consent_at", "created_at")
+    }
+    names = [f"{name}_local" if name in times else name for name, _ in FIXED_COLUMNS]
     rows = (
         queryset.order_by("pk")
-        .annotate(group_names=groups)
+        .annotate(group_names=groups, **{f"{name}_local": value for name, value in times.items()})
         .values_list(*names, "attributes")
         .iterator(chunk_size=BATCH)
     )
+    position = {key: index for index, key in enumerate(keys)}
+    width = len(keys)
     for *fixed, attributes in rows:
-        row = []
-        for value in fixed:
-            if isinstance(value, datetime):
-                value = timezone.localtime(value, zone).replace(microsecond=0, tzinfo=None)
-            elif isinstance(value, list):
-                value = group_names_join(value)
-            row.append(value)
-        attributes = attributes if isinstance(attributes, dict) else {}
-        row.extend(_attribute_value(attributes.get(key)) for key in keys)
-        yield row
+        names = [group_names[pk] for pk in fixed[-1] if pk in group_names]
+        if len(names) > 1:
+            names.sort(key=_name_order)
+        fixed[-1] = group_names_join(names) or None
+        values = [None] * width
+        if attributes and isinstance(attributes, dict):
+            for key, value in attributes.items():
+                index = position.get(key)
+                if index is not None:
+                    if isinstance(value, dict | list):
+                        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+                    values[index] = value
+        fixed.extend(values)
+        yield fixed
 
 
-def _attribute_value(value):
-    """Scalars as they are; lists and objects as compact JSON text."""
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return value
-
-
-def _csv_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
+def _csv_cell(value):
+    """Text for a CSV cell; None, numbers and times (already text) pass through csv."""
+    kind = type(value)
+    if kind is str:
+        return cell_neutralise(value) if value[:1] in _FORMULA_STARTS else value
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.strftime(DATETIME_FORMAT)
-    if isinstance(value, int | float):
-        return json.dumps(value)
-    return cell_neutralise(value)
+    return value
 
 
 class EchoWriter:
@@ -175,8 +201,8 @@ def export_csv_stream(queryset: QuerySet[Contact]):
     zone = export_time_zone()
     writer = csv.writer(EchoWriter())
     yield "\ufeff" + writer.writerow(export_headers(keys))
-    for row in _rows(queryset, keys, zone):
-        yield writer.writerow([_csv_text(value) for value in row])
+    for row in _rows(queryset, keys, zone, text_times=True):
+        yield writer.writerow([_csv_cell(value) for value in row])
 
 
 def export_xlsx_file(queryset: QuerySet[Contact]):
@@ -195,20 +221,26 @@ def export_xlsx_file(queryset: QuerySet[Contact]):
         cell.data_type = "s"
         return cell
 
+    def time_cell(value: datetime):
+        cell = WriteOnlyCell(sheet)
+        cell.number_format = XLSX_DATETIME_FORMAT  # before the value: openpyxl keeps it
+        cell.value = value
+        return cell
+
     def cell(value):
-        if isinstance(value, str):
-            value = _XML_ILLEGAL.sub("", value)
-            if value.startswith("=") or value.startswith("#"):
+        kind = type(value)
+        if kind is str:
+            if _XML_ILLEGAL.search(value):
+                value = _XML_ILLEGAL.sub("", value)
+            if value[:1] in _XLSX_INFERRED:
                 return text_cell(value)
             return value or None
-        if isinstance(value, datetime):
-            dated = WriteOnlyCell(sheet, value=value)
-            dated.number_format = XLSX_DATETIME_FORMAT
-            return dated
+        if kind is datetime:
+            return time_cell(value)
         return value
 
     sheet.append([text_cell(header) for header in export_headers(keys)])
-    for row in _rows(queryset, keys, zone):
+    for row in _rows(queryset, keys, zone, text_times=False):
         sheet.append([cell(value) for value in row])
     handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 - returned open
     workbook.save(handle)
