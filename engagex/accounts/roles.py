@@ -16,10 +16,10 @@ ROLE_DESCRIPTIONS = {
     OWNER: _("Everything, including billing and removing other owners."),
     ADMIN: _("Everything except billing: also team members and sender domains."),
     MARKETER: _(
-        "Contacts, groups, imports, templates and campaigns; reads analytics, the team and "
-        "sender domains."
+        "Contacts, groups, imports, exports, templates and campaigns; reads analytics, the "
+        "team and sender domains."
     ),
-    VIEWER: _("Reads everything they can see; changes nothing."),
+    VIEWER: _("Reads everything they can see; changes and exports nothing."),
 }
 
 MARKETING_APPS = {"contacts", "email_templates", "campaigns", "analytics", "import_export"}
@@ -29,12 +29,16 @@ BILLING_APPS = {"billing"}
 # Everyone manages their own notifications; the admin shows each person only theirs.
 PERSONAL_APPS = {"notifications"}
 AUDIT_APPS = {"admin"}
+# Downloading personal data (contacts.export_contact) is a right of its own, not "view".
+EXPORTING_ROLES = {OWNER, ADMIN, MARKETER}
 
 
 def role_grants(role: str, app_label: str, action: str) -> bool:
     """Say whether `role` gets the `action` ("view", "add", ...) permission in `app_label`."""
     if app_label in PERSONAL_APPS:
         return action in {"view", "change"}
+    if action == "export":
+        return role in EXPORTING_ROLES and app_label in MARKETING_APPS
     workspace_apps = MARKETING_APPS | TEAM_APPS | SETTINGS_APPS | BILLING_APPS
     if role == OWNER:
         return app_label in workspace_apps or (app_label in AUDIT_APPS and action == "view")

@@ -1,9 +1,12 @@
 """The workspace JSON API (v1). Views adapt HTTP to the services; they hold no business logic."""
 
+import re
+
 from django.db import connection
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -48,6 +51,32 @@ def _acting_user(request):
     )
 
 
+# Only ASCII digits: "²".isdigit() is True, yet int("²") fails. 18 digits fit a bigint.
+_ID = re.compile(r"[0-9]{1,18}")
+BAD_ID_PARAM = "“{value}” is not an id: give a whole number, like ?{name}=12."
+BAD_CHOICE_PARAM = "“{value}” is not one of: {choices}."
+
+
+def _id_param(request, name: str) -> int | None:
+    """The query parameter `name` as an id, None when absent; anything else is a 400."""
+    value = request.query_params.get(name, "")
+    if value == "":
+        return None
+    if not _ID.fullmatch(value):
+        raise ValidationError({name: [BAD_ID_PARAM.format(value=value[:40], name=name)]})
+    return int(value)
+
+
+def _choice_param(request, name: str, choices: list[str]) -> str | None:
+    value = request.query_params.get(name, "")
+    if value == "":
+        return None
+    if value not in choices:
+        shown = ", ".join(choices)
+        raise ValidationError({name: [BAD_CHOICE_PARAM.format(value=value[:40], choices=shown)]})
+    return value
+
+
 @extend_schema(
     parameters=[
         OpenApiParameter("status", str, enum=[c.value for c in ContactStatus]),
@@ -66,10 +95,12 @@ class ContactViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         queryset = Contact.objects.prefetch_related("groups")
         params = self.request.query_params
-        if params.get("status") in ContactStatus.values:
-            queryset = queryset.filter(status=params["status"])
-        if params.get("group", "").isdigit():
-            queryset = queryset.filter(groups__id=int(params["group"]))
+        status_value = _choice_param(self.request, "status", ContactStatus.values)
+        if status_value is not None:
+            queryset = queryset.filter(status=status_value)
+        group = _id_param(self.request, "group")
+        if group is not None:
+            queryset = queryset.filter(groups__id=group)
         if params.get("search"):
             queryset = contact_search(queryset, params["search"])
         return queryset
@@ -81,11 +112,7 @@ class ContactViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
-        groups = data.pop("groups", None)
-        contact = contact_update(contact=serializer.instance, source="api", **data)
-        if groups is not None:
-            contact.groups.set(groups)
-        serializer.instance = contact
+        serializer.instance = contact_update(contact=serializer.instance, source="api", **data)
 
     def perform_destroy(self, instance):
         contact_delete_many(contacts=Contact.objects.filter(pk=instance.pk))
@@ -147,7 +174,8 @@ class GroupViewSet(viewsets.ModelViewSet):
         serializer = s.ContactIdsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         contacts = Contact.objects.filter(pk__in=serializer.validated_data["contacts"])
-        return Response({"count": service(group=group, contacts=contacts)})
+        count = service(group=group, contacts=contacts, user=_acting_user(request))
+        return Response({"count": count})
 
 
 class TemplateViewSet(viewsets.ModelViewSet):
@@ -351,9 +379,10 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         queryset = EmailEvent.objects.all()
-        params = self.request.query_params
-        if params.get("campaign", "").isdigit():
-            queryset = queryset.filter(campaign_id=int(params["campaign"]))
-        if params.get("type") in EmailEvent.Type.values:
-            queryset = queryset.filter(type=params["type"])
+        campaign = _id_param(self.request, "campaign")
+        if campaign is not None:
+            queryset = queryset.filter(campaign_id=campaign)
+        event_type = _choice_param(self.request, "type", EmailEvent.Type.values)
+        if event_type is not None:
+            queryset = queryset.filter(type=event_type)
         return queryset
