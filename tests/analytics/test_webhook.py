@@ -280,3 +280,34 @@ def test_deploy_check_warns_when_the_webhook_is_open(settings):
     assert webhook_is_authenticated(None) == [WEBHOOK_OPEN]
     settings.ANYMAIL = {"WEBHOOK_SECRET": "a:b"}
     assert webhook_is_authenticated(None) == []
+
+
+# --- hostile bodies --------------------------------------------------------------------------
+def _deep_events(a, depth: int) -> str:
+    """One event without an id (so it is re-encoded for a fallback id) carrying a deep value."""
+    nested = "[" * (depth - 2) + "]" * (depth - 2)
+    event = {"event": "delivered", "schema": "alpha", "campaign": a.campaign_id, "recipient": a.pk}
+    return "[" + json.dumps(event)[:-1] + f', "x": {nested}}}]'
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000],
+    ids=["100k-deep-list", "100k-deep-object"],
+)
+def test_a_deeply_nested_body_gets_a_400(tenant, sent, body):
+    response = post(None, raw=body)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "The JSON body is nested more than 32 levels deep."}
+
+
+def test_events_nested_just_under_pythons_limit_get_a_400_not_a_500(tenant, sent):
+    _, (a, _, _) = sent
+
+    # Measured before the fix: 902 and 903 levels parsed, then failed when re-encoded (500).
+    statuses = {post(None, raw=_deep_events(a, depth)).status_code for depth in range(33, 1000)}
+
+    assert statuses == {400}
+    with schema_context(tenant.schema_name):
+        assert EmailEvent.objects.count() == 0
