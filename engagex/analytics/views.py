@@ -28,7 +28,10 @@ class SendGridEventsView(SendGridTrackingWebhookView):
         size = int(request.META.get("CONTENT_LENGTH") or 0)
         if size > settings.WEBHOOK_MAX_BYTES:
             return _error(413, TOO_LARGE.format(size=size, limit=settings.WEBHOOK_MAX_BYTES))
-        if not (self.basic_auth or self.webhook_verification_key) and not settings.DEBUG:
+        # Without credentials anyone could post events (and suppress contacts): refused in every
+        # environment unless WEBHOOK_ALLOW_UNAUTHENTICATED is set on purpose (local trials).
+        credentials = self.basic_auth or self.webhook_verification_key
+        if not credentials and not settings.WEBHOOK_ALLOW_UNAUTHENTICATED:
             return _error(401, NOT_CONFIGURED)
         try:
             self.run_validators(request)
