@@ -121,15 +121,6 @@ WSGI_APPLICATION = "config.wsgi.application"
 # PostgreSQL, production requires DATABASE_URL.
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        # Keys carry the schema name, so one workspace never reads another's cache.
-        "KEY_FUNCTION": "django_tenants.cache.make_key",
-        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-    }
-}
-
 # --- People -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -217,6 +208,7 @@ WEBHOOK_ALLOW_UNAUTHENTICATED = env.bool("WEBHOOK_ALLOW_UNAUTHENTICATED", defaul
 
 from config.settings.allauth import *  # noqa: E402, F403
 from config.settings.api import *  # noqa: E402, F403
+from config.settings.cache import *  # noqa: E402, F403
 from config.settings.email import *  # noqa: E402, F403
 from config.settings.q2 import *  # noqa: E402, F403
 from config.settings.stripe import *  # noqa: E402, F403
