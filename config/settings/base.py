@@ -83,6 +83,8 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
     "engagex.core.logging.RequestIdMiddleware",
+    # Before the workspace middleware, so its suspended/unknown-workspace pages get a policy too.
+    "engagex.core.csp.ContentSecurityPolicyMiddleware",
     "tenants.middleware.WorkspaceMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -209,6 +211,7 @@ WEBHOOK_ALLOW_UNAUTHENTICATED = env.bool("WEBHOOK_ALLOW_UNAUTHENTICATED", defaul
 from config.settings.allauth import *  # noqa: E402, F403
 from config.settings.api import *  # noqa: E402, F403
 from config.settings.cache import *  # noqa: E402, F403
+from config.settings.csp import *  # noqa: E402, F403
 from config.settings.email import *  # noqa: E402, F403
 from config.settings.q2 import *  # noqa: E402, F403
 from config.settings.stripe import *  # noqa: E402, F403
