@@ -244,6 +244,17 @@ def test_behind_a_trusted_proxy_the_attacker_is_throttled_by_their_own_address(t
     assert _logged_in(response, owner)
 
 
+def test_a_request_that_skipped_a_trusted_proxy_is_counted_by_its_own_address(tenant, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2  # X-Forwarded-For should name two hops
+    short = TenantClient(tenant, REMOTE_ADDR="203.0.113.66", HTTP_X_FORWARDED_FOR="192.0.2.1")
+    refused = [_fail(short, f"guess{i}@alpha.example") for i in range(21)]
+
+    response = _login(TenantClient(tenant, REMOTE_ADDR="203.0.113.66"))
+
+    assert refused == [False] * 20 + [True]  # no 500, and the limit binds the connecting address
+    assert REFUSED in response.content.decode()
+
+
 def test_a_forged_x_forwarded_for_does_not_escape_the_limit(tenant):
     # No proxy is trusted (the default): X-Forwarded-For is the client's own claim.
     refused = [

@@ -48,6 +48,8 @@ def _start(port: int, env: dict) -> subprocess.Popen:
             **base,
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "ENGAGEX_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
+            # Its cluster watches a queue of its own: the session's queued tasks are not its to run.
+            "Q_CLUSTER_NAME": "bin-run-test",
             **env,
         },
         stdout=subprocess.DEVNULL,
