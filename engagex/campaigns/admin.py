@@ -179,7 +179,7 @@ class CampaignAdmin(ModelAdmin):
         return self._can_send(request, object_id, {S.SENDING})
 
     def has_resume_detail_permission(self, request, object_id=None):
-        return self._can_send(request, object_id, {S.PAUSING, S.PAUSED})
+        return self._can_send(request, object_id, {S.PAUSED})
 
     def has_cancel_detail_permission(self, request, object_id=None):
         return self._can_send(request, object_id, {S.SCHEDULED, S.SENDING, S.PAUSING, S.PAUSED})

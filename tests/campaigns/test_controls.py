@@ -235,6 +235,25 @@ def test_resume_queues_one_new_round_of_tasks(
     assert queued == [("alpha", campaign.pk, 2)] * 3
 
 
+def test_resume_waits_for_paused_so_old_and_new_batches_never_overlap(tenant, owner):
+    with schema_context(tenant.schema_name):
+        campaign = started(3, created_by=owner)
+        claim_like_a_live_task(campaign, 2)
+        campaign_pause(campaign=campaign)
+    api = key_client(tenant, roles.OWNER, owner)
+
+    response = api.post(f"{API}/campaigns/{campaign.pk}/resume/")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == (
+        "It is still pausing: 2 recipients are with the email service. Resume it once it "
+        "shows “Paused”, in a few seconds."
+    )
+    with schema_context(tenant.schema_name):
+        campaign.refresh_from_db()
+        assert (campaign.status, campaign.send_round) == (S.PAUSING, 1)
+
+
 def test_pausing_twice_is_refused_with_the_state_machines_message(in_tenant):
     campaign = started(2)
     claim_like_a_live_task(campaign, 1)

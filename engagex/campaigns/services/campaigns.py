@@ -40,6 +40,10 @@ EMPTY_TEMPLATE = gettext_lazy(
     "The template “{name}” has no content: add an HTML body before sending."
 )
 PAST_SCHEDULE = gettext_lazy("The send time {when} is in the past: choose a time in the future.")
+STILL_PAUSING = gettext_lazy(
+    "It is still pausing: {count:,} recipients are with the email service. Resume it once "
+    "it shows “Paused”, in a few seconds."
+)
 ONLY_DRAFTS = gettext_lazy("Only draft campaigns can be edited; duplicate this one to change it.")
 
 
@@ -195,8 +199,12 @@ def campaign_pause(*, campaign: Campaign, user=None, via: str = "") -> Campaign:
 
 
 def campaign_resume(*, campaign: Campaign, user=None, via: str = "") -> Campaign:
+    """Send to the recipients still waiting, with a new round of send tasks."""
     with transaction.atomic():
-        campaign = campaign_transition(campaign_locked(campaign.pk), S.SENDING)
+        campaign = campaign_locked(campaign.pk)
+        if campaign.status == S.PAUSING:
+            raise ValidationError(STILL_PAUSING.format(count=campaign_in_flight(campaign.pk)))
+        campaign = campaign_transition(campaign, S.SENDING)
         _send_round_begin(campaign)
         _audit(user, AuditVerb.RESUMED, campaign, _progress_note(campaign), via)
     return campaign
