@@ -5,7 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
-PORT ?= 8000
+# Exported so every command (load_demo's printed URLs, the server, the cluster's emailed
+# links) agrees on the port; SITE_PORT follows it in development unless set.
+export PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.development
 
 .PHONY: install messages setup run test lint format migrate bench shell clean lock check-deploy dump-db load-db

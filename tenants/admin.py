@@ -1,4 +1,7 @@
+import copy
+
 from django.contrib import admin, messages
+from django.http import QueryDict
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -10,7 +13,7 @@ from unfold.decorators import action, display
 
 from engagex.billing.models import BillingAccount, PlanChange, UsagePeriod
 from engagex.core.admin import ReadOnlyModelAdmin, confirm_response
-from tenants.forms import SuspendForm, TenantChangeForm, TenantCreateForm
+from tenants.forms import SuspendForm, TenantChangeForm, TenantCreateForm, WorkspaceDeleteForm
 from tenants.models import Domain, Tenant
 from tenants.selectors import workspace_contents, workspace_list, workspace_url
 from tenants.services import (
@@ -157,13 +160,24 @@ class TenantAdmin(ModelAdmin):
 
     def delete_view(self, request, object_id, extra_context=None):
         tenant = self.get_object(request, object_id)
-        if tenant is not None:
-            extra_context = {
-                **(extra_context or {}),
-                "workspace": tenant,
-                "workspace_contents": workspace_contents(tenant),
-                "workspace_domains": [d.domain for d in tenant.domains.all()],
-            }
+        if tenant is None or not self.has_delete_permission(request, tenant):
+            return super().delete_view(request, object_id, extra_context)
+        posted = request.method == "POST"
+        form = WorkspaceDeleteForm(request.POST if posted else None, tenant=tenant)
+        extra_context = {
+            **(extra_context or {}),
+            "workspace": tenant,
+            "workspace_contents": workspace_contents(tenant),
+            "workspace_domains": [d.domain for d in tenant.domains.all()],
+            "delete_form": form,
+        }
+        if posted and not form.is_valid():
+            # Django's view deletes on any POST: show the page again, with the error.
+            unconfirmed = copy.copy(request)
+            unconfirmed.POST = QueryDict()
+            response = super().delete_view(unconfirmed, object_id, extra_context)
+            response.status_code = 400
+            return response
         return super().delete_view(request, object_id, extra_context)
 
     @admin.action(description=_("Suspend selected workspaces"))

@@ -56,6 +56,29 @@ class SuspendForm(forms.Form):
     )
 
 
+SLUG_MISMATCH = _("Type the workspace slug “%(slug)s” exactly to delete it.")
+
+
+class WorkspaceDeleteForm(forms.Form):
+    """Deleting a workspace drops its schema: the superuser types its slug to confirm."""
+
+    slug = forms.CharField(
+        label=_("Workspace slug"),
+        max_length=40,
+        required=False,
+        widget=UnfoldAdminTextInputWidget(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, tenant: Tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+
+    def clean_slug(self):
+        if self.cleaned_data["slug"].strip() != self.tenant.slug:
+            raise forms.ValidationError(SLUG_MISMATCH % {"slug": self.tenant.slug})
+        return self.cleaned_data["slug"]
+
+
 class TenantChangeForm(forms.ModelForm):
     timezone = forms.ChoiceField(
         label=_("Time zone"),

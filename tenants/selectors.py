@@ -23,12 +23,14 @@ def workspace_url(tenant: Tenant, path: str = "/") -> str:
 
 
 def workspace_contents(tenant: Tenant) -> dict[str, int]:
-    """Count what deleting the workspace would drop, for the confirmation page."""
+    """Count what deleting the workspace would drop, read inside its own schema."""
     from engagex.accounts.models import User
-    from engagex.notifications.models import Notification
+    from engagex.campaigns.models import Campaign
+    from engagex.contacts.models import Contact
 
     with schema_context(tenant.schema_name):
         return {
+            "contacts": Contact.objects.count(),
+            "campaigns": Campaign.objects.count(),
             "members": User.objects.count(),
-            "notifications": Notification.objects.count(),
         }

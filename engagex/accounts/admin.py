@@ -20,7 +20,7 @@ from engagex.accounts.services.invitations import (
     invitation_revoke,
 )
 from engagex.accounts.services.security import workspace_security_update
-from engagex.core.admin import ReadOnlyModelAdmin, confirm_response
+from engagex.core.admin import ReadOnlyModelAdmin, change_page_badge, confirm_response
 from engagex.core.sites import workspace_site
 
 admin.site.unregister(Group)
@@ -99,7 +99,7 @@ class InvitationAdmin(ModelAdmin):
     list_select_related = ["invited_by", "accepted_by"]
     actions_detail = ["resend_detail", "revoke_detail"]
     readonly = [
-        "email", "role", "status_badge", "invited_by", "created_at", "sent_at", "send_count",
+        "email", "role", "status_detail", "invited_by", "created_at", "sent_at", "send_count",
         "expires_at", "accepted_at", "accepted_by", "revoked_at",
     ]  # fmt: skip
 
@@ -126,6 +126,8 @@ class InvitationAdmin(ModelAdmin):
     )
     def status_badge(self, obj):
         return obj.status, obj.Status(obj.status).label
+
+    status_detail = change_page_badge(status_badge)
 
     def save_model(self, request, obj, form, change):
         invitation, link = invitation_create(

@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -161,3 +162,14 @@ class InvitationCreateForm(RoleGrantFormMixin, forms.ModelForm):
                     error.message_dict if hasattr(error, "error_dict") else error.messages
                 ) from error
         return cleaned
+
+
+class SetPasswordForm(auth_forms.SetPasswordForm):
+    """Django's set-password form with the console's inputs (its bare ones are invisible)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("new_password1", "new_password2"):
+            self.fields[name].widget = UnfoldAdminPasswordWidget(
+                attrs={"autocomplete": "new-password"}
+            )

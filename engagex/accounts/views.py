@@ -13,7 +13,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from engagex.accounts.adapters import INVITATION_SESSION_KEY
-from engagex.accounts.forms import InvitationAcceptForm, SignupCodeForm, SignupForm
+from engagex.accounts.forms import (
+    InvitationAcceptForm,
+    SetPasswordForm,
+    SignupCodeForm,
+    SignupForm,
+)
 from engagex.accounts.services.invitations import invitation_accept, invitation_get_pending
 from engagex.accounts.services.login_tokens import login_token_redeem
 from engagex.accounts.services.signup import signup_start, signup_verify, slug_suggest
@@ -40,6 +45,7 @@ class SetPasswordView(SiteContextMixin, auth_views.PasswordResetConfirmView):
     """Let an invited owner choose their first password (link is single-use)."""
 
     template_name = "accounts/set_password.html"
+    form_class = SetPasswordForm
     success_url = reverse_lazy("set_password_done")
     post_reset_login = False
     title = gettext_lazy("Choose your password")

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -7,10 +8,11 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
+from engagex.accounts import roles
 from engagex.accounts.forms import RoleGrantFormMixin
 from engagex.api.models import ApiKey
 from engagex.api.services import api_key_create, api_key_revoke
-from engagex.core.admin import confirm_response
+from engagex.core.admin import change_page_badge, confirm_response
 from engagex.core.sites import workspace_site
 
 
@@ -18,6 +20,19 @@ class ApiKeyForm(RoleGrantFormMixin, forms.ModelForm):
     class Meta:
         model = ApiKey
         fields = ["name", "role"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "role" in self.fields and self.actor is not None:
+            # Offer only the roles the person may give: at most their own.
+            rank = roles.role_rank(roles.role_of(self.actor))
+            self.fields["role"].choices = [
+                (value, label)
+                for value, label in self.fields["role"].choices
+                if value in roles.ROLES and roles.role_rank(value) <= rank
+            ]
+            if self.fields["role"].initial not in dict(self.fields["role"].choices):
+                self.fields["role"].initial = None
 
 
 class ApiKeyAdmin(ModelAdmin):
@@ -44,7 +59,7 @@ class ApiKeyAdmin(ModelAdmin):
             "created_by",
             "created_at",
             "last_used_at",
-            "state",
+            "state_badge",
         ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -57,6 +72,8 @@ class ApiKeyAdmin(ModelAdmin):
     @display(description=_("State"), label={"active": "success", "revoked": "danger"})
     def state(self, obj):
         return ("active", _("Active")) if obj.is_active else ("revoked", _("Revoked"))
+
+    state_badge = change_page_badge(state)
 
     def save_model(self, request, obj, form, change):
         key, plain = api_key_create(
@@ -75,6 +92,10 @@ class ApiKeyAdmin(ModelAdmin):
             ),  # fmt: skip
             messages.WARNING,
         )
+
+    def log_addition(self, request, obj, message):
+        # api_key_create records "Created API key" in the audit log itself.
+        return None
 
     def response_add(self, request, obj, post_url_continue=None):
         return redirect(reverse("admin:api_apikey_change", args=[obj.pk]))
@@ -96,10 +117,16 @@ class ApiKeyAdmin(ModelAdmin):
                 cancel_url=reverse("admin:api_apikey_change", args=[object_id]),
                 submit_label=_("Revoke key"), danger=True,
             )  # fmt: skip
-        api_key_revoke(key=self.get_object(request, object_id))
-        self.message_user(
-            request, _("Key revoked: requests using it now get 401."), messages.SUCCESS
-        )
+        try:
+            api_key_revoke(key=self.get_object(request, object_id), actor=request.user)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                _("Key revoked: programs using it are refused from now on."),
+                messages.SUCCESS,
+            )
         return redirect(reverse("admin:api_apikey_change", args=[object_id]))
 
     def has_revoke_detail_permission(self, request, object_id=None):

@@ -2,12 +2,13 @@
 
 from datetime import timedelta
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 from django.utils.functional import cached_property
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
+from engagex.accounts import roles
 from engagex.api.models import ApiKey
 from engagex.api.services import api_key_find
 from engagex.billing.limits import api_access
@@ -18,7 +19,13 @@ BAD_KEY = "Invalid or revoked API key."
 
 
 class ApiKeyPrincipal:
-    """Stands in for a user: the key's role decides what it may do."""
+    """Stands in for a person on API calls made with a key.
+
+    The key acts with its own role capped by its creator's *current* role: a key made by a
+    member later demoted acts at most with their new role. Everything that decides what a
+    request may do asks this object (`has_perm`, `roles.role_of`, `roles.is_owner`, the
+    services' `actor=`), never the creator; `user` (the creator) is only whom to credit.
+    """
 
     is_authenticated = True
     is_active = True
@@ -35,22 +42,32 @@ class ApiKeyPrincipal:
         return f"API key {self.key.name}"
 
     @cached_property
+    def acting_role(self) -> str | None:
+        """The lesser of the key's role and its creator's current role (None: acts as nobody)."""
+        return roles.role_lower(self.key.role, roles.role_of(self.user))
+
+    @cached_property
     def _permissions(self) -> set[str]:
-        group = Group.objects.filter(name=self.key.role).first()
-        if group is None:
+        role = self.acting_role
+        if role is None:
             return set()
-        return {
+        granted = {
             f"{app}.{codename}"
-            for app, codename in group.permissions.values_list(
+            for app, codename in Permission.objects.filter(group__name=role).values_list(
                 "content_type__app_label", "codename"
             )
         }
+        # Never more than the creator holds now, whatever their groups say.
+        return granted & self.user.get_all_permissions()
 
     def has_perm(self, perm, obj=None) -> bool:
         return perm in self._permissions
 
     def has_perms(self, perms, obj=None) -> bool:
         return all(self.has_perm(p) for p in perms)
+
+    def get_all_permissions(self, obj=None) -> set[str]:
+        return set(self._permissions)
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -63,8 +80,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(BAD_KEY)
         key = api_key_find(header[1].decode(errors="replace"))
-        # A key stops working with its creator: deactivated members' keys are dead too.
-        if key is None or (key.created_by is not None and not key.created_by.is_active):
+        # A key stops working with its creator: a deactivated (or deleted) member's keys die.
+        if key is None or key.created_by is None or not key.created_by.is_active:
             raise exceptions.AuthenticationFailed(BAD_KEY)
         if not api_access(current_tenant()):
             raise exceptions.PermissionDenied(NO_API_ACCESS)

@@ -1,4 +1,7 @@
-from rest_framework.permissions import DjangoModelPermissions
+from django.utils.translation import gettext_lazy as _
+from rest_framework.permissions import BasePermission, DjangoModelPermissions
+
+from engagex.accounts import roles
 
 
 class RolePermissions(DjangoModelPermissions):
@@ -29,3 +32,13 @@ class RolePermissions(DjangoModelPermissions):
         if required is not None:
             return user.has_perms(required)
         return super().has_permission(request, view)
+
+
+class OwnerOnly(BasePermission):
+    """Owners only (an API key: its role capped by its creator's current role is Owner)."""
+
+    message = _("Only workspace Owners can see billing and subscription data.")
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and roles.is_owner(user))

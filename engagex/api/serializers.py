@@ -9,6 +9,8 @@ from engagex.contacts.models import Contact, ContactGroup, ContactStatus, Import
 from engagex.contacts.services.contacts import email_is_valid, email_normalize
 from engagex.domains.models import SendingDomain
 from engagex.email_templates.models import EmailTemplate
+from engagex.email_templates.selectors import contact_attribute_names
+from engagex.email_templates.services import template_warnings
 
 
 class ContactSerializer(serializers.ModelSerializer):
@@ -125,13 +127,22 @@ class CountSerializer(serializers.Serializer):
 
 
 class TemplateSerializer(serializers.ModelSerializer):
+    warnings = serializers.SerializerMethodField(
+        help_text="Per field, merge tags no contact has, naming the closest known field."
+    )
+
     class Meta:
         model = EmailTemplate
         fields = [
             "id", "name", "subject", "preheader", "html_body", "text_body", "description",
-            "created_at", "updated_at",
+            "warnings", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at"]
+
+    def get_warnings(self, obj) -> dict[str, list[str]]:
+        if "attribute_names" not in self.context:  # one query for a whole page of templates
+            self.context["attribute_names"] = contact_attribute_names()
+        return template_warnings(template=obj, attribute_names=self.context["attribute_names"])
 
 
 class CampaignSerializer(serializers.ModelSerializer):

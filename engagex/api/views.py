@@ -1,9 +1,12 @@
 """The workspace JSON API (v1). Views adapt HTTP to the services; they hold no business logic."""
 
+import re
+
 from django.db import connection
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,6 +16,7 @@ from engagex.accounts.services.invitations import invitation_create
 from engagex.analytics.models import EmailEvent
 from engagex.analytics.selectors import campaign_report, campaign_top_links, workspace_dashboard
 from engagex.api import serializers as s
+from engagex.api.permissions import OwnerOnly
 from engagex.billing.limits import Limit, allowance
 from engagex.billing.selectors import billing_summary, plan_list
 from engagex.campaigns.models import Campaign
@@ -37,7 +41,12 @@ from engagex.email_templates.services import template_create, template_update
 
 
 def _acting_user(request):
-    """The person behind a request: the session user, or whoever created the API key."""
+    """Whom to credit for a request (`created_by`, audit): the session user or the key's creator.
+
+    Never what decides: permission and role checks ask `request.user` (an API key's principal
+    acts with the key's role capped by its creator's current role), so pass `request.user`
+    as a service's `actor=`.
+    """
     return getattr(request.user, "user", None) or (
         request.user if isinstance(request.user, User) else None
     )
@@ -47,6 +56,32 @@ def _via(request) -> str:
     """How the audit log names an API call: the key, or the API with a console session."""
     key = getattr(request.user, "key", None)
     return f"(API key “{key.name}”)" if key is not None else "(API)"
+
+
+# Only ASCII digits: "²".isdigit() is True, yet int("²") fails. 18 digits fit a bigint.
+_ID = re.compile(r"[0-9]{1,18}")
+BAD_ID_PARAM = "“{value}” is not an id: give a whole number, like ?{name}=12."
+BAD_CHOICE_PARAM = "“{value}” is not one of: {choices}."
+
+
+def _id_param(request, name: str) -> int | None:
+    """The query parameter `name` as an id, None when absent; anything else is a 400."""
+    value = request.query_params.get(name, "")
+    if value == "":
+        return None
+    if not _ID.fullmatch(value):
+        raise ValidationError({name: [BAD_ID_PARAM.format(value=value[:40], name=name)]})
+    return int(value)
+
+
+def _choice_param(request, name: str, choices: list[str]) -> str | None:
+    value = request.query_params.get(name, "")
+    if value == "":
+        return None
+    if value not in choices:
+        shown = ", ".join(choices)
+        raise ValidationError({name: [BAD_CHOICE_PARAM.format(value=value[:40], choices=shown)]})
+    return value
 
 
 @extend_schema(
@@ -67,10 +102,12 @@ class ContactViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         queryset = Contact.objects.prefetch_related("groups")
         params = self.request.query_params
-        if params.get("status") in ContactStatus.values:
-            queryset = queryset.filter(status=params["status"])
-        if params.get("group", "").isdigit():
-            queryset = queryset.filter(groups__id=int(params["group"]))
+        status_value = _choice_param(self.request, "status", ContactStatus.values)
+        if status_value is not None:
+            queryset = queryset.filter(status=status_value)
+        group = _id_param(self.request, "group")
+        if group is not None:
+            queryset = queryset.filter(groups__id=group)
         if params.get("search"):
             queryset = contact_search(queryset, params["search"])
         return queryset
@@ -82,11 +119,7 @@ class ContactViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
-        groups = data.pop("groups", None)
-        contact = contact_update(contact=serializer.instance, source="api", **data)
-        if groups is not None:
-            contact.groups.set(groups)
-        serializer.instance = contact
+        serializer.instance = contact_update(contact=serializer.instance, source="api", **data)
 
     def perform_destroy(self, instance):
         contact_delete_many(contacts=Contact.objects.filter(pk=instance.pk))
@@ -148,7 +181,8 @@ class GroupViewSet(viewsets.ModelViewSet):
         serializer = s.ContactIdsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         contacts = Contact.objects.filter(pk__in=serializer.validated_data["contacts"])
-        return Response({"count": service(group=group, contacts=contacts)})
+        count = service(group=group, contacts=contacts, user=_acting_user(request))
+        return Response({"count": count})
 
 
 class TemplateViewSet(viewsets.ModelViewSet):
@@ -307,13 +341,15 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
         invitation, _link = invitation_create(
             email=serializer.validated_data["email"],
             role=serializer.validated_data["role"],
-            actor=_acting_user(request),
+            actor=request.user,
         )
         return Response(s.InvitationOutSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
 
 class SubscriptionView(APIView):
-    required_permissions = []
+    """The workspace's plan and usage: Owners only, like the console's Billing page."""
+
+    permission_classes = [OwnerOnly]
 
     @extend_schema(responses=s.SubscriptionSerializer)
     def get(self, request):
@@ -351,7 +387,7 @@ def _subscription() -> dict:
 
 
 class DashboardView(APIView):
-    required_permissions = []
+    required_permissions = ["contacts.view_contact", "campaigns.view_campaign"]
 
     @extend_schema(responses=s.DashboardSerializer)
     def get(self, request):
@@ -382,9 +418,10 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         queryset = EmailEvent.objects.all()
-        params = self.request.query_params
-        if params.get("campaign", "").isdigit():
-            queryset = queryset.filter(campaign_id=int(params["campaign"]))
-        if params.get("type") in EmailEvent.Type.values:
-            queryset = queryset.filter(type=params["type"])
+        campaign = _id_param(self.request, "campaign")
+        if campaign is not None:
+            queryset = queryset.filter(campaign_id=campaign)
+        event_type = _choice_param(self.request, "type", EmailEvent.Type.values)
+        if event_type is not None:
+            queryset = queryset.filter(type=event_type)
         return queryset

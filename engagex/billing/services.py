@@ -18,11 +18,15 @@ from tenants.models import Tenant
 logger = logging.getLogger(__name__)
 S = BillingAccount.Status
 
+# Customers read these: they name no setting (the log tells the operator which one).
 NOT_CONFIGURED = gettext_lazy(
-    "Billing is not configured on this server (STRIPE_SECRET_KEY is not set)."
+    "Online billing isn't set up for this workspace yet: contact support."
 )
-PLAN_NOT_PURCHASABLE = gettext_lazy("The plan “{plan}” has no Stripe price for this interval.")
-NO_CUSTOMER = gettext_lazy("This workspace has no Stripe customer yet: choose a plan first.")
+PLAN_NOT_PURCHASABLE = gettext_lazy(
+    "The plan “{plan}” cannot be bought online with this billing period yet: choose another "
+    "or contact support."
+)
+NO_CUSTOMER = gettext_lazy("There are no billing details to manage yet: choose a plan first.")
 READ_ONLY = gettext_lazy(
     "This workspace is read-only ({status}): you can log in and export, but not send or "
     "import. An Owner can choose a plan on the Billing page."
@@ -166,6 +170,7 @@ def ensure_writable(tenant: Tenant, account: BillingAccount | None = None) -> No
 
 def _api_key() -> str:
     if not billing_configured():
+        logger.warning("A billing request needs Stripe, but STRIPE_SECRET_KEY is not set")
         raise ValidationError(NOT_CONFIGURED)
     return settings.STRIPE_SECRET_KEY
 

@@ -79,10 +79,10 @@ def _post(request, tenant):
             messages.error(request, message)
     except stripe.StripeError as error:
         logger.warning("Stripe refused a billing request: %s", error)
+        # Stripe's text (even `user_message`) is for developers: it stays in the log.
         messages.error(
             request,
-            _("Stripe could not be reached or refused the request (%(reason)s). Nothing was "
-              "charged; try again in a moment.")
-            % {"reason": error.user_message or type(error).__name__},
+            _("Stripe could not be reached or refused the request. Nothing was charged; try "
+              "again in a moment."),
         )  # fmt: skip
     return redirect("admin:billing")

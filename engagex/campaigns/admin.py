@@ -357,14 +357,32 @@ class CampaignRecipientAdmin(ReadOnlyModelAdmin):
             *super().get_urls(),
         ]
 
+    def has_export_permission(self, request):
+        # Recipient outcomes hold contacts' email addresses: personal data.
+        from engagex.contacts.models import EXPORT_PERMISSION
+
+        return request.user.has_perm(EXPORT_PERMISSION)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_export": self.has_export_permission(request)}
+        return super().changelist_view(request, extra_context=extra_context)
+
     def export_view(self, request):
         from django.http import StreamingHttpResponse
 
         from engagex.campaigns.services.exporting import recipients_csv_stream
+        from engagex.core.audit import AuditVerb, audit_record
 
-        if not self.has_view_permission(request):
+        if not self.has_view_permission(request) or not self.has_export_permission(request):
             raise PermissionDenied
         queryset = self.get_changelist_instance(request).get_queryset(request)
+        count = queryset.order_by().count()
+        audit_record(
+            user=request.user,
+            verb=AuditVerb.EXPORTED,
+            model=CampaignRecipient,
+            detail=f"{count:,} {'recipient' if count == 1 else 'recipients'} as CSV",
+        )
         response = StreamingHttpResponse(
             recipients_csv_stream(queryset), content_type="text/csv; charset=utf-8"
         )

@@ -1,6 +1,7 @@
 """Public pages of a sent email: unsubscribe (GET confirms, POST and RFC 8058 one-click
 unsubscribe) and the web version ("view in browser")."""
 
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -47,6 +48,8 @@ def web_version(request, token: str):
         page = web_version_page(token)
     except BadToken:
         return render(request, "campaigns/web_version_invalid.html", status=400)
+    except ValidationError:  # the render caps stopped it: nothing a reader can fix
+        return render(request, "campaigns/web_version_invalid.html", status=422)
     response = HttpResponse(page)
     response["Content-Security-Policy"] = WEB_VERSION_CSP
     response["Referrer-Policy"] = "no-referrer"  # the link's token stays out of image requests

@@ -20,7 +20,13 @@ from engagex.contacts.forms import (
     ImportMappingForm,
     ImportUploadForm,
 )
-from engagex.contacts.models import Contact, ContactGroup, ContactStatus, ImportJob
+from engagex.contacts.models import (
+    EXPORT_PERMISSION,
+    Contact,
+    ContactGroup,
+    ContactStatus,
+    ImportJob,
+)
 from engagex.contacts.selectors import contact_search, group_list
 from engagex.contacts.services import importing
 from engagex.contacts.services.contacts import (
@@ -30,7 +36,11 @@ from engagex.contacts.services.contacts import (
     group_add_contacts,
     group_remove_contacts,
 )
-from engagex.contacts.services.exporting import export_csv_stream, export_xlsx_file
+from engagex.contacts.services.exporting import (
+    export_csv_stream,
+    export_record,
+    export_xlsx_file,
+)
 from engagex.contacts.tasks import contacts_import_apply, contacts_import_validate
 from engagex.core.paginator import LargeTablePaginator
 from engagex.core.sites import workspace_site
@@ -143,39 +153,55 @@ class ContactAdmin(ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in form.cleaned_data if name != "groups"}
+        data = dict(form.cleaned_data)
         if change:
             contact_update(contact=obj, **data)
         else:
             created = contact_create(**data)
-            obj.pk = created.pk
+            # The admin goes on with `obj` (log entry, redirect): make it the saved row.
+            for field in Contact._meta.concrete_fields:
+                setattr(obj, field.attname, getattr(created, field.attname))
+            obj._state.adding = False
+            obj._state.db = created._state.db
+
+    def save_related(self, request, form, formsets, change):
+        # The groups were saved by the service in save_model; only formsets are left.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     # --- exports -----------------------------------------------------------------------
+    def has_export_permission(self, request):
+        return request.user.has_perm(EXPORT_PERMISSION)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_export": self.has_export_permission(request)}
+        return super().changelist_view(request, extra_context=extra_context)
+
     def _filtered_queryset(self, request):
-        if not self.has_view_permission(request):
+        if not self.has_export_permission(request):
             raise PermissionDenied
         changelist = self.get_changelist_instance(request)
         return changelist.get_queryset(request)
 
     def export_csv_view(self, request):
-        response = StreamingHttpResponse(
-            export_csv_stream(self._filtered_queryset(request)),
-            content_type="text/csv; charset=utf-8",
+        queryset = self._filtered_queryset(request)
+        export_record(
+            user=request.user, queryset=queryset, file_format="CSV", filters=_filters(request)
         )
-        response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'
-        return response
+        return _csv_response(queryset)
 
     def export_xlsx_view(self, request):
-        handle = export_xlsx_file(self._filtered_queryset(request))
+        queryset = self._filtered_queryset(request)
+        export_record(
+            user=request.user, queryset=queryset, file_format="XLSX", filters=_filters(request)
+        )
+        handle = export_xlsx_file(queryset)
         return FileResponse(handle, as_attachment=True, filename=_export_name("xlsx"))
 
-    @admin.action(description=_("Export selected to CSV"), permissions=["view"])
+    @admin.action(description=_("Export selected to CSV"), permissions=["export"])
     def export_selected_csv(self, request, queryset):
-        response = StreamingHttpResponse(
-            export_csv_stream(queryset), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'
-        return response
+        export_record(user=request.user, queryset=queryset, file_format="CSV", filters="selected")
+        return _csv_response(queryset)
 
     # --- group actions -----------------------------------------------------------------
     @admin.action(description=_("Add selected to a group"), permissions=["change"])
@@ -202,7 +228,7 @@ class ContactAdmin(ModelAdmin):
         form = GroupChoiceForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
             group = form.cleaned_data["group"]
-            count = service(group=group, contacts=queryset)
+            count = service(group=group, contacts=queryset, user=request.user)
             self.message_user(request, done % {"n": count, "group": group.name}, messages.SUCCESS)
             return None
         return self._intermediate(request, queryset, title, form)
@@ -237,6 +263,23 @@ class ContactAdmin(ModelAdmin):
 
 def _export_name(extension: str) -> str:
     return f"contacts-{timezone.now():%Y%m%d-%H%M}.{extension}"
+
+
+def _csv_response(queryset) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        export_csv_stream(queryset), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'
+    return response
+
+
+def _filters(request) -> str:
+    """The changelist's filters and search as the audit entry shows them."""
+    return "&".join(
+        f"{name}={value}"
+        for name, value in request.GET.items()
+        if name not in {"o", "p", "_changelist_filters"}
+    )
 
 
 class ContactGroupAdmin(ModelAdmin):

@@ -14,6 +14,7 @@ from unfold.widgets import (
 from engagex.contacts.models import Contact, ContactGroup, ImportJob
 from engagex.contacts.services import mapping as mapping_rules
 from engagex.contacts.services.contacts import (
+    attributes_check,
     contact_limit_check,
     contact_status_check,
     email_normalize,
@@ -44,6 +45,16 @@ class ContactForm(forms.ModelForm):
         if others.exists():
             raise forms.ValidationError(_("A contact with this email address already exists."))
         return email
+
+    def clean_attributes(self):
+        attributes = self.cleaned_data.get("attributes")
+        if attributes is None:  # an emptied field: no attributes
+            attributes = {}
+        try:
+            attributes_check(attributes)
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict["attributes"]) from error
+        return attributes
 
     def clean(self):
         cleaned = super().clean()

@@ -18,6 +18,10 @@ SUPPRESSED_STATUSES = frozenset(
 )
 
 
+# Needed to download contacts' personal data: contact exports, recipient outcome exports.
+EXPORT_PERMISSION = "contacts.export_contact"
+
+
 class ContactQuerySet(models.QuerySet):
     def subscribed(self):
         return self.filter(status=ContactStatus.SUBSCRIBED)
@@ -80,6 +84,8 @@ class Contact(models.Model):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["-id"]
+        # Exporting personal data is a right of its own (roles.role_grants gives it out).
+        permissions = [("export_contact", _("Can export contacts"))]
         constraints = [
             # text_pattern_ops serves both equality (uniqueness, upserts) and prefix search.
             models.UniqueConstraint(

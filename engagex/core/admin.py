@@ -3,6 +3,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
+from unfold.utils import display_for_label
 
 from engagex.core.audit import AuditVerb, audit_parse
 from engagex.core.sites import workspace_site
@@ -81,3 +82,17 @@ def confirm_response(
         "opts": model_admin.model._meta,
     }
     return TemplateResponse(request, "admin/engagex/confirm.html", context)
+
+
+def change_page_badge(method):
+    """The change-page twin of a `@display(label=…)` method, drawn as the same badge.
+
+    unfold draws such a method's `(value, text)` as a badge in lists only; listed among a
+    change page's read-only fields it prints the raw tuple, e.g. `('active', 'Active')`.
+    """
+
+    def badge(model_admin, obj):
+        return display_for_label(method(model_admin, obj), "-", method.label)
+
+    badge.short_description = method.short_description
+    return badge

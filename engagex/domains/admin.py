@@ -33,12 +33,18 @@ RECORD_LABELS = {
 }
 CHECK_LABELS = {
     "unchecked": "—",
-    "pass": "✓ found",
-    "fail": "✗ wrong value",
-    "missing": "✗ missing",
-    "timeout": "… timed out",
-    "error": "✗ lookup error",
+    "pass": _("✓ found"),
+    "fail": _("✗ wrong value"),
+    "missing": _("✗ not found"),
+    "timeout": _("… no answer in time: try again"),
+    "error": _("✗ lookup failed: try again"),
 }
+
+
+def _record_value(value: str):
+    if value == ANY_SENDGRID:  # SendGrid has not given this domain its values yet
+        return format_html("<em>{}</em>", ANY_SENDGRID_LABEL)
+    return format_html("<code>{}</code>", value)
 
 
 class SendingDomainForm(forms.ModelForm):
@@ -49,11 +55,16 @@ class SendingDomainForm(forms.ModelForm):
             "domain": _("The part after @ in your from addresses, e.g. news.example.com.")
         }
 
+    refused = None  # what domain_create refused on the first try (set by the admin)
+
     def clean_domain(self):
         try:
-            return domain_validate(self.cleaned_data["domain"])
+            domain = domain_validate(self.cleaned_data["domain"])
         except ValidationError as error:
             raise forms.ValidationError(error.message_dict["domain"]) from error
+        if self.refused is not None:
+            raise forms.ValidationError(self.refused.messages)
+        return domain
 
 
 class SendingDomainAdmin(ModelAdmin):
@@ -61,6 +72,20 @@ class SendingDomainAdmin(ModelAdmin):
     list_display = ["domain", "status_badge", "last_checked_at", "verified_at"]
     search_fields = ["domain"]
     actions_detail = ["verify_detail"]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except ValidationError as error:
+            # domain_create refused (the plan's limit, SendGrid): nothing was added (the view's
+            # transaction rolled back); show the form again with the reason on its field.
+            request.domain_refused = error
+            return super().add_view(request, form_url, extra_context)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.refused = getattr(request, "domain_refused", None)
+        return form
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -78,14 +103,14 @@ class SendingDomainAdmin(ModelAdmin):
     def dns_records(self, obj):
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td>"
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td>"
             "<td>{}</td><td>{}</td></tr>",
             (
                 (
                     RECORD_LABELS.get(r["kind"], r["kind"]),
                     r["type"],
                     r["host"],
-                    ANY_SENDGRID_LABEL if r["value"] == ANY_SENDGRID else r["value"],
+                    _record_value(r["value"]),
                     CHECK_LABELS.get(r.get("status"), r.get("status")),
                     ", ".join(r.get("found") or []) or "—",
                 )

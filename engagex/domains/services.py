@@ -22,6 +22,10 @@ DOMAIN_INVALID = gettext_lazy(
 )
 DOMAIN_TAKEN = gettext_lazy("“{domain}” is already one of this workspace's sender domains.")
 SENDGRID_FAILED = gettext_lazy("SendGrid refused to set up “{domain}”: {reason}")
+SENDGRID_UNREACHABLE = gettext_lazy(
+    "“{domain}” could not be set up just now: the sending service did not answer. Nothing "
+    "was added; try again in a few minutes."
+)
 FROM_NOT_VERIFIED = gettext_lazy(
     "{email} is not on a verified sender domain of this workspace. Add and verify “{domain}” "
     "under Settings → Domains, or use an address on a verified domain."
@@ -38,10 +42,8 @@ def domain_normalize(value: str) -> str:
     return (value or "").strip().lower().rstrip(".")
 
 
-ANY_SENDGRID_LABEL = gettext_lazy(
-    "your SendGrid value: add the domain under Sender Authentication in SendGrid, "
-    "or set SENDGRID_API_KEY"
-)
+# Shown when the platform has no SendGrid account to ask for the domain's exact values.
+ANY_SENDGRID_LABEL = gettext_lazy("not known yet: ask your EngageX administrator")
 
 
 def expected_records(domain: str, sendgrid_dns: dict | None = None) -> list[dict]:
@@ -111,7 +113,8 @@ def _sendgrid_authenticate(domain: str) -> tuple[str, dict]:
         )
         data = response.json()
     except (requests.RequestException, ValueError) as error:
-        raise ValidationError(SENDGRID_FAILED.format(domain=domain, reason=error)) from error
+        logger.warning("SendGrid domain authentication for %s failed: %s", domain, error)
+        raise ValidationError(SENDGRID_UNREACHABLE.format(domain=domain)) from error
     if response.status_code >= 400:
         reason = "; ".join(e.get("message", "") for e in data.get("errors", [])) or response.reason
         raise ValidationError(SENDGRID_FAILED.format(domain=domain, reason=reason))
@@ -148,17 +151,17 @@ def domain_verify(*, sending_domain: SendingDomain, resolver=None) -> SendingDom
 
 
 def _check(record: dict, resolver) -> dict:
+    """Look one record up; `found` holds only what DNS returned, `status` says why not."""
     record = {**record, "found": []}
     try:
         answer = resolver.resolve(record["host"], record["type"])
-    except dns.resolver.NXDOMAIN:
-        return {**record, "status": "missing", "found": ["no such name"]}
-    except dns.resolver.NoAnswer:
-        return {**record, "status": "missing", "found": [f"no {record['type']} record"]}
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return {**record, "status": "missing"}
     except (dns.resolver.LifetimeTimeout, dns.exception.Timeout):
-        return {**record, "status": "timeout", "found": ["DNS lookup timed out"]}
+        return {**record, "status": "timeout"}
     except dns.exception.DNSException as error:
-        return {**record, "status": "error", "found": [str(error)[:200]]}
+        logger.warning("DNS lookup of %s %s failed: %s", record["type"], record["host"], error)
+        return {**record, "status": "error"}
     if record["type"] == "TXT":
         found = [b"".join(r.strings).decode(errors="replace") for r in answer]
         ok = any(_txt_matches(record["kind"], value) for value in found)

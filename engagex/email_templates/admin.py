@@ -7,6 +7,8 @@ from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -19,6 +21,7 @@ from engagex.core.sites import workspace_site
 from engagex.email_templates.forms import EmailTemplateForm, SendTestForm
 from engagex.email_templates.models import TEMPLATE_FIELDS, EmailTemplate
 from engagex.email_templates.sandbox import sample_context
+from engagex.email_templates.sandbox_limits import render_limits
 from engagex.email_templates.selectors import preview_contact_get, preview_contact_list
 from engagex.email_templates.services import (
     EDITABLE_FIELDS,
@@ -27,8 +30,10 @@ from engagex.email_templates.services import (
     template_render,
     template_send_test,
     template_update,
+    template_warnings,
 )
 
+SAVED_WITH_WARNINGS = _("The template was saved, but some merge tags will render empty:")
 CONTACT_NOT_FOUND = _("That contact does not exist; the preview uses the sample contact.")
 CONTACTS_NOT_VISIBLE = _("You cannot see contacts; the preview uses the sample contact.")
 PREVIEW_WIDTHS = {"desktop": 640, "mobile": 375}
@@ -85,12 +90,24 @@ class EmailTemplateAdmin(ModelAdmin):
         data = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}
         try:
             if change:
-                template_update(template=obj, user=request.user, **data)
+                saved = template_update(template=obj, user=request.user, **data)
             else:
-                created = template_create(user=request.user, **data)
-                obj.pk = created.pk
+                saved = template_create(user=request.user, **data)
+                obj.pk = saved.pk
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return
+        warnings = _warning_lines(template_warnings(template=saved))
+        if warnings:
+            self.message_user(
+                request,
+                format_html_join(
+                    mark_safe("<br>"),  # noqa: S308 (a constant)
+                    "{}",
+                    [(SAVED_WITH_WARNINGS,), *((line,) for line in warnings)],
+                ),
+                messages.WARNING,
+            )
 
     # --- duplicate ------------------------------------------------------------------------
     @admin.action(description=_("Duplicate selected templates"), permissions=["add"])
@@ -236,20 +253,26 @@ class EmailTemplateAdmin(ModelAdmin):
         return contact, None if contact else CONTACT_NOT_FOUND
 
     def live_preview_view(self, request):
-        """Render the (unsaved) form fields for the change form's preview pane."""
-        if not self.has_view_permission(request):
+        """Render the (unsaved) form fields for the change form's preview pane.
+
+        Rendering text nobody saved is part of editing: it needs the change permission
+        (a Viewer previews saved templates only, through the preview page).
+        """
+        if not self.has_change_permission(request):
             raise PermissionDenied
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         draft = EmailTemplate(**{name: request.POST.get(name, "") for name in TEMPLATE_FIELDS})
         try:
-            draft.clean()
-            rendered = template_render(template=draft, workspace_name=workspace_title(request))
+            with render_limits():  # compiling and rendering the draft: one email's caps
+                draft.clean()
+                rendered = template_render(template=draft, workspace_name=workspace_title(request))
         except ValidationError as error:
-            return JsonResponse({"errors": _error_lines(error)})
+            return JsonResponse({"errors": _error_lines(error), "warnings": []})
         return JsonResponse(
             {
                 "errors": [],
+                "warnings": _warning_lines(template_warnings(template=draft)),
                 "subject": rendered.subject,
                 "preheader": rendered.preheader,
                 "html": rendered.html,
@@ -282,10 +305,18 @@ class EmailTemplateAdmin(ModelAdmin):
 def _error_lines(error: ValidationError) -> list[str]:
     if not hasattr(error, "error_dict"):
         return error.messages
+    return _field_lines(error.message_dict)
+
+
+def _warning_lines(warnings: dict[str, list[str]]) -> list[str]:
+    return _field_lines(warnings)
+
+
+def _field_lines(messages_by_field: dict[str, list[str]]) -> list[str]:
     labels = {name: EmailTemplate._meta.get_field(name).verbose_name for name in TEMPLATE_FIELDS}
     return [
         f"{capfirst(labels.get(field, field))}: {message}"
-        for field, field_messages in error.message_dict.items()
+        for field, field_messages in messages_by_field.items()
         for message in field_messages
     ]
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminTextareaWidget, UnfoldAdminTextInputWidget
 
 from engagex.email_templates.models import TEMPLATE_FIELDS, EmailTemplate
+from engagex.email_templates.sandbox_limits import render_limits
 from engagex.email_templates.services import (
     EDITABLE_FIELDS,
     HTML_BODY_EMPTY,
@@ -35,14 +36,17 @@ class EmailTemplateForm(forms.ModelForm):
 
     def _post_clean(self):
         # The model's clean() compiles each field; this adds the checks that need a render.
-        super()._post_clean()
-        fields = [
-            name for name in TEMPLATE_FIELDS if name in self.fields and name not in self.errors
-        ]
-        try:
-            template_content_check(template=self.instance, fields=fields)
-        except ValidationError as error:
-            self._update_errors(error)
+        # Both run within one email's render caps, as a send does.
+        with render_limits() as budget:
+            super()._post_clean()
+            fields = [
+                name for name in TEMPLATE_FIELDS if name in self.fields and name not in self.errors
+            ]
+            try:
+                if budget.error is None:  # else the caps are spent: the error is on its field
+                    template_content_check(template=self.instance, fields=fields)
+            except ValidationError as error:
+                self._update_errors(error)
 
 
 class SendTestForm(forms.Form):

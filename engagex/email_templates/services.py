@@ -7,14 +7,20 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
-from django.template import TemplateSyntaxError
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy
 
 from engagex.contacts.models import Contact
 from engagex.email_templates.models import TEMPLATE_FIELDS, EmailTemplate
 from engagex.email_templates.plaintext import html_to_text
-from engagex.email_templates.sandbox import render, sample_context
+from engagex.email_templates.sandbox import (
+    render,
+    render_error_message,
+    sample_context,
+)
+from engagex.email_templates.sandbox_fields import unknown_field_warnings
+from engagex.email_templates.sandbox_limits import render_limits
+from engagex.email_templates.selectors import contact_attribute_names
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +28,6 @@ EDITABLE_FIELDS = ["name", "subject", "preheader", "html_body", "text_body", "de
 HTML_BODY_EMPTY = gettext_lazy(
     "The HTML body is empty: write the content of the email (text or images) before saving."
 )
-RENDER_FAILED = gettext_lazy("Line {line}: this template cannot be rendered ({message}).")
 COPY_NAME = "Copy of {name}"
 TEST_SUBJECT_PREFIX = gettext_lazy("[Test] ")
 TEST_RECIPIENTS_MAX = 5
@@ -69,35 +74,70 @@ def _has_content(html: str) -> bool:
 
 
 def template_content_check(*, template: EmailTemplate, fields=TEMPLATE_FIELDS) -> None:
-    """Refuse an HTML body without content and fields that fail when rendered."""
+    """Refuse an HTML body without content and fields that fail when rendered.
+
+    The fields are rendered for the sample contact as one email, within one render budget
+    (as a send renders them): a template past the caps is refused on the field that ran
+    out, and the fields after it are not tried.
+    """
     errors = {}
     if "html_body" in fields and not _has_content(template.html_body):
         errors["html_body"] = [HTML_BODY_EMPTY]
     context = sample_context()
-    for field in fields:
-        if field in errors:
-            continue
-        try:
-            _render_field(getattr(template, field), context, html=field == "html_body")
-        except ValidationError as error:
-            errors[field] = error.messages
+    with render_limits() as budget:
+        for field in fields:
+            if field in errors:
+                continue
+            try:
+                _render_field(getattr(template, field), context, html=field == "html_body")
+            except ValidationError as error:
+                errors[field] = error.messages
+                if budget.error is not None:
+                    break
     if errors:
         raise ValidationError(errors)
 
 
+def template_warnings(
+    *, template: EmailTemplate, fields=TEMPLATE_FIELDS, attribute_names: set[str] | None = None
+) -> dict[str, list[str]]:
+    """Per field, a warning for each merge tag no recipient has (the template may still save).
+
+    A field that does not compile has no warnings: its error is reported by validation.
+    `attribute_names` (the workspace's, from `contact_attribute_names()`) saves its query
+    when several templates are checked.
+    """
+    attributes = contact_attribute_names() if attribute_names is None else attribute_names
+    warnings = {}
+    for field in fields:
+        try:
+            found = unknown_field_warnings(
+                getattr(template, field) or "",
+                contact_fields=CONTACT_FIELDS,
+                attribute_names=attributes,
+            )
+        except ValidationError:
+            continue
+        if found:
+            warnings[field] = found
+    return warnings
+
+
 def _validate(template: EmailTemplate) -> None:
     errors = {}
-    try:
-        template.full_clean()
-    except ValidationError as error:
-        errors = error.message_dict
-    unchecked = [field for field in TEMPLATE_FIELDS if field not in errors]
-    if "html_body" in errors and not (template.html_body or "").strip():
-        errors["html_body"] = [HTML_BODY_EMPTY]  # clearer than "This field cannot be blank."
-    try:
-        template_content_check(template=template, fields=unchecked)
-    except ValidationError as error:
-        errors.update(error.message_dict)
+    with render_limits() as budget:  # compiling and rendering the fields: one email's caps
+        try:
+            template.full_clean()
+        except ValidationError as error:
+            errors = error.message_dict
+        unchecked = [field for field in TEMPLATE_FIELDS if field not in errors]
+        if "html_body" in errors and not (template.html_body or "").strip():
+            errors["html_body"] = [HTML_BODY_EMPTY]  # clearer than "This field cannot be blank."
+        try:
+            if budget.error is None:  # else the caps are spent: the error is on its field
+                template_content_check(template=template, fields=unchecked)
+        except ValidationError as error:
+            errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
 
@@ -169,13 +209,10 @@ def _render_field(source: str, context: dict, *, html: bool) -> str:
     except ValidationError:
         raise
     # Filters and tags raise all kinds of errors at render time (|divisibleby:0, a
-    # {% widthratio %} over text); each is the author's mistake, never a server error.
+    # {% widthratio %} over text, a render cap); each is the author's mistake, never a
+    # server error.
     except Exception as error:
-        line = getattr(error, "template_debug", {}).get("line") or 1
-        message = str(error)
-        if not isinstance(error, TemplateSyntaxError):
-            message = f"{type(error).__name__}: {message}"
-        raise ValidationError(RENDER_FAILED.format(line=line, message=message)) from error
+        raise ValidationError(render_error_message(error)) from error
 
 
 def contact_merge_data(contact: Contact) -> dict:
@@ -203,26 +240,38 @@ def merge_contact(*, email, first_name, last_name, phone, language, attributes) 
     }
 
 
+# The fields `contact.<name>` has, for the unknown-field warnings.
+CONTACT_FIELDS = tuple(
+    merge_contact(email="", first_name="", last_name="", phone="", language="", attributes={})
+)
+
+
 def template_render(
     *, template: EmailTemplate, contact: Contact | None = None, workspace_name: str
 ) -> RenderedEmail:
-    """Render a template for a contact, or the sample contact when none is given."""
+    """Render a template for a contact, or the sample contact when none is given.
+
+    The fields share one render budget, as they do when a campaign is sent. A field that
+    fails raises ValidationError on that field.
+    """
     context = sample_context(
         workspace_name=workspace_name,
         contact=contact_merge_data(contact) if contact is not None else None,
     )
-    html = _render_field(template.html_body, context, html=True)
-    if template.text_body.strip():
-        text = _render_field(template.text_body, context, html=False).strip()
-    else:
-        text = html_to_text(html)
-    return RenderedEmail(
+
+    def field(name: str) -> str:
+        try:
+            return _render_field(getattr(template, name), context, html=name == "html_body")
+        except ValidationError as error:
+            raise ValidationError({name: error.messages}) from error
+
+    with render_limits():
+        html = field("html_body")
+        text = field("text_body").strip() if template.text_body.strip() else html_to_text(html)
         # A header holds one line: merge data with line breaks must not split it.
-        subject=" ".join(_render_field(template.subject, context, html=False).split()),
-        preheader=" ".join(_render_field(template.preheader, context, html=False).split()),
-        html=html,
-        text=text,
-    )
+        subject = " ".join(field("subject").split())
+        preheader = " ".join(field("preheader").split())
+    return RenderedEmail(subject=subject, preheader=preheader, html=html, text=text)
 
 
 def template_test_recipients_clean(recipients: list[str]) -> list[str]:

@@ -113,3 +113,169 @@ def test_owners_see_the_audit_log_of_their_workspace_only(tenant, owner, owner_c
 
     assert "audited@alpha.example" in page
     assert admin_client.get(log).status_code == 403
+
+
+# --- role caps (issue 14) ------------------------------------------------------------------
+def _tenant_url(name, *args):
+    return reverse(name, args=args, urlconf="config.urls_tenants")
+
+
+def test_nobody_grants_a_role_above_their_own(tenant, make_member):
+    from engagex.accounts.services import ABOVE_OWN_ROLE, role_grant_check
+    from engagex.api.models import ApiKey
+    from engagex.api.services import api_key_create
+
+    marketer = make_member(roles.MARKETER)
+    admin = make_member(roles.ADMIN)
+    with schema_context(tenant.schema_name):
+        with pytest.raises(ValidationError) as error:
+            api_key_create(name="Up", role=roles.ADMIN, user=marketer)
+        role_grant_check(actor=admin, role=roles.ADMIN)  # an equal role is fine
+        with pytest.raises(ValidationError):
+            role_grant_check(actor=admin, role=roles.OWNER)
+
+        assert error.value.message_dict["role"] == [
+            ABOVE_OWN_ROLE % {"role": roles.MARKETER, "wanted": roles.ADMIN}
+        ]
+        assert not ApiKey.objects.exists()
+
+
+def _invite_path(tenant, actor, email, role):
+    from engagex.accounts.services.invitations import invitation_create
+
+    with schema_context(tenant.schema_name):
+        invitation, link = invitation_create(email=email, role=role, actor=actor)
+    return invitation, link.removeprefix(f"http://{tenant.primary_domain_name}")
+
+
+def _accept(tenant, path):
+    from django_tenants.test.client import TenantClient
+
+    password = "Joiner-pass-2026"
+    return TenantClient(tenant).post(
+        path, {"full_name": "J", "password1": password, "password2": password}
+    )
+
+
+def test_an_owner_invitation_dies_when_its_sender_is_no_longer_an_owner(tenant, owner, make_member):
+    from engagex.accounts.models import Invitation
+    from engagex.accounts.services.invitations import INVITER_CANNOT_GRANT, invitation_resend
+
+    sender = make_member(roles.OWNER, email="sender@alpha.example")
+    invitation, path = _invite_path(tenant, sender, "boss@alpha.example", roles.OWNER)
+    with schema_context(tenant.schema_name):
+        user_update(user=sender, full_name="", role=roles.ADMIN, is_active=True)
+
+    refused = _accept(tenant, path)
+
+    assert refused.status_code == 404
+    assert str(INVITER_CANNOT_GRANT) in refused.content.decode()
+    with schema_context(tenant.schema_name):
+        assert not User.objects.filter(email="boss@alpha.example").exists()
+        # An Owner who still is one can send it again: then it works.
+        link = invitation_resend(invitation=invitation, actor=owner)
+        assert Invitation.objects.get(pk=invitation.pk).invited_by == owner
+    accepted = _accept(tenant, link.removeprefix(f"http://{tenant.primary_domain_name}"))
+
+    assert accepted.status_code == 302
+    with schema_context(tenant.schema_name):
+        assert User.objects.get(email="boss@alpha.example").groups.get().name == roles.OWNER
+
+
+def test_a_deactivated_members_pending_invitations_stop_working(tenant, make_member):
+    admin = make_member(roles.ADMIN)
+    _, path = _invite_path(tenant, admin, "marketer2@alpha.example", roles.MARKETER)
+    with schema_context(tenant.schema_name):
+        user_update(user=admin, full_name="", role=roles.ADMIN, is_active=False)
+
+    response = _accept(tenant, path)
+
+    assert response.status_code == 404
+    with schema_context(tenant.schema_name):
+        assert not User.objects.filter(email="marketer2@alpha.example").exists()
+
+
+def test_an_admin_may_give_the_admin_role_in_the_console(tenant, make_member):
+    admin = make_member(roles.ADMIN)
+    marketer = make_member(roles.MARKETER, email="promoted@alpha.example")
+    client = logged_in_client(tenant, admin)
+
+    response = client.post(
+        _tenant_url("admin:accounts_user_change", marketer.pk),
+        {"full_name": "Promoted", "role": roles.ADMIN, "is_active": "on"},
+    )
+
+    assert response.status_code == 302
+    with schema_context(tenant.schema_name):
+        assert marketer.groups.get().name == roles.ADMIN
+
+
+@pytest.mark.parametrize("role", [roles.MARKETER, roles.VIEWER])
+@pytest.mark.parametrize(
+    ("method", "name", "data"),
+    [
+        ("post", "admin:domains_sendingdomain_add", {"domain": "evil.example.com"}),
+        ("post", "admin:accounts_invitation_add", {"email": "e@x.example", "role": "Owner"}),
+        ("get", "admin:accounts_invitation_add", None),
+        ("get", "admin:accounts_workspacesecurity_changelist", None),
+        ("get", "admin:billing", None),
+        ("get", "admin:admin_logentry_changelist", None),
+        ("get", "admin:api_apikey_add", None),
+    ],
+)
+def test_marketers_and_viewers_reach_no_team_domain_or_billing_writes(
+    tenant, make_member, role, method, name, data
+):
+    from engagex.accounts.models import Invitation
+    from engagex.domains.models import SendingDomain
+
+    client = logged_in_client(tenant, make_member(role))
+
+    response = getattr(client, method)(_tenant_url(name), data or {})
+
+    assert response.status_code == 403
+    with schema_context(tenant.schema_name):
+        assert not SendingDomain.objects.exists()
+        assert not Invitation.objects.exists()
+
+
+def test_an_admin_cannot_edit_roles_or_make_a_member_superuser(tenant, make_member):
+    from django.contrib.auth.models import Permission
+
+    admin = make_member(roles.ADMIN)
+    marketer = make_member(roles.MARKETER, email="target@alpha.example")
+    client = logged_in_client(tenant, admin)
+    with schema_context(tenant.schema_name):
+        marketer_role = Group.objects.get(name=roles.MARKETER)
+        owner_role = Group.objects.get(name=roles.OWNER)
+        perms_before = set(marketer_role.permissions.values_list("pk", flat=True))
+        billing = list(
+            Permission.objects.filter(content_type__app_label="billing").values_list(
+                "pk", flat=True
+            )
+        )
+
+    role_page = client.post(
+        _tenant_url("admin:accounts_role_change", marketer_role.pk),
+        {"name": roles.MARKETER, "permissions": billing},
+    )
+    member_page = client.post(
+        _tenant_url("admin:accounts_user_change", marketer.pk),
+        {
+            "full_name": "T",
+            "role": roles.MARKETER,
+            "is_active": "on",
+            "is_superuser": "on",
+            "groups": [owner_role.pk],
+            "user_permissions": billing,
+        },
+    )
+
+    assert role_page.status_code == 403
+    assert member_page.status_code == 302
+    with schema_context(tenant.schema_name):
+        marketer.refresh_from_db()
+        assert not marketer.is_superuser
+        assert list(marketer.groups.values_list("name", flat=True)) == [roles.MARKETER]
+        assert not marketer.user_permissions.exists()
+        assert set(marketer_role.permissions.values_list("pk", flat=True)) == perms_before

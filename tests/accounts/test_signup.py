@@ -286,3 +286,27 @@ def test_a_slug_someone_is_verifying_is_held_for_them(db):
     assert "Someone is signing up with “gamma-co” right now" in second.content.decode()
     assert len(mail.outbox) == codes_sent + 1  # only the first person asked again
     assert same_person_again.status_code == 302
+
+
+def test_a_workspace_that_cannot_be_provisioned_is_explained_and_the_code_kept(db, settings):
+    client = _public()
+    _start(client)
+    code = _code()
+    template = settings.TENANT_BASE_SCHEMA
+    settings.TENANT_BASE_SCHEMA = "no_template_yet"  # the operator forgot `make migrate`
+
+    refused = client.post("/signup/verify/", {"code": code})
+
+    assert refused.status_code == 200
+    page = refused.content.decode()
+    assert "Your workspace could not be created just now. Your code still works" in page
+    assert "make migrate" not in page
+    assert "no_template_yet" not in page
+    assert not Tenant.objects.filter(slug="gamma-co").exists()
+    assert SignupRequest.objects.get().used_at is None
+
+    settings.TENANT_BASE_SCHEMA = template
+    verified = client.post("/signup/verify/", {"code": code})
+
+    assert verified.status_code == 302
+    assert Tenant.objects.filter(slug="gamma-co").exists()

@@ -36,7 +36,25 @@ def test_without_stripe_keys_the_page_says_billing_is_not_configured(owner_clien
     page = owner_client.get(URL).content.decode()
 
     assert 'data-testid="billing-not-configured"' in page
+    assert "Online billing isn't set up for this workspace yet" in page
+    assert "STRIPE" not in page
     assert 'data-testid="choose-' not in page
+
+
+def test_without_stripe_keys_choosing_a_plan_says_so_without_naming_a_setting(
+    owner_client, settings
+):
+    settings.STRIPE_SECRET_KEY = ""
+    plan = PlanFactory(stripe_price_monthly="price_basic_m")
+
+    response = owner_client.post(URL, {"plan": plan.pk, "interval": "month"}, follow=True)
+
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]] == [
+        "Online billing isn't set up for this workspace yet: contact support."
+    ]
+    assert "STRIPE" not in response.content.decode()
+    assert BillingAccount.objects.get(tenant__slug="alpha").stripe_customer_id == ""
 
 
 @pytest.mark.parametrize("role", [roles.ADMIN, roles.MARKETER, roles.VIEWER])
@@ -94,7 +112,7 @@ def test_bad_plan_or_interval_is_refused_without_calling_stripe(owner_client, fa
     refused = owner_client.post(URL, {"plan": no_price.pk, "interval": "month"}, follow=True)
     weird = owner_client.post(URL, {"plan": plan.pk, "interval": "weekly"}, follow=True)
 
-    assert "has no Stripe price for this interval" in refused.content.decode()
+    assert "cannot be bought online with this billing period yet" in refused.content.decode()
     assert "Choose monthly or yearly billing." in weird.content.decode()
     assert fake_stripe.requests_to("POST", "/v1/checkout/sessions") == []
 
@@ -116,7 +134,7 @@ def test_manage_billing_opens_the_stripe_customer_portal(owner_client, fake_stri
 def test_portal_without_a_customer_explains_why(owner_client, fake_stripe):
     response = owner_client.post(URL, {"action": "portal"}, follow=True)
 
-    assert "has no Stripe customer yet" in response.content.decode()
+    assert "There are no billing details to manage yet" in response.content.decode()
     assert fake_stripe.requests_to("POST", "/v1/billing_portal/sessions") == []
 
 
@@ -145,7 +163,10 @@ def test_stripe_being_unreachable_is_explained_not_a_crash(owner_client, fake_st
     response = owner_client.post(URL, {"plan": plan.pk, "interval": "month"}, follow=True)
 
     assert response.status_code == 200
-    assert "Stripe could not be reached or refused the request" in response.content.decode()
+    page = response.content.decode()
+    assert "Stripe could not be reached or refused the request. Nothing was charged" in page
+    assert "Unexpected error communicating with Stripe" not in page
+    assert "Network error" not in page
     assert BillingAccount.objects.get(tenant__slug="alpha").stripe_customer_id == ""
 
 

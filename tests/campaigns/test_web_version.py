@@ -82,3 +82,24 @@ def test_a_token_cannot_show_another_workspaces_campaign(tenant, other_tenant, f
     )
 
     assert public_get(f"/v/{token}/").status_code == 400
+
+
+def test_a_contact_whose_data_passes_the_render_caps_gets_a_clear_page(tenant, fake_sendgrid):
+    # given: a started campaign that loops over a list attribute, and one contact with 6,000
+    from engagex.campaigns.services.unsubscribe import web_version_url
+
+    html = "<p>{% for tag in contact.attributes.tags %}{{ tag }}{% endfor %}</p>"
+    with schema_context(tenant.schema_name):
+        heavy = ContactFactory(attributes={"tags": [f"t{i}" for i in range(6000)]})
+        campaign = CampaignFactory(template=TemplateFactory(html_body=html))
+        campaign_start(campaign_id=campaign.pk)
+        token = unsubscribe_token(
+            schema=tenant.schema_name, contact_id=heavy.pk, campaign_id=campaign.pk
+        )
+
+    # when
+    page = public_get(web_version_url(token))
+
+    # then: an explanation, not a 500 or a half-made email
+    assert page.status_code == 422
+    assert "t5999" not in page.content.decode()

@@ -1,8 +1,10 @@
 import pytest
+from django.contrib.admin.models import ADDITION, LogEntry
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
+from engagex.accounts import roles
 from engagex.contacts.models import Contact, ContactStatus
 from engagex.contacts.services.contacts import (
     contact_create,
@@ -12,7 +14,10 @@ from engagex.contacts.services.contacts import (
     group_add_contacts,
     group_remove_contacts,
 )
+from engagex.core.audit import audit_parse
+from tests.api.conftest import key_client
 from tests.factories.contacts import ContactFactory, ContactGroupFactory
+from tests.fixtures.tenants import logged_in_client
 
 
 def _url(name, *args):
@@ -285,3 +290,251 @@ def test_change_page_shows_the_contacts_campaign_history(owner_client, tenant):
 
     assert "Spring sale" in body
     assert "Sent" in body
+
+
+def test_admin_adds_a_contact_with_groups_ticked(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        vip, weekly = ContactGroupFactory(name="VIP"), ContactGroupFactory(name="Weekly")
+        ContactGroupFactory(name="Not ticked")
+
+    response = owner_client.post(
+        _url("admin:contacts_contact_add"),
+        {
+            "email": "mia@example.com",
+            "status": "subscribed",
+            "groups": [vip.pk, weekly.pk],
+            "attributes": "{}",
+        },
+    )
+
+    assert response.status_code == 302
+    with schema_context(tenant.schema_name):
+        contact = Contact.objects.get()
+        assert sorted(contact.groups.values_list("name", flat=True)) == ["VIP", "Weekly"]
+        assert response["Location"] == _url("admin:contacts_contact_changelist")
+        entry = LogEntry.objects.get(object_id=str(contact.pk))
+        assert entry.action_flag == ADDITION
+
+
+def test_admin_changes_a_contacts_groups(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        vip, weekly = ContactGroupFactory(name="VIP"), ContactGroupFactory(name="Weekly")
+        contact = ContactFactory(email="mia@example.com")
+        contact.groups.set([vip])
+
+    response = owner_client.post(
+        _url("admin:contacts_contact_change", contact.pk),
+        {"email": contact.email, "status": "subscribed", "groups": [weekly.pk], "attributes": "{}"},
+    )
+
+    assert response.status_code == 302
+    with schema_context(tenant.schema_name):
+        assert list(contact.groups.values_list("name", flat=True)) == ["Weekly"]
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ('{"city": "Os\\u0000lo"}', "cannot contain the NUL character"),
+        ('{"ci\\u0000ty": "Oslo"}', "cannot contain the NUL character"),
+        ('{"deep": [{"x": "\\u0000"}]}', "remove it from “deep”"),
+        ('{"score": NaN}', "not a number JSON can hold"),
+        ("[1, 2]", "must be a JSON object"),
+    ],
+)
+def test_admin_refuses_attributes_postgresql_cannot_store_with_a_field_error(
+    owner_client, tenant, attributes, message
+):
+    with schema_context(tenant.schema_name):
+        contact = ContactFactory(email="kept@example.com", attributes={"city": "Oslo"})
+
+    added = owner_client.post(
+        _url("admin:contacts_contact_add"),
+        {"email": "new@example.com", "status": "subscribed", "attributes": attributes},
+    )
+    changed = owner_client.post(
+        _url("admin:contacts_contact_change", contact.pk),
+        {"email": contact.email, "status": "subscribed", "attributes": attributes},
+    )
+
+    for response in (added, changed):
+        assert response.status_code == 200
+        errors = response.context["adminform"].form.errors
+        assert list(errors) == ["attributes"]
+        assert message in errors["attributes"][0]
+    with schema_context(tenant.schema_name):
+        assert list(Contact.objects.values_list("email", "attributes")) == [
+            ("kept@example.com", {"city": "Oslo"})
+        ]
+
+
+def test_admin_stores_an_emptied_attributes_field_as_no_attributes(owner_client, tenant):
+    response = owner_client.post(
+        _url("admin:contacts_contact_add"),
+        {"email": "new@example.com", "status": "subscribed", "attributes": ""},
+    )
+
+    assert response.status_code == 302
+    with schema_context(tenant.schema_name):
+        assert Contact.objects.get().attributes == {}
+
+
+def test_services_refuse_nul_in_attributes_and_store_nothing(in_tenant):
+    contact = ContactFactory(email="kept@example.com", attributes={"city": "Oslo"})
+
+    with pytest.raises(ValidationError) as created:
+        contact_create(email="new@example.com", attributes={"x": "a\x00b"})
+    with pytest.raises(ValidationError) as updated:
+        contact_update(contact=contact, attributes={"x\x00": "b"})
+
+    assert list(created.value.message_dict) == list(updated.value.message_dict) == ["attributes"]
+    assert list(Contact.objects.values_list("email", "attributes")) == [
+        ("kept@example.com", {"city": "Oslo"})
+    ]
+
+
+@pytest.mark.parametrize("value", ["²", "abc", "-1", "1.5", "9" * 30])
+def test_admin_group_filter_with_a_bad_id_is_no_500(owner_client, tenant, value):
+    changelist = _url("admin:contacts_contact_changelist")
+
+    response = owner_client.get(changelist, {"groups__id__exact": value})
+
+    assert response.status_code in (200, 302)
+
+
+def test_group_actions_are_in_the_audit_log(owner_client, owner, tenant):
+    with schema_context(tenant.schema_name):
+        group = ContactGroupFactory(name="Newsletter")
+        contacts = ContactFactory.create_batch(3)
+    data = {"_selected_action": [c.pk for c in contacts], "group": group.pk, "apply": "1"}
+
+    owner_client.post(_url("admin:contacts_contact_changelist"), {**data, "action": "add_to_group"})
+    owner_client.post(
+        _url("admin:contacts_contact_changelist"),
+        {**data, "_selected_action": [contacts[0].pk], "action": "remove_from_group"},
+    )
+
+    with schema_context(tenant.schema_name):
+        assert _group_audit() == [
+            (owner.pk, str(group.pk), "Newsletter", "Added 3 contacts"),
+            (owner.pk, str(group.pk), "Newsletter", "Removed 1 contact"),
+        ]
+        assert group.contacts.count() == 2
+
+
+def _group_audit():
+    return [
+        (entry.user_id, entry.object_id, entry.object_repr, audit_parse(entry)[1])
+        for entry in LogEntry.objects.order_by("pk")
+        if (audit_parse(entry) or ("",))[0] == "group_changed"
+    ]
+
+
+# --- API --------------------------------------------------------------------------------------
+API = "/api/v1"
+
+
+@pytest.fixture
+def owner_api(tenant, owner):
+    """A client with an Owner-role API key created by the workspace's owner."""
+    return key_client(tenant, roles.OWNER, owner)
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/contacts/?group=²", "group"),
+        ("/contacts/?group=abc", "group"),
+        ("/contacts/?group=99999999999999999999", "group"),
+        ("/contacts/?status=gone", "status"),
+        ("/analytics/events/?campaign=²", "campaign"),
+        ("/analytics/events/?campaign=1e3", "campaign"),
+        ("/analytics/events/?type=nope", "type"),
+    ],
+)
+def test_api_query_parameters_that_are_not_ids_or_choices_are_a_400(owner_api, path, name):
+    response = owner_api.get(API + path)
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == [name]
+
+
+def test_api_group_filter_with_a_good_id_still_filters(tenant, owner_api):
+    with schema_context(tenant.schema_name):
+        group = ContactGroupFactory()
+        ContactFactory(email="in@example.com").groups.add(group)
+        ContactFactory(email="out@example.com")
+
+    found = owner_api.get(f"{API}/contacts/", {"group": group.pk}).json()["results"]
+    missing = owner_api.get(f"{API}/contacts/", {"group": group.pk + 1000}).json()["results"]
+
+    assert [c["email"] for c in found] == ["in@example.com"]
+    assert missing == []
+
+
+def test_api_refuses_nul_in_attributes_on_create_update_and_bulk_upsert(tenant, owner_api):
+    with schema_context(tenant.schema_name):
+        contact = ContactFactory(email="kept@example.com", attributes={"city": "Oslo"})
+    body = {"email": "new@example.com", "attributes": {"city": "Os\u0000lo"}}
+
+    created = owner_api.post(f"{API}/contacts/", body, content_type="application/json")
+    updated = owner_api.patch(
+        f"{API}/contacts/{contact.pk}/",
+        {"attributes": {"ci\u0000ty": "x"}},
+        content_type="application/json",
+    )
+    bulk = owner_api.post(
+        f"{API}/contacts/bulk-upsert/",
+        {"contacts": [{"email": "ok@example.com"}, body]},
+        content_type="application/json",
+    )
+
+    assert created.status_code == updated.status_code == bulk.status_code == 400
+    assert list(created.json()["error"]["fields"]) == ["attributes"]
+    assert list(updated.json()["error"]["fields"]) == ["attributes"]
+    assert list(bulk.json()["error"]["fields"]) == ["contacts[1].attributes"]
+    assert "NUL" in created.json()["error"]["fields"]["attributes"][0]
+    with schema_context(tenant.schema_name):
+        assert list(Contact.objects.values_list("email", "attributes")) == [
+            ("kept@example.com", {"city": "Oslo"})
+        ]
+
+
+def test_api_updates_a_contacts_groups(tenant, owner_api):
+    with schema_context(tenant.schema_name):
+        vip, weekly = ContactGroupFactory(), ContactGroupFactory()
+        contact = ContactFactory()
+        contact.groups.set([vip])
+
+    response = owner_api.patch(
+        f"{API}/contacts/{contact.pk}/", {"groups": [weekly.pk]}, content_type="application/json"
+    )
+
+    assert response.json()["groups"] == [weekly.pk]
+    with schema_context(tenant.schema_name):
+        assert list(contact.groups.all()) == [weekly]
+
+
+def test_api_membership_changes_are_audited_as_the_keys_creator(
+    tenant, owner, owner_api, make_member
+):
+    with schema_context(tenant.schema_name):
+        group = ContactGroupFactory(name="VIP")
+        ids = [ContactFactory().pk for _ in range(2)]
+    marketer = make_member(roles.MARKETER, email="m-session@alpha.example")
+    session = logged_in_client(tenant, marketer)
+
+    owner_api.post(
+        f"{API}/groups/{group.pk}/add-contacts/", {"contacts": ids}, content_type="application/json"
+    )
+    session.post(
+        f"{API}/groups/{group.pk}/remove-contacts/",
+        {"contacts": ids[:1]},
+        content_type="application/json",
+    )
+
+    with schema_context(tenant.schema_name):
+        assert _group_audit() == [
+            (owner.pk, str(group.pk), "VIP", "Added 2 contacts"),
+            (marketer.pk, str(group.pk), "VIP", "Removed 1 contact"),
+        ]

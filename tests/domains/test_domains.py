@@ -9,6 +9,7 @@ from engagex.domains.models import SendingDomain
 from engagex.domains.services import ANY_SENDGRID, domain_create, domain_verify
 from engagex.domains.tasks import domains_recheck
 from engagex.notifications.models import Notification
+from tests.factories.domains import SendingDomainFactory
 
 
 class _Txt:
@@ -129,8 +130,19 @@ def test_verify_reports_missing_wrong_nxdomain_and_timeout_per_record(in_tenant)
         "spf": "fail", "dkim1": "missing", "dkim2": "missing", "mail_cname": "timeout",
         "dmarc": "pass",
     }  # fmt: skip
-    assert created.records[2]["found"] == ["no such name"]
-    assert created.records[3]["found"] == ["DNS lookup timed out"]
+    # `found` holds only what DNS returned; the status says why nothing was.
+    assert [r["found"] for r in created.records[1:4]] == [[], [], []]
+
+
+def test_a_failed_lookup_shows_no_exception_text(in_tenant):
+    created = domain_create(domain="news.example.com")
+    answers = good_dns("news.example.com")
+    answers[("s1._domainkey.news.example.com", "CNAME")] = dns.resolver.NoNameservers
+
+    domain_verify(sending_domain=created, resolver=FakeResolver(answers))
+
+    dkim1 = created.records[1]
+    assert (dkim1["status"], dkim1["found"]) == ("error", [])
 
 
 def test_dmarc_is_recommended_not_required(in_tenant):
@@ -246,3 +258,58 @@ def test_verify_asks_before_looking_up(owner_client, tenant):
     with schema_context(tenant.schema_name):
         created.refresh_from_db()
         assert created.last_checked_at is None
+
+
+def _add_url():
+    return reverse("admin:domains_sendingdomain_add", urlconf="config.urls_tenants")
+
+
+def test_domain_page_without_sendgrids_values_names_no_setting(owner_client, tenant, settings):
+    settings.SENDGRID_API_KEY = ""
+    owner_client.post(_add_url(), {"domain": "news.example.com"})
+    with schema_context(tenant.schema_name):
+        created = SendingDomain.objects.get()
+        domain_verify(sending_domain=created, resolver=FakeResolver({}))
+    url = reverse(
+        "admin:domains_sendingdomain_change", args=[created.pk], urlconf="config.urls_tenants"
+    )
+
+    page = owner_client.get(url).content.decode()
+
+    assert "SENDGRID" not in page
+    assert page.count("<em>not known yet: ask your EngageX administrator</em>") == 3  # DKIM, path
+    assert "✗ not found" in page
+
+
+def test_adding_a_domain_past_the_plans_limit_explains_it_on_the_form(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        SendingDomainFactory(domain="first.example.com")  # the Free Trial allows one
+
+    response = owner_client.post(_add_url(), {"domain": "news.example.com"})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["domain"] == [
+        "Your Free Trial plan allows 1 sender domains and this workspace uses 1, so 1 more "
+        "cannot be added. An Owner can upgrade on the Billing page."
+    ]
+    with schema_context(tenant.schema_name):
+        assert list(SendingDomain.objects.values_list("domain", flat=True)) == ["first.example.com"]
+
+
+def test_sendgrid_not_answering_while_adding_a_domain_is_explained(
+    owner_client, tenant, fake_sendgrid, settings
+):
+    settings.ANYMAIL = {**settings.ANYMAIL, "SENDGRID_API_URL": "http://127.0.0.1:9/v3/"}
+
+    response = owner_client.post(_add_url(), {"domain": "news.example.com"})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["domain"] == [
+        "“news.example.com” could not be set up just now: the sending service did not answer. "
+        "Nothing was added; try again in a few minutes."
+    ]
+    page = response.content.decode()
+    assert "HTTPConnection" not in page
+    assert "Errno" not in page
+    with schema_context(tenant.schema_name):
+        assert SendingDomain.objects.count() == 0

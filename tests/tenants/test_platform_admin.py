@@ -1,10 +1,18 @@
+import pytest
+from django.contrib.admin.models import DELETION, LogEntry
 from django.core import mail
 from django.urls import reverse
 from django_tenants.utils import schema_context, schema_exists
 
+from engagex.accounts import roles
 from engagex.accounts.models import User
+from engagex.accounts.services import user_create
+from engagex.campaigns.models import Campaign
+from engagex.contacts.models import Contact
 from tenants.models import Tenant
 from tenants.services import tenant_create, tenant_suspend
+from tests.factories.campaigns import CampaignFactory
+from tests.factories.contacts import ContactFactory
 
 
 def _url(name, *args):
@@ -114,19 +122,66 @@ def test_bulk_suspend_action(platform_client, tenant, other_tenant):
     }
 
 
-def test_delete_confirmation_names_what_will_be_dropped(platform_client):
+def _kappa_with_content() -> Tenant:
+    """A workspace with 3 contacts, 2 campaigns and 2 member accounts."""
     tenant = tenant_create(name="Kappa", slug="kappa", owner_email="o@kappa.example").tenant
+    with schema_context(tenant.schema_name):
+        ContactFactory.create_batch(3)
+        CampaignFactory.create_batch(2, from_email="news@kappa.example")
+        user_create(email="marketer@kappa.example", role=roles.MARKETER)
+    return tenant
 
-    page = platform_client.get(_url("admin:tenants_tenant_delete", tenant.pk)).content.decode()
 
+def test_delete_confirmation_counts_what_will_be_dropped_in_that_workspace(platform_client, tenant):
+    kappa = _kappa_with_content()
+    with schema_context(tenant.schema_name):  # another workspace's rows are not counted
+        ContactFactory.create_batch(5)
+
+    response = platform_client.get(_url("admin:tenants_tenant_delete", kappa.pk))
+
+    assert response.status_code == 200
+    page = response.content.decode()
     assert "the PostgreSQL schema <code>kappa</code>" in page
-    assert "1 team member account" in page
+    assert "<strong>3</strong> contacts" in page
+    assert "<strong>2</strong> campaigns" in page
+    assert "<strong>2</strong> team member accounts" in page
     assert "kappa.localhost" in page
+    assert 'name="slug"' in page
+    assert "Type <strong>kappa</strong> to confirm" in page
 
-    platform_client.post(_url("admin:tenants_tenant_delete", tenant.pk), {"post": "yes"})
 
+@pytest.mark.parametrize("typed", [None, "", "kapa", "alpha", "Kappa Inc"])
+def test_delete_without_the_typed_slug_deletes_nothing(platform_client, typed):
+    kappa = _kappa_with_content()
+    data = {"post": "yes"} if typed is None else {"post": "yes", "slug": typed}
+
+    response = platform_client.post(_url("admin:tenants_tenant_delete", kappa.pk), data)
+
+    assert response.status_code == 400
+    assert response.context["delete_form"].errors["slug"] == [
+        "Type the workspace slug “kappa” exactly to delete it."
+    ]
+    assert "<strong>3</strong> contacts" in response.content.decode()
+    assert Tenant.objects.filter(slug="kappa").exists()
+    assert schema_exists("kappa")
+    with schema_context("kappa"):
+        assert Contact.objects.count() == 3
+        assert Campaign.objects.count() == 2
+        assert User.objects.count() == 2
+    assert not LogEntry.objects.filter(object_repr="Kappa", action_flag=DELETION).exists()
+
+
+def test_delete_with_the_typed_slug_drops_the_workspace(platform_client):
+    kappa = _kappa_with_content()
+
+    response = platform_client.post(
+        _url("admin:tenants_tenant_delete", kappa.pk), {"post": "yes", "slug": " kappa "}
+    )
+
+    assert response.status_code == 302
     assert not Tenant.objects.filter(slug="kappa").exists()
     assert not schema_exists("kappa")
+    assert LogEntry.objects.filter(object_repr="Kappa", action_flag=DELETION).count() == 1
 
 
 def test_bulk_delete_is_not_offered(platform_client):

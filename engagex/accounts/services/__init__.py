@@ -32,16 +32,28 @@ def roles_sync() -> dict[str, int]:
 
 
 OWNER_ONLY = gettext_lazy("Only an Owner can give the Owner role or change an Owner's account.")
+ABOVE_OWN_ROLE = gettext_lazy(
+    "You can give at most your own role (%(role)s): ask an Owner to give the %(wanted)s role."
+)
+NO_ROLE = gettext_lazy("Your account has no role in this workspace: ask an Owner for one.")
 
 
 def role_grant_check(*, actor, role: str | None, target=None) -> None:
-    """Only Owners hand out the Owner role or change Owners; None `actor` is the system."""
+    """Refuse a role `actor` may not hand out, or a member `actor` may not change.
+
+    Nobody gives a role above the one they act with (an API key acts with its own role
+    capped by its creator's current role), and only Owners give the Owner role or change
+    an Owner. None `actor` is the system (sign-up, the platform admin).
+    """
     if actor is None or getattr(actor, "is_superuser", False):
         return
-    actor_is_owner = actor.groups.filter(name=roles.OWNER).exists()
+    acting = roles.role_of(actor)
     target_is_owner = target is not None and target.groups.filter(name=roles.OWNER).exists()
-    if not actor_is_owner and (role == roles.OWNER or target_is_owner):
+    if acting != roles.OWNER and (role == roles.OWNER or target_is_owner):
         raise ValidationError({"role": OWNER_ONLY})
+    if role is not None and roles.role_rank(role) > roles.role_rank(acting):
+        message = NO_ROLE if acting is None else ABOVE_OWN_ROLE % {"role": acting, "wanted": role}
+        raise ValidationError({"role": message})
 
 
 @transaction.atomic
@@ -108,4 +120,5 @@ def user_update(
     user.save()
     if role is not None:
         user.groups.set([Group.objects.get(name=role)])
+        roles.role_forget(user)
     return user

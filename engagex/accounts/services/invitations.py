@@ -36,9 +36,19 @@ INVITATION_EXPIRED = gettext_lazy(
     "This invitation has expired. Ask a workspace Owner or Admin to send it again."
 )
 NOT_PENDING = gettext_lazy("Only pending or expired invitations can be resent or revoked.")
+INVITER_CANNOT_GRANT = gettext_lazy(
+    "This invitation is no longer valid: the person who sent it can no longer give this role. "
+    "Ask a workspace Owner or Admin to send it again."
+)
 EMAIL_MISMATCH = gettext_lazy(
     "The single sign-on account's email address is not the one this invitation was sent to."
 )
+
+
+def _person(actor) -> User | None:
+    """Who to credit: the member acting, or the creator of the API key acting."""
+    person = roles.member_of(actor) if actor is not None else None
+    return person if person is not None and person.pk else None
 
 
 def invitation_path(token: str) -> str:
@@ -85,7 +95,7 @@ def invitation_create(*, email: str, role: str, actor=None) -> tuple[Invitation,
         email=email,
         role=role,
         token_hash=digest,
-        invited_by=actor if actor is not None and actor.pk else None,
+        invited_by=_person(actor),
         expires_at=_expiry(),
     )
     invitation.full_clean()
@@ -106,7 +116,11 @@ def invitation_resend(*, invitation: Invitation, actor=None) -> str:
     invitation.expires_at = _expiry()
     invitation.sent_at = timezone.now()
     invitation.send_count += 1
-    invitation.save(update_fields=["token_hash", "expires_at", "sent_at", "send_count"])
+    fields = ["token_hash", "expires_at", "sent_at", "send_count"]
+    if _person(actor) is not None:
+        invitation.invited_by = _person(actor)  # whoever resends now vouches for it
+        fields.append("invited_by")
+    invitation.save(update_fields=fields)
     return _send(invitation, token)
 
 
@@ -135,6 +149,13 @@ def invitation_get_pending(*, token: str) -> Invitation:
     }
     if invitation.status in errors:
         raise ValidationError(errors[invitation.status], code=invitation.status)
+    if invitation.invited_by is not None:
+        # What an invitation grants is capped by its sender's *current* role, like an API
+        # key's: a member demoted or deactivated since cannot still let someone in above it.
+        try:
+            role_grant_check(actor=invitation.invited_by, role=invitation.role)
+        except ValidationError as error:
+            raise ValidationError(INVITER_CANNOT_GRANT, code="inviter") from error
     return invitation
 
 
@@ -158,6 +179,7 @@ def invitation_accept(
             former.set_password(password)
         former.save()
         former.groups.set([Group.objects.get(name=invitation.role)])
+        roles.role_forget(former)
         user = former
     else:
         user = user_create(

@@ -1,5 +1,6 @@
 """Self-service sign-up: details → emailed code → workspace provisioned, Owner logged in."""
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,6 +31,11 @@ TOO_MANY_REQUESTS = gettext_lazy(
     "Too many sign-up codes were sent to this address in the last hour. Try again later."
 )
 NAME_REQUIRED = gettext_lazy("Enter the organisation's name.")
+PROVISIONING_FAILED = gettext_lazy(
+    "Your workspace could not be created just now. Your code still works: try again in a few "
+    "minutes, and contact support if this keeps happening."
+)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -151,13 +157,20 @@ def signup_verify(*, signup_id: int, code: str) -> SignupResult:
             raise ValidationError({"code": [CODE_USED]})
         signup.used_at = timezone.now()
         signup.save(update_fields=["used_at"])
-        provisioned = tenant_create(
-            name=signup.name,
-            slug=signup.slug,
-            owner_email=signup.email,
-            owner_name=signup.full_name,
-            send_invitation=False,
-        )
+        try:
+            provisioned = tenant_create(
+                name=signup.name,
+                slug=signup.slug,
+                owner_email=signup.email,
+                owner_name=signup.full_name,
+                send_invitation=False,
+            )
+        except ValidationError as error:
+            if "slug" in getattr(error, "error_dict", {}):
+                raise
+            # E.g. no template schema yet: the operator's to fix; the customer reads no command.
+            logger.error("Sign-up could not create workspace %s: %s", signup.slug, error.messages)
+            raise ValidationError(PROVISIONING_FAILED) from error
         tenant = provisioned.tenant
         with schema_context(tenant.schema_name):
             owner = provisioned.owner

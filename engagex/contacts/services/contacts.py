@@ -1,4 +1,5 @@
 import json
+import math
 import re
 
 from django.core.exceptions import ValidationError
@@ -10,6 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from engagex.billing.limits import Limit, ensure_within
 from engagex.contacts.models import SUPPRESSED_STATUSES, Contact, ContactGroup, ContactStatus
+from engagex.core.audit import AuditVerb, audit_record
 
 # A fast check for the common case; addresses it rejects get Django's full validator.
 _EMAIL_RE = re.compile(
@@ -43,6 +45,39 @@ def email_is_valid(value: str) -> bool:
     return True
 
 
+ATTRIBUTES_NOT_AN_OBJECT = gettext_lazy(
+    'Custom attributes must be a JSON object of names and values, like {"city": "Oslo"}.'
+)
+ATTRIBUTES_NUL = gettext_lazy(
+    "Custom attributes cannot contain the NUL character (\\u0000): remove it from “{name}”."
+)
+ATTRIBUTES_NOT_FINITE = gettext_lazy(
+    "Custom attribute “{name}” is not a number JSON can hold (NaN or Infinity)."
+)
+
+
+def attributes_check(attributes) -> None:
+    """Refuse what PostgreSQL's jsonb cannot store: NUL characters and NaN/Infinity.
+
+    Also refuse anything but an object (exports and merge tags read attributes by name).
+    """
+    if not isinstance(attributes, dict):
+        raise ValidationError({"attributes": ATTRIBUTES_NOT_AN_OBJECT})
+    # Walk without recursion: a deeply nested value must not blow the stack here.
+    pending = [(str(name), value, name) for name, value in attributes.items()]
+    while pending:
+        top, value, key = pending.pop()
+        if (isinstance(key, str) and "\0" in key) or (isinstance(value, str) and "\0" in value):
+            shown = top.replace("\0", "\\u0000")
+            raise ValidationError({"attributes": ATTRIBUTES_NUL.format(name=shown)})
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError({"attributes": ATTRIBUTES_NOT_FINITE.format(name=top)})
+        if isinstance(value, dict):
+            pending.extend((top, item, name) for name, item in value.items())
+        elif isinstance(value, list):
+            pending.extend((top, item, None) for item in value)
+
+
 def contact_limit_check(*, adding: int = 1) -> None:
     """Refuse new contacts past the plan's limit, or in a read-only workspace."""
     ensure_within(Limit.CONTACTS, adding=adding)
@@ -52,6 +87,7 @@ def contact_limit_check(*, adding: int = 1) -> None:
 def contact_create(*, email: str, groups=(), source: str = "admin", **fields) -> Contact:
     """Create a subscribed (or given-status) contact, within the workspace's contact limit."""
     contact_limit_check()
+    attributes_check(fields.get("attributes", {}))
     now = timezone.now()
     contact = Contact(email=email_normalize(email), **fields)
     contact.status_changed_at = now
@@ -76,8 +112,11 @@ def contact_status_check(*, contact: Contact, new_status: str) -> None:
 
 
 @transaction.atomic
-def contact_update(*, contact: Contact, source: str = "admin", **fields) -> Contact:
-    """Update a contact's fields; a status change records when and where it came from."""
+def contact_update(*, contact: Contact, groups=None, source: str = "admin", **fields) -> Contact:
+    """Update a contact's fields (and its groups, if given); a status change records when
+    and where it came from."""
+    if "attributes" in fields:
+        attributes_check(fields["attributes"])
     if "email" in fields:
         fields["email"] = email_normalize(fields["email"])
     new_status = fields.get("status", contact.status)
@@ -90,11 +129,17 @@ def contact_update(*, contact: Contact, source: str = "admin", **fields) -> Cont
         contact.status_source = source
     contact.full_clean()
     contact.save()
+    if groups is not None:
+        contact.groups.set(groups)
     return contact
 
 
-def group_add_contacts(*, group: ContactGroup, contacts: QuerySet[Contact]) -> int:
-    """Add every contact of `contacts` to `group` in one statement; return how many joined."""
+@transaction.atomic
+def group_add_contacts(*, group: ContactGroup, contacts: QuerySet[Contact], user=None) -> int:
+    """Add every contact of `contacts` to `group` in one statement; return how many joined.
+
+    `user` (who asked: a member, or an API key's creator) gets an audit entry.
+    """
     through = Contact.groups.through._meta.db_table
     sql, params = contacts.order_by().values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
@@ -103,16 +148,29 @@ def group_add_contacts(*, group: ContactGroup, contacts: QuerySet[Contact]) -> i
             f"SELECT q.*, %s FROM ({sql}) q ON CONFLICT DO NOTHING",
             [group.pk, *params],
         )
-        return cursor.rowcount
+        added = cursor.rowcount
+    _group_audit(user, group, f"Added {added:,} {_contacts_word(added)}")
+    return added
 
 
-def group_remove_contacts(*, group: ContactGroup, contacts: QuerySet[Contact]) -> int:
+@transaction.atomic
+def group_remove_contacts(*, group: ContactGroup, contacts: QuerySet[Contact], user=None) -> int:
     """Remove every contact of `contacts` from `group`; return how many left it."""
     through = Contact.groups.through
     deleted, _ = through.objects.filter(
         contactgroup=group, contact__in=contacts.order_by().values("pk")
     ).delete()
+    _group_audit(user, group, f"Removed {deleted:,} {_contacts_word(deleted)}")
     return deleted
+
+
+def _contacts_word(count: int) -> str:
+    return "contact" if count == 1 else "contacts"
+
+
+def _group_audit(user, group: ContactGroup, detail: str) -> None:
+    if user is not None:
+        audit_record(user=user, verb=AuditVerb.GROUP_CHANGED, obj=group, detail=detail)
 
 
 @transaction.atomic
@@ -149,6 +207,13 @@ def contact_bulk_upsert(*, items: list[dict], source: str = "api") -> dict:
     """
     if len(items) > BULK_LIMIT:
         raise ValidationError({"items": [BULK_TOO_MANY.format(limit=BULK_LIMIT)]})
+    for index, item in enumerate(items):
+        try:
+            attributes_check(item.get("attributes") or {})
+        except ValidationError as error:
+            raise ValidationError(
+                {f"contacts[{index}].attributes": error.message_dict["attributes"]}
+            ) from error
     emails = [email_normalize(item["email"]) for item in items]
     keys = [email.lower() for email in emails]
     with connection.cursor() as cursor:
