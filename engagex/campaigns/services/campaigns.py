@@ -164,9 +164,10 @@ def _send_round_begin(campaign: Campaign, tasks: int | None = None) -> None:
     from engagex.core.tasks import enqueue_tenant_task
 
     campaign.send_round += 1
-    campaign.save(update_fields=["send_round"])
     # Queued counts as alive until a task beats; the database's clock, as for claims.
-    Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=Now())
+    Campaign.objects.filter(pk=campaign.pk).update(
+        send_round=campaign.send_round, heartbeat_at=Now()
+    )
     for _ in range(tasks or settings.CAMPAIGN_SEND_TASKS):
         enqueue_tenant_task(campaign_send, connection.schema_name, campaign.pk, campaign.send_round)
 
@@ -235,8 +236,9 @@ def _progress_note(campaign: Campaign) -> str:
 def campaign_settle(campaign_id: int) -> Campaign | None:
     """Once nothing is with the ESP: Pausing… → Paused, Cancelling… → Cancelled, and an
     ended campaign gives back to its month what it never sent. Safe to call any time."""
-    if campaign_in_flight(campaign_id):
-        return None
+    to_settle = Campaign.objects.filter(pk=campaign_id, status__in=[*SETTLED, *ENDED])
+    if not to_settle.exists() or campaign_in_flight(campaign_id):
+        return None  # still sending (no lock taken), or batches still with the ESP
     with transaction.atomic():
         campaign = campaign_locked(campaign_id)
         # Claims wait for this lock; none is made in a settling or ended state.
