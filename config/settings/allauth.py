@@ -29,11 +29,20 @@ ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 5 * 60
 ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PRESERVE_USERNAME_CASING = False
-# allauth's rate limits (kept in the cache): on top of its defaults (code requests 3/min per
-# address, password resets 5/min per address...), failed logins are throttled per IP and per
-# account.
+# The client address allauth throttles by. Behind reverse proxies every visitor arrives from
+# the last proxy's address: TRUSTED_PROXY_COUNT names how many proxies you run in front of
+# EngageX (the client is then that many entries from the end of X-Forwarded-For, which a client
+# cannot forge past your own proxy), or TRUSTED_CLIENT_IP_HEADER the header one of them sets
+# (e.g. CF-Connecting-IP, X-Real-IP). Neither set: REMOTE_ADDR, and X-Forwarded-For is ignored.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("TRUSTED_CLIENT_IP_HEADER", default="") or None
+# allauth's rate limits, counted in the shared cache (config/settings/cache.py): on top of its
+# defaults (code requests 3/min per address, password resets 5/min per address...), failed
+# logins are throttled strictly per account and generously per address, so that people sharing
+# an address (an office, an unconfigured proxy) are not locked out by someone else's failures
+# on other accounts. A correct password does not count (allauth rolls the attempt back).
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": "10/m/ip,5/5m/key",
+    "login_failed": "20/m/ip,5/5m/key",
     # Our own sign-up pages (per IP; each code also allows only SIGNUP_CODE_MAX_ATTEMPTS).
     "engagex_signup": "10/m/ip",
     "engagex_signup_code": "20/m/ip",

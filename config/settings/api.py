@@ -12,7 +12,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "engagex.api.exceptions.error_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "engagex.api.parsers.JSONParser",  # DRF's, refusing bodies nested too deep
         "rest_framework.parsers.MultiPartParser",
     ],
 }

@@ -83,6 +83,8 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
     "engagex.core.logging.RequestIdMiddleware",
+    # Before the workspace middleware, so its suspended/unknown-workspace pages get a policy too.
+    "engagex.core.csp.ContentSecurityPolicyMiddleware",
     "tenants.middleware.WorkspaceMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -120,15 +122,6 @@ WSGI_APPLICATION = "config.wsgi.application"
 # DATABASES is set per environment: development and test fall back to an embedded
 # PostgreSQL, production requires DATABASE_URL.
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        # Keys carry the schema name, so one workspace never reads another's cache.
-        "KEY_FUNCTION": "django_tenants.cache.make_key",
-        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-    }
-}
 
 # --- People -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -211,9 +204,14 @@ WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
 # Signed SendGrid webhooks older than this are refused (replays).
 WEBHOOK_MAX_AGE_SECONDS = env.int("WEBHOOK_MAX_AGE_SECONDS", default=600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BYTES
+# Without ANYMAIL_WEBHOOK_SECRET or a verification key the webhook refuses every post, in
+# development too; this lets a local trial accept unauthenticated posts on purpose.
+WEBHOOK_ALLOW_UNAUTHENTICATED = env.bool("WEBHOOK_ALLOW_UNAUTHENTICATED", default=False)
 
 from config.settings.allauth import *  # noqa: E402, F403
 from config.settings.api import *  # noqa: E402, F403
+from config.settings.cache import *  # noqa: E402, F403
+from config.settings.csp import *  # noqa: E402, F403
 from config.settings.email import *  # noqa: E402, F403
 from config.settings.q2 import *  # noqa: E402, F403
 from config.settings.stripe import *  # noqa: E402, F403

@@ -2,7 +2,7 @@
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 INVITATION_SESSION_KEY = "engagex_invitation_token"
 
@@ -11,6 +11,17 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
         # Workspaces start at /signup/ on the public domain; members join by invitation.
         return False
+
+    def get_client_ip(self, request):
+        """The address login throttling counts (config/settings/allauth.py).
+
+        allauth raises when X-Forwarded-For has fewer entries than TRUSTED_PROXY_COUNT (a
+        request that did not pass every proxy): count it by the connecting address, no 500.
+        """
+        try:
+            return super().get_client_ip(request)
+        except ImproperlyConfigured:
+            return request.META["REMOTE_ADDR"]
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

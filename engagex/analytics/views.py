@@ -1,6 +1,5 @@
 """SendGrid's Event Webhook: Anymail authenticates it, we store the batch in one go."""
 
-import json
 import logging
 import time
 
@@ -10,6 +9,7 @@ from django.conf import settings
 from django.http import JsonResponse
 
 from engagex.analytics.services.ingest import events_ingest
+from engagex.core.jsonlimits import JsonTooDeep, json_loads
 
 logger = logging.getLogger(__name__)
 TOO_LARGE = "The batch is {size:,} bytes; at most {limit:,} are accepted."
@@ -28,7 +28,10 @@ class SendGridEventsView(SendGridTrackingWebhookView):
         size = int(request.META.get("CONTENT_LENGTH") or 0)
         if size > settings.WEBHOOK_MAX_BYTES:
             return _error(413, TOO_LARGE.format(size=size, limit=settings.WEBHOOK_MAX_BYTES))
-        if not (self.basic_auth or self.webhook_verification_key) and not settings.DEBUG:
+        # Without credentials anyone could post events (and suppress contacts): refused in every
+        # environment unless WEBHOOK_ALLOW_UNAUTHENTICATED is set on purpose (local trials).
+        credentials = self.basic_auth or self.webhook_verification_key
+        if not credentials and not settings.WEBHOOK_ALLOW_UNAUTHENTICATED:
             return _error(401, NOT_CONFIGURED)
         try:
             self.run_validators(request)
@@ -38,8 +41,10 @@ class SendGridEventsView(SendGridTrackingWebhookView):
         if self.webhook_verification_key and not _fresh(request):
             return _error(400, STALE.format(limit=settings.WEBHOOK_MAX_AGE_SECONDS))
         try:
-            events = json.loads(request.body, parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError, RecursionError) as error:
+            events = json_loads(request.body, parse_constant=_reject_constant)
+        except JsonTooDeep as error:
+            return _error(400, str(error))
+        except ValueError as error:  # includes UnicodeDecodeError
             return _error(400, f"Malformed JSON: {error}")
         if not isinstance(events, list):
             return _error(400, NOT_A_LIST)

@@ -1,5 +1,7 @@
 """One error body for every API failure: {"error": {"status", "code", "message", "fields"}}."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from rest_framework import exceptions
@@ -12,9 +14,19 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class TooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "too_large"
+
+
+TOO_LARGE = "The request body is larger than {limit:,} bytes."
+
+
 def error_handler(exc, context):
     if isinstance(exc, ProtectedError):
         exc = Conflict("Other records still use this one (e.g. campaigns use this template).")
+    if isinstance(exc, RequestDataTooBig):  # over DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = TooLarge(TOO_LARGE.format(limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

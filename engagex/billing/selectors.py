@@ -1,8 +1,15 @@
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from engagex.billing.limits import PLAN_FIELD, Limit, usage
 from engagex.billing.models import BillingAccount, Plan
 from engagex.billing.services import billing_account_get
+
+
+def billing_account_exists_for_stripe(*, customer_id: str, tenant_ids: list[int]) -> bool:
+    """Whether a Stripe customer (or a workspace a Stripe object names) is one of ours."""
+    return BillingAccount.objects.filter(
+        Q(stripe_customer_id=customer_id) | Q(tenant_id__in=tenant_ids)
+    ).exists()
 
 
 def plan_list(*, offered_only: bool = False) -> QuerySet[Plan]:

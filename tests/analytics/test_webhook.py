@@ -280,3 +280,92 @@ def test_deploy_check_warns_when_the_webhook_is_open(settings):
     assert webhook_is_authenticated(None) == [WEBHOOK_OPEN]
     settings.ANYMAIL = {"WEBHOOK_SECRET": "a:b"}
     assert webhook_is_authenticated(None) == []
+
+
+# --- hostile bodies --------------------------------------------------------------------------
+def _deep_events(a, depth: int) -> str:
+    """One event without an id (so it is re-encoded for a fallback id) carrying a deep value."""
+    nested = "[" * (depth - 2) + "]" * (depth - 2)
+    event = {"event": "delivered", "schema": "alpha", "campaign": a.campaign_id, "recipient": a.pk}
+    return "[" + json.dumps(event)[:-1] + f', "x": {nested}}}]'
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000],
+    ids=["100k-deep-list", "100k-deep-object"],
+)
+def test_a_deeply_nested_body_gets_a_400(tenant, sent, body):
+    response = post(None, raw=body)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "The JSON body is nested more than 32 levels deep."}
+
+
+def test_events_nested_just_under_pythons_limit_get_a_400_not_a_500(tenant, sent):
+    _, (a, _, _) = sent
+
+    # Measured before the fix: 902 and 903 levels parsed, then failed when re-encoded (500).
+    statuses = {post(None, raw=_deep_events(a, depth)).status_code for depth in range(33, 1000)}
+
+    assert statuses == {400}
+    with schema_context(tenant.schema_name):
+        assert EmailEvent.objects.count() == 0
+
+
+# --- no credentials configured --------------------------------------------------------------
+@pytest.fixture
+def no_credentials(settings):
+    settings.ANYMAIL = {
+        **settings.ANYMAIL,
+        "WEBHOOK_SECRET": None,
+        "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": None,
+    }
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_without_credentials_development_refuses_unauthenticated_posts_too(tenant, sent, settings):
+    _, (a, _, _) = sent
+    settings.DEBUG = True
+
+    response = post([event("bounce", a, type="bounce")], auth=None)
+
+    assert response.status_code == 401
+    assert "no credentials configured" in response.json()["error"]
+    with schema_context(tenant.schema_name):
+        assert EmailEvent.objects.count() == 0
+        assert Contact.objects.get(email=a.email).status == ContactStatus.SUBSCRIBED
+
+
+@pytest.mark.usefixtures("no_credentials")
+@pytest.mark.filterwarnings("ignore::anymail.exceptions.AnymailInsecureWebhookWarning")
+def test_an_explicit_setting_lets_a_local_trial_accept_unauthenticated_posts(
+    tenant, sent, settings
+):
+    _, (a, _, _) = sent
+    settings.DEBUG = True
+    settings.WEBHOOK_ALLOW_UNAUTHENTICATED = True
+
+    response = post([event("delivered", a)], auth=None)
+
+    assert response.status_code == 200
+    assert response.json()["stored"] == 1
+
+
+def test_unauthenticated_posts_are_not_allowed_by_default_in_any_settings():
+    import os
+    import subprocess
+    import sys
+
+    code = "from django.conf import settings; print(settings.WEBHOOK_ALLOW_UNAUTHENTICATED)"
+    for module in ("config.settings.development", "config.settings.production"):
+        env = {k: v for k, v in os.environ.items() if k != "WEBHOOK_ALLOW_UNAUTHENTICATED"}
+        env.update(
+            DJANGO_SETTINGS_MODULE=module,
+            DATABASE_URL="postgres://nobody@127.0.0.1:1/none",
+            SECRET_KEY="x" * 50,
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        assert (module, result.stdout.strip()) == (module, "False")

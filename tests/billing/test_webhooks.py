@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django_tenants.utils import schema_context
+from djstripe import models as djstripe_models
 from djstripe.models import Event, WebhookEventTrigger
 
 from engagex.billing.fake_stripe import sign
@@ -295,3 +296,111 @@ def test_a_checkout_reference_never_moves_a_workspace_to_another_customer(tenant
         session={"id": "cs_3", "client_reference_id": str(tenant.pk), "customer": "cus_new"}
     )
     assert BillingAccount.objects.get(tenant=tenant).stripe_customer_id == "cus_new"
+
+
+# --- clocks and customers Stripe's retries must not choke on --------------------------------
+def test_an_event_signed_in_the_future_is_refused(fake_stripe, tenant, pro):
+    event = fake_stripe.complete_checkout(checkout(fake_stripe, tenant, pro))
+
+    future = post_event(event, timestamp=int(time.time()) + 301)
+
+    assert future.status_code == 400
+    assert Event.objects.count() == 0
+    assert WebhookEventTrigger.objects.count() == 0
+    assert account(tenant).status == S.TRIALING
+
+
+def test_a_few_seconds_of_clock_skew_are_tolerated(fake_stripe, tenant, pro):
+    event = fake_stripe.complete_checkout(checkout(fake_stripe, tenant, pro))
+
+    response = post_event(event, timestamp=int(time.time()) + 60)
+
+    assert response.status_code == 200
+    assert account(tenant).status == S.ACTIVE
+
+
+def _accounts_state():
+    return list(
+        BillingAccount.objects.order_by("pk").values(
+            "tenant_id", "plan_id", "status", "stripe_customer_id", "stripe_subscription_id",
+            "past_due_since", "grace_ends_at", "current_period_end",
+        )
+    )  # fmt: skip
+
+
+def _unknown_customer_event(fake_stripe, kind: str) -> dict:
+    """A signed event about `cus_nobody`, whom no workspace has and Stripe no longer knows."""
+    base = {"customer": "cus_nobody", "livemode": False, "metadata": {}, "created": 1}
+    objects = {
+        "customer.subscription.updated": {"id": "sub_nobody", "object": "subscription",
+                                          "status": "active"},
+        "customer.subscription.deleted": {"id": "sub_nobody", "object": "subscription",
+                                          "status": "canceled"},
+        "invoice.paid": {"id": "in_nobody", "object": "invoice", "subscription": "sub_nobody",
+                         "number": "X-1", "status": "paid"},
+        "invoice.payment_failed": {"id": "in_nobody", "object": "invoice",
+                                   "subscription": "sub_nobody", "number": "X-1"},
+        "customer.updated": {"id": "cus_nobody", "object": "customer", "customer": None},
+        "checkout.session.completed": {"id": "cs_nobody", "object": "checkout.session",
+                                       "client_reference_id": "999999",
+                                       "subscription": "sub_nobody"},
+    }  # fmt: skip
+    event = fake_stripe.event(kind, {**base, **objects[kind]})
+    fake_stripe.reset()  # Stripe itself has none of these objects
+    return event
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+        "invoice.paid",
+        "invoice.payment_failed",
+        "customer.updated",
+        "checkout.session.completed",
+    ],
+)
+def test_an_event_for_an_unknown_customer_is_acknowledged_and_recorded(
+    fake_stripe, tenant, other_tenant, kind
+):
+    event = _unknown_customer_event(fake_stripe, kind)
+    before, changes = _accounts_state(), PlanChange.objects.count()
+
+    response = post_event(event)
+    again = post_event(event)  # had it been a 5xx, Stripe would retry for three days
+
+    assert (response.status_code, again.status_code) == (200, 200)
+    trigger = WebhookEventTrigger.objects.order_by("created").first()
+    assert (trigger.valid, trigger.processed) == (True, False)
+    assert trigger.event_id == event["id"]
+    assert trigger.exception == "Not processed: no workspace has the Stripe customer cus_nobody."
+    assert list(Event.objects.values_list("id", "type")) == [(event["id"], kind)]
+    # Nothing else changed, and nothing was asked of Stripe about someone else's customer.
+    assert _accounts_state() == before
+    assert PlanChange.objects.count() == changes
+    assert not djstripe_models.Customer.objects.exists()
+    assert not djstripe_models.Subscription.objects.exists()
+    assert not [r for r in fake_stripe.requests if "nobody" in r["path"]]
+
+
+def test_an_event_whose_objects_stripe_no_longer_has_is_acknowledged(fake_stripe, tenant):
+    # The workspace's customer was deleted in the Stripe dashboard; a late event still names it.
+    BillingAccount.objects.filter(tenant=tenant).update(stripe_customer_id="cus_deleted")
+    event = fake_stripe.event(
+        "customer.subscription.updated",
+        {"id": "sub_deleted", "object": "subscription", "customer": "cus_deleted",
+         "status": "active", "livemode": False, "metadata": {}, "created": 1},
+    )  # fmt: skip
+    fake_stripe.reset()
+    before, changes = _accounts_state(), PlanChange.objects.count()
+
+    response = post_event(event)
+
+    assert response.status_code == 200
+    trigger = WebhookEventTrigger.objects.get()
+    assert (trigger.valid, trigger.processed) == (True, False)
+    assert "No such customer: 'cus_deleted'" in trigger.exception
+    assert _accounts_state() == before
+    assert PlanChange.objects.count() == changes
+    assert not Event.objects.exists()  # dj-stripe rolled its half-synced event back

@@ -113,11 +113,45 @@ def server(django_db_setup, django_db_blocker, fake_sendgrid_server, fake_stripe
             tenant_delete(tenant=tenant)
 
 
+# What Chromium printed about Content-Security-Policy violations during the current test.
+CSP_VIOLATIONS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations():
+    """Every journey fails if the browser refused anything under our Content-Security-Policy."""
+    CSP_VIOLATIONS.clear()
+    yield
+    assert CSP_VIOLATIONS == []
+
+
+def _watch_csp(target) -> None:
+    def record(message):
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            CSP_VIOLATIONS.append(f"{message.location.get('url', '')}: {message.text}")
+
+    target.on("console", record)
+
+
 def _launch(playwright):
-    return playwright.chromium.launch(
+    browser = playwright.chromium.launch(
         executable_path=CHROMIUM,
         args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
     )
+    new_page, new_context = browser.new_page, browser.new_context
+
+    def watched_page(*args, **kwargs):
+        page = new_page(*args, **kwargs)
+        _watch_csp(page)
+        return page
+
+    def watched_context(*args, **kwargs):
+        context = new_context(*args, **kwargs)
+        _watch_csp(context)  # every page it opens
+        return context
+
+    browser.new_page, browser.new_context = watched_page, watched_context
+    return browser
 
 
 class Steps:
@@ -292,6 +326,33 @@ def _log_in(page, email: str, password: str) -> None:
     page.fill("#id_login", email)
     page.fill("#id_password", password)
     page.click("form[action^='/accounts/login/'] button[type=submit]")
+
+
+def test_api_docs_work_under_their_policy(server):
+    """Swagger UI (served locally, strict policy: no inline script) renders the API for a
+    logged-in Owner, and the browser reports no policy violation (checked by the fixture)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.fixtures.tenants import OWNER_PASSWORD, SESSION_TENANTS
+
+    workspace = f"http://alpha.localhost:{server}"
+    with sync_playwright() as playwright:
+        browser = _launch(playwright)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(20_000)
+        page.goto(f"{workspace}/admin/login/")
+        _log_in(page, SESSION_TENANTS["alpha"][1], OWNER_PASSWORD)
+        expect(page.get_by_text("Audience over the last 30 days")).to_be_visible()
+
+        response = page.goto(f"{workspace}/api/v1/docs/")
+
+        assert "script-src 'self';" in response.headers["content-security-policy"]
+        expect(page.get_by_text("EngageX API").first).to_be_visible()
+        expect(
+            page.locator(".opblock-summary-path", has_text="/api/v1/contacts/").first
+        ).to_be_visible()
+        Steps(page, prefix="api").shot("swagger-ui")
+        browser.close()
 
 
 def _totp(secret: str) -> str:
