@@ -28,7 +28,7 @@ from engagex.email_templates.sandbox_limits import (
     render_limits,
 )
 
-WORST_CPU_SECONDS = 0.1
+WORST_CPU_SECONDS = 0.3
 # Values the attacks start from: 1,000 characters made by a filter, and lists of them.
 S = '{% with s="x"|ljust:"1000" %}'
 END = "{% endwith %}"
@@ -198,7 +198,7 @@ def test_each_attack_ends_fast_with_a_clear_error(name):
     assert spent < WORST_CPU_SECONDS, f"{name}: {spent * 1000:.1f} ms"
 
 
-def test_the_worst_attack_found_costs_under_100_ms_of_cpu():
+def test_the_worst_attack_found_costs_under_300_ms_of_cpu():
     costs = {}
     for name, (source, _) in ATTACKS.items():
         started = _cpu_clock()
@@ -368,3 +368,20 @@ def test_the_fast_paths_of_sends_are_kept():
     direct, remembered = merged.fields
     assert (direct.path, direct.default) == (("contact", "first_name"), "there")
     assert remembered.references == (("contact", "attributes", "plan"),)
+
+
+def test_a_render_near_the_caps_passes_at_every_stack_depth():
+    """A render's budget does not depend on how deep its caller happens to be.
+
+    CPython 3.11 runs a render several times slower when each call crosses a frame-stack
+    chunk boundary; a template within the caps must still render at such a depth.
+    """
+    source = '{% for a in "x"|ljust:"300" %}{% for b in "x"|ljust:"15" %}.{% endfor %}{% endfor %}'
+
+    def at_depth(depth):
+        if depth:
+            return at_depth(depth - 1)
+        return sandbox.render(source, {}, html=True)
+
+    for depth in range(0, 240, 2):
+        assert at_depth(depth) == "." * 4500, depth
