@@ -152,18 +152,29 @@ class CampaignSerializer(serializers.ModelSerializer):
     exclude_groups = serializers.PrimaryKeyRelatedField(
         many=True, queryset=ContactGroup.objects.all(), required=False
     )
+    in_flight = serializers.SerializerMethodField(
+        help_text="Recipients handed to the ESP and not yet answered (a pause or cancel "
+        "completes once this is 0)."
+    )
 
     class Meta:
         model = Campaign
         fields = [
             "id", "name", "template", "subject_override", "from_name", "from_email", "reply_to",
             "include_groups", "exclude_groups", "status", "send_at", "recipients_total",
-            "started_at", "finished_at", "failure_reason", "created_at",
+            "in_flight", "started_at", "finished_at", "failure_reason", "created_at",
         ]  # fmt: skip
         read_only_fields = [
             "status", "send_at", "recipients_total", "started_at", "finished_at",
             "failure_reason", "created_at",
         ]  # fmt: skip
+
+    def get_in_flight(self, campaign) -> int:
+        if hasattr(campaign, "in_flight"):
+            return campaign.in_flight
+        from engagex.campaigns.services.state import campaign_in_flight
+
+        return campaign_in_flight(campaign.pk) if campaign.pk else 0
 
     def validate_from_email(self, value):
         from django.core.exceptions import ValidationError

@@ -20,6 +20,7 @@ from engagex.api.permissions import OwnerOnly
 from engagex.billing.limits import Limit, allowance
 from engagex.billing.selectors import billing_summary, plan_list
 from engagex.campaigns.models import Campaign
+from engagex.campaigns.selectors import campaign_list
 from engagex.campaigns.services import campaigns as campaign_service
 from engagex.contacts.models import Contact, ContactGroup, ContactStatus, ImportJob
 from engagex.contacts.selectors import contact_search, group_list
@@ -49,6 +50,12 @@ def _acting_user(request):
     return getattr(request.user, "user", None) or (
         request.user if isinstance(request.user, User) else None
     )
+
+
+def _via(request) -> str:
+    """How the audit log names an API call: the key, or the API with a console session."""
+    key = getattr(request.user, "key", None)
+    return f"(API key “{key.name}”)" if key is not None else "(API)"
 
 
 # Only ASCII digits: "²".isdigit() is True, yet int("²") fails. 18 digits fit a bigint.
@@ -196,11 +203,16 @@ class TemplateViewSet(viewsets.ModelViewSet):
 
 
 class CampaignViewSet(viewsets.ModelViewSet):
+    """Campaigns. `status` is `pausing` / `cancelling` while `in_flight` recipients are still
+    with the ESP after a pause or cancel; `paused` / `cancelled` once they are answered."""
+
     serializer_class = s.CampaignSerializer
-    queryset = Campaign.objects.prefetch_related("include_groups", "exclude_groups")
+    queryset = campaign_list().prefetch_related("include_groups", "exclude_groups")
     action_permissions = {
         "send": ["campaigns.send_campaign"],
         "schedule": ["campaigns.send_campaign"],
+        "pause": ["campaigns.send_campaign"],
+        "resume": ["campaigns.send_campaign"],
         "cancel": ["campaigns.send_campaign"],
         "analytics": ["campaigns.view_campaign"],
     }
@@ -218,27 +230,54 @@ class CampaignViewSet(viewsets.ModelViewSet):
             raise ValidationError(campaign_service.ONLY_DRAFTS)
         serializer.save()
 
+    def _lifecycle(self, request, service, **kwargs):
+        """Run a lifecycle service as the acting person; answer with the campaign as now."""
+        campaign = service(user=_acting_user(request), via=_via(request), **kwargs)
+        return self.get_serializer(self.get_queryset().get(pk=campaign.pk)).data
+
     @extend_schema(request=None, responses=s.CampaignSerializer)
     @action(detail=True, methods=["post"])
     def send(self, request, pk=None):
-        campaign = campaign_service.campaign_start(campaign_id=self.get_object().pk)
-        return Response(s.CampaignSerializer(campaign).data, status=status.HTTP_202_ACCEPTED)
+        data = self._lifecycle(
+            request, campaign_service.campaign_start, campaign_id=self.get_object().pk
+        )
+        return Response(data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=s.ScheduleSerializer, responses=s.CampaignSerializer)
     @action(detail=True, methods=["post"])
     def schedule(self, request, pk=None):
         serializer = s.ScheduleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        campaign = campaign_service.campaign_schedule(
-            campaign=self.get_object(), send_at=serializer.validated_data["send_at"]
+        data = self._lifecycle(
+            request,
+            campaign_service.campaign_schedule,
+            campaign=self.get_object(),
+            send_at=serializer.validated_data["send_at"],
         )
-        return Response(s.CampaignSerializer(campaign).data)
+        return Response(data)
+
+    @extend_schema(request=None, responses=s.CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        """Stop claiming batches: `pausing` until those with the ESP are answered."""
+        return Response(
+            self._lifecycle(request, campaign_service.campaign_pause, campaign=self.get_object())
+        )
+
+    @extend_schema(request=None, responses=s.CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        return Response(
+            self._lifecycle(request, campaign_service.campaign_resume, campaign=self.get_object())
+        )
 
     @extend_schema(request=None, responses=s.CampaignSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        campaign = campaign_service.campaign_cancel(campaign=self.get_object())
-        return Response(s.CampaignSerializer(campaign).data)
+        """Stop for good: `cancelling` until the batches with the ESP are answered."""
+        return Response(
+            self._lifecycle(request, campaign_service.campaign_cancel, campaign=self.get_object())
+        )
 
     @extend_schema(responses=s.CampaignAnalyticsSerializer)
     @action(detail=True, methods=["get"])

@@ -1,8 +1,10 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
@@ -17,7 +19,7 @@ from engagex.analytics.selectors import (
 )
 from engagex.campaigns.forms import CampaignForm, ScheduleForm
 from engagex.campaigns.models import Campaign, CampaignRecipient
-from engagex.campaigns.selectors import campaign_progress, recipient_outcome
+from engagex.campaigns.selectors import campaign_list, campaign_progress, recipient_outcome
 from engagex.campaigns.services import campaigns as service
 from engagex.core.admin import ReadOnlyModelAdmin
 from engagex.core.paginator import LargeTablePaginator
@@ -29,12 +31,15 @@ STATUS_COLORS = {
     S.DRAFT: "info",
     S.SCHEDULED: "warning",
     S.SENDING: "info",
+    S.PAUSING: "warning",
     S.PAUSED: "warning",
     S.SENT: "success",
+    S.CANCELLING: "danger",
     S.CANCELLED: "danger",
     S.FAILED: "danger",
 }
 EDITABLE = {S.DRAFT}
+IN_FLIGHT = _("%(count)s in flight")
 
 
 class CampaignAdmin(ModelAdmin):
@@ -68,6 +73,9 @@ class CampaignAdmin(ModelAdmin):
         (_("Audience"), {"fields": ["include_groups", "exclude_groups"]}),
     ]
 
+    def get_queryset(self, request):
+        return campaign_list().select_related(*self.list_select_related)
+
     def has_change_permission(self, request, obj=None):
         # Only drafts are edited; a scheduled one goes back to draft first.
         if obj is not None and obj.status not in EDITABLE:
@@ -86,7 +94,11 @@ class CampaignAdmin(ModelAdmin):
 
     @display(description=_("Status"), label=STATUS_COLORS)
     def status_badge(self, obj):
-        return obj.status, obj.get_status_display()
+        label = obj.get_status_display()
+        if getattr(obj, "in_flight", 0) and obj.status != S.SENDING:
+            count = number_format(obj.in_flight, force_grouping=True)
+            label = f"{label} {IN_FLIGHT % {'count': count}}"
+        return obj.status, label
 
     def get_readonly_fields(self, request, obj=None):
         return ["effective_subject"] if obj is not None and obj.status not in EDITABLE else []
@@ -140,9 +152,19 @@ class CampaignAdmin(ModelAdmin):
     def _can_send(self, request, object_id, statuses) -> bool:
         if not request.user.has_perm("campaigns.send_campaign"):
             return False
-        return (
-            object_id is None or Campaign.objects.filter(pk=object_id, status__in=statuses).exists()
-        )
+        if object_id is None:
+            return True
+        campaign = self.get_object(request, object_id)
+        # No such campaign: allowed here so that the action itself answers 404, not 403.
+        return campaign is None or campaign.status in statuses
+
+    def _existing(self, request, object_id) -> Campaign:
+        """The campaign behind an action URL, or 404 (missing, malformed or another
+        workspace's id: each workspace has its own ids)."""
+        campaign = self.get_object(request, object_id)
+        if campaign is None:
+            raise Http404(_("There is no such campaign."))
+        return campaign
 
     def has_send_now_detail_permission(self, request, object_id=None):
         return self._can_send(request, object_id, {S.DRAFT, S.SCHEDULED})
@@ -160,19 +182,19 @@ class CampaignAdmin(ModelAdmin):
         return self._can_send(request, object_id, {S.PAUSED})
 
     def has_cancel_detail_permission(self, request, object_id=None):
-        return self._can_send(request, object_id, {S.SCHEDULED, S.SENDING, S.PAUSED})
+        return self._can_send(request, object_id, {S.SCHEDULED, S.SENDING, S.PAUSING, S.PAUSED})
 
     def has_duplicate_detail_permission(self, request, object_id=None):
         return self.has_add_permission(request)
 
     @action(description=_("Send now…"), url_path="send", permissions=["send_now_detail"])
     def send_now_detail(self, request, object_id):
-        campaign = self.get_object(request, object_id)
+        campaign = self._existing(request, object_id)
         if request.method == "POST":
             return self._run(
                 request,
                 object_id,
-                lambda: service.campaign_start(campaign_id=campaign.pk),
+                lambda: service.campaign_start(campaign_id=campaign.pk, user=request.user),
                 _("Sending started: recipients are being sent in batches."),
             )
         audience = service.campaign_audience(campaign).count()
@@ -182,11 +204,13 @@ class CampaignAdmin(ModelAdmin):
 
     @action(description=_("Schedule…"), url_path="schedule", permissions=["schedule_detail"])
     def schedule_detail(self, request, object_id):
-        campaign = self.get_object(request, object_id)
+        campaign = self._existing(request, object_id)
         form = ScheduleForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                service.campaign_schedule(campaign=campaign, send_at=form.cleaned_data["send_at"])
+                service.campaign_schedule(
+                    campaign=campaign, send_at=form.cleaned_data["send_at"], user=request.user
+                )
             except ValidationError as error:
                 for message in error.messages:
                     form.add_error("send_at", message)
@@ -203,7 +227,7 @@ class CampaignAdmin(ModelAdmin):
         return self._run(
             request,
             object_id,
-            lambda: service.campaign_unschedule(campaign=self.get_object(request, object_id)),
+            lambda: service.campaign_unschedule(campaign=self._existing(request, object_id)),
             _("Back to draft."),
             question=_("Move it back to draft? It will not be sent at its time."),
         )
@@ -213,9 +237,18 @@ class CampaignAdmin(ModelAdmin):
         return self._run(
             request,
             object_id,
-            lambda: service.campaign_pause(campaign=self.get_object(request, object_id)),
-            _("Paused after the current batch."),
-            question=_("Pause sending after the current batch?"),
+            lambda: service.campaign_pause(
+                campaign=self._existing(request, object_id), user=request.user
+            ),
+            lambda campaign: (
+                _(
+                    "Pausing: no more batches are sent; those already with the email service "
+                    "finish first."
+                )
+                if campaign.status == S.PAUSING
+                else _("Paused.")
+            ),
+            question=_("Pause sending? Batches already with the email service still finish."),
         )
 
     @action(description=_("Resume"), url_path="resume", permissions=["resume_detail"])
@@ -223,26 +256,35 @@ class CampaignAdmin(ModelAdmin):
         return self._run(
             request,
             object_id,
-            lambda: service.campaign_resume(campaign=self.get_object(request, object_id)),
+            lambda: service.campaign_resume(
+                campaign=self._existing(request, object_id), user=request.user
+            ),
             _("Sending resumed."),
             question=_("Resume sending to the recipients still waiting?"),
         )
 
     @action(description=_("Cancel"), url_path="cancel", permissions=["cancel_detail"])
     def cancel_detail(self, request, object_id):
-        campaign = self.get_object(request, object_id)
+        campaign = self._existing(request, object_id)
         if request.method == "POST":
             return self._run(
                 request,
                 object_id,
-                lambda: service.campaign_cancel(campaign=campaign),
-                _("Campaign cancelled; unsent recipients will not get it."),
+                lambda: service.campaign_cancel(campaign=campaign, user=request.user),
+                lambda campaign: (
+                    _(
+                        "Cancelling: batches already with the email service finish; nobody else "
+                        "gets it."
+                    )
+                    if campaign.status == S.CANCELLING
+                    else _("Campaign cancelled; unsent recipients will not get it.")
+                ),
             )
         return self._confirm(request, campaign, _("Cancel “%s”?") % campaign.name, danger=True)
 
     @action(description=_("Duplicate"), url_path="duplicate", permissions=["duplicate_detail"])
     def duplicate_detail(self, request, object_id):
-        campaign = self.get_object(request, object_id)
+        campaign = self._existing(request, object_id)
         if request.method != "POST":
             return self._confirm(
                 request, campaign, _("Copy “%s” into a new draft?") % campaign.name
@@ -252,15 +294,17 @@ class CampaignAdmin(ModelAdmin):
         return redirect(self._change_url(copy.pk))
 
     def _run(self, request, object_id, call, done, question=None):
+        """GET asks `question`; POST runs `call` and says `done` (text, or made from the
+        campaign `call` returned)."""
         if request.method != "POST":
-            campaign = self.get_object(request, object_id)
+            campaign = self._existing(request, object_id)
             return self._confirm(request, campaign, question or done)
         try:
-            call()
+            result = call()
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
         else:
-            self.message_user(request, done, messages.SUCCESS)
+            self.message_user(request, done(result) if callable(done) else done, messages.SUCCESS)
         return redirect(self._change_url(object_id))
 
     def _confirm(self, request, campaign, title, form=None, audience=None, danger=False):

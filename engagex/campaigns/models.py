@@ -11,8 +11,12 @@ class Campaign(models.Model):
         DRAFT = "draft", _("Draft")
         SCHEDULED = "scheduled", _("Scheduled")
         SENDING = "sending", _("Sending")
+        # Pausing… / Cancelling…: no batch is claimed any more; those already handed to the
+        # ESP are still being answered. The final state follows once none is in flight.
+        PAUSING = "pausing", _("Pausing…")
         PAUSED = "paused", _("Paused")
         SENT = "sent", _("Sent")
+        CANCELLING = "cancelling", _("Cancelling…")
         CANCELLED = "cancelled", _("Cancelled")
         FAILED = "failed", _("Failed")
 
@@ -56,6 +60,18 @@ class Campaign(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Who sent or scheduled it: told when it is cancelled, paused by the ESP, sent or failed.
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Send tasks carry the round they were queued for; start, resume and the sweeper begin a
+    # new round, and a task of an older round claims nothing more.
+    send_round = models.PositiveIntegerField(default=0)
+    # When a send task of the current round last showed life (or was queued).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The month whose usage counts this campaign, and how many of its sends it counts there.
+    usage_month = models.DateField(null=True, blank=True)
+    usage_counted = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,10 +1,25 @@
-from django.db.models import Count
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from engagex.campaigns.models import Campaign, CampaignRecipient
 
 
+def campaign_list() -> QuerySet[Campaign]:
+    """Campaigns with `in_flight`: recipients handed to the ESP and not yet answered."""
+    flying = (
+        CampaignRecipient.objects.filter(campaign=OuterRef("pk"), status="sending")
+        .order_by()
+        .values("campaign")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Campaign.objects.annotate(
+        in_flight=Coalesce(Subquery(flying, output_field=IntegerField()), 0)
+    )
+
+
 def campaign_progress(campaign: Campaign) -> dict:
-    """Recipient counts by status, plus the percentage settled (sent or failed)."""
+    """Recipient counts by status (in flight: with the ESP), plus the percentage settled."""
     counts = dict(
         CampaignRecipient.objects.filter(campaign=campaign)
         .values_list("status")
@@ -13,7 +28,8 @@ def campaign_progress(campaign: Campaign) -> dict:
     total = campaign.recipients_total or sum(counts.values())
     settled = counts.get("sent", 0) + counts.get("failed", 0)
     return {
-        "pending": counts.get("pending", 0) + counts.get("sending", 0),
+        "pending": counts.get("pending", 0),
+        "in_flight": counts.get("sending", 0),
         "sent": counts.get("sent", 0),
         "failed": counts.get("failed", 0),
         "total": total,

@@ -5,7 +5,9 @@ it accepted per recipient, and answers the Email Activity query
 `GET /v3/messages?query=unique_args['engagex_attempt']="<id>"` for crash reconciliation.
 `GET /_stats` reports accepted messages, duplicates, requests and the most requests it had
 at once. `latency` (seconds, `--latency-ms` standalone) holds each mail/send answer back,
-as a remote ESP does.
+as a remote ESP does. `log` keeps, per mail/send request, when it arrived and when it was
+accepted (`time.monotonic()`), its batch attempt id and its recipient count, so a test can
+tell which batches reached the ESP after a given moment.
 
 Run standalone: python -m engagex.core.fake_sendgrid --port 8025 [--latency-ms 150]
 """
@@ -40,6 +42,7 @@ class FakeSendGrid(LoopbackServer):
         self.delivered: Counter = Counter()
         self.attempts: set[str] = set()
         self.request_count = 0
+        self.log: list[dict] = []
         super().__init__(host, port)
 
     @property
@@ -64,6 +67,7 @@ class FakeSendGrid(LoopbackServer):
             self.request_count = 0
             self.max_active = 0
             self.latency = 0.0
+            self.log.clear()
 
     def stats(self) -> dict:
         with self.lock:
@@ -75,9 +79,19 @@ class FakeSendGrid(LoopbackServer):
                 "max_concurrent": self.max_active,
             }
 
-    def _accept(self, payload: dict) -> None:
+    def accepted_since(self, moment: float) -> int:
+        """Campaign recipients accepted after `moment` (a `time.monotonic()` value); other
+        mail (notifications) carries no batch attempt and is not counted."""
+        with self.lock:
+            return sum(
+                e["recipients"] for e in self.log if e["attempt"] and (e["accepted"] or 0) > moment
+            )
+
+    def _accept(self, payload: dict, entry: dict | None = None) -> None:
         attempt = (payload.get("custom_args") or {}).get("engagex_attempt")
         with self.lock:
+            if entry is not None:
+                entry["accepted"] = time.monotonic()
             if attempt:
                 self.attempts.add(attempt)
             for personalization in payload.get("personalizations", []):
@@ -111,18 +125,20 @@ class FakeSendGrid(LoopbackServer):
                     return self._authenticate_domain(raw)
                 if path != "/v3/mail/send":
                     return self._reply(404, {"errors": [{"message": "not found"}]})
+                entry = _log_entry(raw)
                 with fake.lock:
+                    fake.log.append(entry)
                     fake.active += 1
                     fake.max_active = max(fake.max_active, fake.active)
                 try:
                     if fake.latency:
                         time.sleep(fake.latency)
-                    return self._mail_send(raw)
+                    return self._mail_send(raw, entry)
                 finally:
                     with fake.lock:
                         fake.active -= 1
 
-            def _mail_send(self, raw):
+            def _mail_send(self, raw, entry):
                 if not (self.headers.get("Authorization") or "").startswith("Bearer "):
                     return self._reply(401, {"errors": [{"message": "authorization required"}]})
                 try:
@@ -141,7 +157,7 @@ class FakeSendGrid(LoopbackServer):
                     return self._reply(
                         400, {"errors": [{"message": "personalizations: 1 to 1000"}]}
                     )
-                fake._accept(payload)
+                fake._accept(payload, entry)
                 return self._reply(202, None, {"X-Message-Id": f"fake{fake.request_count}"})
 
             def _authenticate_domain(self, raw):
@@ -185,6 +201,20 @@ class FakeSendGrid(LoopbackServer):
                 return self._reply(404, {"errors": [{"message": "not found"}]})
 
         return Handler
+
+
+def _log_entry(raw: bytes) -> dict:
+    """What the log keeps of one mail/send request as it arrives."""
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        payload = {}
+    return {
+        "arrived": time.monotonic(),
+        "accepted": None,
+        "attempt": (payload.get("custom_args") or {}).get("engagex_attempt"),
+        "recipients": sum(len(p.get("to", [])) for p in payload.get("personalizations") or []),
+    }
 
 
 def main():

@@ -26,6 +26,12 @@ SCHEDULES = [
         "minutes": 1,
     },
     {
+        "name": "campaigns: re-queue sends whose tasks died",
+        "func": "engagex.campaigns.tasks.campaigns_sweep",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
+    {
         "name": "domains: re-check DNS (unverified hourly, verified daily)",
         "func": "engagex.domains.tasks.domains_recheck",
         "schedule_type": Schedule.HOURLY,

@@ -1,20 +1,36 @@
 """Campaign lifecycle: create, audience, schedule, start (snapshot recipients), pause, cancel."""
 
-from datetime import date
+import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from engagex.billing.limits import Limit, allowance
 from engagex.billing.services import ensure_writable
-from engagex.campaigns.models import Campaign, CampaignRecipient, MonthlySendUsage
-from engagex.campaigns.services.state import campaign_locked, campaign_transition
+from engagex.campaigns.models import Campaign, CampaignRecipient
+from engagex.campaigns.services.state import (
+    ENDED,
+    SETTLED,
+    campaign_in_flight,
+    campaign_locked,
+    campaign_stop,
+    campaign_transition,
+)
+from engagex.campaigns.services.usage import (  # noqa: F401 - MONTHLY_LIMIT: re-exported
+    MONTHLY_LIMIT,
+    usage_reserve,
+    usage_true_up,
+)
 from engagex.contacts.models import Contact, ContactStatus
+from engagex.core.audit import AuditVerb, audit_record
 from engagex.core.tenancy import current_tenant
+
+logger = logging.getLogger(__name__)
 
 S = Campaign.Status
 NO_AUDIENCE = gettext_lazy(
@@ -24,10 +40,9 @@ EMPTY_TEMPLATE = gettext_lazy(
     "The template “{name}” has no content: add an HTML body before sending."
 )
 PAST_SCHEDULE = gettext_lazy("The send time {when} is in the past: choose a time in the future.")
-MONTHLY_LIMIT = gettext_lazy(
-    "Monthly send limit: this campaign would send {count:,} emails, and {used:,} of this "
-    "month's {limit:,} are already used. Reduce the audience, wait until next month, or ask "
-    "for a higher plan on the Billing page."
+STILL_PAUSING = gettext_lazy(
+    "It is still pausing: {count:,} recipients are with the email service. Resume it once "
+    "it shows “Paused”, in a few seconds."
 )
 ONLY_DRAFTS = gettext_lazy("Only draft campaigns can be edited; duplicate this one to change it.")
 
@@ -79,7 +94,7 @@ def campaign_duplicate(*, campaign: Campaign, user=None) -> Campaign:
 
 
 @transaction.atomic
-def campaign_schedule(*, campaign: Campaign, send_at) -> Campaign:
+def campaign_schedule(*, campaign: Campaign, send_at, user=None, via: str = "") -> Campaign:
     campaign = campaign_locked(campaign.pk)
     if send_at <= timezone.now():
         when = f"{timezone.localtime(send_at):%Y-%m-%d %H:%M}"
@@ -87,8 +102,12 @@ def campaign_schedule(*, campaign: Campaign, send_at) -> Campaign:
     campaign_check_sendable(campaign)
     ensure_writable(current_tenant())
     campaign.send_at = send_at
-    campaign.save(update_fields=["send_at", "updated_at"])
-    return campaign_transition(campaign, S.SCHEDULED)
+    campaign.started_by = user or campaign.started_by
+    campaign.save(update_fields=["send_at", "started_by", "updated_at"])
+    campaign = campaign_transition(campaign, S.SCHEDULED)
+    when = f"{timezone.localtime(send_at):%Y-%m-%d %H:%M %Z}"
+    _audit(user, AuditVerb.SCHEDULED, campaign, f"for {when}", via)
+    return campaign
 
 
 @transaction.atomic
@@ -107,11 +126,8 @@ def campaign_check_sendable(campaign: Campaign) -> None:
     sender_address_check(campaign.from_email)
 
 
-def campaign_start(*, campaign_id: int) -> Campaign:
+def campaign_start(*, campaign_id: int, user=None, via: str = "") -> Campaign:
     """Snapshot the audience and queue the send tasks; a second start is refused."""
-    from engagex.campaigns.tasks import campaign_send
-    from engagex.core.tasks import enqueue_tenant_task
-
     with transaction.atomic():
         campaign = campaign_locked(campaign_id)
         if campaign.status not in {S.DRAFT, S.SCHEDULED}:
@@ -120,7 +136,7 @@ def campaign_start(*, campaign_id: int) -> Campaign:
         count = _snapshot_recipients(campaign)
         if count == 0:
             raise ValidationError(NO_AUDIENCE)
-        usage_reserve(count)
+        usage = usage_reserve(count)
         template = campaign.template
         campaign.content_subject = campaign.subject
         campaign.content_preheader = template.preheader
@@ -128,11 +144,36 @@ def campaign_start(*, campaign_id: int) -> Campaign:
         campaign.content_text = template.text_body
         campaign.recipients_total = count
         campaign.started_at = timezone.now()
+        campaign.started_by = user or campaign.started_by
+        campaign.usage_month = usage.month
+        campaign.usage_counted = count
         campaign.save()
         campaign_transition(campaign, S.SENDING)
-        for _ in range(settings.CAMPAIGN_SEND_TASKS):
-            enqueue_tenant_task(campaign_send, connection.schema_name, campaign.pk)
+        _send_round_begin(campaign)
+        _audit(user, AuditVerb.SENT, campaign, f"{count:,} recipients", via)
     return campaign
+
+
+def _send_round_begin(campaign: Campaign, tasks: int | None = None) -> None:
+    """Start a new round of send tasks for a (locked) campaign, queued after the commit.
+
+    Tasks of earlier rounds (still queued, or still finishing a batch) claim nothing more,
+    so a resume or a sweep never adds to tasks that are still at work.
+    """
+    from engagex.campaigns.tasks import campaign_send
+    from engagex.core.tasks import enqueue_tenant_task
+
+    campaign.send_round += 1
+    # Queued counts as alive until a task beats; the database's clock, as for claims.
+    Campaign.objects.filter(pk=campaign.pk).update(
+        send_round=campaign.send_round, heartbeat_at=Now()
+    )
+    for _ in range(tasks or settings.CAMPAIGN_SEND_TASKS):
+        enqueue_tenant_task(campaign_send, connection.schema_name, campaign.pk, campaign.send_round)
+
+
+def _audit(user, verb: AuditVerb, campaign: Campaign, detail: str, via: str = "") -> None:
+    audit_record(user=user, verb=verb, obj=campaign, detail=f"{detail} {via}".strip())
 
 
 def _snapshot_recipients(campaign: Campaign) -> int:
@@ -150,40 +191,116 @@ def _snapshot_recipients(campaign: Campaign) -> int:
         return cursor.rowcount
 
 
-def usage_reserve(count: int, *, today: date | None = None) -> MonthlySendUsage:
-    """Count `count` sends against this month, or refuse if the limit would be passed."""
-    month = (today or timezone.now().date()).replace(day=1)
-    usage, _ = MonthlySendUsage.objects.select_for_update().get_or_create(month=month)
-    tenant = current_tenant()
-    ensure_writable(tenant)
-    limit = allowance(Limit.MONTHLY_SENDS, tenant)
-    if limit is not None and usage.sends + count > limit:
-        raise ValidationError(MONTHLY_LIMIT.format(count=count, used=usage.sends, limit=limit))
-    usage.sends += count
-    usage.save(update_fields=["sends"])
-    return usage
-
-
 @transaction.atomic
-def campaign_pause(*, campaign: Campaign) -> Campaign:
-    return campaign_transition(campaign_locked(campaign.pk), S.PAUSED)
+def campaign_pause(*, campaign: Campaign, user=None, via: str = "") -> Campaign:
+    """Stop claiming batches; Pausing… until the batches with the ESP are answered."""
+    campaign = campaign_stop(campaign_locked(campaign.pk), S.PAUSED)
+    _audit(user, AuditVerb.PAUSED, campaign, _progress_note(campaign), via)
+    return campaign
 
 
-def campaign_resume(*, campaign: Campaign) -> Campaign:
-    from engagex.campaigns.tasks import campaign_send
-    from engagex.core.tasks import enqueue_tenant_task
-
+def campaign_resume(*, campaign: Campaign, user=None, via: str = "") -> Campaign:
+    """Send to the recipients still waiting, with a new round of send tasks."""
     with transaction.atomic():
-        campaign = campaign_transition(campaign_locked(campaign.pk), S.SENDING)
-        for _ in range(settings.CAMPAIGN_SEND_TASKS):
-            enqueue_tenant_task(campaign_send, connection.schema_name, campaign.pk)
+        campaign = campaign_locked(campaign.pk)
+        if campaign.status == S.PAUSING:
+            raise ValidationError(STILL_PAUSING.format(count=campaign_in_flight(campaign.pk)))
+        campaign = campaign_transition(campaign, S.SENDING)
+        _send_round_begin(campaign)
+        _audit(user, AuditVerb.RESUMED, campaign, _progress_note(campaign), via)
     return campaign
 
 
 @transaction.atomic
-def campaign_cancel(*, campaign: Campaign) -> Campaign:
-    """Stop a campaign; recipients not yet sent stay unsent."""
-    return campaign_transition(campaign_locked(campaign.pk), S.CANCELLED)
+def campaign_cancel(*, campaign: Campaign, user=None, via: str = "") -> Campaign:
+    """Stop a campaign; recipients not yet sent stay unsent and leave the month's usage.
+
+    Cancelling… until the batches already with the ESP are answered.
+    """
+    campaign = campaign_stop(campaign_locked(campaign.pk), S.CANCELLED)
+    if campaign.status == S.CANCELLED:
+        usage_true_up(campaign)
+    _audit(user, AuditVerb.CANCELLED, campaign, _progress_note(campaign), via)
+    return campaign
+
+
+def _progress_note(campaign: Campaign) -> str:
+    if not campaign.started_at:
+        return ""
+    sent = campaign.recipients.filter(status=CampaignRecipient.Status.SENT).count()
+    flying = campaign_in_flight(campaign.pk)
+    note = f"{sent:,} of {campaign.recipients_total:,} sent"
+    return f"{note}, {flying:,} in flight" if flying else note
+
+
+def campaign_settle(campaign_id: int) -> Campaign | None:
+    """Once nothing is with the ESP: Pausing… → Paused, Cancelling… → Cancelled, and an
+    ended campaign gives back to its month what it never sent. Safe to call any time."""
+    to_settle = Campaign.objects.filter(pk=campaign_id, status__in=[*SETTLED, *ENDED])
+    if not to_settle.exists() or campaign_in_flight(campaign_id):
+        return None  # still sending (no lock taken), or batches still with the ESP
+    with transaction.atomic():
+        campaign = campaign_locked(campaign_id)
+        # Claims wait for this lock; none is made in a settling or ended state.
+        if campaign_in_flight(campaign_id):
+            return None
+        if campaign.status in SETTLED:
+            campaign_transition(campaign, SETTLED[campaign.status])
+        if campaign.status in ENDED:
+            usage_true_up(campaign)
+    return campaign
+
+
+# A send task shows life every few seconds (sending.HEARTBEAT_SECONDS); after this much
+# silence it is presumed dead (or after CAMPAIGN_STALE_CLAIM_SECONDS, if that is shorter).
+TASK_SILENCE_SECONDS = 60
+
+
+def task_silence_seconds() -> int:
+    return max(15, min(TASK_SILENCE_SECONDS, settings.CAMPAIGN_STALE_CLAIM_SECONDS))
+
+
+def campaigns_orphaned() -> QuerySet[Campaign]:
+    """Campaigns being sent or settled that no live task works on, with work a task can do.
+
+    Work: recipients waiting (while sending), batches whose claim went stale (to check with
+    the ESP), or nothing left in flight (to finish, or to settle a pause or cancel).
+    """
+    silent = Now() - timedelta(seconds=task_silence_seconds())
+    stale = Now() - timedelta(seconds=settings.CAMPAIGN_STALE_CLAIM_SECONDS)
+    rows = CampaignRecipient.objects.filter(campaign_id=OuterRef("pk"))
+    R = CampaignRecipient.Status
+    return Campaign.objects.alias(
+        waiting=Exists(rows.filter(status=R.PENDING)),
+        stale_claims=Exists(rows.filter(status=R.SENDING, claimed_at__lt=stale)),
+        in_flight=Exists(rows.filter(status=R.SENDING)),
+    ).filter(
+        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=silent),
+        Q(status=S.SENDING, waiting=True) | Q(stale_claims=True) | Q(in_flight=False),
+        status__in=[S.SENDING, *SETTLED],
+    )
+
+
+def campaign_requeue(campaign_id: int) -> bool:
+    """Queue a new round of send tasks for a campaign whose tasks died; True if it did."""
+    with transaction.atomic():
+        campaign = campaign_locked(campaign_id)
+        if not campaigns_orphaned().filter(pk=campaign_id).exists():
+            return False  # a task showed life, or the campaign moved on, meanwhile
+        # While settling, one task checks the stale batches with the ESP and settles.
+        _send_round_begin(campaign, tasks=1 if campaign.status in SETTLED else None)
+    logger.warning(
+        "Campaign %s (%s) had no live send task: round %s queued",
+        campaign_id,
+        campaign.status,
+        campaign.send_round,
+    )
+    return True
+
+
+def campaigns_requeue_orphaned() -> int:
+    """Re-queue every orphaned campaign of the current workspace (the minute schedule)."""
+    return sum(campaign_requeue(pk) for pk in campaigns_orphaned().values_list("pk", flat=True))
 
 
 def campaigns_start_due() -> int:

@@ -4,8 +4,15 @@ A batch is claimed (pending → sending, with an attempt id) and committed befor
 then marked sent or failed. Several tasks can work on one campaign: claims use
 `FOR UPDATE SKIP LOCKED`, so no recipient is in two batches. A batch left in `sending` by a
 worker that died is checked with the ESP (by its attempt id) before anything is resent.
-A task keeps up to CAMPAIGN_REQUESTS_IN_FLIGHT batches with the ESP at once; a pause or
-cancel stops the claiming of new batches, and the ones already handed over are recorded.
+A task keeps up to CAMPAIGN_REQUESTS_IN_FLIGHT batches with the ESP at once.
+
+The claim and the building of its message happen in one transaction that first takes a KEY
+SHARE lock on the campaign row and checks that the campaign is `sending` in the task's
+round: a pause or cancel (which locks the row FOR UPDATE) waits for claims under way, and no
+claim starts after it. A claimed batch is handed to the ESP as soon as that transaction
+commits, so "in flight" (recipients in `sending`) is exactly what the ESP may still accept.
+A task shows life on the campaign row (`heartbeat_at`) every few seconds; the sweeper
+re-queues campaigns whose tasks fell silent.
 """
 
 import logging
@@ -23,17 +30,25 @@ from anymail.message import AnymailMessage
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from engagex.campaigns.models import Campaign, CampaignRecipient
+from engagex.campaigns.services.campaigns import campaign_settle
 from engagex.campaigns.services.esp import attempt_was_accepted
-from engagex.campaigns.services.state import campaign_locked, campaign_transition
+from engagex.campaigns.services.state import (
+    SETTLED,
+    campaign_locked,
+    campaign_stop,
+    campaign_transition,
+)
 from engagex.campaigns.services.unsubscribe import (
     unsubscribe_mailto,
     unsubscribe_token,
     unsubscribe_url,
     web_version_url,
 )
+from engagex.campaigns.services.usage import UNCONFIRMED_MESSAGE_ID, usage_true_up
 from engagex.contacts.models import Contact, ContactStatus
 from engagex.core.tenancy import current_tenant
 from engagex.email_templates.sandbox import (
@@ -48,6 +63,7 @@ logger = logging.getLogger(__name__)
 S = Campaign.Status
 R = CampaignRecipient.Status
 RETRY_DELAYS = (1, 2, 4, 8, 16)
+HEARTBEAT_SECONDS = 5
 UNSUBSCRIBE_FOOTER_HTML = (
     '<p style="font-size:12px;color:#64748b;text-align:center;margin-top:32px">'
     "You receive this email from {{ workspace.name }}. "
@@ -102,59 +118,97 @@ def campaign_prepare(campaign: Campaign, tenant=None) -> PreparedCampaign:
     )
 
 
-def campaign_send_some(*, campaign_id: int, max_batches: int = 50) -> bool:
+def campaign_send_some(
+    *, campaign_id: int, max_batches: int = 50, send_round: int | None = None
+) -> bool:
     """Send up to `max_batches` batches; return True while work remains for another task.
 
     Up to CAMPAIGN_REQUESTS_IN_FLIGHT requests are with the ESP at once (each in a thread)
     while the next batch is claimed and built, so ESP latency does not idle the worker.
     Every batch handed to the ESP is settled before this returns, whatever stops it.
+    `send_round` is the round the task was queued for (None: the current one).
     """
     campaign = Campaign.objects.get(pk=campaign_id)
-    if campaign.status != S.SENDING:
+    send_round = campaign.send_round if send_round is None else send_round
+    if campaign.status in SETTLED:
+        # Pausing or cancelling with no live task (the sweeper sent this one): check the
+        # batches a dead worker left with the ESP, then settle.
+        _reconcile_stale(campaign_id)
+        campaign_settle(campaign_id)
+        return False
+    if campaign.status != S.SENDING or campaign.send_round != send_round:
         return False
     prepared = campaign_prepare(campaign)
+    beat = Heartbeat(campaign_id, send_round)
     in_flight: deque[InFlight] = deque()
     going = True
     with ThreadPoolExecutor(max_workers=settings.CAMPAIGN_REQUESTS_IN_FLIGHT) as pool:
         try:
             for _ in range(max_batches):
-                if (
-                    Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).get()
-                    != S.SENDING
-                ):
-                    going = False  # paused or cancelled: stop between batches
+                beat()
+                sending = _claim(prepared, send_round, settings.CAMPAIGN_BATCH_SIZE)
+                if sending is NOT_SENDING:
+                    going = False  # paused, cancelled or a newer round: stop claiming
                     break
-                batch = _claim(campaign_id, settings.CAMPAIGN_BATCH_SIZE)
-                if not batch:
-                    going = _settle_all(prepared, in_flight)
+                if sending is NOTHING_PENDING:
+                    going = _settle_all(prepared, in_flight, beat)
                     if not going:
                         break
-                    _reconcile_stale(campaign_id)
+                    _reconcile_stale(campaign_id, beat)
                     if _claim_exists(campaign_id):
                         continue
-                    _finish_if_done(campaign_id)
+                    if not _finish_if_done(campaign_id):
+                        # Only batches of other (maybe dead) tasks are left in flight: let
+                        # the sweeper see at once that nobody here waits for them.
+                        beat.clear()
                     going = False
                     break
-                sending = _prepare_batch(prepared, batch)
-                if sending is None:
+                if sending is NOBODY_TO_SEND:
                     continue
-                if sending is STOP:
+                if isinstance(sending, Stop):
+                    _stop(campaign_id, S.FAILED, sending.reason)
                     going = False
                     break
                 sending.result = pool.submit(_deliver, sending.message)
                 in_flight.append(sending)
                 while len(in_flight) >= settings.CAMPAIGN_REQUESTS_IN_FLIGHT:
-                    if not _settle(prepared, in_flight.popleft()):
+                    if not _settle(prepared, in_flight.popleft(), beat):
                         going = False
                 if not going:
                     break
         finally:
-            if not _settle_all(prepared, in_flight):
+            if not _settle_all(prepared, in_flight, beat):
                 going = False
+            campaign_settle(campaign_id)  # the last batch of a pause or cancel completes it
     return going
 
 
-STOP = object()
+class Heartbeat:
+    """Show, on the campaign row, that a task of `send_round` is alive (throttled)."""
+
+    def __init__(self, campaign_id: int, send_round: int):
+        self.rows = Campaign.objects.filter(pk=campaign_id, send_round=send_round)
+        self.last = float("-inf")
+
+    def __call__(self) -> None:
+        if time.monotonic() - self.last >= HEARTBEAT_SECONDS:
+            self.rows.update(heartbeat_at=Now())  # the database's clock, as for claims
+            self.last = time.monotonic()
+
+    def clear(self) -> None:
+        self.rows.update(heartbeat_at=None)
+
+
+NOT_SENDING = object()  # the campaign is not sending in this task's round
+NOTHING_PENDING = object()
+NOBODY_TO_SEND = object()  # every recipient of the batch was skipped
+
+
+@dataclass
+class Stop:
+    """The batch could not be built: the campaign fails with `reason`."""
+
+    reason: str
 
 
 @dataclass
@@ -167,12 +221,25 @@ class InFlight:
     result: Future | None = None
 
 
-def _claim(campaign_id: int, size: int):
-    """Claim up to `size` pending recipients, with their contacts as they are now."""
+def _claim(prepared: PreparedCampaign, send_round: int, size: int):
+    """Claim up to `size` pending recipients and build their message, in one transaction.
+
+    Refuses (NOT_SENDING) unless the campaign is sending in `send_round`: the KEY SHARE lock
+    makes the check and the claim one step against a pause or cancel. Returns the batch to
+    hand to the ESP, NOTHING_PENDING, NOBODY_TO_SEND or a Stop.
+    """
     attempt = uuid.uuid4()
     table = CampaignRecipient._meta.db_table
     contacts = Contact._meta.db_table
+    campaigns = Campaign._meta.db_table
+    campaign_id = prepared.campaign.pk
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT status, send_round FROM {campaigns} WHERE id = %s FOR KEY SHARE",  # noqa: S608
+            [campaign_id],
+        )
+        if cursor.fetchone() != (S.SENDING, send_round):
+            return NOT_SENDING
         cursor.execute(
             f"""
             WITH claimed AS (
@@ -193,19 +260,20 @@ def _claim(campaign_id: int, size: int):
             {"attempt": attempt, "campaign": campaign_id, "size": size},
         )
         rows = cursor.fetchall()
-    return (attempt, rows) if rows else None
+        if not rows:
+            return NOTHING_PENDING
+        return _prepare_batch(prepared, attempt, rows)
 
 
 def _claim_exists(campaign_id: int) -> bool:
     return CampaignRecipient.objects.filter(campaign_id=campaign_id, status=R.PENDING).exists()
 
 
-def _prepare_batch(prepared: PreparedCampaign, batch):
+def _prepare_batch(prepared: PreparedCampaign, attempt, rows):
     """Settle the claimed recipients who can't be sent; build the message for the others.
 
-    Returns the batch to hand to the ESP, None when nobody in it can be sent, or STOP.
+    Returns the batch to hand to the ESP, NOBODY_TO_SEND, or a Stop.
     """
-    attempt, rows = batch
     sendable, skipped = [], []
     for recipient_id, email, contact_id, status, *contact in rows:
         if contact_id is None:
@@ -226,14 +294,13 @@ def _prepare_batch(prepared: PreparedCampaign, batch):
     if skipped:
         _mark_failed([rid for rid, _ in skipped], reason=skipped[0][1], per_row=dict(skipped))
     if not sendable:
-        return None
+        return NOBODY_TO_SEND
     ids = [rid for rid, _, _, _ in sendable]
     try:
         message = _build_message(prepared, attempt, sendable)
     except AnymailError as error:  # e.g. an address Anymail cannot parse: no retry helps
         _mark_failed(ids, reason=str(error)[:500])
-        _stop(prepared.campaign.pk, S.FAILED, f"The message could not be built: {error}")
-        return STOP
+        return Stop(f"The message could not be built: {error}")
     return InFlight(ids=ids, emails=[email for *_, email in sendable], message=message)
 
 
@@ -258,16 +325,21 @@ def _deliver(message: AnymailMessage):
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _settle_all(prepared: PreparedCampaign, in_flight: deque) -> bool:
+def _settle_all(prepared: PreparedCampaign, in_flight: deque, beat: Heartbeat) -> bool:
     going = True
     while in_flight:
-        going = _settle(prepared, in_flight.popleft()) and going
+        going = _settle(prepared, in_flight.popleft(), beat) and going
     return going
 
 
-def _settle(prepared: PreparedCampaign, sending: InFlight) -> bool:
+def _settle(prepared: PreparedCampaign, sending: InFlight, beat: Heartbeat) -> bool:
     """Record a batch's outcome; return False when the campaign has to stop."""
-    outcome, error = sending.result.result()
+    while True:
+        try:
+            outcome, error = sending.result.result(timeout=HEARTBEAT_SECONDS)
+            break
+        except TimeoutError:  # a slow or retrying ESP: still alive
+            beat()
     campaign_id = prepared.campaign.pk
     if outcome == "sent":
         statuses = sending.message.anymail_status.recipients
@@ -410,14 +482,15 @@ def _release(ids: list[int]) -> None:
 
 
 def _stop(campaign_id: int, target: str, reason: str) -> None:
+    """Pause (through Pausing… while other batches are in flight) or fail the campaign."""
     with transaction.atomic():
         campaign = campaign_locked(campaign_id)
         if campaign.status == S.SENDING:
-            campaign_transition(campaign, target, reason=reason)
+            campaign_stop(campaign, target, reason=reason)
     logger.warning("Campaign %s stopped (%s): %s", campaign_id, target, reason)
 
 
-def _reconcile_stale(campaign_id: int) -> None:
+def _reconcile_stale(campaign_id: int, beat: Heartbeat | None = None) -> None:
     """Settle batches a dead worker left in `sending`: ask the ESP before resending."""
     cutoff = timezone.now() - timedelta(seconds=settings.CAMPAIGN_STALE_CLAIM_SECONDS)
     stale = (
@@ -428,6 +501,8 @@ def _reconcile_stale(campaign_id: int) -> None:
         .distinct()
     )
     for attempt in list(stale):
+        if beat is not None:
+            beat()
         rows = CampaignRecipient.objects.filter(
             campaign_id=campaign_id, attempt=attempt, status=R.SENDING
         )
@@ -436,29 +511,33 @@ def _reconcile_stale(campaign_id: int) -> None:
             rows.update(status=R.SENT, sent_at=timezone.now(), message_id="reconciled")
         elif accepted is False:
             rows.update(status=R.PENDING, attempt=None, claimed_at=None)
-        else:
-            rows.update(status=R.FAILED, error=UNCONFIRMED)
+        else:  # may have been sent: not resent, and it stays counted in the month's usage
+            rows.update(status=R.FAILED, error=UNCONFIRMED, message_id=UNCONFIRMED_MESSAGE_ID)
 
 
-def _finish_if_done(campaign_id: int) -> None:
-    """Mark the campaign sent once no recipient is pending or in flight."""
+def _finish_if_done(campaign_id: int) -> bool:
+    """Mark the campaign sent once no recipient is pending or in flight; False while busy."""
     busy = CampaignRecipient.objects.filter(
         campaign_id=campaign_id, status__in=[R.PENDING, R.SENDING]
     ).exists()
     if busy:
-        return
+        return False
     with transaction.atomic():
         campaign = campaign_locked(campaign_id)
         if campaign.status != S.SENDING:
-            return
+            return True
         campaign_transition(campaign, S.SENT)
+        usage_true_up(campaign)
     transaction.on_commit(lambda: _notify_sent(campaign))
+    return True
 
 
 def _notify_sent(campaign: Campaign) -> None:
+    from engagex.campaigns.services.state import campaign_starter
     from engagex.notifications.services import notification_send
 
-    if campaign.created_by is None:
+    starter = campaign_starter(campaign)
+    if starter is None:
         return
     counts = dict(
         CampaignRecipient.objects.filter(campaign=campaign)
@@ -468,7 +547,7 @@ def _notify_sent(campaign: Campaign) -> None:
     from django.urls import reverse
 
     notification_send(
-        recipients=[campaign.created_by],
+        recipients=[starter],
         link=reverse(
             "admin:campaigns_campaign_change", args=[campaign.pk], urlconf="config.urls_tenants"
         ),

@@ -1,44 +1,67 @@
-"""The campaign state machine: draft → scheduled → sending → sent; paused, cancelled, failed."""
+"""The campaign state machine: draft → scheduled → sending → sent; paused, cancelled, failed.
+
+Pause and cancel go through Pausing… / Cancelling… while batches already handed to the ESP
+are still being answered; the last of them to settle completes the move (`campaign_settle`).
+"""
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
-from engagex.campaigns.models import Campaign
+from engagex.campaigns.models import Campaign, CampaignRecipient
 
 S = Campaign.Status
 TRANSITIONS = {
     S.DRAFT: {S.SCHEDULED, S.SENDING, S.CANCELLED},
     S.SCHEDULED: {S.DRAFT, S.SENDING, S.CANCELLED},
-    S.SENDING: {S.PAUSED, S.SENT, S.CANCELLED, S.FAILED},
-    S.PAUSED: {S.SENDING, S.CANCELLED},
+    S.SENDING: {S.PAUSING, S.PAUSED, S.SENT, S.CANCELLING, S.CANCELLED, S.FAILED},
+    # Resuming waits for "Paused": old tasks' batches and new ones never overlap.
+    S.PAUSING: {S.PAUSED, S.CANCELLING, S.CANCELLED},
+    S.PAUSED: {S.SENDING, S.CANCELLING, S.CANCELLED},
     S.SENT: set(),
+    S.CANCELLING: {S.CANCELLED},
     S.CANCELLED: set(),
     S.FAILED: set(),
 }
+ENDED = {S.SENT, S.CANCELLED, S.FAILED}
+# A pause or cancel waits in the first state while batches are with the ESP.
+SETTLING = {S.PAUSED: S.PAUSING, S.CANCELLED: S.CANCELLING}
+SETTLED = {S.PAUSING: S.PAUSED, S.CANCELLING: S.CANCELLED}
 NOT_ALLOWED = gettext_lazy("A {current} campaign cannot be {target}.")
 VERBS = {
     S.DRAFT: "moved back to draft",
     S.SCHEDULED: "scheduled",
     S.SENDING: "sent",
+    S.PAUSING: "paused",
     S.PAUSED: "paused",
     S.SENT: "marked sent",
+    S.CANCELLING: "cancelled",
     S.CANCELLED: "cancelled",
     S.FAILED: "marked failed",
 }
 
 
 def campaign_locked(campaign_id: int) -> Campaign:
-    """Fetch the campaign row locked for this transaction (two clicks, two workers: one wins)."""
+    """Fetch the campaign row locked for this transaction (two clicks, two workers: one wins).
+
+    Send tasks claim batches under a KEY SHARE lock on this row, so a pause or cancel that
+    holds this lock waits for claims under way, and every claim after it sees its status.
+    """
     return Campaign.objects.select_for_update().select_related("template").get(pk=campaign_id)
+
+
+def campaign_in_flight(campaign_id: int) -> int:
+    """Recipients claimed by a send task and not yet answered by the ESP."""
+    return CampaignRecipient.objects.filter(
+        campaign_id=campaign_id, status=CampaignRecipient.Status.SENDING
+    ).count()
 
 
 def campaign_transition(campaign: Campaign, target: str, *, reason: str = "") -> Campaign:
     """Move a (locked) campaign to `target`, or raise ValidationError saying why not."""
     if target not in TRANSITIONS[campaign.status]:
-        raise ValidationError(
-            NOT_ALLOWED.format(current=campaign.get_status_display().lower(), target=VERBS[target])
-        )
+        current = campaign.get_status_display().lower().rstrip("…")
+        raise ValidationError(NOT_ALLOWED.format(current=current, target=VERBS[target]))
     now = timezone.now()
     campaign.status = target
     campaign.status_changed_at = now
@@ -46,36 +69,108 @@ def campaign_transition(campaign: Campaign, target: str, *, reason: str = "") ->
     if reason or target == S.SENDING:
         campaign.failure_reason = reason
         fields.append("failure_reason")
-    if target in {S.SENT, S.CANCELLED, S.FAILED}:
+    if target in ENDED:
         campaign.finished_at = now
         fields.append("finished_at")
     campaign.save(update_fields=fields)
     if target == S.FAILED:
         _notify_failed(campaign)
+    elif target == S.CANCELLED and campaign.started_at:
+        _notify_cancelled(campaign)
+    elif target == S.PAUSED and campaign.failure_reason:
+        _notify_paused(campaign)  # paused by the pipeline (the ESP kept failing), not a person
     return campaign
 
 
-def _notify_failed(campaign: Campaign) -> None:
-    """Tell the campaign's author, and the Owners and Admins, that it stopped for good."""
+def campaign_stop(campaign: Campaign, target: str, *, reason: str = "") -> Campaign:
+    """Pause or cancel a (locked) campaign: at once when nothing is with the ESP, else through
+    Pausing… / Cancelling… until the batches in flight are answered."""
+    if target in SETTLING and campaign_in_flight(campaign.pk):
+        target = SETTLING[target]
+    return campaign_transition(campaign, target, reason=reason)
+
+
+def campaign_starter(campaign: Campaign):
+    """The person who sent or scheduled the campaign (its author when unknown), if active."""
+    person = campaign.started_by or campaign.created_by
+    return person if person is not None and person.is_active else None
+
+
+def _link(campaign: Campaign) -> str:
     from django.urls import reverse
 
+    return reverse(
+        "admin:campaigns_campaign_change", args=[campaign.pk], urlconf="config.urls_tenants"
+    )
+
+
+def _counts(campaign: Campaign) -> dict:
+    from django.db.models import Count
+
+    return dict(
+        CampaignRecipient.objects.filter(campaign=campaign)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+
+
+def _notify_failed(campaign: Campaign) -> None:
+    """Tell the person who started it, and the Owners and Admins, that it stopped for good."""
     from engagex.accounts import roles
     from engagex.accounts.models import User
     from engagex.notifications.services import notification_send
 
     people = User.objects.filter(is_active=True, groups__name__in=[roles.OWNER, roles.ADMIN])
     recipients = {user.pk: user for user in people}
-    if campaign.created_by_id and campaign.created_by.is_active:
-        recipients[campaign.created_by_id] = campaign.created_by
-    link = reverse(
-        "admin:campaigns_campaign_change", args=[campaign.pk], urlconf="config.urls_tenants"
-    )
+    if starter := campaign_starter(campaign):
+        recipients[starter.pk] = starter
     # In-app rows are written with the failure; emails go after the commit.
     notification_send(
         recipients=list(recipients.values()),
         title=f"Campaign failed: {campaign.name}",
         body=campaign.failure_reason or "The campaign stopped and will not send more.",
-        link=link,
+        link=_link(campaign),
         level="error",
+        email=True,
+    )
+
+
+def _notify_cancelled(campaign: Campaign) -> None:
+    from engagex.notifications.services import notification_send
+
+    starter = campaign_starter(campaign)
+    if starter is None:
+        return
+    counts = _counts(campaign)
+    sent = counts.get(CampaignRecipient.Status.SENT, 0)
+    notification_send(
+        recipients=[starter],
+        title=gettext("Campaign cancelled: %(name)s") % {"name": campaign.name},
+        body=gettext("%(sent)s sent before it stopped; %(unsent)s will not get it.")
+        % {"sent": f"{sent:,}", "unsent": f"{sum(counts.values()) - sent:,}"},
+        link=_link(campaign),
+        level="warning",
+        email=True,
+    )
+
+
+def _notify_paused(campaign: Campaign) -> None:
+    from engagex.notifications.services import notification_send
+
+    starter = campaign_starter(campaign)
+    if starter is None:
+        return
+    counts = _counts(campaign)
+    notification_send(
+        recipients=[starter],
+        title=gettext("Campaign paused: %(name)s") % {"name": campaign.name},
+        body=gettext("%(reason)s %(sent)s sent so far; %(waiting)s wait until it is resumed.")
+        % {
+            "reason": campaign.failure_reason,
+            "sent": f"{counts.get(CampaignRecipient.Status.SENT, 0):,}",
+            "waiting": f"{counts.get(CampaignRecipient.Status.PENDING, 0):,}",
+        },
+        link=_link(campaign),
+        level="warning",
         email=True,
     )
