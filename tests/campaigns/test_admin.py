@@ -97,6 +97,29 @@ def test_send_now_with_no_audience_says_so(owner_client, tenant):
         assert campaign.status == Campaign.Status.DRAFT
 
 
+def test_send_now_of_a_template_saved_before_the_rules_explains_the_refusal(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        ContactFactory.create_batch(2)
+        campaign = CampaignFactory(
+            template=TemplateFactory(
+                name="Legacy", html_body="{% autoescape off %}<p>Hi</p>{% endautoescape %}"
+            )
+        )
+    queued = OrmQ.objects.count()
+
+    response = owner_client.post(
+        _url("admin:campaigns_campaign_send_now_detail", campaign.pk), follow=True
+    )
+
+    page = response.content.decode()
+    assert "The template “Legacy” cannot be sent as it is:" in page
+    assert OrmQ.objects.count() == queued
+    with schema_context(tenant.schema_name):
+        campaign.refresh_from_db()
+        assert campaign.status == Campaign.Status.DRAFT
+        assert CampaignRecipient.objects.filter(campaign=campaign).count() == 0
+
+
 def test_schedule_in_the_past_is_a_form_error(owner_client, tenant):
     with schema_context(tenant.schema_name):
         ContactFactory()

@@ -439,3 +439,65 @@ def test_a_send_sees_every_contact_field_the_template_preview_offers(in_tenant, 
     expected = "<p>Ann Lee|+351 912 000 000|pt|ann@example.com|Porto</p>"
     assert expected in sent
     assert expected in preview.html
+
+
+def test_a_contact_whose_data_passes_the_render_caps_fails_alone(in_tenant, fake_sendgrid):
+    # given: a campaign looping over a list attribute; one contact's list is past the caps
+    html = "<p>{% for tag in contact.attributes.tags %}{{ tag }} {% endfor %}</p>"
+    heavy = ContactFactory(email="heavy@example.com", attributes={"tags": ["t"] * 6000})
+    light = ContactFactory(email="light@example.com", attributes={"tags": ["vip"]})
+    campaign = CampaignFactory(template=TemplateFactory(html_body=html))
+    campaign_start(campaign_id=campaign.pk)
+
+    # when
+    campaign = send_all(campaign)
+
+    # then: the other contact got the email and the campaign finished
+    assert campaign.status == S.SENT
+    sent_to = [
+        p["to"][0]["email"] for r in fake_sendgrid.requests for p in r["json"]["personalizations"]
+    ]
+    assert sent_to == [light.email]
+    failed = CampaignRecipient.objects.get(campaign=campaign, contact=heavy)
+    assert failed.status == R.FAILED
+    assert failed.error.startswith("Not sent: the email could not be made for this contact.")
+    assert "5,000 items" in failed.error
+
+
+def test_content_that_breaks_the_rules_is_refused_at_send_now(in_tenant, fake_sendgrid):
+    # given: content saved before the rule existed (factories skip validation)
+    people(2)
+    campaign = CampaignFactory(
+        template=TemplateFactory(
+            name="Old", html_body="{% autoescape off %}<p>Hi</p>{% endautoescape %}"
+        )
+    )
+
+    # when / then
+    with pytest.raises(ValidationError) as refused:
+        campaign_start(campaign_id=campaign.pk)
+
+    assert refused.value.messages[0].startswith("The template “Old” cannot be sent as it is:")
+    assert CampaignRecipient.objects.filter(campaign=campaign).count() == 0
+    campaign.refresh_from_db()
+    assert campaign.status == S.DRAFT
+
+
+def test_frozen_content_that_breaks_the_rules_fails_the_campaign_instead_of_crashing(
+    in_tenant, fake_sendgrid
+):
+    # given: a campaign that started before the rule existed (its content is frozen)
+    people(2)
+    campaign = CampaignFactory()
+    campaign_start(campaign_id=campaign.pk)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        content_html="{% autoescape off %}<p>Hi</p>{% endautoescape %}"
+    )
+
+    # when
+    campaign = send_all(campaign)
+
+    # then
+    assert campaign.status == S.FAILED
+    assert campaign.failure_reason.startswith("The content cannot be sent:")
+    assert fake_sendgrid.requests == []

@@ -44,6 +44,7 @@ STILL_PAUSING = gettext_lazy(
     "It is still pausing: {count:,} recipients are with the email service. Resume it once "
     "it shows “Paused”, in a few seconds."
 )
+CONTENT_REFUSED = gettext_lazy("The template “{name}” cannot be sent as it is: {reason}")
 ONLY_DRAFTS = gettext_lazy("Only draft campaigns can be edited; duplicate this one to change it.")
 
 
@@ -120,9 +121,27 @@ def campaign_unschedule(*, campaign: Campaign) -> Campaign:
 
 def campaign_check_sendable(campaign: Campaign) -> None:
     from engagex.domains.services import sender_address_check
+    from engagex.email_templates.models import EmailTemplate
+    from engagex.email_templates.services import template_content_check
 
-    if not (campaign.template.html_body or "").strip():
-        raise ValidationError(EMPTY_TEMPLATE.format(name=campaign.template.name))
+    template = campaign.template
+    if not (template.html_body or "").strip():
+        raise ValidationError(EMPTY_TEMPLATE.format(name=template.name))
+    # What the send will render (the campaign's subject included), under today's rules: a
+    # template saved before a rule or a cap existed is refused here, not after the start.
+    as_sent = EmailTemplate(
+        name=template.name,
+        subject=campaign.subject,
+        preheader=template.preheader,
+        html_body=template.html_body,
+        text_body=template.text_body,
+    )
+    try:
+        template_content_check(template=as_sent)
+    except ValidationError as error:
+        raise ValidationError(
+            CONTENT_REFUSED.format(name=template.name, reason=" ".join(error.messages))
+        ) from error
     sender_address_check(campaign.from_email)
 
 

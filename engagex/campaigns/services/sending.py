@@ -28,6 +28,7 @@ import orjson
 from anymail.exceptions import AnymailAPIError, AnymailError
 from anymail.message import AnymailMessage
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count
 from django.db.models.functions import Now
@@ -54,6 +55,7 @@ from engagex.core.tenancy import current_tenant
 from engagex.email_templates.sandbox import (
     MERGE_FIELD_FORMAT,
     MergeTemplate,
+    RenderError,
     merge_compile,
     merge_values,
 )
@@ -73,6 +75,8 @@ UNSUBSCRIBE_FOOTER_TEXT = "\n\n--\nUnsubscribe: {{ unsubscribe_url }}\n"
 SKIPPED_UNSUBSCRIBED = "Not sent: the contact was no longer subscribed when its batch was sent."
 SKIPPED_DELETED = "Not sent: the contact was deleted before its batch was sent."
 UNCONFIRMED = "Not resent: a worker stopped mid-request and the ESP could not confirm the send."
+NOT_RENDERED = "Not sent: the email could not be made for this contact. {reason}"
+CONTENT_REFUSED = "The content cannot be sent: {reason}"
 
 
 @dataclass
@@ -138,7 +142,11 @@ def campaign_send_some(
         return False
     if campaign.status != S.SENDING or campaign.send_round != send_round:
         return False
-    prepared = campaign_prepare(campaign)
+    try:
+        prepared = campaign_prepare(campaign)
+    except ValidationError as error:  # content saved before a rule (or cap) existed
+        _stop(campaign_id, S.FAILED, CONTENT_REFUSED.format(reason=" ".join(error.messages)))
+        return False
     beat = Heartbeat(campaign_id, send_round)
     in_flight: deque[InFlight] = deque()
     going = True
@@ -290,12 +298,22 @@ def _prepare_batch(prepared: PreparedCampaign, attempt, rows):
                 language=language,
                 attributes=orjson.loads(attributes) if attributes else None,
             )
-            sendable.append((recipient_id, contact_id, merge, email))
+            token = unsubscribe_token(
+                schema=prepared.schema, contact_id=contact_id, campaign_id=prepared.campaign.pk
+            )
+            context = recipient_context(merge, token)
+            try:
+                values = merge_values(prepared.templates, context)
+            except RenderError as error:  # this contact's data passes the render caps
+                reason = NOT_RENDERED.format(reason=" ".join(error.messages))
+                skipped.append((recipient_id, reason[:2000]))
+                continue
+            sendable.append((recipient_id, token, context, values, email))
     if skipped:
         _mark_failed([rid for rid, _ in skipped], reason=skipped[0][1], per_row=dict(skipped))
     if not sendable:
         return NOBODY_TO_SEND
-    ids = [rid for rid, _, _, _ in sendable]
+    ids = [rid for rid, *_ in sendable]
     try:
         message = _build_message(prepared, attempt, sendable)
     except AnymailError as error:  # e.g. an address Anymail cannot parse: no retry helps
@@ -371,13 +389,9 @@ def _settle(prepared: PreparedCampaign, sending: InFlight, beat: Heartbeat) -> b
 def _build_message(prepared: PreparedCampaign, attempt, sendable) -> AnymailMessage:
     campaign = prepared.campaign
     merge_data, metadata, headers = {}, {}, {}
-    for recipient_id, contact_id, merge, email in sendable:
-        token = unsubscribe_token(
-            schema=prepared.schema, contact_id=contact_id, campaign_id=campaign.pk
-        )
-        context = recipient_context(merge, token)
+    for recipient_id, token, context, values, email in sendable:
         url = context["unsubscribe_url"]
-        merge_data[email] = merge_values(prepared.templates, context)
+        merge_data[email] = values
         metadata[email] = {
             "schema": prepared.schema,
             "campaign": str(campaign.pk),
