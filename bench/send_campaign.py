@@ -25,7 +25,18 @@ import psutil
 from _common import ROOT, bench_database, bench_plan
 
 NAIVE_ROWS = 1_000
-PORT = 8765
+
+
+def _free_port() -> int:
+    """A loopback port nobody listens on: two benches at once must not share one fake ESP."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+PORT = _free_port()
 
 
 def fill(rows: int) -> None:
