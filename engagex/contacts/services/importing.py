@@ -630,14 +630,14 @@ class _RowPlan:
                 return stated.lower(), None, None  # reported by _check as unknown
             if status == "":
                 return "", None, None
-        if self.file_status and _worse(self.file_status, status):
-            status, source = self.file_status, self.source
         for i, field, header in self.opt_outs:
             cell = cells[i]
             if cell is None or not mapping_rules.cell_is_true(display_text(cell)):
                 continue
             if _worse(field, status) or (field == status and source is None):
                 status, source, when = field, f"{self.source} ({header})", _when(cell)
+        if self.file_status and _worse(self.file_status, status):
+            status, source, when = self.file_status, self.source, None
         if status in SUPPRESSED and source is None:
             source = self.source
         return status, (source or "")[:120] or None, when
