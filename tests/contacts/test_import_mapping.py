@@ -197,3 +197,13 @@ def test_the_dry_run_page_says_who_is_imported_opted_out(tenant, owner_client):
     assert "1 unsubscribed." in page
     with schema_context(tenant.schema_name):
         assert Contact.objects.count() == 0
+
+
+def test_excel_unicode_text_utf16_tab_separated_is_read(in_tenant):
+    data = "E-Mail\tVorname\nzoe@example.de\tZoë\n".encode("utf-16")
+
+    job = run(data, name="unicode.txt")
+    apply(job)
+
+    assert (job.encoding, job.delimiter) == ("utf-16", "\t")
+    assert Contact.objects.get().first_name == "Zoë"

@@ -1214,12 +1214,7 @@ def _fail(job: ImportJob, message) -> None:
     )
     if failed_status != Status.IMPORTING:
         _drop_stage(job)  # an apply that failed keeps its data, to continue on retry
-    _notify(
-        job,
-        gettext("Import failed: %(name)s") % {"name": job.original_name},
-        "error",
-        email=True,
-    )
+    _notify(job, gettext("Import failed: %(name)s") % {"name": job.original_name}, "error")
 
 
 def _notify(job: ImportJob, title: str, level: str, *, email: bool | None = None) -> None:

@@ -474,8 +474,9 @@ def _xlsx_data_rows(fileobj, *, name: str, has_header: bool, columns: int):
         for number, cells in workbook.rows(sheet):
             if number < header_no or (has_header and number == header_no):
                 continue
-            last = _last_column(cells)
-            yield number, _place(cells, columns), last if last > columns else columns
+            # A cell right of the header is an unnamed column, not a sign of a misread row
+            # (as it is in a CSV): it is left out like a column whose header is empty.
+            yield number, _place(cells, columns), columns
     finally:
         workbook.close()
 
