@@ -40,13 +40,14 @@ from engagex.contacts.models import Contact, ImportJob
 from engagex.contacts.services import mapping as mapping_rules
 from engagex.contacts.services.contacts import email_is_valid, email_normalize
 from engagex.contacts.services.reading import (
+    MAX_JSON_DEPTH,
     FileInfo,
-    _depth,
     clean_text,
     display_text,
     file_check,
     inspect_file,
     iter_data_rows,
+    json_depth,
     typed_value,
 )
 from engagex.core.audit import AuditVerb, audit_record
@@ -676,7 +677,7 @@ def _json_object(cell):
         value = json.loads(text)
     except (ValueError, RecursionError):
         return None
-    if not isinstance(value, dict) or _depth(value, 17) > 16:
+    if not isinstance(value, dict) or json_depth(value, MAX_JSON_DEPTH + 1) > MAX_JSON_DEPTH:
         return None
     return typed_value(value)
 
@@ -1097,7 +1098,7 @@ def import_job_retry(*, job: ImportJob, user=None) -> ImportJob:
     )
     job.refresh_from_db()
     audit_record(user=user, verb=AuditVerb.RESUMED, obj=job, detail=job.original_name)
-    if import_runs_in_background(job) or status == Status.READING:
+    if job.background or job.unattended or import_runs_in_background(job):
         return _queue(job, status=status)
     return _process(job)
 
@@ -1189,11 +1190,6 @@ def _end_lock_holder(job: ImportJob) -> None:
             [key >> 32, key & 0xFFFF_FFFF],
         )
     logger.warning("Import %s: ended the database session holding it since long ago", job.pk)
-
-
-def import_job_fail(*, job: ImportJob, message: str) -> ImportJob:
-    _fail(job, message)
-    return job
 
 
 def _fail(job: ImportJob, message) -> None:

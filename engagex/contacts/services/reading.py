@@ -602,7 +602,7 @@ def _json_objects(fileobj, *, name: str) -> Iterator[tuple[int, dict]]:
                 raise bad("number too large", position) from error
         if not isinstance(value, dict):
             raise ValidationError(JSON_ITEM_SHAPE.format(item=item))
-        if _depth(value, MAX_JSON_DEPTH + 1) > MAX_JSON_DEPTH:
+        if json_depth(value, MAX_JSON_DEPTH + 1) > MAX_JSON_DEPTH:
             raise ValidationError(JSON_TOO_DEEP.format(item=item, limit=MAX_JSON_DEPTH))
         yield item, value
         position = skip_ws(end)
@@ -618,12 +618,12 @@ def _json_objects(fileobj, *, name: str) -> Iterator[tuple[int, dict]]:
         position = skip_ws(position + 1)
 
 
-def _depth(value, stop: int) -> int:
+def json_depth(value, stop: int) -> int:
     """How deeply `value` nests (an object of plain values is 1), counting up to `stop`."""
     if not isinstance(value, dict | list) or stop <= 0:
         return 0
     children = value.values() if isinstance(value, dict) else value
-    return 1 + max((_depth(child, stop - 1) for child in children), default=0)
+    return 1 + max((json_depth(child, stop - 1) for child in children), default=0)
 
 
 def _inspect_json(fileobj, *, name: str) -> FileInfo:
