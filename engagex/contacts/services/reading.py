@@ -463,7 +463,7 @@ def _place(cells, width: int) -> list:
     row = [None] * width
     for column, value in cells:
         if column <= width:
-            row[column - 1] = value
+            row[column - 1] = clean_text(value) if type(value) is str else value
     return row
 
 
@@ -662,18 +662,21 @@ def iter_data_rows(
     headers: list[str] | None = None,
     has_header: bool = True,
 ):
-    """Yield (row number, cells, cell count) for every data row, `columns` cells each.
+    """Iterate (row number, cells, cell count) over the data rows, `columns` cells each.
 
     The count is how many cells the row really has (more than `columns` means cells past
     the header). Rows past IMPORT_MAX_ROWS stop the read with a clear error.
     """
-    limit = settings.IMPORT_MAX_ROWS
     if file_format == "csv":
-        rows = _csv_data_rows(fileobj, encoding, delimiter, columns, has_header)
-    elif file_format == "xlsx":
+        return _csv_data_rows(fileobj, encoding, delimiter, columns, has_header)
+    if file_format == "xlsx":
         rows = _xlsx_data_rows(fileobj, name=name, has_header=has_header, columns=columns)
     else:
         rows = _json_data_rows(fileobj, name=name, headers=headers or [])
+    return _at_most(rows, settings.IMPORT_MAX_ROWS)
+
+
+def _at_most(rows, limit: int):
     for seen, row in enumerate(rows, start=1):
         if seen > limit:
             raise ValidationError(TOO_MANY_ROWS.format(limit=limit))
@@ -685,17 +688,24 @@ def _csv_data_rows(fileobj, encoding: str, delimiter: str, columns: int, has_hea
     codec, errors = _codec(encoding)
     text = io.TextIOWrapper(fileobj, encoding=codec, errors=errors, newline="")
     reader = _csv_reader(text, delimiter)
+    limit = settings.IMPORT_MAX_ROWS
     try:
         if has_header:
             next(reader, None)
-        for cells in reader:
-            count = len(cells)
-            if count > columns and not any(c.strip() for c in cells[columns:]):
+        for seen, cells in enumerate(reader, start=1):
+            if seen > limit:
+                raise ValidationError(TOO_MANY_ROWS.format(limit=limit))
+            size = len(cells)
+            if size > columns:
+                count = size if any(c.strip() for c in cells[columns:]) else columns
+                cells = cells[:columns]
+            else:
                 count = columns
-            row = [clean_text(c) for c in cells[:columns]]
-            if len(row) < columns:
-                row.extend([""] * (columns - len(row)))
-            yield reader.line_num, row, count
+                if size < columns:
+                    cells.extend([""] * (columns - size))
+            if "\x00" in "\x1f".join(cells):
+                cells = [clean_text(c) for c in cells]
+            yield reader.line_num, cells, count
     except UnicodeDecodeError as error:
         line, byte = _first_decode_error(fileobj, codec)
         raise ValidationError(INVALID_UTF8.format(line=line, byte=byte)) from error
@@ -711,4 +721,4 @@ def _json_data_rows(fileobj, *, name: str, headers: list[str]):
     for item, row in _json_objects(fileobj, name=name):
         if any(isinstance(key, str) and "\x00" in key for key in row):
             row = {clean_text(key): value for key, value in row.items()}
-        yield item + 1, [row.get(key) for key in headers], len(headers)
+        yield item + 1, [typed_value(row.get(key)) for key in headers], len(headers)
