@@ -178,8 +178,15 @@ LOGGING = {
 # --- Contacts ------------------------------------------------------------------------------
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=150 * 1024 * 1024)
 IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=200)
-# Files with more rows than this validate and import in a background task.
+# Files with more rows, or more bytes to parse (an .xlsx unpacked), than these are read,
+# checked and imported in the task cluster, never in a web request.
 IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=5_000)
+IMPORT_BACKGROUND_BYTES = env.int("IMPORT_BACKGROUND_BYTES", default=5 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=2_000_000)
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=1024 * 1024 * 1024)
+# An import in progress whose run reported nothing for this long, and whose lock no database
+# session holds, lost its worker: the minute sweeper queues it again.
+IMPORT_STALE_SECONDS = env.int("IMPORT_STALE_SECONDS", default=60)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Campaigns -----------------------------------------------------------------------------

@@ -46,6 +46,13 @@ LOGGING = {
 if env.str("SENDGRID_API_KEY", default=""):
     EMAIL_BACKEND = "engagex.campaigns.backends.SendGridBackend"
 
+# A worker started by a test reads uploads the test stored in this folder (memory is not shared).
+if env.str("ENGAGEX_TEST_MEDIA_ROOT", default=""):
+    STORAGES["default"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.str("ENGAGEX_TEST_MEDIA_ROOT")},
+    }
+
 # A worker started by a test (a real qcluster subprocess) must use the test database.
 if env.str("ENGAGEX_TEST_DATABASE_NAME", default=""):
     DATABASES["default"]["NAME"] = env.str("ENGAGEX_TEST_DATABASE_NAME")

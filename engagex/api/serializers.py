@@ -85,6 +85,13 @@ class ImportUploadSerializer(serializers.Serializer):
     groups = serializers.PrimaryKeyRelatedField(
         many=True, queryset=ContactGroup.objects.all(), required=False
     )
+    file_status = serializers.ChoiceField(
+        choices=ImportJob.FileStatus.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Everyone in the file unsubscribed/bounced/complained; guessed from the "
+        "file name when omitted (e.g. Mailchimp's unsubscribed_members_export_…).",
+    )
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
@@ -94,8 +101,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
         model = ImportJob
         fields = [
             "id", "original_name", "file_format", "status", "phase", "processed_rows",
-            "total_rows", "progress_percent", "counts", "error_message", "created_at",
-            "finished_at",
+            "total_rows", "progress_percent", "applied_through_row", "file_status", "counts",
+            "error_message", "created_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -137,22 +137,47 @@ class ContactViewSet(viewsets.ModelViewSet):
         """Upload a spreadsheet; columns are matched automatically and the import runs."""
         serializer = s.ImportUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         job = importing.import_job_create(
-            upload=serializer.validated_data["file"], created_by=_acting_user(request)
+            upload=data["file"],
+            created_by=_acting_user(request),
+            unattended=True,
+            update_existing=data["update_existing"],
+            groups=data.get("groups", []),
+            file_status=data.get("file_status"),
         )
-        importing.import_job_configure(
-            job=job,
-            mapping=job.mapping,
-            update_existing=serializer.validated_data["update_existing"],
-            groups=serializer.validated_data.get("groups", []),
-        )
-        importing.import_job_queue_unattended(job=job)
         return Response(s.ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
+    """Import jobs; a failed or interrupted one can be retried (`resume/` is the same) or
+    cancelled (rows already imported stay imported)."""
+
     serializer_class = s.ImportJobSerializer
     queryset = ImportJob.objects.all()
+    action_permissions = {
+        "retry": ["contacts.add_importjob"],
+        "resume": ["contacts.add_importjob"],
+        "cancel": ["contacts.add_importjob"],
+    }
+
+    @extend_schema(request=None, responses=s.ImportJobSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        job = importing.import_job_retry(job=self.get_object(), user=_acting_user(request))
+        job.refresh_from_db()
+        return Response(s.ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses=s.ImportJobSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        return self.retry(request, pk)
+
+    @extend_schema(request=None, responses=s.ImportJobSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        job = importing.import_job_cancel(job=self.get_object(), user=_acting_user(request))
+        return Response(s.ImportJobSerializer(job).data)
 
 
 class GroupViewSet(viewsets.ModelViewSet):

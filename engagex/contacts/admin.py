@@ -41,10 +41,8 @@ from engagex.contacts.services.exporting import (
     export_record,
     export_xlsx_file,
 )
-from engagex.contacts.tasks import contacts_import_apply, contacts_import_validate
 from engagex.core.paginator import LargeTablePaginator
 from engagex.core.sites import workspace_site
-from engagex.core.tasks import enqueue_tenant_task
 
 STATUS_COLORS = {
     ContactStatus.SUBSCRIBED: "success",
@@ -304,6 +302,7 @@ class ContactGroupAdmin(ModelAdmin):
 
 
 IMPORT_STATUS_COLORS = {
+    ImportJob.Status.READING: "info",
     ImportJob.Status.MAPPING: "info",
     ImportJob.Status.VALIDATING: "info",
     ImportJob.Status.VALIDATED: "warning",
@@ -403,6 +402,7 @@ class ImportJobAdmin(ModelAdmin):
                 return response
         if job.status == ImportJob.Status.MAPPING and form is None:
             form = ImportMappingForm(job=job)
+        opted_out = (job.counts or {}).get("opted_out") or {}
         context = {
             **self.admin_site.each_context(request),
             "title": job.original_name,
@@ -414,6 +414,13 @@ class ImportJobAdmin(ModelAdmin):
             if job.status == ImportJob.Status.VALIDATED
             else [],
             "counts": [(key, label, job.counts.get(key, 0)) for key, label in COUNT_LABELS],
+            "opted_out": sum(opted_out.values()),
+            "opted_out_counts": [
+                (label, opted_out.get(key, 0))
+                for key, label in OPTED_OUT_LABELS
+                if opted_out.get(key, 0)
+            ],
+            "stalled": importing.import_job_stalled(job=job),
             "background": importing.import_runs_in_background(job),
         }
         return TemplateResponse(request, "admin/contacts/importjob/detail.html", context)
@@ -432,34 +439,27 @@ class ImportJobAdmin(ModelAdmin):
                     update_existing=form.cleaned_data["update_existing"],
                     groups=form.cleaned_data["groups"],
                     unknown_columns=form.cleaned_data["unknown_columns"],
+                    file_status=form.cleaned_data["file_status"],
                 )
-                if importing.import_runs_in_background(job):
-                    job.background = True
-                    job.save(update_fields=["background"])
-                    importing.import_job_mark_queued(job=job)
-                    enqueue_tenant_task(contacts_import_validate, _schema(), job.pk)
-                else:
-                    importing.import_job_validate(job=job)
+                importing.import_job_check(job=job)
             elif step == "confirm":
-                importing.import_job_confirm(job=job)
-                if importing.import_runs_in_background(job):
-                    enqueue_tenant_task(contacts_import_apply, _schema(), job.pk)
-                else:
-                    importing.import_job_apply(job=job)
+                importing.import_job_confirm(job=job, user=request.user)
+                job = importing.import_job_start(job=job)
+                if job.status == ImportJob.Status.DONE:
                     self.message_user(request, _("Import finished."), messages.SUCCESS)
-            elif step == "resume":
-                importing.import_job_resume(job=job)
-                if importing.import_runs_in_background(job):
-                    enqueue_tenant_task(contacts_import_apply, _schema(), job.pk)
-                else:
-                    importing.import_job_apply(job=job)
+            elif step in {"retry", "resume"}:
+                importing.import_job_retry(job=job, user=request.user)
             elif step == "remap":
                 importing.import_job_remap(job=job)
             elif step == "cancel":
-                importing.import_job_cancel(job=job)
-                self.message_user(
-                    request, _("Import cancelled; nothing was changed."), messages.INFO
-                )
+                job = importing.import_job_cancel(job=job, user=request.user)
+                if job.applied_through_row:
+                    message = _(
+                        "Import cancelled; the rows imported before it stopped stay imported."
+                    )
+                else:
+                    message = _("Import cancelled; nothing was changed.")
+                self.message_user(request, message, messages.INFO)
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
         return here, None
@@ -475,6 +475,7 @@ class ImportJobAdmin(ModelAdmin):
                 "percent": job.progress_percent,
                 "processed": job.processed_rows,
                 "total": job.total_rows,
+                "message": job.error_message,
             }
         )
 
@@ -498,12 +499,11 @@ COUNT_LABELS = [
     ("duplicate", _("Duplicates within the file")),
     ("over_limit", _("Over the contact limit")),
 ]
-
-
-def _schema() -> str:
-    from django.db import connection
-
-    return connection.schema_name
+OPTED_OUT_LABELS = [
+    ("unsubscribed", _("unsubscribed")),
+    ("bounced", _("bounced")),
+    ("complained", _("marked as spam")),
+]
 
 
 workspace_site.register(Contact, ContactAdmin)

@@ -118,8 +118,19 @@ class ImportMappingForm(forms.Form):
         widget=UnfoldBooleanWidget,
         help_text=_(
             "When unticked, contacts already in the workspace keep their details (they still "
-            "join the groups below). Unsubscribed, bounced or complained contacts are never "
-            "made subscribed again either way."
+            "join the groups below, and opt-outs in the file still apply). Unsubscribed, "
+            "bounced or complained contacts are never made subscribed again either way."
+        ),
+    )
+    file_status = forms.ChoiceField(
+        label=_("Who is in this file"),
+        choices=ImportJob.FileStatus.choices,
+        required=False,
+        widget=UnfoldAdminRadioSelectWidget,
+        help_text=_(
+            "Exports of unsubscribed, cleaned or bounced members (from Mailchimp, Sendy, …) "
+            "are recognised by their name. Such contacts are imported as unsubscribed or "
+            "bounced, never as subscribed."
         ),
     )
     groups = forms.ModelMultipleChoiceField(
@@ -134,6 +145,7 @@ class ImportMappingForm(forms.Form):
         self.job = job
         self.initial.setdefault("unknown_columns", job.unknown_columns)
         self.initial.setdefault("update_existing", job.update_existing)
+        self.initial.setdefault("file_status", job.file_status)
         self.initial.setdefault("groups", list(job.target_groups.values_list("pk", flat=True)))
         self.columns = []
         for index, header in enumerate(job.headers):

@@ -133,6 +133,7 @@ class ImportJob(models.Model):
     """One spreadsheet import: upload → mapping → dry run → confirm → applied."""
 
     class Status(models.TextChoices):
+        READING = "reading", _("Reading the file")
         MAPPING = "mapping", _("Waiting for column mapping")
         VALIDATING = "validating", _("Validating")
         VALIDATED = "validated", _("Ready to import")
@@ -145,12 +146,25 @@ class ImportJob(models.Model):
         ATTRIBUTES = "attributes", _("Keep them as custom attributes")
         IGNORE = "ignore", _("Ignore them")
 
+    class FileStatus(models.TextChoices):
+        PER_ROW = "", _("As each row says (subscribed unless a column says otherwise)")
+        UNSUBSCRIBED = "unsubscribed", _("Everyone in it unsubscribed")
+        BOUNCED = "bounced", _("Everyone in it bounced or was cleaned")
+        COMPLAINED = "complained", _("Everyone in it marked email as spam")
+
+    # Statuses in which a task (or a request) is working on the job.
+    RUNNING = frozenset({Status.READING, Status.VALIDATING, Status.IMPORTING})
+
     file = models.FileField(upload_to=import_upload_to)
     original_name = models.CharField(max_length=255)
     file_format = models.CharField(max_length=10)
     file_size = models.BigIntegerField(default=0)
     encoding = models.CharField(max_length=20, blank=True)
     delimiter = models.CharField(max_length=4, blank=True)
+    unpacked_size = models.BigIntegerField(
+        default=0, help_text="Bytes the parser reads (an .xlsx unpacked); decides where it runs."
+    )
+    has_header = models.BooleanField(default=True)
     headers = models.JSONField(default=list)
     sample_rows = models.JSONField(default=list)
     estimated_rows = models.PositiveIntegerField(default=0)
@@ -164,9 +178,28 @@ class ImportJob(models.Model):
         default=True,
         help_text=_("Update contacts that already exist; otherwise leave them as they are."),
     )
+    file_status = models.CharField(
+        _("everyone in this file"),
+        max_length=20,
+        blank=True,
+        choices=FileStatus.choices,
+        default=FileStatus.PER_ROW,
+    )
     target_groups = models.ManyToManyField(ContactGroup, blank=True, related_name="import_jobs")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.MAPPING)
     background = models.BooleanField(default=False)
+    unattended = models.BooleanField(
+        default=False, help_text="Applied right after its dry run, with no one to confirm (API)."
+    )
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a task last reported progress on the job, or queued it (see the sweeper).",
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Runs started since the job last made lasting progress."
+    )
+    failed_status = models.CharField(max_length=20, blank=True)
     phase = models.CharField(max_length=40, blank=True)
     processed_rows = models.PositiveIntegerField(default=0)
     total_rows = models.PositiveIntegerField(default=0)
@@ -201,4 +234,4 @@ class ImportJob(models.Model):
 
     @property
     def is_running(self) -> bool:
-        return self.status in {self.Status.VALIDATING, self.Status.IMPORTING}
+        return self.status in self.RUNNING

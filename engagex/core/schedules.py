@@ -53,6 +53,12 @@ SCHEDULES = [
         "next_run": lambda: _first_of_next_month(),
     },
     {
+        "name": "contacts: resume imports that lost their worker",
+        "func": "engagex.contacts.tasks.contacts_imports_sweep",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
+    {
         "name": "contacts: cancel abandoned imports",
         "func": "engagex.contacts.tasks.contacts_imports_cleanup",
         "schedule_type": Schedule.DAILY,

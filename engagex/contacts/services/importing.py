@@ -3,11 +3,23 @@
 Rows are parsed in Python and streamed with COPY into a per-job UNLOGGED staging table.
 One SQL statement then classifies every row (invalid, duplicate in the file, new, update,
 unchanged, skipped); the dry run reports those counts. Applying works through the staging
-table in row ranges, each range and the job's checkpoint committed together, so a worker
-that dies mid-import resumes where it stopped and never applies a range twice.
+table in row ranges, each range and the job's checkpoint committed together, so a run that
+dies mid-import resumes where it stopped and never applies a range twice.
+
+Every run of a job (a task in the cluster, or a request for a small file) goes through
+`_process`, which holds the job's PostgreSQL advisory lock for as long as it works: the lock
+is how "a live task is on this job" is known, since the database drops it the moment the
+worker's connection dies (SIGKILL, a lost connection). The run also refreshes
+`heartbeat_at` at every chunk. The minute sweeper re-queues a job that is in progress, whose
+heartbeat is older than IMPORT_STALE_SECONDS and whose lock nobody holds. A job that keeps
+killing its worker stops after IMPORT_MAX_ATTEMPTS runs without progress. Any failure ends
+the job `failed` with a sentence a person understands (the exception goes to the log), and
+notifies whoever uploaded the file; retry and cancel work from every state that needs them.
 """
 
 import csv
+import datetime
+import hashlib
 import io
 import json
 import logging
@@ -17,16 +29,28 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from engagex.billing.limits import LIMIT_REACHED, Limit, capacity, limit_serialise
 from engagex.billing.services import billing_account_get, ensure_writable
 from engagex.contacts.models import Contact, ImportJob
 from engagex.contacts.services import mapping as mapping_rules
 from engagex.contacts.services.contacts import email_is_valid, email_normalize
-from engagex.contacts.services.reading import FileInfo, inspect_file, iter_data_rows
+from engagex.contacts.services.reading import (
+    MAX_JSON_DEPTH,
+    FileInfo,
+    clean_text,
+    display_text,
+    file_check,
+    inspect_file,
+    iter_data_rows,
+    json_depth,
+    typed_value,
+)
+from engagex.core.audit import AuditVerb, audit_record
 from engagex.core.tenancy import current_tenant
 
 logger = logging.getLogger(__name__)
@@ -34,52 +58,164 @@ logger = logging.getLogger(__name__)
 COPY_CHUNK_ROWS = 50_000
 APPLY_CHUNK_ROWS = 100_000
 PREVIEW_ERRORS = 100
-STATUSES = {"subscribed", "unsubscribed", "bounced", "complained"}
 TIMEZONES = frozenset(zoneinfo.available_timezones())
 FIELDS = ["first_name", "last_name", "phone", "language", "timezone", "status"]
+STATUS = FIELDS.index("status")
+SUPPRESSED = ("unsubscribed", "bounced", "complained")
+# Runs of one job that may end without lasting progress before it is given up.
+MAX_ATTEMPTS = 3
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
+Status = ImportJob.Status
 
 ACTIONS = ["new", "update", "unchanged", "skipped", "invalid", "duplicate", "over_limit"]
 NOT_READY = gettext_lazy("This import is {status}; it cannot be {verb} now.")
+ALREADY_RUNNING = gettext_lazy(
+    "This import is being worked on right now; it continues by itself and this page "
+    "updates when it is done."
+)
 STATUS_UNKNOWN = gettext_lazy(
     "Unknown status “{value}”: use subscribed, unsubscribed, bounced or complained."
+)
+STATUS_NOT_SUBSCRIBED = gettext_lazy(
+    "Status “{value}”: this person never confirmed a subscription (or is archived), so "
+    "they are not imported."
 )
 TIMEZONE_UNKNOWN = gettext_lazy("Unknown time zone “{value}” (use a name such as Europe/Berlin).")
 TOO_LONG = gettext_lazy("{label} is longer than {limit} characters.")
 EMAIL_MISSING = gettext_lazy("Email is missing.")
 EMAIL_INVALID = gettext_lazy("“{value}” is not a valid email address.")
 EXTRA_CELLS = gettext_lazy("The row has {count:,} cells but the header has {columns:,} columns.")
+NOT_A_JSON_OBJECT = gettext_lazy('The cell is not a JSON object such as {{"city": "Berlin"}}.')
+SAME_AS_ROW = gettext_lazy("Same email address as row {row}")
+NO_ROWS = gettext_lazy("The file has a header row but no contact rows.")
+DRY_RUN_EXPIRED = gettext_lazy("This dry run has expired: upload the file again.")
+
+# Failures, as the uploader reads them (the exception itself goes to the log).
+CRASHED = {
+    Status.READING: gettext_lazy(
+        "The file could not be read because of a problem on our side; nothing was changed. "
+        "Retry the import; if it fails again, save the file as CSV UTF-8 and upload that."
+    ),
+    Status.VALIDATING: gettext_lazy(
+        "The check of the file stopped because of a problem on our side; nothing was changed "
+        "in your contacts. Retry the import; if it fails again, tell your administrator."
+    ),
+    Status.IMPORTING: gettext_lazy(
+        "The import stopped because of a problem on our side after {done} rows. Rows already "
+        "imported stay imported; retry to continue from where it stopped."
+    ),
+}
+STOPPED_REPEATEDLY = gettext_lazy(
+    "The import stopped {attempts} times without getting further (the worker running it was "
+    "stopped each time), so it is not tried again by itself. Rows already imported stay "
+    "imported; retry to continue, or split the file into smaller ones."
+)
+INTERRUPTED = gettext_lazy(
+    "The import was interrupted: the connection to the database was lost. It continues by "
+    "itself within a few minutes, and rows already imported are not imported twice."
+)
+STAGE_LOST = gettext_lazy(
+    "The import's working data was lost when the database restarted. Rows up to {row} were "
+    "imported; upload the file again to import the rest (rows already imported will show as "
+    "unchanged)."
+)
+PHASE_QUEUED = gettext_lazy("Waiting for a worker")
+PHASE_READING = gettext_lazy("Reading the file")
+PHASE_CHECKING = gettext_lazy("Checking rows")
+PHASE_IMPORTING = gettext_lazy("Importing")
+
+
+class _Cancelled(Exception):
+    """The job left the state this run works on (cancelled meanwhile): stop quietly."""
 
 
 # --- Creating a job -----------------------------------------------------------------------
 @transaction.atomic
-def import_job_create(*, upload, created_by=None, encoding: str = "auto") -> ImportJob:
-    """Check an uploaded file and create an import job waiting for its column mapping."""
+def import_job_create(
+    *,
+    upload,
+    created_by=None,
+    encoding: str = "auto",
+    unattended: bool = False,
+    update_existing: bool = True,
+    groups=(),
+    file_status: str | None = None,
+) -> ImportJob:
+    """Check an uploaded file and create its import job.
+
+    A CSV (read from its first 256 KB) and a small workbook or JSON file are described here;
+    a larger one is read in the task cluster (status "reading"): parsing never runs long in a
+    web request. An unattended job (API upload) is checked and applied without review.
+    """
     ensure_writable(current_tenant())
-    info: FileInfo = inspect_file(upload, name=upload.name, size=upload.size, encoding=encoding)
+    name = clean_text(upload.name or "upload")[:255]
+    fmt, unpacked = file_check(upload, name=name, size=upload.size)
     job = ImportJob(
-        original_name=upload.name[:255],
-        file_format=info.file_format,
+        original_name=name,
+        file_format=fmt,
         file_size=upload.size,
-        encoding=info.encoding,
-        delimiter=info.delimiter,
-        headers=info.headers,
-        sample_rows=info.sample_rows,
-        estimated_rows=info.estimated_rows,
-        mapping=mapping_rules.mapping_guess(info.headers),
-        counts={"notices": info.notices},
+        unpacked_size=unpacked,
+        encoding="" if encoding == "auto" else encoding,
         created_by=created_by,
+        unattended=unattended,
+        update_existing=update_existing,
+        file_status=mapping_rules.file_status_guess(name) if file_status is None else file_status,
     )
+    if fmt == "csv" or unpacked <= settings.IMPORT_BACKGROUND_BYTES:
+        _describe(job, inspect_file(upload, name=name, size=upload.size, encoding=encoding))
+        if unattended:
+            errors = mapping_rules.mapping_errors(job.mapping, job.headers)
+            if errors:
+                raise ValidationError(errors)
+            job.status = Status.VALIDATING
+    else:
+        job.status = Status.READING
+        job.phase = str(PHASE_QUEUED)
     upload.seek(0)
-    job.file.save(upload.name, upload, save=False)
+    job.file.save(name, upload, save=False)
+    job.heartbeat_at = timezone.now()
     job.save()
+    if groups:
+        job.target_groups.set(groups)
+    if unattended:
+        audit_record(
+            user=created_by,
+            verb=AuditVerb.IMPORTED,
+            obj=job,
+            detail=gettext("%(name)s: uploaded through the API, applied without review")
+            % {"name": name},
+        )
+    if job.status in ImportJob.RUNNING:
+        _queue(job)
     return job
 
 
+def _describe(job: ImportJob, info: FileInfo) -> None:
+    """Copy what reading found into the job and guess its mapping."""
+    job.encoding = info.encoding
+    job.delimiter = info.delimiter
+    job.has_header = info.has_header
+    job.headers = info.headers
+    job.sample_rows = info.sample_rows
+    job.estimated_rows = info.estimated_rows
+    job.unpacked_size = info.unpacked_size or job.unpacked_size
+    job.mapping = mapping_rules.mapping_guess(
+        info.headers, samples=info.sample_rows, has_header=info.has_header
+    )
+    job.counts = {"notices": info.notices}
+
+
 def import_job_configure(
-    *, job: ImportJob, mapping: dict, update_existing: bool, groups=(), unknown_columns=None
+    *,
+    job: ImportJob,
+    mapping: dict,
+    update_existing: bool,
+    groups=(),
+    unknown_columns=None,
+    file_status: str | None = None,
 ) -> ImportJob:
     """Store the user's column mapping and options; raise ValidationError if unusable."""
-    _require(job, {ImportJob.Status.MAPPING, ImportJob.Status.VALIDATED}, "configured")
+    _require(job, {Status.MAPPING, Status.VALIDATED}, gettext_lazy("configured"))
     mapping = {str(k): v for k, v in mapping.items()}
     errors = mapping_rules.mapping_errors(mapping, job.headers)
     if errors:
@@ -88,36 +224,255 @@ def import_job_configure(
     job.update_existing = update_existing
     if unknown_columns:
         job.unknown_columns = unknown_columns
-    job.status = ImportJob.Status.MAPPING
+    if file_status is not None:
+        job.file_status = file_status
+    job.status = Status.MAPPING
     job.save()
     job.target_groups.set(groups)
     return job
 
 
 def import_runs_in_background(job: ImportJob) -> bool:
-    return max(job.estimated_rows, job.total_rows) > settings.IMPORT_BACKGROUND_ROWS
+    """Large files (by rows, or by bytes to parse) are read, checked and applied in tasks."""
+    return (
+        job.status == Status.READING
+        or max(job.estimated_rows, job.total_rows) > settings.IMPORT_BACKGROUND_ROWS
+        or max(job.unpacked_size, job.file_size) > settings.IMPORT_BACKGROUND_BYTES
+    )
+
+
+def import_job_check(*, job: ImportJob) -> ImportJob:
+    """Start the dry run of a configured job: here when small, else in the task cluster."""
+    _require(job, {Status.MAPPING}, gettext_lazy("checked"))
+    if import_runs_in_background(job):
+        return _queue(job, status=Status.VALIDATING)
+    return import_job_validate(job=job)
+
+
+# --- Running (the one entry point of tasks, the sweeper and inline runs) ---------------------
+def import_job_process(*, job_id: int) -> ImportJob | None:
+    """Do all the work the job is waiting for, unless a live run already holds it."""
+    job = ImportJob.objects.filter(pk=job_id).first()
+    return None if job is None else _process(job)
+
+
+def _queue(job: ImportJob, *, status=None) -> ImportJob:
+    """Hand the job's next step to the task cluster (after this transaction commits)."""
+    from engagex.contacts.tasks import contacts_import_run
+    from engagex.core.tasks import enqueue_tenant_task
+
+    import_job_mark_queued(job=job, status=status)
+    enqueue_tenant_task(contacts_import_run, connection.schema_name, job.pk)
+    return job
+
+
+def import_job_mark_queued(*, job: ImportJob, status=None) -> ImportJob:
+    """Show the job as waiting for a worker (its heartbeat counts from now)."""
+    job.status = status or (job.status if job.status in ImportJob.RUNNING else Status.VALIDATING)
+    job.background = True
+    job.phase = str(PHASE_QUEUED)
+    job.error_message = ""
+    if job.status != Status.IMPORTING:
+        job.processed_rows = 0
+    job.heartbeat_at = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=job.status,
+        background=True,
+        phase=job.phase,
+        error_message="",
+        processed_rows=job.processed_rows,
+        heartbeat_at=job.heartbeat_at,
+        updated_at=timezone.now(),
+    )
+    return job
+
+
+def _lock_key(job_pk: int) -> int:
+    """The job's advisory-lock key: the same job id exists in every workspace schema."""
+    digest = hashlib.blake2b(f"{connection.schema_name}:import:{job_pk}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def _try_lock(key: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        return cursor.fetchone()[0]
+
+
+def _unlock(key: int) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+    except DatabaseError:
+        logger.warning("Could not release import lock %s (the connection is gone)", key)
+
+
+def _lock_free(job_pk: int) -> bool:
+    """True when no session holds the job's lock (no live run)."""
+    key = _lock_key(job_pk)
+    if not _try_lock(key):
+        return False
+    _unlock(key)
+    return True
+
+
+def _process(job: ImportJob) -> ImportJob:
+    key = _lock_key(job.pk)
+    if not _try_lock(key):
+        job.refresh_from_db()
+        return job
+    try:
+        job.refresh_from_db()
+        if job.status == Status.CANCELLED:
+            _drop_stage(job)
+        while job.status in ImportJob.RUNNING:
+            if job.attempts >= MAX_ATTEMPTS:
+                _fail(job, STOPPED_REPEATEDLY.format(attempts=job.attempts))
+                break
+            ImportJob.objects.filter(pk=job.pk).update(
+                attempts=F("attempts") + 1, heartbeat_at=timezone.now()
+            )
+            job.attempts += 1
+            if not _run_step(job):
+                break
+    finally:
+        _unlock(key)
+    return job
+
+
+def _run_step(job: ImportJob) -> bool:
+    """Run the job's current step; True when it moved on to another status."""
+    status = job.status
+    steps = {Status.READING: _read, Status.VALIDATING: _dry_run, Status.IMPORTING: _apply}
+    try:
+        steps[status](job)
+    except _Cancelled:
+        job.refresh_from_db()
+        if job.status == Status.CANCELLED:
+            _drop_stage(job)
+        return False
+    except ValidationError as error:
+        _fail(job, " ".join(str(m) for m in error.messages))
+        return False
+    except TRANSIENT_ERRORS:
+        logger.exception("Import %s interrupted while %s; it will be resumed", job.pk, status)
+        _record_interruption(job)
+        return False
+    except Exception:
+        logger.exception("Import %s failed while %s", job.pk, status)
+        _reconnect_if_broken()
+        _fail(job, CRASHED[status].format(done=f"{job.applied_through_row:,}"))
+        return False
+    ImportJob.objects.filter(pk=job.pk).update(attempts=0)
+    job.attempts = 0
+    return job.status != status
+
+
+def _reconnect_if_broken() -> None:
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+
+
+def _record_interruption(job: ImportJob) -> None:
+    """Say why the job stopped; leave it in progress for the sweeper to resume."""
+    try:
+        _reconnect_if_broken()
+        ImportJob.objects.filter(pk=job.pk).update(
+            error_message=str(INTERRUPTED), updated_at=timezone.now()
+        )
+        job.error_message = str(INTERRUPTED)
+    except DatabaseError:
+        logger.warning("Import %s: could not record the interruption", job.pk)
+
+
+def _beat(job: ImportJob, **fields) -> None:
+    """Record progress (and that this run is alive); stop if the job was cancelled."""
+    for name, value in fields.items():
+        setattr(job, name, value)
+    updated = ImportJob.objects.filter(pk=job.pk, status=job.status).update(
+        **fields, heartbeat_at=timezone.now(), updated_at=timezone.now()
+    )
+    if not updated:
+        raise _Cancelled
+
+
+def _move(job: ImportJob, status, **fields) -> None:
+    """Move the job from its current status to `status` (unless it was cancelled)."""
+    fields = {"status": status, "phase": "", **fields}
+    updated = ImportJob.objects.filter(pk=job.pk, status=job.status).update(
+        **fields, heartbeat_at=timezone.now(), updated_at=timezone.now()
+    )
+    if not updated:
+        raise _Cancelled
+    for name, value in fields.items():
+        setattr(job, name, value)
+
+
+# --- Reading a large file (in the cluster) ---------------------------------------------------
+def _read(job: ImportJob) -> None:
+    _beat(job, phase=str(PHASE_READING))
+    job.file.open("rb")
+    try:
+        info = inspect_file(
+            job.file.file, name=job.original_name, size=job.file_size, encoding="auto"
+        )
+    finally:
+        job.file.close()
+    _describe(job, info)
+    fields = {
+        name: getattr(job, name)
+        for name in ["encoding", "delimiter", "has_header", "headers", "sample_rows",
+                     "estimated_rows", "unpacked_size", "mapping", "counts"]
+    }  # fmt: skip
+    if job.unattended:
+        errors = mapping_rules.mapping_errors(job.mapping, job.headers)
+        if errors:
+            raise ValidationError(errors)
+        _move(job, Status.VALIDATING, **fields)
+    else:
+        _move(job, Status.MAPPING, **fields)
+        _notify(
+            job,
+            gettext("Import ready for its column mapping: %(name)s") % {"name": job.original_name},
+            "info",
+        )
 
 
 # --- Dry run ------------------------------------------------------------------------------
 def import_job_validate(*, job: ImportJob) -> ImportJob:
-    """Stage and classify every row (the dry run); nothing in the workspace changes."""
-    _require(job, {ImportJob.Status.MAPPING, ImportJob.Status.VALIDATING}, "validated")
-    _progress(job, status=ImportJob.Status.VALIDATING, phase="Reading the file", processed=0)
-    try:
-        total = _stage(job)
-        _progress(job, phase="Checking rows", processed=total, total=total)
-        _classify(job)
-        counts = _counts(job)
-        _write_error_report(job)
-    except ValidationError as error:
-        _fail(job, " ".join(error.messages))
-        return job
-    job.counts = {**counts, "notices": job.counts.get("notices", [])}
-    job.total_rows = total
-    job.status = ImportJob.Status.VALIDATED
-    job.phase = ""
-    job.save()
-    return job
+    """Stage and classify every row (the dry run) now; nothing in the workspace changes.
+
+    A failure ends the job `failed` with its reason (not raised)."""
+    _require(job, {Status.MAPPING, Status.VALIDATING}, gettext_lazy("validated"))
+    if job.status == Status.MAPPING:
+        _move(job, Status.VALIDATING, processed_rows=0, error_message="", attempts=0)
+    return _process(job)
+
+
+def _dry_run(job: ImportJob) -> None:
+    _beat(job, phase=str(PHASE_READING), processed_rows=0)
+    total = _stage(job)
+    _beat(job, phase=str(PHASE_CHECKING), processed_rows=total, total_rows=total)
+    _classify(job)
+    counts = _counts(job)
+    _write_error_report(job)
+    counts["notices"] = job.counts.get("notices", [])
+    _move(
+        job,
+        Status.VALIDATED,
+        counts=counts,
+        total_rows=total,
+        error_report=job.error_report.name or "",
+        error_message="",
+    )
+    if job.unattended:
+        _move(job, Status.IMPORTING, processed_rows=0)
+    elif job.background:
+        _notify(
+            job,
+            gettext("Import ready to confirm: %(name)s") % {"name": job.original_name},
+            "info",
+        )
 
 
 def _stage(job: ImportJob) -> int:
@@ -131,11 +486,14 @@ def _stage(job: ImportJob) -> int:
                 email text,
                 email_key text GENERATED ALWAYS AS (lower(email)) STORED,
                 first_name text, last_name text, phone text, language text, timezone text,
-                status text, attributes jsonb,
+                status text, status_source text, status_at timestamptz, attributes jsonb,
                 error_column text, error text, action text, contact_id bigint
             )"""
         )
-    columns = ", ".join(["row_no", "email", *FIELDS, "attributes", "error_column", "error"])
+    columns = ", ".join(
+        ["row_no", "email", *FIELDS, "status_source", "status_at", "attributes"]
+        + ["error_column", "error"]
+    )
     plan = _RowPlan(job)
     total = 0
     job.file.open("rb")
@@ -146,6 +504,9 @@ def _stage(job: ImportJob) -> int:
             encoding=job.encoding,
             delimiter=job.delimiter,
             name=job.original_name,
+            columns=len(job.headers),
+            headers=job.headers,
+            has_header=job.has_header,
         )
         exhausted = False
         while not exhausted:
@@ -155,8 +516,8 @@ def _stage(job: ImportJob) -> int:
                 connection.cursor() as cursor,
                 cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
             ):
-                for row_no, cells in rows:
-                    staged = plan.stage(row_no, cells)
+                for row_no, cells, count in rows:
+                    staged = plan.stage(row_no, cells, count)
                     if staged is not None:
                         copy.write_row(staged)
                         written += 1
@@ -165,11 +526,11 @@ def _stage(job: ImportJob) -> int:
                 else:
                     exhausted = True
             total += written
-            _progress(job, processed=total, total=max(total, job.estimated_rows))
+            _beat(job, processed_rows=total, total_rows=max(total, job.estimated_rows))
     finally:
         job.file.close()
     if total == 0:
-        raise ValidationError("The file has a header row but no contact rows.")
+        raise ValidationError(NO_ROWS)
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (row_no)")
         cursor.execute(f"CREATE INDEX ON {table} (email_key)")
@@ -178,77 +539,225 @@ def _stage(job: ImportJob) -> int:
 
 
 class _RowPlan:
-    """Turn a raw row into a staging tuple, checking each mapped value."""
+    """Turn a raw row into a staging tuple, checking each mapped value.
+
+    Every message is made a `str` here: COPY cannot adapt a lazy translation.
+    """
 
     def __init__(self, job: ImportJob):
         self.columns = len(job.headers)
-        self.index = {
-            field: int(i) for i, field in job.mapping.items() if field in mapping_rules.FIELDS
-        }
+        mapping = {int(i): field for i, field in job.mapping.items()}
+        self.index = {field: i for i, field in mapping.items() if field in mapping_rules.SINGLE}
+        keep = job.unknown_columns == ImportJob.UnknownColumns.ATTRIBUTES
         self.attributes = [
-            (int(i), job.headers[int(i)])
-            for i, field in job.mapping.items()
-            if field == mapping_rules.ATTRIBUTE
-            and job.unknown_columns == ImportJob.UnknownColumns.ATTRIBUTES
+            (i, clean_text(job.headers[i]))
+            for i, f in mapping.items()
+            if f == mapping_rules.ATTRIBUTE and keep
+        ]
+        self.json_attributes = [
+            (i, job.headers[i])
+            for i, f in mapping.items()
+            if f == mapping_rules.ATTRIBUTES_JSON and keep
+        ]
+        self.opt_outs = [
+            (i, f, job.headers[i]) for i, f in mapping.items() if f in mapping_rules.OPT_OUTS
         ]
         self.email_index = self.index["email"]
-        self.fields = [(f, self.index.get(f)) for f in FIELDS]
+        self.full_name = self.index.get(mapping_rules.FULL_NAME)
+        self.fields = [self.index.get(f) for f in FIELDS]
+        self.source = f"import: {job.original_name}"
+        self.file_status = job.file_status or None
 
-    def stage(self, row_no: int, cells: list[str]):
-        count = len(cells)
-        if count == 0 or (count == 1 and not cells[0].strip()):
-            return None  # a blank line
+    def stage(self, row_no: int, cells: list, count: int):
+        # The hot loop of an import (a million calls): text cells take the short paths.
         error_column = error = None
-        if count > self.columns and any(c.strip() for c in cells[self.columns :]):
-            error_column, error = "", EXTRA_CELLS.format(count=count, columns=self.columns)
-            cells = cells[: self.columns]
-            count = self.columns
-        raw_email = cells[self.email_index] if self.email_index < count else ""
+        if count > self.columns:
+            error_column, error = "", str(EXTRA_CELLS.format(count=count, columns=self.columns))
+        raw_email = _text(cells[self.email_index])
+        if ":::" in raw_email:  # Google Contacts puts several addresses in one cell
+            raw_email = raw_email.split(":::")[0]
         email = email_normalize(raw_email)
         if not email:
-            if not any(c.strip() for c in cells):
-                return None
-            error_column, error = error_column or "email", error or EMAIL_MISSING
+            if error is None and not any(_filled(cell) for cell in cells):
+                return None  # a blank line
+            error_column, error = error_column or "email", error or str(EMAIL_MISSING)
         elif error is None and not email_is_valid(email):
-            error_column, error = "email", EMAIL_INVALID.format(value=email[:100])
-        values = []
-        for field, i in self.fields:
-            value = cells[i].strip() if i is not None and i < count else ""
-            if not value:
-                values.append(None)
-                continue
-            if error is None:
-                error_column, error = _check(field, value)
-            values.append(value.lower() if field == "status" else value)
-        if len(email) > 254:
-            email = email[:254]
+            error_column, error = "email", str(EMAIL_INVALID.format(value=email[:100]))
+        values = [
+            None
+            if i is None
+            else (v.strip() or None)
+            if type(v := cells[i]) is str
+            else (display_text(v).strip() or None)
+            for i in self.fields
+        ]
+        if self.full_name is not None:
+            parts = _text(cells[self.full_name]).split(None, 1)
+            values[0] = parts[0] if parts else None
+            values[1] = parts[1] if len(parts) > 1 else None
+        if error is None:
+            for field, value in zip(FIELDS, values, strict=True):
+                if value is not None:
+                    error_column, error = _check(field, value)
+                    if error is not None:
+                        break
+        stated = values[STATUS]
+        if stated is None and not self.opt_outs and not self.file_status:
+            status = status_source = status_at = None
+        else:
+            status, status_source, status_at = self._status(cells, stated)
+            if error is None and status == "":
+                error_column = "status"
+                error = str(STATUS_NOT_SUBSCRIBED.format(value=stated[:50]))
+            values[STATUS] = status or None
         attributes = None
-        if self.attributes:
-            attrs = {name: cells[i] for i, name in self.attributes if i < count and cells[i] != ""}
+        if self.attributes or self.json_attributes:
+            attrs = {}
+            for i, name in self.attributes:
+                value = cells[i]
+                if type(value) is str:
+                    value = value.strip()
+                    if not value:
+                        continue
+                elif value is None:
+                    continue
+                else:
+                    value = typed_value(value)
+                attrs[name] = value
+            for i, name in self.json_attributes:
+                found = _json_object(cells[i])
+                if found is None and error is None:
+                    error_column, error = name, str(NOT_A_JSON_OBJECT)
+                attrs.update(found or {})
             attributes = json.dumps(attrs) if attrs else None
-        return (row_no, email or None, *values, attributes, error_column, error)
+        return (
+            row_no,
+            email[:254] or None,
+            *values,
+            status_source,
+            status_at,
+            attributes,
+            error_column,
+            error,
+        )
+
+    def _status(self, cells: list, stated: str | None):
+        """The row's status: the most severe of the file's, its status cell's and its
+        opt-out columns'; with where it came from and when, for opted-out rows."""
+        status = source = when = None
+        if stated is not None:
+            status = mapping_rules.status_from_cell(stated)
+            if status is None:
+                return stated.lower(), None, None  # reported by _check as unknown
+            if status == "":
+                return "", None, None
+        for i, field, header in self.opt_outs:
+            cell = cells[i]
+            if cell is None or not mapping_rules.cell_is_true(display_text(cell)):
+                continue
+            if _worse(field, status) or (field == status and source is None):
+                status, source, when = field, f"{self.source} ({header})", _when(cell)
+        if self.file_status and _worse(self.file_status, status):
+            status, source, when = self.file_status, self.source, None
+        if status in SUPPRESSED and source is None:
+            source = self.source
+        return status, (source or "")[:120] or None, when
+
+
+def _text(cell) -> str:
+    return cell if type(cell) is str else display_text(cell)
+
+
+def _worse(status: str, than: str | None) -> bool:
+    return mapping_rules.SEVERITY[status] > mapping_rules.SEVERITY.get(than or "subscribed", 0)
+
+
+def _filled(cell) -> bool:
+    return cell is not None and not (isinstance(cell, str) and not cell.strip())
+
+
+def _when(cell) -> datetime.datetime | None:
+    """When an opt-out cell holds a time (Mailchimp's UNSUB_TIME, in UTC), that time."""
+    if isinstance(cell, datetime.datetime):
+        moment = cell
+    else:
+        try:
+            moment = datetime.datetime.fromisoformat(display_text(cell).strip())
+        except ValueError:
+            return None
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return min(moment, timezone.now())
+
+
+def _json_object(cell):
+    """A cell holding a JSON object (listmonk's "attributes"), or None when it is not one."""
+    if isinstance(cell, dict):
+        return typed_value(cell)
+    text = display_text(cell).strip()
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(value, dict) or json_depth(value, MAX_JSON_DEPTH + 1) > MAX_JSON_DEPTH:
+        return None
+    return typed_value(value)
 
 
 def _check(field: str, value: str):
     limit = mapping_rules.MAX_LENGTHS.get(field)
     if limit and len(value) > limit:
-        return field, TOO_LONG.format(label=mapping_rules.FIELDS[field], limit=limit)
-    if field == "status" and value.lower() not in STATUSES:
-        return field, STATUS_UNKNOWN.format(value=value[:50])
+        return field, str(TOO_LONG.format(label=mapping_rules.FIELDS[field], limit=limit))
+    if field == "status" and mapping_rules.status_from_cell(value) is None:
+        return field, str(STATUS_UNKNOWN.format(value=value[:50]))
     if field == "timezone" and value not in TIMEZONES:
-        return field, TIMEZONE_UNKNOWN.format(value=value[:64])
+        return field, str(TIMEZONE_UNKNOWN.format(value=value[:64]))
     return None, None
 
 
-_CHANGED = """(
+_SEVERITY_SQL = (
+    "CASE {0} WHEN 'subscribed' THEN 0 WHEN 'unsubscribed' THEN 1 "
+    "WHEN 'complained' THEN 2 WHEN 'bounced' THEN 3 ELSE 0 END"
+)
+# An import only ever makes a status more severe (never re-subscribes anyone).
+_STATUS_UP = (
+    f"(s.status IS NOT NULL AND {_SEVERITY_SQL.format('s.status')} > "
+    f"{_SEVERITY_SQL.format('c.status')})"
+)
+_NUMBER = r"'^[-+]?[0-9]{1,30}(\.[0-9]{1,30})?([eE][-+]?[0-9]{1,3})?$'"
+
+
+def _same_value(staged: str, stored: str) -> str:
+    """SQL: the staged attribute value equals the stored one, allowing for the file's type:
+    a CSV cell "3" is the stored number 3, "TRUE" the boolean true, " x " the text "x"."""
+    a, b = f"btrim({staged} #>> '{{}}')", f"btrim({stored} #>> '{{}}')"
+    return (
+        f"({staged} = {stored} OR {a} = {b}"
+        f" OR ({a} ~ {_NUMBER} AND {b} ~ {_NUMBER} AND {a}::numeric = {b}::numeric)"
+        f" OR (lower({a}) IN ('true', 'false') AND lower({a}) = lower({b})))"
+    )
+
+
+# Staged attributes that differ from the contact's (absent, or another value).
+_ATTRS_DIFFERENT = (
+    "FROM jsonb_each(s.attributes) AS st(k, v) WHERE c.attributes -> st.k IS NULL "
+    f"OR NOT {_same_value('st.v', 'c.attributes -> st.k')}"
+)
+_ATTRS_CHANGED = (
+    "(s.attributes IS NOT NULL AND NOT c.attributes @> s.attributes "
+    f"AND EXISTS (SELECT 1 {_ATTRS_DIFFERENT}))"
+)
+
+_CHANGED = f"""(
     (s.first_name IS NOT NULL AND s.first_name IS DISTINCT FROM c.first_name)
     OR (s.last_name IS NOT NULL AND s.last_name IS DISTINCT FROM c.last_name)
     OR (s.phone IS NOT NULL AND s.phone IS DISTINCT FROM c.phone)
     OR (s.language IS NOT NULL AND s.language IS DISTINCT FROM c.language)
     OR (s.timezone IS NOT NULL AND s.timezone IS DISTINCT FROM c.timezone)
-    OR (s.attributes IS NOT NULL AND NOT c.attributes @> s.attributes)
-    OR (s.status IS NOT NULL AND s.status <> c.status
-        AND NOT (c.status <> 'subscribed' AND s.status = 'subscribed'))
+    OR {_ATTRS_CHANGED}
+    OR {_STATUS_UP}
 )"""
 
 
@@ -268,7 +777,8 @@ def _classify(job: ImportJob) -> None:
                         WHEN s.error IS NOT NULL THEN 'invalid'
                         WHEN f.first_row <> s.row_no THEN 'duplicate'
                         WHEN c.id IS NULL THEN 'new'
-                        WHEN NOT %(update)s THEN 'skipped'
+                        WHEN NOT %(update)s THEN
+                            CASE WHEN {_STATUS_UP} THEN 'update' ELSE 'skipped' END
                         WHEN {_CHANGED} THEN 'update'
                         ELSE 'unchanged'
                     END AS action
@@ -282,10 +792,10 @@ def _classify(job: ImportJob) -> None:
                 error_column = CASE WHEN k.action = 'duplicate' THEN 'email'
                     ELSE s.error_column END,
                 error = CASE WHEN k.action = 'duplicate'
-                    THEN 'Same email address as row ' || k.first_row ELSE s.error END
+                    THEN replace(%(same)s, '{{row}}', k.first_row::text) ELSE s.error END
             FROM classified k WHERE s.row_no = k.row_no
             """,  # noqa: S608
-            {"update": job.update_existing},
+            {"update": job.update_existing, "same": str(SAME_AS_ROW)},
         )
     _mark_over_limit(job)
 
@@ -301,7 +811,7 @@ def _mark_over_limit(job: ImportJob, *, through: int | None = None) -> int:
         "cap": f"{limit:,}",
         "limit": Limit.CONTACTS.label,
         "used": f"{count:,}",
-        "adding": gettext_lazy("these"),
+        "adding": gettext("these"),
     }
     with connection.cursor() as cursor:
         cursor.execute(
@@ -319,7 +829,7 @@ def _mark_over_limit(job: ImportJob, *, through: int | None = None) -> int:
             {
                 "done": job.applied_through_row,
                 "through": through,
-                "message": message,
+                "message": str(message),
                 "remaining": remaining,
             },
         )
@@ -330,7 +840,15 @@ def _counts(job: ImportJob) -> dict:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT action, count(*) FROM {job.stage_table} GROUP BY action")  # noqa: S608
         found = dict(cursor.fetchall())
-    return {action: found.get(action, 0) for action in ACTIONS}
+        cursor.execute(
+            f"SELECT status, count(*) FROM {job.stage_table} "  # noqa: S608
+            "WHERE action IN ('new', 'update', 'unchanged', 'skipped') "
+            "AND status IN ('unsubscribed', 'bounced', 'complained') GROUP BY status"
+        )
+        opted_out = dict(cursor.fetchall())
+    counts = {action: found.get(action, 0) for action in ACTIONS}
+    counts["opted_out"] = {status: opted_out.get(status, 0) for status in SUPPRESSED}
+    return counts
 
 
 def import_job_errors(*, job: ImportJob, limit: int = PREVIEW_ERRORS) -> list[dict]:
@@ -395,19 +913,47 @@ def _neutralise(value):
 
 
 # --- Applying -----------------------------------------------------------------------------
-def import_job_confirm(*, job: ImportJob) -> ImportJob:
+def import_job_confirm(*, job: ImportJob, user=None) -> ImportJob:
     """Accept the dry run: the job is ready to be applied (inline or by a task)."""
-    _require(job, {ImportJob.Status.VALIDATED}, "confirmed")
+    _require(job, {Status.VALIDATED}, gettext_lazy("confirmed"))
     ensure_writable(current_tenant())
     if not _stage_exists(job):
-        raise ValidationError("This dry run has expired: upload the file again.")
-    _progress(job, status=ImportJob.Status.IMPORTING, phase="Importing", processed=0)
+        raise ValidationError(DRY_RUN_EXPIRED)
+    _move(job, Status.IMPORTING, phase=str(PHASE_IMPORTING), processed_rows=0, attempts=0)
+    counts = job.counts
+    audit_record(
+        user=user,
+        verb=AuditVerb.IMPORTED,
+        obj=job,
+        detail=gettext("%(name)s: %(new)s new, %(update)s updated, %(rejected)s rejected")
+        % {
+            "name": job.original_name,
+            "new": f"{counts.get('new', 0):,}",
+            "update": f"{counts.get('update', 0):,}",
+            "rejected": f"{_rejected(counts):,}",
+        },
+    )
     return job
 
 
+def import_job_start(*, job: ImportJob) -> ImportJob:
+    """Apply a confirmed job: here when small, else in the task cluster."""
+    _require(job, {Status.IMPORTING}, gettext_lazy("applied"))
+    if import_runs_in_background(job):
+        return _queue(job, status=Status.IMPORTING)
+    return _process(job)
+
+
 def import_job_apply(*, job: ImportJob) -> ImportJob:
-    """Apply a confirmed job range by range; safe to call again after a crash."""
-    _require(job, {ImportJob.Status.IMPORTING}, "applied")
+    """Apply a confirmed job now, range by range; safe to call again after a crash."""
+    _require(job, {Status.IMPORTING}, gettext_lazy("applied"))
+    return _process(job)
+
+
+def _apply(job: ImportJob) -> None:
+    if not _stage_intact(job):
+        raise ValidationError(STAGE_LOST.format(row=f"{job.applied_through_row:,}"))
+    _beat(job, phase=str(PHASE_IMPORTING))
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT coalesce(max(row_no), 0) FROM {job.stage_table}")  # noqa: S608
         last_row = cursor.fetchone()[0]
@@ -423,31 +969,56 @@ def import_job_apply(*, job: ImportJob) -> ImportJob:
             limit_serialise(Limit.CONTACTS)
             _mark_over_limit(job, through=high)
             _apply_range(job, low, high, source=source, groups=groups)
-            job.applied_through_row = high
-            job.processed_rows = min(total, high)
-            ImportJob.objects.filter(pk=job.pk).update(
+            # The checkpoint commits with the range; a cancel committed meanwhile rolls
+            # the range back (the update finds the job no longer importing).
+            _beat(
+                job,
                 applied_through_row=high,
-                processed_rows=job.processed_rows,
-                updated_at=timezone.now(),
+                processed_rows=min(total, high),
+                attempts=1,
             )
-    job.counts = {**_counts(job), "notices": job.counts.get("notices", [])}
-    job.status = ImportJob.Status.DONE
-    job.phase = ""
-    job.processed_rows = job.total_rows
-    job.finished_at = timezone.now()
-    job.save()
+    counts = {**_counts(job), "notices": job.counts.get("notices", [])}
+    _move(
+        job,
+        Status.DONE,
+        counts=counts,
+        processed_rows=job.total_rows,
+        finished_at=timezone.now(),
+        error_message="",
+    )
     _drop_stage(job)
     with connection.cursor() as cursor:
         # Keep the planner's row estimate (used by the changelist's count) current.
         cursor.execute(f"ANALYZE {Contact._meta.db_table}")
-    return job
+    title = gettext("Import finished: %(new)s new, %(updated)s updated, %(rejected)s rejected")
+    _notify(
+        job,
+        title
+        % {
+            "new": f"{counts.get('new', 0):,}",
+            "updated": f"{counts.get('update', 0):,}",
+            "rejected": f"{_rejected(counts):,}",
+        },
+        "success",
+    )
+
+
+def _rejected(counts: dict) -> int:
+    return sum(counts.get(k, 0) for k in ("invalid", "duplicate", "over_limit"))
 
 
 def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: list[int]) -> None:
     table = job.stage_table
     contacts = Contact._meta.db_table
     through = Contact.groups.through._meta.db_table
-    params = {"low": low, "high": high, "now": timezone.now(), "source": source, "groups": groups}
+    params = {
+        "low": low,
+        "high": high,
+        "now": timezone.now(),
+        "source": source,
+        "groups": groups,
+        "update": job.update_existing,
+    }
     in_range = "s.row_no > %(low)s AND s.row_no <= %(high)s"
     with connection.cursor() as cursor:
         cursor.execute(
@@ -459,7 +1030,7 @@ def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: li
                 SELECT s.email, coalesce(s.first_name, ''), coalesce(s.last_name, ''),
                     coalesce(s.phone, ''), coalesce(s.language, ''), coalesce(s.timezone, ''),
                     coalesce(s.attributes, '{{}}'::jsonb), coalesce(s.status, 'subscribed'),
-                    %(now)s, %(source)s,
+                    coalesce(s.status_at, %(now)s), coalesce(s.status_source, %(source)s),
                     CASE WHEN coalesce(s.status, 'subscribed') = 'subscribed' THEN %(now)s END,
                     CASE WHEN coalesce(s.status, 'subscribed') = 'subscribed'
                         THEN %(source)s ELSE '' END,
@@ -474,24 +1045,29 @@ def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: li
             """,  # noqa: S608
             params,
         )
-        status_changes = (
-            "s.status IS NOT NULL AND s.status <> c.status "
-            "AND NOT (c.status <> 'subscribed' AND s.status = 'subscribed')"
-        )
+        # With "update existing" off, only a more severe status (an opt-out) is applied.
         cursor.execute(
             f"""
             UPDATE {contacts} c SET
-                first_name = coalesce(s.first_name, c.first_name),
-                last_name = coalesce(s.last_name, c.last_name),
-                phone = coalesce(s.phone, c.phone),
-                language = coalesce(s.language, c.language),
-                timezone = coalesce(s.timezone, c.timezone),
-                attributes = CASE WHEN s.attributes IS NULL THEN c.attributes
-                    ELSE c.attributes || s.attributes END,
-                status = CASE WHEN {status_changes} THEN s.status ELSE c.status END,
-                status_changed_at = CASE WHEN {status_changes} THEN %(now)s
+                first_name = CASE WHEN %(update)s THEN coalesce(s.first_name, c.first_name)
+                    ELSE c.first_name END,
+                last_name = CASE WHEN %(update)s THEN coalesce(s.last_name, c.last_name)
+                    ELSE c.last_name END,
+                phone = CASE WHEN %(update)s THEN coalesce(s.phone, c.phone) ELSE c.phone END,
+                language = CASE WHEN %(update)s THEN coalesce(s.language, c.language)
+                    ELSE c.language END,
+                timezone = CASE WHEN %(update)s THEN coalesce(s.timezone, c.timezone)
+                    ELSE c.timezone END,
+                attributes = CASE
+                    WHEN NOT %(update)s OR s.attributes IS NULL
+                        OR c.attributes @> s.attributes THEN c.attributes
+                    ELSE c.attributes || coalesce(
+                        (SELECT jsonb_object_agg(st.k, st.v) {_ATTRS_DIFFERENT}), '{{}}'::jsonb)
+                    END,
+                status = CASE WHEN {_STATUS_UP} THEN s.status ELSE c.status END,
+                status_changed_at = CASE WHEN {_STATUS_UP} THEN coalesce(s.status_at, %(now)s)
                     ELSE c.status_changed_at END,
-                status_source = CASE WHEN {status_changes} THEN %(source)s
+                status_source = CASE WHEN {_STATUS_UP} THEN coalesce(s.status_source, %(source)s)
                     ELSE c.status_source END,
                 updated_at = %(now)s
             FROM {table} s
@@ -513,53 +1089,175 @@ def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: li
             )
 
 
-# --- Housekeeping -------------------------------------------------------------------------
-def import_job_cancel(*, job: ImportJob) -> ImportJob:
-    _require(job, {ImportJob.Status.MAPPING, ImportJob.Status.VALIDATED}, "cancelled")
-    job.status = ImportJob.Status.CANCELLED
-    job.finished_at = timezone.now()
-    job.save()
-    _drop_stage(job)
-    return job
+# --- Retry, cancel, the sweeper --------------------------------------------------------------
+def import_job_retry(*, job: ImportJob, user=None) -> ImportJob:
+    """Run a failed or interrupted job again.
 
-
-def import_job_interrupted(*, job: ImportJob, message: str) -> ImportJob:
-    """Note why applying stopped; the job stays resumable from its checkpoint."""
+    An import that failed while applying continues from its checkpoint; one that failed
+    earlier is read and checked again. A job in progress with no live run (its worker died)
+    is resumed now instead of at the sweeper's next pass.
+    """
+    if job.status in ImportJob.RUNNING:
+        if not _lock_free(job.pk):
+            raise ValidationError(ALREADY_RUNNING)
+        status = job.status
+    elif job.status == Status.FAILED:
+        if job.failed_status == Status.IMPORTING and _stage_intact(job):
+            status = Status.IMPORTING
+        elif job.headers:
+            status = Status.VALIDATING
+        else:
+            status = Status.READING
+    else:
+        raise ValidationError(
+            NOT_READY.format(status=job.get_status_display().lower(), verb=gettext("retried"))
+        )
     ImportJob.objects.filter(pk=job.pk).update(
-        error_message=f"Stopped after row {job.applied_through_row:,}: {message}"[:2000],
+        status=status,
+        attempts=0,
+        error_message="",
+        failed_status="",
+        finished_at=None,
         updated_at=timezone.now(),
     )
     job.refresh_from_db()
+    audit_record(user=user, verb=AuditVerb.RESUMED, obj=job, detail=job.original_name)
+    if job.background or job.unattended or import_runs_in_background(job):
+        return _queue(job, status=status)
+    return _process(job)
+
+
+def import_job_cancel(*, job: ImportJob, user=None) -> ImportJob:
+    """Stop a job wherever it is; rows already imported stay imported."""
+    cancellable = {
+        Status.READING, Status.MAPPING, Status.VALIDATING, Status.VALIDATED,
+        Status.IMPORTING, Status.FAILED,
+    }  # fmt: skip
+    _require(job, cancellable, gettext_lazy("cancelled"))
+    updated = ImportJob.objects.filter(pk=job.pk, status=job.status).update(
+        status=Status.CANCELLED, phase="", finished_at=timezone.now(), updated_at=timezone.now()
+    )
+    if not updated:  # it moved on meanwhile
+        job.refresh_from_db()
+        return import_job_cancel(job=job, user=user)
+    job.refresh_from_db()
+    key = _lock_key(job.pk)
+    if _try_lock(key):  # otherwise the live run drops its data when it sees the cancel
+        try:
+            _drop_stage(job)
+        finally:
+            _unlock(key)
+    audit_record(user=user, verb=AuditVerb.CANCELLED, obj=job, detail=job.original_name)
     return job
 
 
-def import_job_resume(*, job: ImportJob) -> ImportJob:
-    """Clear an interruption so the job can be applied again from its checkpoint."""
-    _require(job, {ImportJob.Status.IMPORTING}, "resumed")
-    if not _stage_exists(job):
-        _fail(
-            job,
-            "The import's working data is gone (the database was restarted); "
-            "upload the file again.",
+def import_job_stalled(*, job: ImportJob) -> bool:
+    """In progress, silent for longer than IMPORT_STALE_SECONDS, and no live run holds it."""
+    if job.status not in ImportJob.RUNNING:
+        return False
+    beat = job.heartbeat_at or job.updated_at
+    stale = timezone.now() - datetime.timedelta(seconds=settings.IMPORT_STALE_SECONDS)
+    return beat < stale and _lock_free(job.pk)
+
+
+def import_jobs_sweep() -> int:
+    """Re-queue this workspace's imports in progress that no live run holds (minute schedule).
+
+    A job whose heartbeat is older than IMPORT_STALE_SECONDS and whose advisory lock nobody
+    holds lost its worker: it is queued again (its heartbeat restarts, so a job waiting in a
+    busy queue is not queued twice a minute). A lock held far longer than any task may run
+    (the worker's connection half-open after a network failure) is released by ending that
+    database session. Return how many jobs were queued.
+    """
+    from engagex.contacts.tasks import contacts_import_run
+    from engagex.core.tasks import enqueue_tenant_task
+
+    now = timezone.now()
+    stale = now - datetime.timedelta(seconds=settings.IMPORT_STALE_SECONDS)
+    hung = stale - datetime.timedelta(seconds=settings.Q_CLUSTER["timeout"])
+    queued = 0
+    candidates = ImportJob.objects.filter(status__in=ImportJob.RUNNING).filter(
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, updated_at__lt=stale)
+    )
+    for job in candidates:
+        if not _lock_free(job.pk):
+            if job.heartbeat_at and job.heartbeat_at < hung:
+                _end_lock_holder(job)
+            continue
+        if job.attempts >= MAX_ATTEMPTS:
+            key = _lock_key(job.pk)
+            if _try_lock(key):
+                try:
+                    job.refresh_from_db()
+                    if job.status in ImportJob.RUNNING:
+                        _fail(job, STOPPED_REPEATEDLY.format(attempts=job.attempts))
+                finally:
+                    _unlock(key)
+            continue
+        updated = ImportJob.objects.filter(pk=job.pk, status=job.status).update(
+            heartbeat_at=now, background=True, updated_at=now
         )
-        raise ValidationError(job.error_message)
-    job.error_message = ""
-    job.save(update_fields=["error_message", "updated_at"])
-    return job
+        if updated:
+            logger.warning("Import %s had no live run; queued again", job.pk)
+            enqueue_tenant_task(contacts_import_run, connection.schema_name, job.pk)
+            queued += 1
+    return queued
 
 
-def import_job_fail(*, job: ImportJob, message: str) -> ImportJob:
-    _fail(job, message)
-    return job
+def _end_lock_holder(job: ImportJob) -> None:
+    key = _lock_key(job.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND granted AND classid = %s AND objid = %s AND objsubid = 1 "
+            "AND pid <> pg_backend_pid()",
+            [key >> 32, key & 0xFFFF_FFFF],
+        )
+    logger.warning("Import %s: ended the database session holding it since long ago", job.pk)
 
 
-def _fail(job: ImportJob, message: str) -> None:
-    job.status = ImportJob.Status.FAILED
-    job.error_message = message
+def _fail(job: ImportJob, message) -> None:
+    """End the job `failed` with `message`, and tell whoever uploaded it."""
+    failed_status = job.status if job.status in ImportJob.RUNNING else job.failed_status
+    job.status = Status.FAILED
+    job.failed_status = failed_status
+    job.error_message = str(message)[:2000]
     job.phase = ""
     job.finished_at = timezone.now()
-    job.save()
-    _drop_stage(job)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=job.status,
+        failed_status=failed_status,
+        error_message=job.error_message,
+        phase="",
+        finished_at=job.finished_at,
+        updated_at=timezone.now(),
+    )
+    if failed_status != Status.IMPORTING:
+        _drop_stage(job)  # an apply that failed keeps its data, to continue on retry
+    _notify(job, gettext("Import failed: %(name)s") % {"name": job.original_name}, "error")
+
+
+def _notify(job: ImportJob, title: str, level: str, *, email: bool | None = None) -> None:
+    """Tell the uploader; by email too when the work ran while they may have left."""
+    if job.created_by is None:
+        return
+    from django.urls import NoReverseMatch, reverse
+
+    from engagex.notifications.services import notification_send
+
+    try:
+        link = reverse("admin:contacts_importjob_change", args=[job.pk])
+    except NoReverseMatch:  # no console URLs in this process
+        link = ""
+    body = job.error_message or gettext("Open the import to see its counts and any rejected rows.")
+    notification_send(
+        recipients=[job.created_by],
+        title=title,
+        body=body,
+        link=link,
+        level=level,
+        email=(job.background or job.unattended) if email is None else email,
+    )
 
 
 def _drop_stage(job: ImportJob) -> None:
@@ -573,54 +1271,42 @@ def _stage_exists(job: ImportJob) -> bool:
         return cursor.fetchone()[0] is not None
 
 
-def _require(job: ImportJob, allowed: set, verb: str) -> None:
+def _stage_intact(job: ImportJob) -> bool:
+    """The staging table is there and holds its rows (crash recovery empties UNLOGGED ones)."""
+    if not _stage_exists(job):
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {job.stage_table})")  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def _require(job: ImportJob, allowed: set, verb) -> None:
     if job.status not in allowed:
         raise ValidationError(NOT_READY.format(status=job.get_status_display().lower(), verb=verb))
 
 
-def _progress(job: ImportJob, *, status=None, phase=None, processed=None, total=None) -> None:
-    """Record progress outside any transaction so the admin's progress bar sees it."""
-    if status is not None:
-        job.status = status
-    if phase is not None:
-        job.phase = phase
-    if processed is not None:
-        job.processed_rows = processed
-    if total is not None:
-        job.total_rows = total
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=job.status,
-        phase=job.phase,
-        processed_rows=job.processed_rows,
-        total_rows=job.total_rows,
-        updated_at=timezone.now(),
-    )
-
-
-def import_job_mark_queued(*, job: ImportJob) -> ImportJob:
-    """Show the job as validating while its background dry run waits for a worker."""
-    _progress(job, status=ImportJob.Status.VALIDATING, phase="Waiting for a worker", processed=0)
-    return job
-
-
 def import_job_remap(*, job: ImportJob) -> ImportJob:
     """Go back from the dry-run preview to the column mapping."""
-    _require(job, {ImportJob.Status.VALIDATED}, "re-mapped")
+    _require(job, {Status.VALIDATED}, gettext_lazy("re-mapped"))
     _drop_stage(job)
-    job.status = ImportJob.Status.MAPPING
+    job.status = Status.MAPPING
     job.counts = {"notices": job.counts.get("notices", [])}
     job.error_report = ""
     job.save()
     return job
 
 
-def import_job_queue_unattended(*, job: ImportJob) -> ImportJob:
-    """Queue an import that checks and then applies itself (API uploads)."""
-    from engagex.contacts.tasks import contacts_import_unattended
-    from engagex.core.tasks import enqueue_tenant_task
-
-    job.background = True
-    job.save(update_fields=["background"])
-    import_job_mark_queued(job=job)
-    enqueue_tenant_task(contacts_import_unattended, connection.schema_name, job.pk)
-    return job
+def import_jobs_cleanup() -> int:
+    """Cancel this workspace's imports left unconfirmed for two days, and drop the working
+    data of failed ones as old; return how many were cancelled."""
+    cutoff = timezone.now() - datetime.timedelta(days=2)
+    cancelled = 0
+    stale = ImportJob.objects.filter(
+        status__in=[Status.MAPPING, Status.VALIDATED], updated_at__lt=cutoff
+    )
+    for job in stale:
+        import_job_cancel(job=job)
+        cancelled += 1
+    for job in ImportJob.objects.filter(status=Status.FAILED, updated_at__lt=cutoff):
+        _drop_stage(job)
+    return cancelled
