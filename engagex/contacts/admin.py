@@ -410,6 +410,8 @@ class ImportJobAdmin(ModelAdmin):
             "job": job,
             "form": form,
             "can_change": self.has_change_permission(request, job),
+            # The rejected rows' file holds their addresses, names and phones: an export.
+            "can_export": request.user.has_perm("contacts.export_contact"),
             "errors": importing.import_job_errors(job=job)
             if job.status == ImportJob.Status.VALIDATED
             else [],
@@ -483,6 +485,8 @@ class ImportJobAdmin(ModelAdmin):
         job = get_object_or_404(ImportJob, pk=job_id)
         if not self.has_view_permission(request, job) or not job.error_report:
             raise Http404
+        if not request.user.has_perm("contacts.export_contact"):
+            raise PermissionDenied
         return FileResponse(
             job.error_report.open("rb"),
             as_attachment=True,

@@ -10,12 +10,14 @@ from django_q.models import OrmQ
 from django_tenants.utils import schema_context
 from openpyxl import Workbook
 
+from engagex.accounts import roles
 from engagex.contacts.models import Contact, ContactStatus, ImportJob
 from engagex.contacts.services import importing, reading
 from engagex.contacts.services.mapping import NO_EMAIL_COLUMN, mapping_guess
 from engagex.contacts.tasks import contacts_import_apply, contacts_import_validate
 from engagex.notifications.models import Notification
 from tests.factories.contacts import ContactFactory, ContactGroupFactory
+from tests.fixtures.tenants import logged_in_client
 
 MAPPING_POST = {
     "step": "configure",
@@ -438,6 +440,28 @@ def test_admin_upload_map_preview_confirm(tenant, owner_client):
     assert "Import finished" in done
     with schema_context(tenant.schema_name):
         assert list(Contact.objects.values_list("email", flat=True)) == ["ann@example.com"]
+
+
+def test_a_viewer_cannot_download_the_rejected_rows(tenant, owner_client, make_member):
+    # given: a dry run with a rejected row (its file holds the row's address and name)
+    add = reverse("admin:contacts_importjob_add", urlconf="config.urls_tenants")
+    data = b"email,first_name\nann@example.com,Ann\nbroken,Bob Secret\n"
+    job_url = owner_client.post(add, {"file": upload("people.csv", data), "encoding": "auto"})[
+        "Location"
+    ]
+    owner_client.post(job_url, MAPPING_POST)
+    viewer = logged_in_client(tenant, make_member(roles.VIEWER))
+    report_url = job_url.rstrip("/").rsplit("/", 2)[0] + f"/{_job_id(job_url)}/errors.csv"
+
+    # when
+    page = viewer.get(job_url).content.decode()
+    report = viewer.get(report_url)
+
+    # then: the viewer sees the page but not the download
+    assert "“broken” is not a valid email address." in page
+    assert "Download rejected rows" not in page
+    assert report.status_code == 403
+    assert "Download rejected rows" in owner_client.get(job_url).content.decode()
 
 
 def test_admin_upload_shows_file_errors_on_the_form(tenant, owner_client):
