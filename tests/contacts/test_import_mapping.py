@@ -207,3 +207,31 @@ def test_excel_unicode_text_utf16_tab_separated_is_read(in_tenant):
 
     assert (job.encoding, job.delimiter) == ("utf-16", "\t")
     assert Contact.objects.get().first_name == "Zoë"
+
+
+def test_a_csv_cells_formula_guard_quote_is_dropped_and_other_quotes_kept(in_tenant):
+    data = (
+        "email,first_name,last_name,Note,Nick\nann@example.com,'@ann,'+Lee,'=1+1,'Annie\n"
+    ).encode()
+
+    apply(run(data))
+
+    contact = Contact.objects.get()
+    assert (contact.first_name, contact.last_name) == ("@ann", "+Lee")
+    assert contact.attributes == {"Note": "=1+1", "Nick": "'Annie"}
+
+
+def test_lists_and_objects_written_as_json_text_import_as_values(in_tenant):
+    data = (
+        "email,Tags,Address,Label,Broken\n"
+        'ann@example.com,"[""a"", ""b""]","{""city"": ""Rome""}",[Gold],"[1, 2"\n'
+    ).encode()
+
+    apply(run(data))
+
+    assert Contact.objects.get().attributes == {
+        "Tags": ["a", "b"],
+        "Address": {"city": "Rome"},
+        "Label": "[Gold]",
+        "Broken": "[1, 2",
+    }

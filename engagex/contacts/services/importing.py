@@ -567,6 +567,8 @@ class _RowPlan:
         self.fields = [self.index.get(f) for f in FIELDS]
         self.source = f"import: {job.original_name}"
         self.file_status = job.file_status or None
+        # Spreadsheet exports (ours included) put a ' before text a spreadsheet would run.
+        self.unquote = job.file_format == "csv"
 
     def stage(self, row_no: int, cells: list, count: int):
         # The hot loop of an import (a million calls): text cells take the short paths.
@@ -591,6 +593,8 @@ class _RowPlan:
             else (display_text(v).strip() or None)
             for i in self.fields
         ]
+        if self.unquote:
+            values = [_unquoted(v) if v and v[0] == "'" else v for v in values]
         if self.full_name is not None:
             parts = _text(cells[self.full_name]).split(None, 1)
             values[0] = parts[0] if parts else None
@@ -619,6 +623,10 @@ class _RowPlan:
                     value = value.strip()
                     if not value:
                         continue
+                    if value[0] == "'" and self.unquote:
+                        value = _unquoted(value)
+                    if value[0] in "[{":
+                        value = _json_text(value)
                 elif value is None:
                     continue
                 else:
@@ -666,6 +674,32 @@ class _RowPlan:
 
 def _text(cell) -> str:
     return cell if type(cell) is str else display_text(cell)
+
+
+_QUOTED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
+
+
+def _unquoted(value: str) -> str:
+    """Text without the ' an export put before a leading = + - @, tab or CR (OWASP's
+    formula-injection guard, which EngageX's own CSV export applies too)."""
+    return value[1:] if value.startswith(_QUOTED) else value
+
+
+def _json_text(value: str):
+    """A list or object written as JSON text (how exports write them), as that value;
+    any other text stays text."""
+    if value[-1] not in "]}":
+        return value
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):
+        return value
+    if (
+        not isinstance(parsed, list | dict)
+        or json_depth(parsed, MAX_JSON_DEPTH + 1) > MAX_JSON_DEPTH
+    ):
+        return value
+    return typed_value(parsed)
 
 
 def _worse(status: str, than: str | None) -> bool:
