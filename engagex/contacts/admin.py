@@ -410,6 +410,7 @@ class ImportJobAdmin(ModelAdmin):
             "job": job,
             "form": form,
             "can_change": self.has_change_permission(request, job),
+            "file_description": file_description(job),
             # The rejected rows' file holds their addresses, names and phones: an export.
             "can_export": request.user.has_perm("contacts.export_contact"),
             "errors": importing.import_job_errors(job=job)
@@ -492,6 +493,31 @@ class ImportJobAdmin(ModelAdmin):
             as_attachment=True,
             filename=f"import-{job.pk}-rejected-rows.csv",
         )
+
+
+ENCODING_LABELS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8",
+    "utf-16": "UTF-16",
+    "cp1252": "Windows-1252",
+    "latin-1": "Latin-1",
+}
+DELIMITER_LABELS = {
+    ",": _("comma-separated"),
+    ";": _("semicolon-separated"),
+    "\t": _("tab-separated"),
+    "|": _("separated by “|”"),
+}
+
+
+def file_description(job: ImportJob) -> str:
+    """The upload's format as a person reads it: "CSV · UTF-8 · semicolon-separated"."""
+    parts = [job.file_format.upper()]
+    if job.encoding:
+        parts.append(ENCODING_LABELS.get(job.encoding, job.encoding.upper()))
+    if job.delimiter:
+        parts.append(str(DELIMITER_LABELS.get(job.delimiter, job.delimiter)))
+    return " · ".join(parts)
 
 
 COUNT_LABELS = [

@@ -442,6 +442,19 @@ def test_admin_upload_map_preview_confirm(tenant, owner_client):
         assert list(Contact.objects.values_list("email", flat=True)) == ["ann@example.com"]
 
 
+def test_the_import_page_describes_the_file_in_words(tenant, owner_client):
+    add = reverse("admin:contacts_importjob_add", urlconf="config.urls_tenants")
+    data = "\ufeffE-Mail;Vorname\nann@example.com;Änne\n".encode()
+
+    job_url = owner_client.post(add, {"file": upload("leute.csv", data), "encoding": "auto"})[
+        "Location"
+    ]
+
+    page = owner_client.get(job_url).content.decode()
+    assert "CSV · UTF-8 · semicolon-separated" in page
+    assert "utf-8-sig" not in page
+
+
 def test_a_viewer_cannot_download_the_rejected_rows(tenant, owner_client, make_member):
     # given: a dry run with a rejected row (its file holds the row's address and name)
     add = reverse("admin:contacts_importjob_add", urlconf="config.urls_tenants")
