@@ -6,6 +6,8 @@ so `roles_sync` after a migration gives every role the permissions of the new mo
 
 from django.utils.translation import gettext_lazy as _
 
+UNKNOWN_ROLE = _("Unknown role “{role}”: choose Owner, Admin, Marketer or Viewer.")
+
 OWNER = "Owner"
 ADMIN = "Admin"
 MARKETER = "Marketer"

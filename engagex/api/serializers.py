@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from engagex.accounts import roles
@@ -33,12 +34,14 @@ class ContactSerializer(serializers.ModelSerializer):
         if self.instance is not None:
             others = others.exclude(pk=self.instance.pk)
         if others.exists():
-            raise serializers.ValidationError("A contact with this email address already exists.")
+            raise serializers.ValidationError(
+                _("A contact with this email address already exists.")
+            )
         return value
 
     def validate_attributes(self, value):
         if not isinstance(value, dict):
-            raise serializers.ValidationError("Custom attributes must be a JSON object.")
+            raise serializers.ValidationError(_("Custom attributes must be a JSON object."))
         return value
 
 
@@ -55,7 +58,9 @@ class BulkContactSerializer(serializers.Serializer):
     def validate_email(self, value):
         value = email_normalize(value)
         if not email_is_valid(value):
-            raise serializers.ValidationError(f"“{value}” is not a valid email address.")
+            raise serializers.ValidationError(
+                _("“%(value)s” is not a valid email address.") % {"value": value}
+            )
         return value
 
 
@@ -68,7 +73,8 @@ class BulkUpsertSerializer(serializers.Serializer):
             key = item["email"].lower()
             if key in seen:
                 raise serializers.ValidationError(
-                    f"contacts[{index}]: same email as contacts[{seen[key]}] ({item['email']})."
+                    _("contacts[%(index)s]: same email as contacts[%(first)s] (%(email)s).")
+                    % {"index": index, "first": seen[key], "email": item["email"]}
                 )
             seen[key] = index
         return items
@@ -121,7 +127,7 @@ class GroupSerializer(serializers.ModelSerializer):
         if self.instance is not None:
             others = others.exclude(pk=self.instance.pk)
         if others.exists():
-            raise serializers.ValidationError("A group with this name already exists.")
+            raise serializers.ValidationError(_("A group with this name already exists."))
         return value.strip()
 
 

@@ -29,7 +29,7 @@ def api_key_create(*, name: str, role: str, user) -> tuple[ApiKey, str]:
     from engagex.accounts.services import role_grant_check
 
     if role not in roles.ROLES:
-        raise ValidationError({"role": f"Unknown role {role!r}."})
+        raise ValidationError({"role": roles.UNKNOWN_ROLE.format(role=role)})
     role_grant_check(actor=user, role=role)
     creator = roles.member_of(user) if user is not None else None
     if creator is None or not creator.pk:

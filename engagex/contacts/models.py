@@ -162,14 +162,14 @@ class ImportJob(models.Model):
     encoding = models.CharField(max_length=20, blank=True)
     delimiter = models.CharField(max_length=4, blank=True)
     unpacked_size = models.BigIntegerField(
-        default=0, help_text="Bytes the parser reads (an .xlsx unpacked); decides where it runs."
+        default=0, help_text=_("Bytes the parser reads (an .xlsx unpacked); decides where it runs.")
     )
     has_header = models.BooleanField(default=True)
     headers = models.JSONField(default=list)
     sample_rows = models.JSONField(default=list)
     estimated_rows = models.PositiveIntegerField(default=0)
     mapping = models.JSONField(
-        default=dict, help_text="header index → field name, 'attribute' or ''"
+        default=dict, help_text=_("header index → field name, 'attribute' or ''")
     )
     unknown_columns = models.CharField(
         max_length=20, choices=UnknownColumns.choices, default=UnknownColumns.ATTRIBUTES
@@ -189,15 +189,17 @@ class ImportJob(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.MAPPING)
     background = models.BooleanField(default=False)
     unattended = models.BooleanField(
-        default=False, help_text="Applied right after its dry run, with no one to confirm (API)."
+        default=False, help_text=_("Applied right after its dry run, with no one to confirm (API).")
     )
     heartbeat_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When a task last reported progress on the job, or queued it (see the sweeper).",
+        help_text=_(
+            "When a task last reported progress on the job, or queued it (see the sweeper)."
+        ),
     )
     attempts = models.PositiveSmallIntegerField(
-        default=0, help_text="Runs started since the job last made lasting progress."
+        default=0, help_text=_("Runs started since the job last made lasting progress.")
     )
     failed_status = models.CharField(max_length=20, blank=True)
     phase = models.CharField(max_length=40, blank=True)

@@ -10,6 +10,7 @@ import gc
 import logging
 
 from django.db import transaction
+from django.utils import translation
 from django_q.tasks import async_task
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
 
@@ -34,18 +35,25 @@ def heap_freeze_once() -> None:
 
 
 def tenant_task(func):
-    """Run `func(schema_name, *args)` inside the schema `schema_name`.
+    """Run `func(schema_name, *args)` inside the schema `schema_name`, in its language.
 
-    A workspace deleted after the task was queued is skipped with a warning, not retried.
+    What a task writes for people (notifications, their emails, failure reasons) speaks the
+    workspace's default language, as its console does. A workspace deleted after the task
+    was queued is skipped with a warning, not retried.
     """
 
     @functools.wraps(func)
     def run(schema_name: str, *args, **kwargs):
         heap_freeze_once()
-        if not get_tenant_model().objects.filter(schema_name=schema_name).exists():
+        found = (
+            get_tenant_model()
+            .objects.filter(schema_name=schema_name)
+            .values_list("default_language", flat=True)
+        )
+        if not found:
             logger.warning("Skipping %s: workspace %r no longer exists", func.__name__, schema_name)
             return None
-        with schema_context(schema_name):
+        with schema_context(schema_name), translation.override(found[0] or None):
             return func(schema_name, *args, **kwargs)
 
     return run
@@ -62,11 +70,11 @@ def for_each_schema(func, *args, **kwargs) -> int:
     schemas = list(
         get_tenant_model()
         .objects.exclude(schema_name=get_public_schema_name())
-        .values_list("schema_name", flat=True)
+        .values_list("schema_name", "default_language")
     )
-    for schema_name in schemas:
+    for schema_name, language in schemas:
         try:
-            with schema_context(schema_name):
+            with schema_context(schema_name), translation.override(language or None):
                 func(*args, **kwargs)
         except Exception:  # one workspace's failure must not stop the others
             logger.exception("%s failed in workspace %s", func.__name__, schema_name)

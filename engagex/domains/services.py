@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from engagex.billing.limits import Limit, ensure_within
 from engagex.domains.models import SendingDomain
@@ -197,9 +197,13 @@ def _notify_stopped_verifying(sending_domain: SendingDomain) -> None:
     )  # fmt: skip
     notification_send(
         recipients=list(admins),
-        title=f"Sender domain {sending_domain.domain} stopped verifying",
-        body=f"These DNS records no longer check out: {failing}. Campaigns cannot use this "
-        "domain until they do.",
+        title=gettext("Sender domain %(domain)s stopped verifying")
+        % {"domain": sending_domain.domain},
+        body=gettext(
+            "These DNS records no longer check out: %(records)s. Campaigns cannot use this "
+            "domain until they do."
+        )
+        % {"records": failing},
         level="error",
         email=True,
     )

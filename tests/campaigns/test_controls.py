@@ -385,7 +385,7 @@ def test_a_campaign_paused_by_esp_failures_notifies_the_person_who_started_it(
 
     assert campaign.status == S.PAUSED
     assert (notice.recipient, notice.title) == (owner, f"Campaign paused: {campaign.name}")
-    assert notice.body.startswith("The ESP kept failing (HTTP 500")
+    assert notice.body.startswith("The email service kept failing (HTTP 500")
     assert notice.body.endswith("0 sent so far; 2 wait until it is resumed.")
 
 

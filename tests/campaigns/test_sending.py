@@ -163,7 +163,7 @@ def test_persistent_server_errors_pause_the_campaign_without_losing_anyone(
     send_all(campaign)
 
     assert campaign.status == S.PAUSED
-    assert "The ESP kept failing (HTTP 500" in campaign.failure_reason
+    assert "The email service kept failing (HTTP 500" in campaign.failure_reason
     assert CampaignRecipient.objects.filter(status=R.PENDING).count() == 2
     fake_sendgrid.scripted.clear()
     campaign_resume(campaign=campaign)
@@ -500,4 +500,23 @@ def test_frozen_content_that_breaks_the_rules_fails_the_campaign_instead_of_cras
     # then
     assert campaign.status == S.FAILED
     assert campaign.failure_reason.startswith("The content cannot be sent:")
+    assert fake_sendgrid.requests == []
+
+
+def test_a_batch_the_esp_backend_cannot_build_fails_with_a_plain_reason(in_tenant, fake_sendgrid):
+    # given: an address (stored before validation existed) Anymail cannot parse
+    ContactFactory(email='"broken@@example.com')
+    campaign = CampaignFactory()
+    campaign_start(campaign_id=campaign.pk)
+
+    # when
+    campaign = send_all(campaign)
+
+    # then: a sentence a person understands, no exception text, nothing sent
+    from engagex.campaigns.services.sending import NOT_BUILT
+
+    assert campaign.status == S.FAILED
+    assert campaign.failure_reason == str(NOT_BUILT)
+    assert "Anymail" not in campaign.failure_reason
+    assert CampaignRecipient.objects.get(campaign=campaign).error == str(NOT_BUILT)
     assert fake_sendgrid.requests == []

@@ -62,7 +62,7 @@ def user_create(
 ) -> User:
     """Create a workspace member with `role`; without a password they must set one by link."""
     if role not in roles.ROLES:
-        raise ValidationError({"role": f"Unknown role {role!r}."})
+        raise ValidationError({"role": roles.UNKNOWN_ROLE.format(role=role)})
     role_grant_check(actor=actor, role=role)
     email = User.objects.normalize_email(email)
     if User.objects.filter(email__iexact=email).exists():
@@ -93,7 +93,7 @@ LAST_OWNER = gettext_lazy(
 def user_update_check(*, user: User, role: str | None, is_active: bool, actor=None) -> None:
     """Refuse changes only an Owner may make, or that leave the workspace without an Owner."""
     if role is not None and role not in roles.ROLES:
-        raise ValidationError({"role": f"Unknown role {role!r}."})
+        raise ValidationError({"role": roles.UNKNOWN_ROLE.format(role=role)})
     role_grant_check(actor=actor, role=role, target=user)
     if is_active and not user.is_active and connection.schema_name != get_public_schema_name():
         # Reactivating a member takes a seat again.

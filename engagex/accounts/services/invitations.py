@@ -69,7 +69,7 @@ def invitation_create_check(*, email: str, role: str, actor=None) -> str:
     except ValidationError as error:
         raise ValidationError({"email": error.messages}) from error
     if role not in roles.ROLES:
-        raise ValidationError({"role": f"Unknown role {role!r}."})
+        raise ValidationError({"role": roles.UNKNOWN_ROLE.format(role=role)})
     role_grant_check(actor=actor, role=role)
     if User.objects.filter(email__iexact=email, is_active=True).exists():
         raise ValidationError({"email": ALREADY_MEMBER.format(email=email)})

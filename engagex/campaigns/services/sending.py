@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.campaigns.services.campaigns import campaign_settle
@@ -72,11 +73,24 @@ UNSUBSCRIBE_FOOTER_HTML = (
     '<a href="{{ unsubscribe_url }}" style="color:#64748b">Unsubscribe</a></p>'
 )
 UNSUBSCRIBE_FOOTER_TEXT = "\n\n--\nUnsubscribe: {{ unsubscribe_url }}\n"
-SKIPPED_UNSUBSCRIBED = "Not sent: the contact was no longer subscribed when its batch was sent."
-SKIPPED_DELETED = "Not sent: the contact was deleted before its batch was sent."
-UNCONFIRMED = "Not resent: a worker stopped mid-request and the ESP could not confirm the send."
-NOT_RENDERED = "Not sent: the email could not be made for this contact. {reason}"
-CONTENT_REFUSED = "The content cannot be sent: {reason}"
+SKIPPED_UNSUBSCRIBED = gettext_lazy(
+    "Not sent: the contact was no longer subscribed when its batch was sent."
+)
+SKIPPED_DELETED = gettext_lazy("Not sent: the contact was deleted before its batch was sent.")
+UNCONFIRMED = gettext_lazy(
+    "Not resent: a worker stopped mid-request and the email service could not confirm the send."
+)
+NOT_RENDERED = gettext_lazy("Not sent: the email could not be made for this contact. {reason}")
+CONTENT_REFUSED = gettext_lazy("The content cannot be sent: {reason}")
+NOT_BUILT = gettext_lazy(
+    "The email service cannot take this message (an address or header it refuses); "
+    "nothing was sent. Check the from and reply-to addresses."
+)
+ESP_FAILING = gettext_lazy("The email service kept failing ({reason}). Resume later.")
+ESP_KEY_REFUSED = gettext_lazy(
+    "The email service refused the API key ({reason}): the platform's administrator has to fix "
+    "it before campaigns can send."
+)
 
 
 @dataclass
@@ -285,9 +299,9 @@ def _prepare_batch(prepared: PreparedCampaign, attempt, rows):
     sendable, skipped = [], []
     for recipient_id, email, contact_id, status, *contact in rows:
         if contact_id is None:
-            skipped.append((recipient_id, SKIPPED_DELETED))
+            skipped.append((recipient_id, str(SKIPPED_DELETED)))
         elif status != ContactStatus.SUBSCRIBED:
-            skipped.append((recipient_id, SKIPPED_UNSUBSCRIBED))
+            skipped.append((recipient_id, str(SKIPPED_UNSUBSCRIBED)))
         else:
             contact_email, first_name, last_name, phone, language, attributes = contact
             merge = merge_contact(
@@ -316,9 +330,10 @@ def _prepare_batch(prepared: PreparedCampaign, attempt, rows):
     ids = [rid for rid, *_ in sendable]
     try:
         message = _build_message(prepared, attempt, sendable)
-    except AnymailError as error:  # e.g. an address Anymail cannot parse: no retry helps
-        _mark_failed(ids, reason=str(error)[:500])
-        return Stop(f"The message could not be built: {error}")
+    except AnymailError:  # e.g. an address Anymail cannot parse: no retry helps
+        logger.exception("Campaign %s: a batch could not be built", prepared.campaign.pk)
+        _mark_failed(ids, reason=str(NOT_BUILT))
+        return Stop(str(NOT_BUILT))
     return InFlight(ids=ids, emails=[email for *_, email in sendable], message=message)
 
 
@@ -371,17 +386,18 @@ def _settle(prepared: PreparedCampaign, sending: InFlight, beat: Heartbeat) -> b
         )
         return True
     if outcome == "refused":
-        _mark_failed(sending.ids, reason=str(error)[:500])
-        _stop(campaign_id, S.FAILED, f"The message was refused: {error}")
+        logger.error("Campaign %s: the ESP backend refused a batch: %s", campaign_id, error)
+        _mark_failed(sending.ids, reason=str(NOT_BUILT))
+        _stop(campaign_id, S.FAILED, str(NOT_BUILT))
         return False
     reason = _error_text(error)
     if outcome == "transient":
         _release(sending.ids)
-        _stop(campaign_id, S.PAUSED, f"The ESP kept failing ({reason}). Resume later.")
+        _stop(campaign_id, S.PAUSED, ESP_FAILING.format(reason=reason))
         return False
     _mark_failed(sending.ids, reason=reason)
     if getattr(error, "status_code", None) in (401, 403):
-        _stop(campaign_id, S.FAILED, f"The ESP refused the API key: {reason}")
+        _stop(campaign_id, S.FAILED, ESP_KEY_REFUSED.format(reason=reason))
         return False
     return True
 
@@ -526,7 +542,7 @@ def _reconcile_stale(campaign_id: int, beat: Heartbeat | None = None) -> None:
         elif accepted is False:
             rows.update(status=R.PENDING, attempt=None, claimed_at=None)
         else:  # may have been sent: not resent, and it stays counted in the month's usage
-            rows.update(status=R.FAILED, error=UNCONFIRMED, message_id=UNCONFIRMED_MESSAGE_ID)
+            rows.update(status=R.FAILED, error=str(UNCONFIRMED), message_id=UNCONFIRMED_MESSAGE_ID)
 
 
 def _finish_if_done(campaign_id: int) -> bool:
@@ -565,8 +581,9 @@ def _notify_sent(campaign: Campaign) -> None:
         link=reverse(
             "admin:campaigns_campaign_change", args=[campaign.pk], urlconf="config.urls_tenants"
         ),
-        title=f"Campaign sent: {campaign.name}",
-        body=f"{counts.get(R.SENT, 0):,} sent, {counts.get(R.FAILED, 0):,} not sent.",
+        title=gettext("Campaign sent: %(name)s") % {"name": campaign.name},
+        body=gettext("%(sent)s sent, %(failed)s not sent.")
+        % {"sent": f"{counts.get(R.SENT, 0):,}", "failed": f"{counts.get(R.FAILED, 0):,}"},
         level="success",
         email=True,
     )

@@ -127,8 +127,8 @@ def _notify_failed(campaign: Campaign) -> None:
     # In-app rows are written with the failure; emails go after the commit.
     notification_send(
         recipients=list(recipients.values()),
-        title=f"Campaign failed: {campaign.name}",
-        body=campaign.failure_reason or "The campaign stopped and will not send more.",
+        title=gettext("Campaign failed: %(name)s") % {"name": campaign.name},
+        body=campaign.failure_reason or gettext("The campaign stopped and will not send more."),
         link=_link(campaign),
         level="error",
         email=True,

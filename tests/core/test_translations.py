@@ -1,0 +1,306 @@
+"""Every string a person reads is in the Spanish and German catalogues, and none escapes them.
+
+Two checks over `engagex/`, `tenants/` and `templates/`:
+- every message marked for translation (gettext calls in Python, `{% translate %}` and
+  `{% blocktranslate %}` in templates) has a non-empty translation in each compiled catalogue;
+- text a person reads but nobody marked (a literal `ValidationError`, `message_user`,
+  `help_text=`, `verbose_name=`, a sentence between template tags) is reported, so a new
+  English-only string fails here instead of in front of a customer.
+Operator-facing code (management commands, the fakes used by tests) is not translated.
+"""
+
+import ast
+import gettext as gettext_module
+import io
+import re
+import tokenize
+from functools import cache
+from pathlib import Path
+
+import pytest
+from django.template.base import Lexer, TokenType
+from django.utils.translation.template import templatize
+
+ROOT = Path(__file__).resolve().parents[2]
+LANGUAGES = ["es", "de"]
+PYTHON_ROOTS = [ROOT / "engagex", ROOT / "tenants"]
+TEMPLATE_ROOT = ROOT / "templates"
+# Operator-facing: command output, fakes and harnesses, data migrations.
+PYTHON_EXCLUDED = re.compile(r"/(migrations|management)/|/fake_[a-z]+\.py$|/loopback\.py$")
+# Names are not translated: the product's and the languages' own.
+UNTRANSLATED_WORDS = {
+    "EngageX", "English", "Español", "Deutsch", "SendGrid", "Stripe", "API", "CSV", "XLSX", "JSON",
+}  # fmt: skip
+
+SINGULAR = {"_", "gettext", "gettext_lazy", "gettext_noop"}
+PLURAL = {"ngettext", "ngettext_lazy"}
+CONTEXT = {"pgettext", "pgettext_lazy"}
+CONTEXT_PLURAL = {"npgettext", "npgettext_lazy"}
+MARKERS = SINGULAR | PLURAL | CONTEXT | CONTEXT_PLURAL
+
+
+def _python_files():
+    for root in PYTHON_ROOTS:
+        for path in sorted(root.rglob("*.py")):
+            if not PYTHON_EXCLUDED.search(path.as_posix()):
+                yield path
+
+
+def _template_files():
+    for path in sorted(TEMPLATE_ROOT.rglob("*")):
+        if path.suffix in {".html", ".txt"}:
+            yield path
+
+
+def _where(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
+
+
+def _call_name(node: ast.Call) -> str:
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return ""
+
+
+def _literal(node) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _message_ids(name: str, args: list) -> list[str]:
+    """The catalogue keys a marked call needs (contexts as gettext stores them)."""
+    values = [_literal(arg) for arg in args]
+    if name in SINGULAR and values and values[0] is not None:
+        return [values[0]]
+    if name in PLURAL and len(values) >= 2 and None not in values[:2]:
+        return [values[0]]
+    if name in CONTEXT and len(values) >= 2 and None not in values[:2]:
+        return [f"{values[0]}\x04{values[1]}"]
+    if name in CONTEXT_PLURAL and len(values) >= 3 and None not in values[:3]:
+        return [f"{values[0]}\x04{values[1]}"]
+    return []
+
+
+def _python_messages(path: Path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _call_name(node) in MARKERS:
+            for message in _message_ids(_call_name(node), node.args):
+                yield message, f"{_where(path)}:{node.lineno}"
+
+
+def _template_messages(path: Path):
+    """Messages of a template, read from Django's own xgettext input (`templatize`)."""
+    source = templatize(path.read_text(), origin=str(path))
+    # Only the calls matter: indentation (blanked-out markup) must not trouble the tokenizer.
+    source = "\n".join(line.lstrip() for line in source.splitlines())
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    for index, token in enumerate(tokens):
+        if token.type != tokenize.NAME or token.string not in MARKERS:
+            continue
+        if index + 1 >= len(tokens) or tokens[index + 1].string != "(":
+            continue
+        args, position = [], index + 2
+        while position < len(tokens) and tokens[position].string != ")":
+            if tokens[position].type == tokenize.STRING:
+                args.append(ast.Constant(ast.literal_eval(tokens[position].string)))
+            elif tokens[position].type == tokenize.NAME:
+                args.append(ast.Name(tokens[position].string))
+            position += 1
+        for message in _message_ids(token.string, args):
+            yield message, f"{_where(path)}:{token.start[0]}"
+
+
+@cache
+def _all_messages() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for path in _python_files():
+        for message, where in _python_messages(path):
+            found.setdefault(message, where)
+    for path in _template_files():
+        for message, where in _template_messages(path):
+            found.setdefault(message, where)
+    return found
+
+
+@cache
+def _catalogue(language: str) -> dict:
+    mo = ROOT / "locale" / language / "LC_MESSAGES" / "django.mo"
+    with mo.open("rb") as handle:
+        return gettext_module.GNUTranslations(handle)._catalog
+
+
+def _translated(catalogue: dict, message: str) -> bool:
+    if catalogue.get(message):
+        return True
+    return bool(catalogue.get((message, 0)))  # plural entries are keyed (msgid, index)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_marked_message_is_translated(language):
+    catalogue = _catalogue(language)
+    missing = [
+        f"{where}: {message!r}"
+        for message, where in sorted(_all_messages().items(), key=lambda item: item[1])
+        if message.strip() and not _translated(catalogue, message)
+    ]
+
+    assert not missing, f"{len(missing)} messages without a {language} translation:\n" + "\n".join(
+        missing
+    )
+
+
+# --- Strings nobody marked ------------------------------------------------------------------
+# Keyword arguments whose value a person reads.
+READ_KEYWORDS = {
+    "verbose_name", "verbose_name_plural", "help_text", "label", "description", "title",
+    "empty_label", "submit_label", "cancel_label", "search_help_text", "body", "text",
+}  # fmt: skip
+# Calls whose first text argument a person reads.
+READ_CALLS = {"ValidationError", "PermissionDenied", "LimitExceeded", "message_user", "add_error"}
+MESSAGE_FUNCTIONS = {"success", "error", "warning", "info"}  # django.contrib.messages.*
+WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def _reads_as_text(value: str) -> bool:
+    """A sentence or label, not an identifier, a URL, a CSS class or a format code."""
+    words = WORD.findall(value)
+    if not words or all(word in UNTRANSLATED_WORDS for word in words):
+        return False
+    if " " not in value and "@" in value:
+        return False  # an example address
+    if re.fullmatch(r"[\w.:/%{}()\[\]…-]*", value) and " " not in value:
+        return value[:1].isupper() and value.isalpha()  # "Contacts" reads; "email_key" not
+    return not value.startswith(("http", "/", "<", "{", "%", "#", "."))
+
+
+def _texts(node) -> list[ast.AST]:
+    """The literal strings (and f-strings) inside `node`, dict values included."""
+    if _literal(node) is not None or isinstance(node, ast.JoinedStr):
+        return [node]
+    if isinstance(node, ast.Dict):
+        return [text for value in node.values for text in _texts(value)]
+    if isinstance(node, ast.List | ast.Tuple):
+        return [text for item in node.elts for text in _texts(item)]
+    return []
+
+
+# The API's schema (OpenAPI descriptions, Swagger UI) is developer documentation, kept in
+# English like the API's field names; its error messages are translated like any other.
+DOCUMENTATION_KEYWORDS = {"help_text", "description"}
+
+
+def _unmarked_python(path: Path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    documentation = path.is_relative_to(ROOT / "engagex" / "api")
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _call_name(node)
+        candidates = []
+        if name in READ_CALLS:
+            text_args = node.args[1:] if name in {"message_user", "add_error"} else node.args
+            candidates += [t for arg in text_args[:1] for t in _texts(arg)]
+        if (
+            name in MESSAGE_FUNCTIONS
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "messages"
+        ):
+            candidates += [t for arg in node.args[1:2] for t in _texts(arg)]
+        candidates += [
+            t
+            for kw in node.keywords
+            if kw.arg in READ_KEYWORDS
+            and not (documentation and kw.arg in DOCUMENTATION_KEYWORDS)
+            for t in _texts(kw.value)
+        ]
+        for text in candidates:
+            value = _literal(text)
+            if value is None:  # an f-string: its literal parts are what a person reads
+                value = "".join(_literal(part) or "" for part in text.values)
+            if _reads_as_text(value):
+                yield f"{_where(path)}:{text.lineno}: {value!r}"
+
+
+# Template text that is not prose: comments, scripts and styles, icon ligatures, tags, entities.
+STRIPPED = [
+    re.compile(r"<!--.*?-->", re.S),
+    re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I),
+    re.compile(r"<span[^>]*material-symbols[^>]*>[^<]*</span>", re.S),
+    re.compile(r"<[^>]*>", re.S),
+    re.compile(r"&[#\w]+;"),
+]
+READ_ATTRIBUTES = re.compile(r"""\b(title|placeholder|aria-label|alt)\s*=\s*"([^"]*)\"""")
+
+
+def _template_skeleton(source: str) -> str:
+    """The template's own text, tags and variables blanked out (lines kept in place)."""
+    parts, skipping = [], None
+    for token in Lexer(source).tokenize():
+        words = token.contents.split()
+        first = words[0] if words else ""
+        if token.token_type == TokenType.BLOCK and first in {"blocktranslate", "blocktrans"}:
+            skipping = "endblocktrans"
+        elif token.token_type == TokenType.BLOCK and first == "comment":
+            skipping = "endcomment"
+        elif token.token_type == TokenType.BLOCK and skipping and first.startswith(skipping):
+            skipping = None
+        if token.token_type == TokenType.TEXT and not skipping:
+            parts.append(token.contents)
+        else:
+            parts.append("\x00" + "\n" * token.contents.count("\n"))
+    return "".join(parts)
+
+
+def _unmarked_template(path: Path):
+    skeleton = _template_skeleton(path.read_text())
+    for match in READ_ATTRIBUTES.finditer(skeleton):
+        if _reads_as_text(match.group(2).replace("\x00", "")):
+            line = skeleton.count("\n", 0, match.start()) + 1
+            yield f"{_where(path)}:{line}: attribute {match.group(2)!r}"
+    text = skeleton
+    for pattern in STRIPPED:
+        # Keep the line breaks of what is removed, so line numbers stay true.
+        text = pattern.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    for number, line in enumerate(text.splitlines(), start=1):
+        words = [w for w in WORD.findall(line) if w not in UNTRANSLATED_WORDS]
+        if words:
+            yield f"{_where(path)}:{number}: {' '.join(line.split())[:80]!r}"
+
+
+def test_no_user_facing_text_escapes_translation():
+    found = [line for path in _python_files() for line in _unmarked_python(path)]
+    found += [line for path in _template_files() for line in _unmarked_template(path)]
+
+    assert not found, f"{len(found)} strings a person reads are not marked for translation:\n" + (
+        "\n".join(found)
+    )
+
+
+def test_the_checks_find_what_they_look_for(tmp_path):
+    """The scanners are not blind: a planted unmarked string and a marked one are found."""
+    module = tmp_path / "planted.py"
+    module.write_text(
+        "from django.core.exceptions import ValidationError\n"
+        "from django.utils.translation import gettext_lazy as _\n"
+        "LABEL = _('Planted label')\n"
+        "def check():\n"
+        "    raise ValidationError('This is not translated.')\n"
+    )
+    template = tmp_path / "planted.html"
+    template.write_text(
+        "{% load i18n %}<p>{% translate 'Marked here' %}</p><p>Left in English</p>"
+        '<input placeholder="Type here">'
+    )
+    marked = [message for message, _ in _python_messages(module)]
+    template_marked = [message for message, _ in _template_messages(template)]
+    unmarked = list(_unmarked_python(module)) + list(_unmarked_template(template))
+
+    assert marked == ["Planted label"]
+    assert template_marked == ["Marked here"]
+    assert len(unmarked) == 3
+    for planted in ["This is not translated.", "Left in English", "Type here"]:
+        assert any(planted in line for line in unmarked), planted
