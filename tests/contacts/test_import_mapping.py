@@ -210,9 +210,7 @@ def test_excel_unicode_text_utf16_tab_separated_is_read(in_tenant):
 
 
 def test_a_csv_cells_formula_guard_quote_is_dropped_and_other_quotes_kept(in_tenant):
-    data = (
-        "email,first_name,last_name,Note,Nick\nann@example.com,'@ann,'+Lee,'=1+1,'Annie\n"
-    ).encode()
+    data = b"email,first_name,last_name,Note,Nick\nann@example.com,'@ann,'+Lee,'=1+1,'Annie\n"
 
     apply(run(data))
 
@@ -223,9 +221,9 @@ def test_a_csv_cells_formula_guard_quote_is_dropped_and_other_quotes_kept(in_ten
 
 def test_lists_and_objects_written_as_json_text_import_as_values(in_tenant):
     data = (
-        "email,Tags,Address,Label,Broken\n"
-        'ann@example.com,"[""a"", ""b""]","{""city"": ""Rome""}",[Gold],"[1, 2"\n'
-    ).encode()
+        b"email,Tags,Address,Label,Broken\n"
+        b'ann@example.com,"[""a"", ""b""]","{""city"": ""Rome""}",[Gold],"[1, 2"\n'
+    )
 
     apply(run(data))
 

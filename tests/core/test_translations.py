@@ -213,8 +213,7 @@ def _unmarked_python(path: Path):
         candidates += [
             t
             for kw in node.keywords
-            if kw.arg in READ_KEYWORDS
-            and not (documentation and kw.arg in DOCUMENTATION_KEYWORDS)
+            if kw.arg in READ_KEYWORDS and not (documentation and kw.arg in DOCUMENTATION_KEYWORDS)
             for t in _texts(kw.value)
         ]
         for text in candidates:
