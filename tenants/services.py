@@ -45,7 +45,9 @@ SLUG_INVALID = gettext_lazy(
     "Use 3 to 40 lowercase letters, digits and single hyphens, starting with a letter "
     "and not ending with a hyphen."
 )
-SLUG_RESERVED = "“{slug}” is reserved for EngageX itself. Choose another workspace slug."
+SLUG_RESERVED = gettext_lazy(
+    "“{slug}” is reserved for EngageX itself. Choose another workspace slug."
+)
 SLUG_TAKEN = gettext_lazy("The workspace slug “{slug}” is already taken.")
 NAME_REQUIRED = gettext_lazy("Enter the organisation's name.")
 TEMPLATE_MISSING = gettext_lazy(

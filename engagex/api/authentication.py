@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
@@ -14,8 +15,10 @@ from engagex.api.services import api_key_find
 from engagex.billing.limits import api_access
 from engagex.core.tenancy import current_tenant
 
-NO_API_ACCESS = "API access is not included in this workspace's plan: upgrade on the Billing page."
-BAD_KEY = "Invalid or revoked API key."
+NO_API_ACCESS = gettext_lazy(
+    "API access is not included in this workspace's plan: an Owner can upgrade on the Billing page."
+)
+BAD_KEY = gettext_lazy("Invalid or revoked API key.")
 
 
 class ApiKeyPrincipal:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -19,7 +20,7 @@ class TooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
-TOO_LARGE = "The request body is larger than {limit:,} bytes."
+TOO_LARGE = gettext_lazy("The request body is larger than {limit:,} bytes.")
 
 
 def error_handler(exc, context):

@@ -3,6 +3,7 @@
 import re
 
 from django.db import connection
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -55,13 +56,15 @@ def _acting_user(request):
 def _via(request) -> str:
     """How the audit log names an API call: the key, or the API with a console session."""
     key = getattr(request.user, "key", None)
-    return f"(API key “{key.name}”)" if key is not None else "(API)"
+    if key is not None:
+        return gettext("(API key “%(name)s”)") % {"name": key.name}
+    return gettext("(API)")
 
 
 # Only ASCII digits: "²".isdigit() is True, yet int("²") fails. 18 digits fit a bigint.
 _ID = re.compile(r"[0-9]{1,18}")
-BAD_ID_PARAM = "“{value}” is not an id: give a whole number, like ?{name}=12."
-BAD_CHOICE_PARAM = "“{value}” is not one of: {choices}."
+BAD_ID_PARAM = gettext_lazy("“{value}” is not an id: give a whole number, like ?{name}=12.")
+BAD_CHOICE_PARAM = gettext_lazy("“{value}” is not one of: {choices}.")
 
 
 def _id_param(request, name: str) -> int | None:

@@ -10,13 +10,15 @@ levels, so anything deeper than MAX_DEPTH is refused as soon as it is read.
 import json
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 MAX_DEPTH = 32
-TOO_DEEP = "The JSON body is nested more than {limit} levels deep."
+TOO_DEEP = gettext_lazy("The JSON body is nested more than {limit} levels deep.")
 
 
 class JsonTooDeep(ValueError):
     def __init__(self, limit: int):
-        super().__init__(TOO_DEEP.format(limit=limit))
+        super().__init__(str(TOO_DEEP.format(limit=limit)))
 
 
 def json_loads(text: str | bytes, *, max_depth: int = MAX_DEPTH, **kwargs) -> Any:

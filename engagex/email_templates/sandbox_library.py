@@ -4,6 +4,7 @@ Every filter, and the tags that loop, charge the render budget (`sandbox_limits`
 """
 
 from django.template import Library, TemplateSyntaxError, defaultfilters, defaulttags
+from django.utils.translation import gettext_lazy
 
 from engagex.email_templates.sandbox_limits import (
     BudgetForNode,
@@ -17,7 +18,7 @@ ALLOWED_TAGS = [
 ]  # fmt: skip
 # `safe`/`safeseq` would let contact data inject raw HTML; `pprint` shows Python internals.
 BLOCKED_FILTERS = {"safe", "safeseq", "pprint"}
-AUTOESCAPE_OFF = (
+AUTOESCAPE_OFF = gettext_lazy(
     "{% autoescape off %} is not allowed in email templates: contact data is always escaped "
     "in HTML."
 )

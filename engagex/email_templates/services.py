@@ -28,7 +28,7 @@ EDITABLE_FIELDS = ["name", "subject", "preheader", "html_body", "text_body", "de
 HTML_BODY_EMPTY = gettext_lazy(
     "The HTML body is empty: write the content of the email (text or images) before saving."
 )
-COPY_NAME = "Copy of {name}"
+COPY_NAME = gettext_lazy("Copy of {name}")
 TEST_SUBJECT_PREFIX = gettext_lazy("[Test] ")
 TEST_RECIPIENTS_MAX = 5
 TEST_RECIPIENTS_REQUIRED = gettext_lazy("Enter at least one email address to send the test to.")
@@ -36,7 +36,7 @@ TEST_RECIPIENTS_TOO_MANY = gettext_lazy(
     "A test email can go to at most {limit} addresses at a time; you entered {count}."
 )
 TEST_RECIPIENTS_INVALID = gettext_lazy("Not a valid email address: {addresses}.")
-UNKNOWN_FIELDS = "These template fields cannot be set: {fields}."
+UNKNOWN_FIELDS = gettext_lazy("These template fields cannot be set: {fields}.")
 
 # Preheaders are shown by inboxes as the first text of the body, so the sent HTML starts
 # with the preheader in an element that mail clients do not display.

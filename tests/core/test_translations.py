@@ -270,8 +270,30 @@ def _unmarked_template(path: Path):
             yield f"{_where(path)}:{number}: {' '.join(line.split())[:80]!r}"
 
 
+# Modules whose messages only machines read (SendGrid's and Stripe's webhook answers).
+MACHINE_FACING = {"engagex/analytics/views.py", "engagex/billing/webhooks.py"}
+CODE_LIKE = re.compile(r"<|\b(SELECT|INSERT|UPDATE|DELETE|CASE|WHEN)\b|;\s*\w+-\w+:|v=spf1")
+
+
+def _unmarked_constants(path: Path):
+    """Module constants holding a sentence, not marked: messages raised with `.format()`."""
+    if _where(path) in MACHINE_FACING:
+        return
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+            continue
+        target, value = node.targets[0], _literal(node.value)
+        if not isinstance(target, ast.Name) or not target.id.lstrip("_").isupper() or not value:
+            continue
+        sentence = len(WORD.findall(value)) >= 3 and value.rstrip().endswith((".", "?", "!"))
+        if sentence and not CODE_LIKE.search(value) and _reads_as_text(value):
+            yield f"{_where(path)}:{node.lineno}: {target.id} = {value[:70]!r}"
+
+
 def test_no_user_facing_text_escapes_translation():
     found = [line for path in _python_files() for line in _unmarked_python(path)]
+    found += [line for path in _python_files() for line in _unmarked_constants(path)]
     found += [line for path in _template_files() for line in _unmarked_template(path)]
 
     assert not found, f"{len(found)} strings a person reads are not marked for translation:\n" + (
@@ -288,6 +310,7 @@ def test_the_checks_find_what_they_look_for(tmp_path):
         "LABEL = _('Planted label')\n"
         "def check():\n"
         "    raise ValidationError('This is not translated.')\n"
+        "REFUSED = 'A constant sentence left in English.'\n"
     )
     template = tmp_path / "planted.html"
     template.write_text(
@@ -296,10 +319,15 @@ def test_the_checks_find_what_they_look_for(tmp_path):
     )
     marked = [message for message, _ in _python_messages(module)]
     template_marked = [message for message, _ in _template_messages(template)]
-    unmarked = list(_unmarked_python(module)) + list(_unmarked_template(template))
+    unmarked = [
+        *_unmarked_python(module),
+        *_unmarked_constants(module),
+        *_unmarked_template(template),
+    ]
 
     assert marked == ["Planted label"]
     assert template_marked == ["Marked here"]
-    assert len(unmarked) == 3
-    for planted in ["This is not translated.", "Left in English", "Type here"]:
+    assert len(unmarked) == 4
+    planted_texts = ["This is not translated.", "constant sentence", "Left in English", "Type here"]
+    for planted in planted_texts:
         assert any(planted in line for line in unmarked), planted

@@ -32,7 +32,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count
 from django.db.models.functions import Now
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.html import escape
 from django.utils.translation import gettext, gettext_lazy
 
 from engagex.campaigns.models import Campaign, CampaignRecipient
@@ -67,12 +68,24 @@ S = Campaign.Status
 R = CampaignRecipient.Status
 RETRY_DELAYS = (1, 2, 4, 8, 16)
 HEARTBEAT_SECONDS = 5
-UNSUBSCRIBE_FOOTER_HTML = (
-    '<p style="font-size:12px;color:#64748b;text-align:center;margin-top:32px">'
-    "You receive this email from {{ workspace.name }}. "
-    '<a href="{{ unsubscribe_url }}" style="color:#64748b">Unsubscribe</a></p>'
-)
-UNSUBSCRIBE_FOOTER_TEXT = "\n\n--\nUnsubscribe: {{ unsubscribe_url }}\n"
+FOOTER_SENDER = gettext_lazy("You receive this email from %(workspace)s.")
+FOOTER_UNSUBSCRIBE = gettext_lazy("Unsubscribe")
+
+
+def unsubscribe_footer_html() -> str:
+    """The visible unsubscribe link added to an email that has none (in the active language)."""
+    sender = escape(str(FOOTER_SENDER)).replace("%(workspace)s", "{{ workspace.name }}")
+    return (
+        '<p style="font-size:12px;color:#64748b;text-align:center;margin-top:32px">'
+        f'{sender} <a href="{{{{ unsubscribe_url }}}}" style="color:#64748b">'
+        f"{escape(str(FOOTER_UNSUBSCRIBE))}</a></p>"
+    )
+
+
+def unsubscribe_footer_text() -> str:
+    return f"\n\n--\n{FOOTER_UNSUBSCRIBE}: {{{{ unsubscribe_url }}}}\n"
+
+
 SKIPPED_UNSUBSCRIBED = gettext_lazy(
     "Not sent: the contact was no longer subscribed when its batch was sent."
 )
@@ -114,13 +127,15 @@ def campaign_prepare(campaign: Campaign, tenant=None) -> PreparedCampaign:
     tenant = tenant or current_tenant()
     workspace = {"name": tenant.name}
     html = campaign.content_html
-    if "unsubscribe_url" not in html:
-        html += UNSUBSCRIBE_FOOTER_HTML
+    # The footer speaks the workspace's language, whoever renders it (a task, a web version).
+    with translation.override(tenant.default_language or None):
+        if "unsubscribe_url" not in html:
+            html += unsubscribe_footer_html()
+        text = campaign.content_text or html_to_text(campaign.content_html)
+        if "unsubscribe_url" not in text:
+            text += unsubscribe_footer_text()
     if campaign.content_preheader:
         html = html_with_preheader(html, campaign.content_preheader)
-    text = campaign.content_text or html_to_text(campaign.content_html)
-    if "unsubscribe_url" not in text:
-        text += UNSUBSCRIBE_FOOTER_TEXT
     shared = {"workspace": workspace}
     return PreparedCampaign(
         campaign=campaign,
