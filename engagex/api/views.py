@@ -1,7 +1,5 @@
 """The workspace JSON API (v1). Views adapt HTTP to the services; they hold no business logic."""
 
-import re
-
 from django.db import connection
 from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -34,6 +32,7 @@ from engagex.contacts.services.contacts import (
     group_add_contacts,
     group_remove_contacts,
 )
+from engagex.core.ids import id_from_text
 from engagex.core.tenancy import current_tenant
 from engagex.domains.models import SendingDomain
 from engagex.domains.services import domain_create, domain_verify
@@ -61,8 +60,6 @@ def _via(request) -> str:
     return gettext("(API)")
 
 
-# Only ASCII digits: "²".isdigit() is True, yet int("²") fails. 18 digits fit a bigint.
-_ID = re.compile(r"[0-9]{1,18}")
 BAD_ID_PARAM = gettext_lazy("“{value}” is not an id: give a whole number, like ?{name}=12.")
 BAD_CHOICE_PARAM = gettext_lazy("“{value}” is not one of: {choices}.")
 
@@ -72,9 +69,10 @@ def _id_param(request, name: str) -> int | None:
     value = request.query_params.get(name, "")
     if value == "":
         return None
-    if not _ID.fullmatch(value):
+    found = id_from_text(value)
+    if found is None:
         raise ValidationError({name: [BAD_ID_PARAM.format(value=value[:40], name=name)]})
-    return int(value)
+    return found
 
 
 def _choice_param(request, name: str, choices: list[str]) -> str | None:

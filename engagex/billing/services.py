@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django_tenants.utils import schema_context
 
 from engagex.billing.models import BillingAccount, Plan, PlanChange, UsagePeriod
+from engagex.core.ids import id_from_text
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -263,8 +264,8 @@ def _account_for(data: dict) -> BillingAccount | None:
         account = accounts.filter(stripe_customer_id=customer).first()
         if account:
             return account
-    if tenant_id.isdigit():
-        account = accounts.filter(tenant_id=int(tenant_id)).first()
+    if (tenant_pk := id_from_text(tenant_id)) is not None:
+        account = accounts.filter(tenant_id=tenant_pk).first()
         # Metadata never moves a workspace onto another workspace's customer.
         if account and (not account.stripe_customer_id or account.stripe_customer_id == customer):
             return account
@@ -277,9 +278,9 @@ def billing_checkout_completed(*, session: dict, event_id: str = "") -> BillingA
     reference = session.get("client_reference_id") or ""
     account = (
         BillingAccount.objects.select_for_update(of=("self",))
-        .filter(tenant_id=int(reference))
+        .filter(tenant_id=id_from_text(reference))
         .first()
-        if reference.isdigit()
+        if id_from_text(reference) is not None
         else None
     )
     if account is None:

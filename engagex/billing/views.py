@@ -21,6 +21,7 @@ from engagex.billing.services import (
     billing_configured,
     billing_portal_url,
 )
+from engagex.core.ids import id_from_text
 from engagex.core.tenancy import current_tenant
 
 INTERVALS = {"month", "year"}
@@ -62,7 +63,7 @@ def _post(request, tenant):
         if request.POST.get("action") == "portal":
             return HttpResponseRedirect(billing_portal_url(tenant=tenant, return_url=here))
         plan_id = request.POST.get("plan", "")
-        plan = get_object_or_404(Plan, pk=int(plan_id) if plan_id.isdigit() else 0, is_public=True)
+        plan = get_object_or_404(Plan, pk=id_from_text(plan_id) or 0, is_public=True)
         interval = request.POST.get("interval", "month")
         if interval not in INTERVALS:
             raise ValidationError(_("Choose monthly or yearly billing."))

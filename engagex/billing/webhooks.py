@@ -24,6 +24,7 @@ from djstripe.settings import djstripe_settings
 
 from engagex.billing import services
 from engagex.billing.selectors import billing_account_exists_for_stripe
+from engagex.core.ids import id_from_text
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +117,8 @@ def _signed_at(header: str) -> int:
     """The `t=` timestamp of a (verified) Stripe-Signature header."""
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
-            return int(value)
+        if key == "t" and (seconds := id_from_text(value)) is not None:
+            return seconds
     return 0
 
 
@@ -151,7 +152,7 @@ def _tenant_ids_of(obj: dict) -> list[int]:
         metadata.get("tenant_id"),
         metadata.get("djstripe_subscriber"),
     ]
-    return [int(v) for v in values if isinstance(v, str) and v.isdigit() and len(v) < 19]
+    return [found for v in values if (found := id_from_text(v)) is not None]
 
 
 def _record_unprocessed(request, event: dict, reason: str) -> WebhookEventTrigger:

@@ -109,6 +109,7 @@ def test_bad_plan_or_interval_is_refused_without_calling_stripe(owner_client, fa
 
     assert owner_client.post(URL, {"plan": hidden.pk}).status_code == 404
     assert owner_client.post(URL, {"plan": "x"}).status_code == 404
+    assert owner_client.post(URL, {"plan": "²"}).status_code == 404  # isdigit() but no int
     refused = owner_client.post(URL, {"plan": no_price.pk, "interval": "month"}, follow=True)
     weird = owner_client.post(URL, {"plan": plan.pk, "interval": "weekly"}, follow=True)
 

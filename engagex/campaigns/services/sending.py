@@ -53,6 +53,7 @@ from engagex.campaigns.services.unsubscribe import (
 )
 from engagex.campaigns.services.usage import UNCONFIRMED_MESSAGE_ID, usage_true_up
 from engagex.contacts.models import Contact, ContactStatus
+from engagex.core.ids import id_from_text
 from engagex.core.tenancy import current_tenant
 from engagex.email_templates.sandbox import (
     MERGE_FIELD_FORMAT,
@@ -470,8 +471,7 @@ def _retry_after(error, default: float) -> float:
     headers = getattr(response, "headers", {}) or {}
     for name in ("Retry-After", "X-RateLimit-Reset"):
         value = headers.get(name)
-        if value and str(value).isdigit():
-            seconds = int(value)
+        if (seconds := id_from_text(str(value or ""))) is not None:
             if name == "X-RateLimit-Reset" and seconds > 10**9:
                 seconds = seconds - int(time.time())
             return max(0, min(seconds, 30))
