@@ -66,6 +66,25 @@ def test_recipients_filter_by_outcome_and_export(owner_client, tenant, sent):
     assert rows[1].startswith(a.email)
 
 
+def test_recipient_export_times_are_the_workspaces_to_the_second(owner_client, tenant, sent):
+    from datetime import UTC, datetime
+
+    from engagex.campaigns.models import CampaignRecipient
+
+    campaign, (a, _, _) = sent
+    type(tenant).objects.filter(pk=tenant.pk).update(timezone="America/New_York")
+    with schema_context(tenant.schema_name):
+        CampaignRecipient.objects.filter(pk=a.pk).update(
+            sent_at=datetime(2026, 7, 1, 12, 30, 15, 123456, tzinfo=UTC)
+        )
+
+    export = owner_client.get(_url("admin:campaigns_campaignrecipient_export"))
+
+    rows = b"".join(export.streaming_content).decode("utf-8-sig").strip().splitlines()
+    [row] = [r for r in rows if r.startswith(a.email)]
+    assert row.split(",")[3] == "2026-07-01 08:30:15"  # New York, summer: UTC-4
+
+
 def test_workspace_dashboard_shows_audience_sends_and_campaigns(owner_client, tenant, sent):
     campaign, _ = sent
     with schema_context(tenant.schema_name):

@@ -3,7 +3,12 @@ import csv
 from django.db.models import QuerySet
 
 from engagex.campaigns.models import CampaignRecipient
-from engagex.contacts.services.exporting import EchoWriter, cell_neutralise
+from engagex.contacts.services.exporting import (
+    EchoWriter,
+    LocalTime,
+    cell_neutralise,
+    export_time_zone,
+)
 
 COLUMNS = [
     ("email", "Email"),
@@ -19,14 +24,20 @@ COLUMNS = [
     ("unsubscribed_at", "Unsubscribed"),
     ("error", "Not sent because"),
 ]
+TIMES = {"sent_at", "delivered_at", "opened_at", "clicked_at", "bounced_at", "complained_at",
+         "unsubscribed_at"}  # fmt: skip
 
 
 def recipients_csv_stream(queryset: QuerySet[CampaignRecipient]):
-    """Yield a CSV of recipient outcomes row by row (a million rows never sit in memory)."""
+    """Yield a CSV of recipient outcomes row by row (a million rows never sit in memory).
+
+    Times are the workspace's wall-clock time to the second, as in the contacts export.
+    """
     writer = csv.writer(EchoWriter())
-    names = [name for name, _ in COLUMNS]
+    zone = export_time_zone()
+    local = {f"_{name}": LocalTime(name, zone, text=True) for name in TIMES}
+    names = [f"_{name}" if name in TIMES else name for name, _ in COLUMNS]
     yield "\ufeff" + writer.writerow([label for _, label in COLUMNS])
-    for values in queryset.order_by("pk").values_list(*names).iterator(chunk_size=5000):
-        yield writer.writerow(
-            [cell_neutralise(v.isoformat() if hasattr(v, "isoformat") else v) for v in values]
-        )
+    rows = queryset.order_by("pk").annotate(**local).values_list(*names)
+    for values in rows.iterator(chunk_size=5000):
+        yield writer.writerow([cell_neutralise(v) for v in values])
