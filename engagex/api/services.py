@@ -11,7 +11,7 @@ from engagex.api.models import ApiKey
 from engagex.core.audit import AuditVerb, audit_record
 
 KEY_PREFIX = "egx_"
-NO_CREATOR = gettext_lazy("An API key is created by a member of the workspace.")
+NO_CREATOR = gettext_lazy("Only a member of the workspace can create an API key.")
 
 
 def api_key_hash(key: str) -> str:

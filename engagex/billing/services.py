@@ -25,7 +25,7 @@ NOT_CONFIGURED = gettext_lazy(
 )
 PLAN_NOT_PURCHASABLE = gettext_lazy(
     "The plan “{plan}” cannot be bought online with this billing period yet: choose another "
-    "or contact support."
+    "plan or billing period, or contact support."
 )
 NO_CUSTOMER = gettext_lazy("There are no billing details to manage yet: choose a plan first.")
 READ_ONLY = gettext_lazy(

@@ -129,7 +129,7 @@ class ImportMappingForm(forms.Form):
         widget=UnfoldAdminRadioSelectWidget,
         help_text=_(
             "Exports of unsubscribed, cleaned or bounced members (from Mailchimp, Sendy, …) "
-            "are recognised by their name. Such contacts are imported as unsubscribed or "
+            "are recognised by the file's name. Such contacts are imported as unsubscribed or "
             "bounced, never as subscribed."
         ),
     )

@@ -194,9 +194,7 @@ class ImportJob(models.Model):
     heartbeat_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text=_(
-            "When a task last reported progress on the job, or queued it (see the sweeper)."
-        ),
+        help_text=_("When a task last reported progress on the job, or queued it."),
     )
     attempts = models.PositiveSmallIntegerField(
         default=0, help_text=_("Runs started since the job last made lasting progress.")

@@ -259,7 +259,7 @@ def test_pausing_twice_is_refused_with_the_state_machines_message(in_tenant):
     claim_like_a_live_task(campaign, 1)
     campaign_pause(campaign=campaign)
 
-    with pytest.raises(Exception, match="A pausing campaign cannot be paused."):
+    with pytest.raises(Exception, match="This campaign is “Pausing”: it cannot be paused."):
         campaign_pause(campaign=campaign)
 
 

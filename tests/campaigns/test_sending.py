@@ -208,7 +208,7 @@ def test_starting_twice_sends_once(in_tenant, fake_sendgrid):
     campaign = CampaignFactory()
     campaign_start(campaign_id=campaign.pk)
 
-    with pytest.raises(ValidationError, match="A sending campaign cannot be sent"):
+    with pytest.raises(ValidationError, match="This campaign is “Sending”: it cannot be sent"):
         campaign_start(campaign_id=campaign.pk)
     send_all(campaign)
 

@@ -219,7 +219,7 @@ def test_api_retry_of_a_finished_import_is_a_clear_400(
     response = api.post(f"{API}/imports/{job_id}/retry/")
 
     assert response.status_code == 400
-    assert response.json()["error"]["message"] == "This import is done; it cannot be retried now."
+    assert response.json()["error"]["message"] == "This import is “Done”: it cannot be retried now."
 
 
 def test_api_upload_of_an_unusable_mapping_is_a_400_and_stores_no_job(tenant, api):

@@ -51,3 +51,48 @@ def test_suspended_page_and_invitation_email_are_translated(db):
     )
     assert mail.outbox[-1].subject != "Your EngageX workspace “Hallo GmbH” is ready"
     assert "gesperrt" in page.content.decode()
+
+
+def test_background_work_writes_in_the_workspaces_language(tenant, owner, monkeypatch):
+    """A task has no browser to follow: what it writes for people speaks the workspace's
+    default language (here a failed background import's notification)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django_tenants.utils import schema_context
+
+    from engagex.contacts.models import ImportJob
+    from engagex.contacts.services import importing
+    from engagex.contacts.tasks import contacts_import_run
+    from engagex.notifications.models import Notification
+
+    type(tenant).objects.filter(pk=tenant.pk).update(default_language="de")
+    with schema_context(tenant.schema_name):
+        upload = SimpleUploadedFile("leute.csv", b"email\nann@example.com\n")
+        job = importing.import_job_create(upload=upload, created_by=owner)
+        importing.import_job_configure(job=job, mapping=job.mapping, update_existing=True)
+        importing.import_job_mark_queued(job=job, status=ImportJob.Status.VALIDATING)
+    monkeypatch.setattr(importing, "_classify", lambda *a, **k: 1 / 0)
+
+    contacts_import_run(tenant.schema_name, job.pk)
+
+    with schema_context(tenant.schema_name):
+        assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.FAILED
+        note = Notification.objects.get(recipient=owner)
+    assert note.title == "Import fehlgeschlagen: leute.csv"
+
+
+def test_the_unsubscribe_footer_added_to_a_campaign_speaks_the_workspaces_language(tenant):
+    from django_tenants.utils import schema_context
+
+    from engagex.campaigns.services.sending import campaign_prepare
+    from tests.factories.campaigns import CampaignFactory
+
+    tenant.default_language = "es"
+    with schema_context(tenant.schema_name):
+        campaign = CampaignFactory()
+        campaign.content_html = "<p>Hola</p>"  # no unsubscribe link of its own
+
+        prepared = campaign_prepare(campaign, tenant=tenant)
+
+    assert "Recibe este correo de" in prepared.html.text
+    assert "Cancelar suscripción</a>" in prepared.html.text
+    assert "Cancelar suscripción: " in prepared.text.text

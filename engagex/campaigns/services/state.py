@@ -6,7 +6,7 @@ are still being answered; the last of them to settle completes the move (`campai
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from engagex.campaigns.models import Campaign, CampaignRecipient
 
@@ -27,17 +27,17 @@ ENDED = {S.SENT, S.CANCELLED, S.FAILED}
 # A pause or cancel waits in the first state while batches are with the ESP.
 SETTLING = {S.PAUSED: S.PAUSING, S.CANCELLED: S.CANCELLING}
 SETTLED = {S.PAUSING: S.PAUSED, S.CANCELLING: S.CANCELLED}
-NOT_ALLOWED = gettext_lazy("A {current} campaign cannot be {target}.")
+NOT_ALLOWED = gettext_lazy("This campaign is “{current}”: it cannot be {target}.")
 VERBS = {
-    S.DRAFT: "moved back to draft",
-    S.SCHEDULED: "scheduled",
-    S.SENDING: "sent",
-    S.PAUSING: "paused",
-    S.PAUSED: "paused",
-    S.SENT: "marked sent",
-    S.CANCELLING: "cancelled",
-    S.CANCELLED: "cancelled",
-    S.FAILED: "marked failed",
+    S.DRAFT: pgettext_lazy("campaign action", "moved back to draft"),
+    S.SCHEDULED: pgettext_lazy("campaign action", "scheduled"),
+    S.SENDING: pgettext_lazy("campaign action", "sent"),
+    S.PAUSING: pgettext_lazy("campaign action", "paused"),
+    S.PAUSED: pgettext_lazy("campaign action", "paused"),
+    S.SENT: pgettext_lazy("campaign action", "marked sent"),
+    S.CANCELLING: pgettext_lazy("campaign action", "cancelled"),
+    S.CANCELLED: pgettext_lazy("campaign action", "cancelled"),
+    S.FAILED: pgettext_lazy("campaign action", "marked failed"),
 }
 
 
@@ -60,7 +60,7 @@ def campaign_in_flight(campaign_id: int) -> int:
 def campaign_transition(campaign: Campaign, target: str, *, reason: str = "") -> Campaign:
     """Move a (locked) campaign to `target`, or raise ValidationError saying why not."""
     if target not in TRANSITIONS[campaign.status]:
-        current = campaign.get_status_display().lower().rstrip("…")
+        current = campaign.get_status_display().rstrip("…")
         raise ValidationError(NOT_ALLOWED.format(current=current, target=VERBS[target]))
     now = timezone.now()
     campaign.status = target

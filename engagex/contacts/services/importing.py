@@ -68,7 +68,7 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
 Status = ImportJob.Status
 
 ACTIONS = ["new", "update", "unchanged", "skipped", "invalid", "duplicate", "over_limit"]
-NOT_READY = gettext_lazy("This import is {status}; it cannot be {verb} now.")
+NOT_READY = gettext_lazy("This import is “{status}”: it cannot be {verb} now.")
 ALREADY_RUNNING = gettext_lazy(
     "This import is being worked on right now; it continues by itself and this page "
     "updates when it is done."
@@ -85,7 +85,7 @@ TOO_LONG = gettext_lazy("{label} is longer than {limit} characters.")
 EMAIL_MISSING = gettext_lazy("Email is missing.")
 EMAIL_INVALID = gettext_lazy("“{value}” is not a valid email address.")
 EXTRA_CELLS = gettext_lazy("The row has {count:,} cells but the header has {columns:,} columns.")
-NOT_A_JSON_OBJECT = gettext_lazy('The cell is not a JSON object such as {{"city": "Berlin"}}.')
+NOT_A_JSON_OBJECT = gettext_lazy('The cell is not a JSON object such as {"city": "Berlin"}.')
 SAME_AS_ROW = gettext_lazy("Same email address as row {row}")
 NO_ROWS = gettext_lazy("The file has a header row but no contact rows.")
 DRY_RUN_EXPIRED = gettext_lazy("This dry run has expired: upload the file again.")
@@ -1144,7 +1144,7 @@ def import_job_retry(*, job: ImportJob, user=None) -> ImportJob:
             status = Status.READING
     else:
         raise ValidationError(
-            NOT_READY.format(status=job.get_status_display().lower(), verb=gettext("retried"))
+            NOT_READY.format(status=job.get_status_display(), verb=gettext("retried"))
         )
     ImportJob.objects.filter(pk=job.pk).update(
         status=status,
@@ -1316,7 +1316,7 @@ def _stage_intact(job: ImportJob) -> bool:
 
 def _require(job: ImportJob, allowed: set, verb) -> None:
     if job.status not in allowed:
-        raise ValidationError(NOT_READY.format(status=job.get_status_display().lower(), verb=verb))
+        raise ValidationError(NOT_READY.format(status=job.get_status_display(), verb=verb))
 
 
 def import_job_remap(*, job: ImportJob) -> ImportJob:

@@ -68,7 +68,7 @@ XLSX_BOMB = gettext_lazy(
     "not opened. Save the sheet as CSV and upload that."
 )
 BAD_JSON = gettext_lazy("“{name}” is not valid JSON: {reason}.")
-JSON_REASON_AT = gettext_lazy("{problem} at line {line}, column {column}")
+JSON_REASON_AT = gettext_lazy("the text stops making sense at line {line}, column {column}")
 JSON_NOT_UTF8 = gettext_lazy("it is not UTF-8 text")
 JSON_SHAPE = gettext_lazy(
     'A JSON import must be a list of objects, one per contact, e.g. [{"email": …}].'
@@ -91,8 +91,7 @@ TOO_MANY_COLUMNS = gettext_lazy(
     "The header has {count:,} columns; at most {limit:,} can be imported."
 )
 JSON_TOO_MANY_KEYS = gettext_lazy(
-    "The JSON objects use more than {limit:,} different keys (columns); at most {limit:,} "
-    "can be imported."
+    "The JSON objects use more than {limit:,} different keys (columns), more than can be imported."
 )
 TOO_MANY_ROWS = gettext_lazy(
     "The file has more than {limit:,} rows; split it into files of at most {limit:,} rows."
@@ -554,13 +553,11 @@ def _json_objects(fileobj, *, name: str) -> Iterator[tuple[int, dict]]:
         buffer += chunk
         return True
 
-    def bad(problem: str, position: int) -> ValidationError:
+    def bad(position: int) -> ValidationError:
         line = line_base + buffer.count("\n", 0, position)
         column = position - buffer.rfind("\n", 0, position)
         return ValidationError(
-            BAD_JSON.format(
-                name=name, reason=JSON_REASON_AT.format(problem=problem, line=line, column=column)
-            )
+            BAD_JSON.format(name=name, reason=JSON_REASON_AT.format(line=line, column=column))
         )
 
     def skip_ws(position: int) -> int:
@@ -593,13 +590,13 @@ def _json_objects(fileobj, *, name: str) -> Iterator[tuple[int, dict]]:
                         )
                     ) from error
                 if not more():
-                    raise bad(error.msg, error.pos) from error
+                    raise bad(error.pos) from error
             except RecursionError as error:
                 raise ValidationError(
                     JSON_TOO_DEEP.format(item=item, limit=MAX_JSON_DEPTH)
                 ) from error
             except ValueError as error:  # e.g. an integer of more than 4,300 digits
-                raise bad("number too large", position) from error
+                raise bad(position) from error
         if not isinstance(value, dict):
             raise ValidationError(JSON_ITEM_SHAPE.format(item=item))
         if json_depth(value, MAX_JSON_DEPTH + 1) > MAX_JSON_DEPTH:
@@ -610,11 +607,11 @@ def _json_objects(fileobj, *, name: str) -> Iterator[tuple[int, dict]]:
         line_base += buffer.count("\n", 0, position)
         buffer, position = buffer[position:], 0
         if position >= len(buffer):
-            raise bad("Expecting ',' or ']'", position)
+            raise bad(position)
         if buffer[position] == "]":
             return
         if buffer[position] != ",":
-            raise bad("Expecting ',' delimiter", position)
+            raise bad(position)
         position = skip_ws(position + 1)
 
 
