@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='importjob',
             name='heartbeat_at',
-            field=models.DateTimeField(blank=True, help_text='When a task last reported progress on the job, or queued it (see the sweeper).', null=True),
+            field=models.DateTimeField(blank=True, help_text='When a task last reported progress on the job, or queued it.', null=True),
         ),
         migrations.AddField(
             model_name='importjob',
