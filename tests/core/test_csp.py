@@ -205,3 +205,20 @@ def test_every_inline_script_in_our_templates_carries_the_nonce():
                     missing.append(str(path.relative_to(ROOT)))
 
     assert missing == []
+
+
+def test_the_suspended_and_unknown_workspace_pages_have_a_policy_too(db):
+    """Both are answered before the console's middleware: they still get the console policy."""
+    from tenants.services import tenant_create, tenant_suspend
+
+    created = tenant_create(name="Paused Co", slug="paused-co", owner_email="o@paused.example")
+    tenant_suspend(tenant=created.tenant, reason="Unpaid invoice")
+
+    suspended = TenantClient(created.tenant).get("/admin/")
+    unknown = Client(HTTP_HOST="nowhere.localhost").get("/")
+
+    assert suspended.status_code == 403
+    assert unknown.status_code == 404
+    for response in (suspended, unknown):
+        assert policy(response)["script-src"] == ["'self'", "'unsafe-eval'"]
+        assert policy(response)["frame-ancestors"] == ["'none'"]
