@@ -125,7 +125,11 @@ class FakeSendGrid(LoopbackServer):
                     return self._authenticate_domain(raw)
                 if path != "/v3/mail/send":
                     return self._reply(404, {"errors": [{"message": "not found"}]})
-                entry = _log_entry(raw)
+                try:  # parsed once: a million recipients' JSON is this fake's main cost
+                    payload = json.loads(raw)
+                except ValueError:
+                    payload = None
+                entry = _log_entry(payload)
                 with fake.lock:
                     fake.log.append(entry)
                     fake.active += 1
@@ -133,17 +137,15 @@ class FakeSendGrid(LoopbackServer):
                 try:
                     if fake.latency:
                         time.sleep(fake.latency)
-                    return self._mail_send(raw, entry)
+                    return self._mail_send(payload, entry)
                 finally:
                     with fake.lock:
                         fake.active -= 1
 
-            def _mail_send(self, raw, entry):
+            def _mail_send(self, payload, entry):
                 if not (self.headers.get("Authorization") or "").startswith("Bearer "):
                     return self._reply(401, {"errors": [{"message": "authorization required"}]})
-                try:
-                    payload = json.loads(raw)
-                except ValueError:
+                if not isinstance(payload, dict):
                     return self._reply(400, {"errors": [{"message": "invalid JSON"}]})
                 with fake.lock:
                     fake.request_count += 1
@@ -203,12 +205,9 @@ class FakeSendGrid(LoopbackServer):
         return Handler
 
 
-def _log_entry(raw: bytes) -> dict:
+def _log_entry(payload) -> dict:
     """What the log keeps of one mail/send request as it arrives."""
-    try:
-        payload = json.loads(raw)
-    except ValueError:
-        payload = {}
+    payload = payload if isinstance(payload, dict) else {}
     return {
         "arrived": time.monotonic(),
         "accepted": None,
