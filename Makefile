@@ -89,14 +89,18 @@ check-deploy: install
 		SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-value-0123456789abcdefghijklmnop \
 		$(PY) manage.py check --deploy --fail-level WARNING
 
-# Resolve pyproject.toml (app + dev extras) afresh in a throw-away venv and pin what it got,
-# sorted case-insensitively so that a re-lock diffs only where versions moved.
+# Install pyproject.toml (app + dev extras) into a throw-away venv and pin what it got, sorted
+# case-insensitively. The current lock constrains the resolve, so packages already pinned keep
+# their versions and only new or changed requirements are resolved: a re-lock reproduces the
+# lock. `make lock UPGRADE=1` re-resolves everything to the newest allowed versions.
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
-	.lockenv/bin/pip install --quiet --disable-pip-version-check '.[dev]'
+	.lockenv/bin/pip install --quiet --disable-pip-version-check \
+		$(if $(UPGRADE),,$(if $(wildcard requirements.lock),-c requirements.lock)) '.[dev]'
 	{ echo "# Exact versions for every environment (app + dev tools). Regenerate with: make lock"; \
 	  .lockenv/bin/pip freeze --exclude-editable | grep -v '^engagex' | LC_ALL=C sort -f; \
-	} > requirements.lock
+	} > .lockenv/requirements.lock
+	mv .lockenv/requirements.lock requirements.lock
 	rm -rf .lockenv build *.egg-info
 
 docker-build:
