@@ -6,6 +6,7 @@ from django_q.models import OrmQ
 from django_tenants.utils import schema_context
 
 from engagex.accounts import roles
+from engagex.accounts.models import Invitation
 from engagex.api.models import ApiKey
 from engagex.api.services import api_key_revoke
 from engagex.campaigns.models import Campaign, CampaignRecipient
@@ -372,6 +373,25 @@ def test_domains_add_and_verify(tenant, api, monkeypatch):
     assert created["status"] == "pending"
     assert verified["status"] == "verified"
     assert api.get(f"{API}/domains/").json()["results"][0]["domain"] == "news.example.com"
+
+
+def test_seat_limit_refuses_an_api_invitation_and_stores_nothing(
+    tenant, api, on_plan, django_capture_on_commit_callbacks
+):
+    on_plan(tenant, seat_limit=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            f"{API}/invitations/",
+            {"email": "x@alpha.example", "role": roles.VIEWER},
+            content_type="application/json",
+        )
+
+    assert response.status_code == 400
+    assert "allows 1 team seats" in response.json()["error"]["message"]
+    assert mail.outbox == []
+    with in_schema(tenant):
+        assert Invitation.objects.count() == 0
 
 
 def test_invitations_email_the_new_member(tenant, api, django_capture_on_commit_callbacks):
