@@ -22,6 +22,9 @@ class ServiceErrorsAdminMixin:
     form validation; a successful one runs the service's checks once.
     """
 
+    # Where a refusal that names no field goes (None: above the form), e.g. the only field.
+    service_error_field: str | None = None
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
@@ -36,25 +39,27 @@ class ServiceErrorsAdminMixin:
         refusal = getattr(request, "_service_refusal", None)
         if refusal is None:
             return form
-        return _form_showing(form, refusal)
+        return _form_showing(form, refusal, self.service_error_field)
 
 
-def _form_showing(form_class, refusal: ValidationError):
+def _form_showing(form_class, refusal: ValidationError, default_field: str | None):
     class RefusedForm(form_class):
         def full_clean(self):
             super().full_clean()
             if self.is_bound:
-                form_add_errors(self, refusal)
+                form_add_errors(self, refusal, default_field=default_field)
 
     RefusedForm.__name__ = form_class.__name__
     return RefusedForm
 
 
-def form_add_errors(form, error: ValidationError) -> None:
-    """Add a service's ValidationError to `form`: on its fields, or above the form."""
+def form_add_errors(form, error: ValidationError, *, default_field: str | None = None) -> None:
+    """Add a service's ValidationError to `form`: on its fields, else on `default_field`
+    (above the form when None)."""
     by_field = error.error_dict if hasattr(error, "error_dict") else {NON_FIELD_ERRORS: [error]}
+    fallback = default_field if default_field in form.fields else None
     for field, errors in by_field.items():
-        form.add_error(field if field in form.fields else None, errors)
+        form.add_error(field if field in form.fields else fallback, errors)
 
 
 class ReadOnlyModelAdmin(ModelAdmin):
