@@ -47,6 +47,8 @@ SHARED_APPS = [
     "engagex.notifications",
     "djstripe",
     "engagex.billing",
+    # The top of the stack: provisioning, sign-up, Stripe sync, schedules, platform admin.
+    "engagex.platform",
 ]
 # Every workspace schema: people live in their workspace, so auth, sessions and admin too.
 TENANT_APPS = [

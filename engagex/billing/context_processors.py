@@ -25,7 +25,7 @@ def _banner(request) -> dict:
         return {}
     from engagex.accounts.roles import is_owner
     from engagex.billing.models import BillingAccount
-    from engagex.billing.services import READ_ONLY
+    from engagex.billing.services.accounts import READ_ONLY
 
     tenant = getattr(request, "tenant", None)
     account = BillingAccount.objects.filter(tenant_id=getattr(tenant, "pk", None)).first()

@@ -20,8 +20,8 @@ from engagex.contacts.services import importing
 from engagex.contacts.services.contacts import contact_create
 from engagex.domains.models import SendingDomain
 from engagex.domains.services import domain_create
+from engagex.platform.provisioning import tenant_create
 from tenants.models import Tenant
-from tenants.services import tenant_create
 from tests.factories.billing import PlanFactory
 from tests.factories.campaigns import CampaignFactory
 from tests.factories.contacts import ContactFactory

@@ -19,14 +19,14 @@ from unfold.decorators import action, display
 from engagex.billing.forms import PlanOverrideForm
 from engagex.billing.models import BillingAccount, Plan, PlanChange, UsagePeriod, status_label
 from engagex.billing.selectors import invoice_amount
-from engagex.billing.services import (
+from engagex.billing.services.accounts import billing_plan_override
+from engagex.core.admin import ReadOnlyModelAdmin, confirm_response
+from engagex.platform.schedules import billing_usage_refresh
+from engagex.platform.stripe_sync import (
     billing_configured,
     billing_override_end,
-    billing_plan_override,
     billing_subscription_sync,
-    billing_usage_refresh,
 )
-from engagex.core.admin import ReadOnlyModelAdmin, confirm_response
 from tenants.models import DailySends
 
 STATUS_COLOURS = {
