@@ -111,7 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "engagex.billing.context_processors.billing_banner",
+                "engagex.platform.context_processors.billing_banner",
                 "engagex.accounts.context_processors.console",
             ],
         },

@@ -156,7 +156,7 @@ def test_ending_an_override_during_the_trial_returns_to_the_trial(platform_clien
 def test_stripe_invoice_totals_respect_zero_decimal_currencies(db):
     from djstripe.models import Invoice
 
-    from engagex.platform.admin.billing import StripeInvoiceAdmin
+    from engagex.platform.admin.stripe import StripeInvoiceAdmin
 
     invoice = Invoice(stripe_data={"total": 5000, "currency": "jpy"})
     euros = Invoice(stripe_data={"total": 7900, "currency": "eur"})

@@ -7,10 +7,10 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from engagex.billing.models import BillingAccount, PlanChange, UsagePeriod
-from engagex.platform.schedules import billing_trials_check, billing_usage_rollover
 from engagex.campaigns.models import MonthlySendUsage
 from engagex.core.schedules import SCHEDULES
 from engagex.notifications.models import Notification
+from engagex.platform.schedules import billing_trials_check, billing_usage_rollover
 from tests.factories.contacts import ContactFactory
 
 S = BillingAccount.Status
