@@ -20,6 +20,7 @@ from engagex.contacts.forms import (
     ImportMappingForm,
     ImportUploadForm,
 )
+from engagex.contacts.history import contact_campaign_history
 from engagex.contacts.models import (
     EXPORT_PERMISSION,
     Contact,
@@ -41,6 +42,7 @@ from engagex.contacts.services.exporting import (
     export_record,
     export_xlsx_file,
 )
+from engagex.core.admin import ServiceErrorsAdminMixin
 from engagex.core.paginator import LargeTablePaginator
 from engagex.core.sites import workspace_site
 
@@ -52,7 +54,7 @@ STATUS_COLORS = {
 }
 
 
-class ContactAdmin(ModelAdmin):
+class ContactAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     form = ContactForm
     list_display = ["email", "first_name", "last_name", "status_badge", "language", "created_at"]
     list_filter = ["status", "groups", "language"]
@@ -125,8 +127,6 @@ class ContactAdmin(ModelAdmin):
 
     @display(description=_("Last campaigns"))
     def campaign_history(self, obj):
-        from engagex.campaigns.selectors import contact_campaign_history, recipient_outcome
-
         rows = contact_campaign_history(contact=obj) if obj.pk else []
         if not rows:
             return _("No campaigns sent to this contact yet.")
@@ -141,8 +141,8 @@ class ContactAdmin(ModelAdmin):
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                 (
                     (
-                        r.campaign.name,
-                        recipient_outcome(r),
+                        r.campaign,
+                        r.outcome,
                         date_format(localtime(r.sent_at), "DATETIME_FORMAT") if r.sent_at else "—",
                     )
                     for r in rows

@@ -18,6 +18,7 @@ from engagex.accounts import roles
 from engagex.accounts.models import Invitation, User
 from engagex.accounts.services import role_grant_check, user_create
 from engagex.accounts.services.tokens import token_hash, token_new
+from engagex.accounts.signals import invitation_accepted
 from engagex.core.tenancy import current_tenant
 
 ALREADY_MEMBER = gettext_lazy("{email} is already an active member of this workspace.")
@@ -59,8 +60,8 @@ def _expiry():
     return timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS)
 
 
-def invitation_create_check(*, email: str, role: str, actor=None) -> str:
-    """Raise what `invitation_create` would refuse (no writes); return the normalised email."""
+def _invitation_check(*, email: str, role: str, actor=None) -> str:
+    """Raise what `invitation_create` refuses (no writes); return the normalised email."""
     from engagex.billing.limits import Limit, ensure_within
 
     email = User.objects.normalize_email(email)
@@ -85,7 +86,7 @@ def invitation_create_check(*, email: str, role: str, actor=None) -> str:
 @transaction.atomic
 def invitation_create(*, email: str, role: str, actor=None) -> tuple[Invitation, str]:
     """Invite `email` with `role` (takes a seat); return the invitation and its link."""
-    email = invitation_create_check(email=email, role=role, actor=actor)
+    email = _invitation_check(email=email, role=role, actor=actor)
     # An expired one for the same address is closed so the new one can be the open one.
     Invitation.objects.filter(
         email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
@@ -188,24 +189,8 @@ def invitation_accept(
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
-    _notify_accepted(invitation, user)
+    invitation_accepted.send(sender=Invitation, invitation=invitation, user=user)
     return user
-
-
-def _notify_accepted(invitation: Invitation, user: User) -> None:
-    from engagex.notifications.services import notification_send
-
-    if invitation.invited_by is None:
-        return
-    notification_send(
-        recipients=[invitation.invited_by],
-        title=_("%(name)s joined the workspace") % {"name": user.get_full_name()},
-        body=_("%(email)s accepted your invitation and is now a %(role)s.")
-        % {"email": user.email, "role": invitation.role},
-        link=reverse("admin:accounts_user_change", args=[user.pk]),
-        level="success",
-        email=True,
-    )
 
 
 def _send(invitation: Invitation, token: str) -> str:

@@ -11,7 +11,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from engagex.billing.services import ensure_writable
+from engagex.billing.services.accounts import ensure_writable
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.campaigns.services.state import (
     ENDED,
@@ -45,7 +45,6 @@ STILL_PAUSING = gettext_lazy(
     "it shows “Paused”, in a few seconds."
 )
 CONTENT_REFUSED = gettext_lazy("The template “{name}” cannot be sent as it is: {reason}")
-ONLY_DRAFTS = gettext_lazy("Only draft campaigns can be edited; duplicate this one to change it.")
 
 
 def campaign_audience(campaign: Campaign) -> QuerySet[Contact]:
