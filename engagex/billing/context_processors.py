@@ -1,10 +1,11 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
+
+from engagex.core.tenancy import current_schema
 
 
 def billing_banner(request) -> dict:
@@ -19,7 +20,7 @@ def billing_banner(request) -> dict:
 
 
 def _banner(request) -> dict:
-    if connection.schema_name == get_public_schema_name() or not getattr(request, "user", None):
+    if current_schema() == get_public_schema_name() or not getattr(request, "user", None):
         return {}
     if not request.user.is_authenticated or not request.path.startswith("/admin/"):
         return {}
