@@ -384,7 +384,7 @@ class SubscriptionView(APIView):
 class PlansView(APIView):
     """The plans a workspace can choose (limits: null means unlimited)."""
 
-    required_permissions = []
+    required_permissions: list[str] = []
 
     @extend_schema(responses=s.PlanSerializer(many=True))
     def get(self, request):

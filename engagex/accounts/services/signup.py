@@ -2,8 +2,10 @@
 
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -22,6 +24,9 @@ from django_tenants.utils import schema_context
 from engagex.accounts.models import SignupRequest, User
 from engagex.accounts.services.login_tokens import login_token_create, login_token_path
 from engagex.accounts.services.tokens import token_hash
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 CODE_WRONG = gettext_lazy("That code is not right. Check the email and try again.")
 CODE_EXPIRED = gettext_lazy("That code has expired. Start again to get a new one.")
@@ -74,7 +79,7 @@ def signup_start(
     """Check the details, then email a 6-digit code; nothing is provisioned yet."""
     from tenants.services import slug_validate
 
-    errors = {}
+    errors: dict[str, Sequence[StrOrPromise]] = {}
     name = (name or "").strip()
     if not name:
         errors["name"] = [NAME_REQUIRED]
