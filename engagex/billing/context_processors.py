@@ -28,8 +28,10 @@ def _banner(request) -> dict:
     from engagex.billing.models import BillingAccount
     from engagex.billing.services import READ_ONLY
 
-    tenant = getattr(request, "tenant", None)
-    account = BillingAccount.objects.filter(tenant_id=getattr(tenant, "pk", None)).first()
+    tenant_id = getattr(getattr(request, "tenant", None), "pk", None)
+    if tenant_id is None:
+        return {}
+    account = BillingAccount.objects.filter(tenant_id=tenant_id).first()
     if account is None:
         return {}
     S = BillingAccount.Status
