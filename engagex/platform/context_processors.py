@@ -5,6 +5,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
 
+from engagex.accounts.roles import is_owner
+from engagex.billing.models import BillingAccount
+from engagex.billing.services.accounts import READ_ONLY
 from engagex.core.tenancy import current_schema
 
 
@@ -24,10 +27,6 @@ def _banner(request) -> dict:
         return {}
     if not request.user.is_authenticated or not request.path.startswith("/admin/"):
         return {}
-    from engagex.accounts.roles import is_owner
-    from engagex.billing.models import BillingAccount
-    from engagex.billing.services import READ_ONLY
-
     tenant_id = getattr(getattr(request, "tenant", None), "pk", None)
     if tenant_id is None:
         return {}
