@@ -20,13 +20,18 @@ from engagex.accounts.services.invitations import (
     invitation_revoke,
 )
 from engagex.accounts.services.security import workspace_security_update
-from engagex.core.admin import ReadOnlyModelAdmin, change_page_badge, confirm_response
+from engagex.core.admin import (
+    ReadOnlyModelAdmin,
+    ServiceErrorsAdminMixin,
+    change_page_badge,
+    confirm_response,
+)
 from engagex.core.sites import workspace_site
 
 admin.site.unregister(Group)
 
 
-class MemberAdmin(ModelAdmin):
+class MemberAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     """Team members of one workspace. New members join by invitation."""
 
     list_display = ["email", "full_name", "role", "mfa", "is_active", "last_login", "date_joined"]
@@ -41,11 +46,6 @@ class MemberAdmin(ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups", "authenticator_set")
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        form.actor = request.user
-        return form
 
     def add_view(self, request, form_url="", extra_context=None):
         # "Add member" means inviting them: they choose their own password.
@@ -74,7 +74,7 @@ class MemberAdmin(ModelAdmin):
         return any(a.type == "totp" for a in obj.authenticator_set.all())
 
     def save_model(self, request, obj, form, change):
-        # The form already ran the same checks (last Owner, Owner-only grants, seats).
+        # The service refuses (last Owner, Owner-only grants, seats); the mixin shows why.
         data = form.cleaned_data
         user_update(
             user=obj,
@@ -89,7 +89,7 @@ class MemberAdmin(ModelAdmin):
         pass
 
 
-class InvitationAdmin(ModelAdmin):
+class InvitationAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     """Invite people by email with a role; resend or revoke pending invitations."""
 
     form = InvitationCreateForm
@@ -102,11 +102,6 @@ class InvitationAdmin(ModelAdmin):
         "email", "role", "status_detail", "invited_by", "created_at", "sent_at", "send_count",
         "expires_at", "accepted_at", "accepted_by", "revoked_at",
     ]  # fmt: skip
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        form.actor = request.user
-        return form
 
     def get_fields(self, request, obj=None):
         return ["email", "role"] if obj is None else self.readonly
@@ -148,11 +143,7 @@ class InvitationAdmin(ModelAdmin):
             "show_save_and_add_another": False,
             "show_save_and_continue": False,
         }
-        try:
-            return super().add_view(request, form_url, extra_context)
-        except ValidationError as error:  # e.g. the plan's seat limit, raised by the service
-            self.message_user(request, " ".join(error.messages), messages.ERROR)
-            return redirect("admin:accounts_invitation_changelist")
+        return super().add_view(request, form_url, extra_context)
 
     def response_add(self, request, obj, post_url_continue=None):
         return redirect("admin:accounts_invitation_changelist")

@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import (
     UnfoldAdminEmailInputWidget,
@@ -12,23 +11,8 @@ from unfold.widgets import (
 
 from engagex.accounts import roles
 from engagex.accounts.models import Invitation, User
-from engagex.accounts.services import role_grant_check, user_update_check
-from engagex.accounts.services.invitations import invitation_create_check
 
 ROLE_CHOICES = [(role, f"{role} — {roles.ROLE_DESCRIPTIONS[role]}") for role in roles.ROLES]
-
-
-class RoleGrantFormMixin:
-    """Refuse a `role` the person using the form may not grant (only Owners grant Owner)."""
-
-    actor = None  # set by the admin to the person making the change
-
-    def clean_role(self):
-        try:
-            role_grant_check(actor=self.actor, role=self.cleaned_data["role"])
-        except ValidationError as error:
-            raise forms.ValidationError(error.message_dict["role"]) from error
-        return self.cleaned_data["role"]
 
 
 class MemberChangeForm(forms.ModelForm):
@@ -43,22 +27,6 @@ class MemberChangeForm(forms.ModelForm):
         if self.instance.pk:
             current = self.instance.groups.filter(name__in=roles.ROLES).first()
             self.fields["role"].initial = current.name if current else roles.VIEWER
-
-    actor = None  # set by the admin to the person making the change
-
-    def clean(self):
-        cleaned = super().clean()
-        if "role" in cleaned:
-            try:
-                user_update_check(
-                    user=self.instance,
-                    role=cleaned["role"],
-                    is_active=cleaned.get("is_active", False),
-                    actor=self.actor,
-                )
-            except ValidationError as error:
-                raise forms.ValidationError(error.messages) from error
-        return cleaned
 
 
 class PlatformUserCreateForm(forms.ModelForm):
@@ -136,7 +104,7 @@ class InvitationAcceptForm(forms.Form):
         return cleaned
 
 
-class InvitationCreateForm(RoleGrantFormMixin, forms.ModelForm):
+class InvitationCreateForm(forms.ModelForm):
     role = forms.ChoiceField(
         label=_("Role"),
         choices=ROLE_CHOICES,
@@ -148,20 +116,6 @@ class InvitationCreateForm(RoleGrantFormMixin, forms.ModelForm):
     class Meta:
         model = Invitation
         fields = ["email"]
-
-    def clean(self):
-        """Show what the invitation would be refused for on the form, keeping what was typed."""
-        cleaned = super().clean()
-        if not self.errors:
-            try:
-                invitation_create_check(
-                    email=cleaned["email"], role=cleaned["role"], actor=self.actor
-                )
-            except ValidationError as error:
-                raise forms.ValidationError(
-                    error.message_dict if hasattr(error, "error_dict") else error.messages
-                ) from error
-        return cleaned
 
 
 class SetPasswordForm(auth_forms.SetPasswordForm):

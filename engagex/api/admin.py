@@ -9,17 +9,18 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from engagex.accounts import roles
-from engagex.accounts.forms import RoleGrantFormMixin
 from engagex.api.models import ApiKey
 from engagex.api.services import api_key_create, api_key_revoke
-from engagex.core.admin import change_page_badge, confirm_response
+from engagex.core.admin import ServiceErrorsAdminMixin, change_page_badge, confirm_response
 from engagex.core.sites import workspace_site
 
 
-class ApiKeyForm(RoleGrantFormMixin, forms.ModelForm):
+class ApiKeyForm(forms.ModelForm):
     class Meta:
         model = ApiKey
         fields = ["name", "role"]
+
+    actor = None  # set by the admin to the person making the change
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -35,7 +36,7 @@ class ApiKeyForm(RoleGrantFormMixin, forms.ModelForm):
                 self.fields["role"].initial = None
 
 
-class ApiKeyAdmin(ModelAdmin):
+class ApiKeyAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     form = ApiKeyForm
     list_display = ["name", "prefix_display", "role", "created_by", "last_used_at", "state"]
     list_filter = ["role"]

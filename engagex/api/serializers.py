@@ -190,17 +190,6 @@ class CampaignSerializer(serializers.ModelSerializer):
 
         return campaign_in_flight(campaign.pk) if campaign.pk else 0
 
-    def validate_from_email(self, value):
-        from django.core.exceptions import ValidationError
-
-        from engagex.domains.services import sender_address_check
-
-        try:
-            sender_address_check(value)
-        except ValidationError as error:
-            raise serializers.ValidationError(error.message_dict["from_email"]) from error
-        return value
-
 
 class ScheduleSerializer(serializers.Serializer):
     send_at = serializers.DateTimeField()

@@ -17,9 +17,9 @@ from engagex.api import serializers as s
 from engagex.api.permissions import OwnerOnly
 from engagex.billing.limits import Limit, allowance
 from engagex.billing.selectors import billing_summary, plan_list
-from engagex.campaigns.models import Campaign
 from engagex.campaigns.selectors import campaign_list
 from engagex.campaigns.services import campaigns as campaign_service
+from engagex.campaigns.services.drafts import campaign_create, campaign_update
 from engagex.contacts.models import Contact, ContactGroup, ContactStatus, ImportJob
 from engagex.contacts.selectors import contact_search, group_list
 from engagex.contacts.services import importing
@@ -243,17 +243,17 @@ class CampaignViewSet(viewsets.ModelViewSet):
     }
 
     def perform_create(self, serializer):
-        serializer.save(created_by=_acting_user(self.request))
+        serializer.instance = campaign_create(
+            user=_acting_user(self.request), **serializer.validated_data
+        )
 
     def perform_destroy(self, instance):
         campaign_service.campaign_delete(campaign=instance)
 
     def perform_update(self, serializer):
-        if serializer.instance.status != Campaign.Status.DRAFT:
-            from django.core.exceptions import ValidationError
-
-            raise ValidationError(campaign_service.ONLY_DRAFTS)
-        serializer.save()
+        serializer.instance = campaign_update(
+            campaign=serializer.instance, **serializer.validated_data
+        )
 
     def _lifecycle(self, request, service, **kwargs):
         """Run a lifecycle service as the acting person; answer with the campaign as now."""

@@ -20,7 +20,8 @@ from engagex.campaigns.selectors import (
     recipient_outcomes,
 )
 from engagex.campaigns.services import campaigns as service
-from engagex.core.admin import ReadOnlyModelAdmin
+from engagex.campaigns.services import drafts
+from engagex.core.admin import ReadOnlyModelAdmin, ServiceErrorsAdminMixin
 from engagex.core.charts import CHART_OPTIONS
 from engagex.core.paginator import LargeTablePaginator
 from engagex.core.sites import workspace_site
@@ -42,7 +43,7 @@ EDITABLE = {S.DRAFT}
 IN_FLIGHT = _("%(count)s in flight")
 
 
-class CampaignAdmin(ModelAdmin):
+class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     form = CampaignForm
     list_display = [
         "name",
@@ -88,9 +89,19 @@ class CampaignAdmin(ModelAdmin):
         return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        data = {
+            name: form.cleaned_data[name]
+            for name in [*drafts.DRAFT_FIELDS, "include_groups", "exclude_groups"]
+            if name in form.cleaned_data
+        }
+        if change:
+            drafts.campaign_update(campaign=obj, **data)
+        else:
+            obj.pk = drafts.campaign_create(user=request.user, **data).pk
+
+    def save_related(self, request, form, formsets, change):
+        # The groups were set by the service in save_model; the admin has no inlines here.
+        pass
 
     @display(description=_("Status"), label=STATUS_COLORS)
     def status_badge(self, obj):

@@ -1,13 +1,13 @@
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminSplitDateTimeWidget
 
 from engagex.campaigns.models import Campaign
-from engagex.domains.services import sender_address_check
 
 
 class CampaignForm(forms.ModelForm):
+    """What a draft campaign is made of; `campaign_create`/`campaign_update` check it."""
+
     class Meta:
         model = Campaign
         fields = [
@@ -20,26 +20,6 @@ class CampaignForm(forms.ModelForm):
             "include_groups",
             "exclude_groups",
         ]
-
-    def clean_from_email(self):
-        email = self.cleaned_data["from_email"]
-        try:
-            sender_address_check(email)
-        except ValidationError as error:
-            raise forms.ValidationError(error.message_dict["from_email"]) from error
-        return email
-
-    def clean(self):
-        cleaned = super().clean()
-        include = set(cleaned.get("include_groups") or [])
-        exclude = set(cleaned.get("exclude_groups") or [])
-        both = include & exclude
-        if both:
-            names = ", ".join(sorted(group.name for group in both))
-            self.add_error(
-                "exclude_groups", _("A group cannot be both sent to and excluded: %s.") % names
-            )
-        return cleaned
 
 
 class ScheduleForm(forms.Form):

@@ -42,6 +42,7 @@ from engagex.contacts.services.exporting import (
     export_record,
     export_xlsx_file,
 )
+from engagex.core.admin import ServiceErrorsAdminMixin
 from engagex.core.paginator import LargeTablePaginator
 from engagex.core.sites import workspace_site
 
@@ -53,7 +54,7 @@ STATUS_COLORS = {
 }
 
 
-class ContactAdmin(ModelAdmin):
+class ContactAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     form = ContactForm
     list_display = ["email", "first_name", "last_name", "status_badge", "language", "created_at"]
     list_filter = ["status", "groups", "language"]

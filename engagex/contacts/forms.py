@@ -1,6 +1,5 @@
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import (
@@ -13,12 +12,7 @@ from unfold.widgets import (
 
 from engagex.contacts.models import Contact, ContactGroup, ImportJob
 from engagex.contacts.services import mapping as mapping_rules
-from engagex.contacts.services.contacts import (
-    attributes_check,
-    contact_limit_check,
-    contact_status_check,
-    email_normalize,
-)
+from engagex.contacts.services.contacts import email_normalize
 from engagex.contacts.services.reading import ENCODINGS
 
 
@@ -47,29 +41,9 @@ class ContactForm(forms.ModelForm):
         return email
 
     def clean_attributes(self):
+        # An emptied field means no attributes; what jsonb cannot store, the service refuses.
         attributes = self.cleaned_data.get("attributes")
-        if attributes is None:  # an emptied field: no attributes
-            attributes = {}
-        try:
-            attributes_check(attributes)
-        except ValidationError as error:
-            raise forms.ValidationError(error.message_dict["attributes"]) from error
-        return attributes
-
-    def clean(self):
-        cleaned = super().clean()
-        try:
-            if self.instance.pk is None:
-                contact_limit_check()
-            elif "status" in cleaned:
-                contact_status_check(contact=self.instance, new_status=cleaned["status"])
-        except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.error_dict.items():
-                    self.add_error(field, errors)
-            else:
-                raise forms.ValidationError(error.messages) from error
-        return cleaned
+        return {} if attributes is None else attributes
 
 
 class ContactGroupForm(forms.ModelForm):

@@ -1,4 +1,5 @@
 from django.contrib.admin.models import LogEntry
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
@@ -7,6 +8,58 @@ from unfold.utils import display_for_label
 
 from engagex.core.audit import AuditVerb, audit_parse
 from engagex.core.sites import workspace_site
+
+
+class ServiceErrorsAdminMixin:
+    """Show what a service refused in `save_model`/`save_related` on the form it came from.
+
+    Services are the only validators of a write, and they run after the admin has found the
+    form valid: raised there, a ValidationError was a 500, or (caught) an error beside
+    "…was added successfully" linking to `/None/change/`. Here it leaves the admin's
+    transaction (so nothing is stored) and the view runs once more with the error put on the
+    form: the page comes back, HTTP 200, with what was typed and each message on its field
+    (on the form as a whole when the field is not on it). Only a refused POST costs a second
+    form validation; a successful one runs the service's checks once.
+    """
+
+    # Where a refusal that names no field goes (None: above the form), e.g. the only field.
+    service_error_field: str | None = None
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            if request.method != "POST" or hasattr(request, "_service_refusal"):
+                raise
+            request._service_refusal = error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        refusal = getattr(request, "_service_refusal", None)
+        if refusal is None:
+            return form
+        return _form_showing(form, refusal, self.service_error_field)
+
+
+def _form_showing(form_class, refusal: ValidationError, default_field: str | None):
+    class RefusedForm(form_class):
+        def full_clean(self):
+            super().full_clean()
+            if self.is_bound:
+                form_add_errors(self, refusal, default_field=default_field)
+
+    RefusedForm.__name__ = form_class.__name__
+    return RefusedForm
+
+
+def form_add_errors(form, error: ValidationError, *, default_field: str | None = None) -> None:
+    """Add a service's ValidationError to `form`: on its fields, else on `default_field`
+    (above the form when None)."""
+    by_field = error.error_dict if hasattr(error, "error_dict") else {NON_FIELD_ERRORS: [error]}
+    fallback = default_field if default_field in form.fields else None
+    for field, errors in by_field.items():
+        form.add_error(field if field in form.fields else fallback, errors)
 
 
 class ReadOnlyModelAdmin(ModelAdmin):

@@ -1,6 +1,5 @@
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -8,14 +7,13 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from engagex.core.admin import confirm_response
+from engagex.core.admin import ServiceErrorsAdminMixin, confirm_response
 from engagex.core.sites import workspace_site
 from engagex.domains.models import SendingDomain
 from engagex.domains.services import (
     ANY_SENDGRID,
     ANY_SENDGRID_LABEL,
     domain_create,
-    domain_validate,
     domain_verify,
 )
 
@@ -55,37 +53,15 @@ class SendingDomainForm(forms.ModelForm):
             "domain": _("The part after @ in your from addresses, e.g. news.example.com.")
         }
 
-    refused = None  # what domain_create refused on the first try (set by the admin)
 
-    def clean_domain(self):
-        try:
-            domain = domain_validate(self.cleaned_data["domain"])
-        except ValidationError as error:
-            raise forms.ValidationError(error.message_dict["domain"]) from error
-        if self.refused is not None:
-            raise forms.ValidationError(self.refused.messages)
-        return domain
-
-
-class SendingDomainAdmin(ModelAdmin):
+class SendingDomainAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     form = SendingDomainForm
     list_display = ["domain", "status_badge", "last_checked_at", "verified_at"]
     search_fields = ["domain"]
     actions_detail = ["verify_detail"]
 
-    def add_view(self, request, form_url="", extra_context=None):
-        try:
-            return super().add_view(request, form_url, extra_context)
-        except ValidationError as error:
-            # domain_create refused (the plan's limit, SendGrid): nothing was added (the view's
-            # transaction rolled back); show the form again with the reason on its field.
-            request.domain_refused = error
-            return super().add_view(request, form_url, extra_context)
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        form.refused = getattr(request, "domain_refused", None)
-        return form
+    # domain_create's refusals (the plan's limit, SendGrid) are about the one field.
+    service_error_field = "domain"
 
     def get_fields(self, request, obj=None):
         if obj is None:

@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
 from unfold.decorators import action
 
-from engagex.core.admin import confirm_response
+from engagex.core.admin import ServiceErrorsAdminMixin, confirm_response
 from engagex.core.admin_callbacks import workspace_title
 from engagex.core.sites import workspace_site
 from engagex.email_templates.forms import EmailTemplateForm, SendTestForm
@@ -39,7 +39,7 @@ CONTACTS_NOT_VISIBLE = _("You cannot see contacts; the preview uses the sample c
 PREVIEW_WIDTHS = {"desktop": 640, "mobile": 375}
 
 
-class EmailTemplateAdmin(ModelAdmin):
+class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     form = EmailTemplateForm
     list_display = ["name", "subject", "updated_at", "updated_by"]
     search_fields = ["name", "subject"]
@@ -88,15 +88,11 @@ class EmailTemplateAdmin(ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}
-        try:
-            if change:
-                saved = template_update(template=obj, user=request.user, **data)
-            else:
-                saved = template_create(user=request.user, **data)
-                obj.pk = saved.pk
-        except ValidationError as error:
-            self.message_user(request, " ".join(error.messages), messages.ERROR)
-            return
+        if change:
+            saved = template_update(template=obj, user=request.user, **data)
+        else:
+            saved = template_create(user=request.user, **data)
+            obj.pk = saved.pk
         warnings = _warning_lines(template_warnings(template=saved))
         if warnings:
             self.message_user(

@@ -1,18 +1,16 @@
 import re
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminTextareaWidget, UnfoldAdminTextInputWidget
 
-from engagex.email_templates.models import TEMPLATE_FIELDS, EmailTemplate
+from engagex.email_templates.models import EmailTemplate
 from engagex.email_templates.sandbox_limits import render_limits
 from engagex.email_templates.services import (
     EDITABLE_FIELDS,
     HTML_BODY_EMPTY,
     TEST_RECIPIENTS_MAX,
-    template_content_check,
 )
 
 _CODE_STYLE = (
@@ -35,18 +33,10 @@ class EmailTemplateForm(forms.ModelForm):
         error_messages = {"html_body": {"required": HTML_BODY_EMPTY}}
 
     def _post_clean(self):
-        # The model's clean() compiles each field; this adds the checks that need a render.
-        # Both run within one email's render caps, as a send does.
-        with render_limits() as budget:
+        # The model's clean() compiles each field within one email's render caps, as a send
+        # does; whether the fields render is the service's check (shown by the admin).
+        with render_limits():
             super()._post_clean()
-            fields = [
-                name for name in TEMPLATE_FIELDS if name in self.fields and name not in self.errors
-            ]
-            try:
-                if budget.error is None:  # else the caps are spent: the error is on its field
-                    template_content_check(template=self.instance, fields=fields)
-            except ValidationError as error:
-                self._update_errors(error)
 
 
 class SendTestForm(forms.Form):

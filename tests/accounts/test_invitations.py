@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.test import Client
@@ -14,7 +15,7 @@ from django_tenants.utils import schema_context
 
 from engagex.accounts import roles
 from engagex.accounts.models import Invitation, User
-from engagex.accounts.services import user_update
+from engagex.accounts.services import OWNER_ONLY, user_update
 from engagex.accounts.services.invitations import (
     ALREADY_INVITED,
     ALREADY_MEMBER,
@@ -235,21 +236,67 @@ def test_pending_invitations_take_seats(tenant, owner, on_plan):
         assert Invitation.objects.count() == 1
 
 
-def test_seat_limit_shows_as_an_error_in_the_console(tenant, owner_client, on_plan):
+def test_seat_limit_shows_as_an_error_in_the_console(
+    tenant, owner_client, on_plan, django_capture_on_commit_callbacks
+):
     on_plan(tenant, seat_limit=1)
 
-    response = owner_client.post(
-        _url("admin:accounts_invitation_add"),
-        {"email": "x@alpha.example", "role": roles.VIEWER},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(
+            _url("admin:accounts_invitation_add"),
+            {"email": "x@alpha.example", "role": roles.VIEWER},
+        )
 
-    # The form comes back with the reason and what was typed.
+    # The form comes back with the reason and what was typed, and nothing else is said.
     assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert list(form.errors) == ["__all__"]
+    assert "allows 1 team seats" in form.non_field_errors()[0]
     page = response.content.decode()
     assert "allows 1 team seats" in page
     assert 'value="x@alpha.example"' in page
+    assert list(get_messages(response.wsgi_request)) == []
+    assert mail.outbox == []
     with schema_context(tenant.schema_name):
         assert Invitation.objects.count() == 0
+
+
+def test_an_admin_inviting_an_owner_from_the_console_is_told_on_the_role(
+    tenant, make_member, django_capture_on_commit_callbacks
+):
+    client = logged_in_client(tenant, make_member(roles.ADMIN))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            _url("admin:accounts_invitation_add"),
+            {"email": "boss@alpha.example", "role": roles.OWNER},
+        )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"role": [str(OWNER_ONLY)]}
+    assert list(get_messages(response.wsgi_request)) == []
+    assert mail.outbox == []
+    with schema_context(tenant.schema_name):
+        assert Invitation.objects.count() == 0
+
+
+def test_one_console_invitation_checks_the_seats_once(tenant, owner_client, monkeypatch):
+    # The form, its clean() and the service each used to check the role and the seats.
+    checks = []
+    ensure_within = limits.ensure_within
+
+    def counting(limit, **kwargs):
+        checks.append(limit)
+        return ensure_within(limit, **kwargs)
+
+    monkeypatch.setattr(limits, "ensure_within", counting)
+
+    response = owner_client.post(
+        _url("admin:accounts_invitation_add"), {"email": "x@alpha.example", "role": roles.VIEWER}
+    )
+
+    assert response.status_code == 302
+    assert checks == [limits.Limit.SEATS]
 
 
 def test_inviting_a_member_again_is_a_form_error_on_the_email(tenant, owner, owner_client):

@@ -3,10 +3,13 @@ rules that require it (an Owner's workspace setting, superusers in production)."
 
 import importlib
 import sys
-import time
+from types import SimpleNamespace
 
+import pytest
+from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal import auth as totp_auth
 from allauth.mfa.totp.internal.auth import (
     TOTP,
     format_hotp_value,
@@ -25,10 +28,21 @@ from tests.fixtures.tenants import OWNER_PASSWORD, PLATFORM_ADMIN, SESSION_TENAN
 
 OWNER_EMAIL = SESSION_TENANTS["alpha"][1]
 MEMBER_PASSWORD = "Member-pass-2026"
+# The instant both the test's authenticator app and the server's check read: 2026-01-01 00:00:29
+# UTC, one second before a 30 s step ends, where an unfrozen test would fail once in a while.
+TOTP_NOW = 1_767_225_629
+
+
+@pytest.fixture(autouse=True)
+def _frozen_totp_clock(monkeypatch):
+    """Freeze the clock allauth's TOTP check reads (as allauth's own tests freeze `time.time`),
+    only in its TOTP module: a code made here never expires before the request checks it."""
+    monkeypatch.setattr(totp_auth, "time", SimpleNamespace(time=lambda: TOTP_NOW))
 
 
 def _code(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    """The code an authenticator app shows at TOTP_NOW."""
+    return format_hotp_value(hotp_value(secret, TOTP_NOW // mfa_settings.TOTP_PERIOD))
 
 
 def _login(client, email=OWNER_EMAIL, password=OWNER_PASSWORD):

@@ -210,6 +210,27 @@ def test_an_admin_may_give_the_admin_role_in_the_console(tenant, make_member):
         assert marketer.groups.get().name == roles.ADMIN
 
 
+def test_an_admin_giving_the_owner_role_in_the_console_is_told_on_the_role(tenant, make_member):
+    from django.contrib.messages import get_messages
+
+    from engagex.accounts.services import OWNER_ONLY
+
+    marketer = make_member(roles.MARKETER, email="climber@alpha.example")
+    client = logged_in_client(tenant, make_member(roles.ADMIN))
+
+    response = client.post(
+        _tenant_url("admin:accounts_user_change", marketer.pk),
+        {"full_name": "Climber", "role": roles.OWNER, "is_active": "on"},
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"role": [str(OWNER_ONLY)]}
+    assert list(get_messages(response.wsgi_request)) == []
+    with schema_context(tenant.schema_name):
+        marketer.refresh_from_db()
+        assert (marketer.full_name, marketer.groups.get().name) == ("", roles.MARKETER)
+
+
 @pytest.mark.parametrize("role", [roles.MARKETER, roles.VIEWER])
 @pytest.mark.parametrize(
     ("method", "name", "data"),

@@ -6,14 +6,16 @@ from django_q.models import OrmQ
 from django_tenants.utils import schema_context
 
 from engagex.accounts import roles
+from engagex.accounts.models import Invitation
 from engagex.api.models import ApiKey
 from engagex.api.services import api_key_revoke
-from engagex.campaigns.models import CampaignRecipient
+from engagex.campaigns.models import Campaign, CampaignRecipient
+from engagex.campaigns.services.drafts import GROUPS_OVERLAP
 from engagex.contacts.models import Contact, ContactStatus, ImportJob
 from engagex.contacts.tasks import contacts_import_unattended
 from tests.api.conftest import key_client
 from tests.factories.campaigns import CampaignFactory, TemplateFactory
-from tests.factories.contacts import ContactFactory
+from tests.factories.contacts import ContactFactory, ContactGroupFactory
 from tests.factories.domains import verified_domain
 
 API = "/api/v1"
@@ -279,6 +281,59 @@ def test_campaign_lifecycle_and_analytics(
         assert CampaignRecipient.objects.filter(campaign_id=created["id"]).count() == 2
 
 
+def test_a_campaign_sending_to_and_excluding_the_same_group_is_400_and_not_stored(tenant, api):
+    with in_schema(tenant):
+        verified_domain("alpha.example")
+        template = TemplateFactory()
+        both = ContactGroupFactory(name="Both")
+        other = ContactGroupFactory(name="Other")
+        draft = CampaignFactory()
+        draft.include_groups.set([both])
+    body = {
+        "name": "Odd",
+        "template": template.pk,
+        "from_name": "A",
+        "from_email": "news@alpha.example",
+        "include_groups": [both.pk, other.pk],
+        "exclude_groups": [both.pk],
+    }
+
+    created = api.post(f"{API}/campaigns/", body, content_type="application/json")
+    # A PATCH of the excluded groups alone is checked against the groups it already sends to.
+    patched = api.patch(
+        f"{API}/campaigns/{draft.pk}/",
+        {"exclude_groups": [both.pk]},
+        content_type="application/json",
+    )
+
+    overlap = [str(GROUPS_OVERLAP % "Both")]
+    assert created.status_code == 400
+    assert created.json()["error"]["fields"] == {"exclude_groups": overlap}
+    assert patched.status_code == 400
+    assert patched.json()["error"]["fields"] == {"exclude_groups": overlap}
+    with in_schema(tenant):
+        assert list(Campaign.objects.values_list("pk", flat=True)) == [draft.pk]
+        assert list(draft.exclude_groups.all()) == []
+
+
+def test_a_draft_changed_through_the_api_keeps_its_groups_unless_given(tenant, api):
+    with in_schema(tenant):
+        group = ContactGroupFactory(name="Newsletter")
+        draft = CampaignFactory()
+        draft.include_groups.set([group])
+
+    response = api.patch(
+        f"{API}/campaigns/{draft.pk}/", {"name": "Renamed"}, content_type="application/json"
+    )
+
+    assert response.status_code == 200
+    assert (response.json()["name"], response.json()["include_groups"]) == ("Renamed", [group.pk])
+    with in_schema(tenant):
+        draft.refresh_from_db()
+        assert draft.name == "Renamed"
+        assert list(draft.include_groups.all()) == [group]
+
+
 def test_campaign_from_an_unverified_domain_and_past_schedule_are_400(tenant, api):
     with in_schema(tenant):
         template = TemplateFactory()
@@ -318,6 +373,25 @@ def test_domains_add_and_verify(tenant, api, monkeypatch):
     assert created["status"] == "pending"
     assert verified["status"] == "verified"
     assert api.get(f"{API}/domains/").json()["results"][0]["domain"] == "news.example.com"
+
+
+def test_seat_limit_refuses_an_api_invitation_and_stores_nothing(
+    tenant, api, on_plan, django_capture_on_commit_callbacks
+):
+    on_plan(tenant, seat_limit=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            f"{API}/invitations/",
+            {"email": "x@alpha.example", "role": roles.VIEWER},
+            content_type="application/json",
+        )
+
+    assert response.status_code == 400
+    assert "allows 1 team seats" in response.json()["error"]["message"]
+    assert mail.outbox == []
+    with in_schema(tenant):
+        assert Invitation.objects.count() == 0
 
 
 def test_invitations_email_the_new_member(tenant, api, django_capture_on_commit_callbacks):

@@ -33,12 +33,6 @@ from tests.factories.domains import SendingDomainFactory
 S = BillingAccount.Status
 
 
-@pytest.fixture
-def in_tenant(tenant):
-    with schema_context(tenant.schema_name):
-        yield tenant
-
-
 def test_every_plan_limit_has_a_usage_counter_registered_at_start_up(in_tenant, db):
     """Billing imports none of the apps it counts: each registers its counter in ready()."""
     # given a contact and a sender domain in the workspace

@@ -1,13 +1,6 @@
 import pytest
-from django_tenants.utils import schema_context
 
 from engagex.campaigns.services import sending
-
-
-@pytest.fixture
-def in_tenant(tenant):
-    with schema_context(tenant.schema_name):
-        yield tenant
 
 
 @pytest.fixture(autouse=True)

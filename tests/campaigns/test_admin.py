@@ -1,9 +1,11 @@
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django_q.models import OrmQ
 from django_tenants.utils import schema_context
 
 from engagex.accounts import roles
 from engagex.campaigns.models import Campaign, CampaignRecipient
+from engagex.campaigns.services.drafts import GROUPS_OVERLAP
 from tests.factories.campaigns import CampaignFactory, TemplateFactory
 from tests.factories.contacts import ContactFactory, ContactGroupFactory
 from tests.factories.domains import verified_domain
@@ -14,7 +16,7 @@ def _url(name, *args):
     return reverse(name, args=args, urlconf="config.urls_tenants")
 
 
-def test_owner_creates_a_campaign_in_the_admin(owner_client, tenant):
+def test_owner_creates_a_campaign_in_the_admin(owner_client, tenant, owner):
     with schema_context(tenant.schema_name):
         verified_domain("alpha.example")
         template = TemplateFactory()
@@ -34,29 +36,62 @@ def test_owner_creates_a_campaign_in_the_admin(owner_client, tenant):
     assert response.status_code == 302
     with schema_context(tenant.schema_name):
         campaign = Campaign.objects.get()
-        assert campaign.status == Campaign.Status.DRAFT
+        assert (campaign.status, campaign.created_by) == (Campaign.Status.DRAFT, owner)
         assert list(campaign.include_groups.all()) == [group]
 
 
 def test_same_group_included_and_excluded_is_a_form_error(owner_client, tenant):
     with schema_context(tenant.schema_name):
+        verified_domain("alpha.example")
         template = TemplateFactory()
         group = ContactGroupFactory(name="Both")
+        draft = CampaignFactory(name="Draft")
+    form = {
+        "name": "Odd",
+        "template": template.pk,
+        "from_name": "Alpha",
+        "from_email": "news@alpha.example",
+        "include_groups": [group.pk],
+        "exclude_groups": [group.pk],
+    }
+
+    added = owner_client.post(_url("admin:campaigns_campaign_add"), form)
+    changed = owner_client.post(_url("admin:campaigns_campaign_change", draft.pk), form)
+
+    for response in (added, changed):
+        assert response.status_code == 200
+        errors = response.context["adminform"].form.errors
+        assert errors == {"exclude_groups": [GROUPS_OVERLAP % "Both"]}
+        assert "cannot be both sent to and excluded: Both" in response.content.decode()
+        assert list(get_messages(response.wsgi_request)) == []
+    with schema_context(tenant.schema_name):
+        assert list(Campaign.objects.values_list("name", flat=True)) == ["Draft"]
+        assert not draft.include_groups.exists()
+        assert not draft.exclude_groups.exists()
+
+
+def test_owner_changes_a_draft_in_the_admin(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        group = ContactGroupFactory(name="Newsletter")
+        draft = CampaignFactory(name="Draft")
 
     response = owner_client.post(
-        _url("admin:campaigns_campaign_add"),
+        _url("admin:campaigns_campaign_change", draft.pk),
         {
-            "name": "Odd",
-            "template": template.pk,
+            "name": "Renamed",
+            "template": draft.template_id,
             "from_name": "Alpha",
             "from_email": "news@alpha.example",
-            "include_groups": [group.pk],
             "exclude_groups": [group.pk],
         },
     )
 
-    assert response.status_code == 200
-    assert "cannot be both sent to and excluded: Both" in response.content.decode()
+    assert response.status_code == 302
+    with schema_context(tenant.schema_name):
+        draft.refresh_from_db()
+        assert draft.name == "Renamed"
+        assert list(draft.exclude_groups.all()) == [group]
+        assert not draft.include_groups.exists()
 
 
 def test_send_now_shows_the_audience_then_starts_once(

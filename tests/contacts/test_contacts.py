@@ -161,6 +161,10 @@ def test_admin_refuses_resubscribing_with_a_form_error(owner_client, tenant):
 
     assert response.status_code == 200
     assert "it cannot be switched back to subscribed" in response.content.decode()
+    assert list(response.context["adminform"].form.errors) == ["status"]
+    with schema_context(tenant.schema_name):
+        contact.refresh_from_db()
+        assert contact.status == ContactStatus.BOUNCED
 
 
 def test_admin_shows_limit_error_on_create(owner_client, tenant, on_plan):
@@ -174,6 +178,8 @@ def test_admin_shows_limit_error_on_create(owner_client, tenant, on_plan):
     assert response.status_code == 200
     assert "allows 0 contacts" in response.content.decode()
     assert "upgrade on the Billing page" in response.content.decode()
+    with schema_context(tenant.schema_name):
+        assert not Contact.objects.exists()
 
 
 def test_search_matches_email_and_name_prefixes(owner_client, tenant):

@@ -47,12 +47,6 @@ def good_dns(domain):
     }
 
 
-@pytest.fixture
-def in_tenant(tenant):
-    with schema_context(tenant.schema_name):
-        yield tenant
-
-
 def statuses(sending_domain):
     return {r["kind"]: r["status"] for r in sending_domain.records}
 

@@ -2,7 +2,6 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils.safestring import SafeData
-from django_tenants.utils import schema_context
 
 from engagex.email_templates.models import EmailTemplate
 from engagex.email_templates.services import (
@@ -27,12 +26,6 @@ VALID = {
     "subject": "Welcome, {{ contact.first_name|default:'friend' }}",
     "html_body": "<p>Hello {{ contact.first_name }}</p>",
 }
-
-
-@pytest.fixture
-def in_tenant(tenant):
-    with schema_context(tenant.schema_name):
-        yield tenant
 
 
 # --- html_to_text ---------------------------------------------------------------------------

@@ -1,6 +1,9 @@
+import datetime
+
 import factory
 
-from engagex.billing.models import Plan
+from engagex.billing.models import BillingAccount, Plan, PlanChange, UsagePeriod
+from tests.factories.tenants import TenantFactory
 
 
 class PlanFactory(factory.django.DjangoModelFactory):
@@ -15,3 +18,28 @@ class PlanFactory(factory.django.DjangoModelFactory):
     api_access = True
     stripe_price_monthly = factory.LazyAttribute(lambda plan: f"price_{plan.code}_m")
     stripe_price_yearly = factory.LazyAttribute(lambda plan: f"price_{plan.code}_y")
+
+
+class PlanChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PlanChange
+
+    tenant = factory.SubFactory(TenantFactory)
+    source = PlanChange.Source.SUPERUSER
+    actor = "root@platform.example"
+    from_plan = "Free Trial"
+    to_plan = "Pro"
+    from_status = BillingAccount.Status.TRIALING
+    to_status = BillingAccount.Status.ACTIVE
+    reason = "Upgraded by support"
+
+
+class UsagePeriodFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = UsagePeriod
+
+    tenant = factory.SubFactory(TenantFactory)
+    month = datetime.date(2026, 1, 1)
+    emails_sent = 1200
+    contacts = 300
+    plan = "Pro"

@@ -1,7 +1,9 @@
 import factory
+from django.utils import timezone
 
-from engagex.campaigns.models import Campaign
+from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.email_templates.models import EmailTemplate
+from tests.factories.contacts import ContactFactory
 from tests.factories.domains import verified_domain
 
 
@@ -35,3 +37,14 @@ class CampaignFactory(factory.django.DjangoModelFactory):
         """Campaigns only send from verified domains: verify the from address's one."""
         if create:
             verified_domain(self.from_email)
+
+
+class CampaignRecipientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CampaignRecipient
+
+    campaign = factory.SubFactory(CampaignFactory, status="sent")
+    contact = factory.SubFactory(ContactFactory)
+    email = factory.LazyAttribute(lambda o: o.contact.email)
+    status = CampaignRecipient.Status.SENT
+    sent_at = factory.LazyFunction(timezone.now)

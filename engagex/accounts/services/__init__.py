@@ -91,7 +91,7 @@ LAST_OWNER = gettext_lazy(
 )
 
 
-def user_update_check(*, user: User, role: str | None, is_active: bool, actor=None) -> None:
+def _user_update_check(*, user: User, role: str | None, is_active: bool, actor=None) -> None:
     """Refuse changes only an Owner may make, or that leave the workspace without an Owner."""
     if role is not None and role not in roles.ROLES:
         raise ValidationError({"role": roles.UNKNOWN_ROLE.format(role=role)})
@@ -114,7 +114,7 @@ def user_update(
     *, user: User, full_name: str, role: str | None, is_active: bool, actor=None
 ) -> User:
     """Change a member's name, role and active flag; the last active Owner stays an Owner."""
-    user_update_check(user=user, role=role, is_active=is_active, actor=actor)
+    _user_update_check(user=user, role=role, is_active=is_active, actor=actor)
     user.full_name = full_name
     user.is_active = is_active
     user.full_clean()

@@ -64,8 +64,8 @@ def _expiry():
     return timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS)
 
 
-def invitation_create_check(*, email: str, role: str, actor=None) -> str:
-    """Raise what `invitation_create` would refuse (no writes); return the normalised email."""
+def _invitation_check(*, email: str, role: str, actor=None) -> str:
+    """Raise what `invitation_create` refuses (no writes); return the normalised email."""
     from engagex.billing.limits import Limit, ensure_within
 
     email = User.objects.normalize_email(email)
@@ -90,7 +90,7 @@ def invitation_create_check(*, email: str, role: str, actor=None) -> str:
 @transaction.atomic
 def invitation_create(*, email: str, role: str, actor=None) -> tuple[Invitation, str]:
     """Invite `email` with `role` (takes a seat); return the invitation and its link."""
-    email = invitation_create_check(email=email, role=role, actor=actor)
+    email = _invitation_check(email=email, role=role, actor=actor)
     # An expired one for the same address is closed so the new one can be the open one.
     Invitation.objects.filter(
         email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True

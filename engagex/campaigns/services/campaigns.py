@@ -45,7 +45,6 @@ STILL_PAUSING = gettext_lazy(
     "it shows “Paused”, in a few seconds."
 )
 CONTENT_REFUSED = gettext_lazy("The template “{name}” cannot be sent as it is: {reason}")
-ONLY_DRAFTS = gettext_lazy("Only draft campaigns can be edited; duplicate this one to change it.")
 
 
 def campaign_audience(campaign: Campaign) -> QuerySet[Contact]:
