@@ -8,6 +8,7 @@ class LoopbackServer:
     """Serve `self._handler()` on host:port (0 picks a free port) in a daemon thread."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.host = host
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer((host, port), self._handler())
         self.server.daemon_threads = True
@@ -15,8 +16,7 @@ class LoopbackServer:
 
     @property
     def origin(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.host}:{self.server.server_port}"
 
     def start(self):
         self.thread.start()

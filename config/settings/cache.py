@@ -7,6 +7,8 @@ PostgreSQL (created by engagex.core's migration `0001_cache_table`, which `setup
 the release step run).
 """
 
+from typing import Any
+
 from config.env import env
 
 CACHE_TABLE = "engagex_cache"
@@ -17,7 +19,8 @@ _TENANT_KEYS = {
 }
 
 
-def cache_settings(redis_url: str) -> dict:
+def cache_settings(redis_url: str) -> dict[str, dict[str, Any]]:
+    backend: dict[str, Any]
     if redis_url:
         backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
     else:

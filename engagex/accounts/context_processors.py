@@ -1,5 +1,6 @@
-from django.db import connection
 from django_tenants.utils import get_public_schema_name
+
+from engagex.core.tenancy import current_schema
 
 # Pages outside the admin that still wear the console's look (unfold's login layout).
 CONSOLE_PAGES = ("/accounts/", "/signup", "/invitations/")
@@ -13,5 +14,5 @@ def console(request):
 
     from engagex.core.sites import workspace_site
 
-    site = admin.site if connection.schema_name == get_public_schema_name() else workspace_site
+    site = admin.site if current_schema() == get_public_schema_name() else workspace_site
     return site.each_context(request)

@@ -1,10 +1,11 @@
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
-from django.db import connection
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
+
+from engagex.core.tenancy import current_schema
 
 # Pages a person without a second factor may still open: allauth's own (set up MFA, log out).
 ALWAYS_OPEN = ("/accounts/", "/static/", "/i18n/", "/healthz", "/invitations/")
@@ -35,7 +36,7 @@ class MfaRequiredMiddleware:
 
 def mfa_required_for(user) -> bool:
     """Whether `user` must have a second factor (superusers in production, or workspace rule)."""
-    if connection.schema_name == get_public_schema_name():
+    if current_schema() == get_public_schema_name():
         return user.is_superuser and settings.MFA_REQUIRED_FOR_SUPERUSERS
     from engagex.accounts.selectors import workspace_security_get
 

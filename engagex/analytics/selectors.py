@@ -117,13 +117,12 @@ def _workspace_dashboard(limit: int, days: int) -> dict:
                 "bounce_rate": _pct(stats.bounces_hard, campaign.recipients_total) or 0.0,
             }
         )
-    imports = list(
-        ImportJob.objects.order_by("-created_at").values(
+    imports = [
+        {**job, "status_label": str(ImportJob.Status(job["status"]).label)}
+        for job in ImportJob.objects.order_by("-created_at").values(
             "pk", "original_name", "status", "counts", "created_at"
         )[:5]
-    )
-    for job in imports:
-        job["status_label"] = str(ImportJob.Status(job["status"]).label)
+    ]
     return {
         "totals": totals,
         "growth": json.dumps(growth),

@@ -52,7 +52,7 @@ class ApiKeyPrincipal:
     @cached_property
     def _permissions(self) -> set[str]:
         role = self.acting_role
-        if role is None:
+        if role is None or self.user is None:  # no creator: acting_role is None already
             return set()
         granted = {
             f"{app}.{codename}"

@@ -65,7 +65,8 @@ class BulkContactSerializer(serializers.Serializer):
 
 
 class BulkUpsertSerializer(serializers.Serializer):
-    contacts = BulkContactSerializer(many=True, allow_empty=False, max_length=1000)
+    # many=True hands max_length to the ListSerializer it builds; the stubs omit it.
+    contacts = BulkContactSerializer(many=True, allow_empty=False, max_length=1000)  # type: ignore[call-arg]
 
     def validate_contacts(self, items):
         seen = {}
@@ -258,7 +259,9 @@ class InvitationSerializer(serializers.Serializer):
 
 class InvitationOutSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True)
-    invited_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    invited_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="email", read_only=True
+    )
 
     class Meta:
         model = Invitation
@@ -272,7 +275,9 @@ class SubscriptionSerializer(serializers.Serializer):
     plan = serializers.CharField()
     status = serializers.CharField()
     trial_ends_at = serializers.DateTimeField(allow_null=True)
-    read_only = serializers.BooleanField()
+    # The field named `read_only` of the API; DRF's metaclass moves declared fields out of
+    # the class, so `Field.read_only` (which the stubs see here) is untouched.
+    read_only = serializers.BooleanField()  # type: ignore[assignment]
     contact_limit = serializers.IntegerField(allow_null=True)
     contacts = serializers.IntegerField()
     monthly_send_limit = serializers.IntegerField(allow_null=True)

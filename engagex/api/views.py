@@ -1,6 +1,5 @@
 """The workspace JSON API (v1). Views adapt HTTP to the services; they hold no business logic."""
 
-from django.db import connection
 from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -33,7 +32,7 @@ from engagex.contacts.services.contacts import (
     group_remove_contacts,
 )
 from engagex.core.ids import id_from_text
-from engagex.core.tenancy import current_tenant
+from engagex.core.tenancy import current_schema, current_tenant
 from engagex.domains.models import SendingDomain
 from engagex.domains.services import domain_create, domain_verify
 from engagex.email_templates.models import EmailTemplate
@@ -385,7 +384,7 @@ class SubscriptionView(APIView):
 class PlansView(APIView):
     """The plans a workspace can choose (limits: null means unlimited)."""
 
-    required_permissions = []
+    required_permissions: list[str] = []
 
     @extend_schema(responses=s.PlanSerializer(many=True))
     def get(self, request):
@@ -418,7 +417,7 @@ class DashboardView(APIView):
     @extend_schema(responses=s.DashboardSerializer)
     def get(self, request):
         data = workspace_dashboard(
-            connection.schema_name, allowance(Limit.MONTHLY_SENDS, current_tenant())
+            current_schema(), allowance(Limit.MONTHLY_SENDS, current_tenant())
         )
         return Response(
             {

@@ -11,7 +11,7 @@ from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 from engagex.billing.services.accounts import billing_account_get, ensure_writable
-from engagex.core.tenancy import current_tenant
+from engagex.core.tenancy import current_schema, current_tenant
 
 
 class Limit(models.TextChoices):
@@ -77,7 +77,7 @@ def limit_serialise(limit: Limit) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtext(%s))",
-            [f"engagex.limit:{connection.schema_name}:{limit.value}"],
+            [f"engagex.limit:{current_schema()}:{limit.value}"],
         )
 
 

@@ -1,10 +1,15 @@
 """Plans and each workspace's billing state. Shared app: these rows live in `public`."""
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Tenant
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class Plan(models.Model):
@@ -118,7 +123,7 @@ class BillingAccount(models.Model):
         return False
 
 
-def status_label(value: str) -> str:
+def status_label(value: str) -> "StrOrPromise":
     return dict(BillingAccount.Status.choices).get(value, value)
 
 

@@ -64,7 +64,7 @@ class ContactAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     paginator = LargeTablePaginator
     show_full_result_count = False
     list_per_page = 50
-    autocomplete_fields = []
+    autocomplete_fields: list[str] = []
     filter_horizontal = ["groups"]
     readonly_fields = [
         "status_changed_at",

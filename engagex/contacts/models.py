@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from engagex.core.tenancy import current_schema
+
 
 class ContactStatus(models.TextChoices):
     SUBSCRIBED = "subscribed", _("Subscribed")
@@ -115,10 +117,9 @@ class Contact(models.Model):
 
 def _workspace_path(folder: str, filename: str) -> str:
     """Keep each workspace's files under its own schema name."""
-    from django.db import connection
     from django.utils import timezone
 
-    return f"{connection.schema_name}/{folder}/{timezone.now():%Y/%m}/{filename}"
+    return f"{current_schema()}/{folder}/{timezone.now():%Y/%m}/{filename}"
 
 
 def import_upload_to(instance, filename):

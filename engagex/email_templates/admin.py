@@ -309,7 +309,8 @@ def _warning_lines(warnings: dict[str, list[str]]) -> list[str]:
 
 
 def _field_lines(messages_by_field: dict[str, list[str]]) -> list[str]:
-    labels = {name: EmailTemplate._meta.get_field(name).verbose_name for name in TEMPLATE_FIELDS}
+    fields = EmailTemplate._meta.fields
+    labels = {field.name: field.verbose_name for field in fields if field.name in TEMPLATE_FIELDS}
     return [
         f"{capfirst(labels.get(field, field))}: {message}"
         for field, field_messages in messages_by_field.items()

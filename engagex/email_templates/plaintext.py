@@ -20,7 +20,7 @@ _CELL_TAGS = {"td", "th"}
 class _TextExtractor(HTMLParser):
     """Collect the readable text of an HTML document, with line structure kept."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skipping: list[str] = []

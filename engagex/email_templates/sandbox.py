@@ -161,7 +161,9 @@ def _check_text(nodelist) -> None:
         if match:
             error = TemplateSyntaxError(UNCLOSED[match.group()])
             line = node.token.lineno + node.s.count("\n", 0, match.start())
-            error.token, error.line = node.token, line
+            # Django's debug page reads `token` and our messages read `line`, set as Django's
+            # parser sets them; its stubs declare neither.
+            error.token, error.line = node.token, line  # type: ignore[attr-defined]
             raise error
 
 
@@ -265,7 +267,7 @@ class MergeField:
     key: str
     node: Node
     path: tuple[str, ...] | None = None
-    default: object = ""
+    default: str = ""
     has_default: bool = False
     # Rendered by Django: outputs remembered by the values of `references`, when it has them.
     references: tuple[tuple[str, ...], ...] | None = None
@@ -433,10 +435,15 @@ def merge_compile(source: str, *, prefix: str, shared_context: dict, html: bool)
 
 def _tags_of(source: str, nodes: list[Node], index: int) -> str:
     """The `{{ }}`/`{% %}` tags of a top-level node's whole source, `{% elif %}`s included."""
-    start = nodes[index].token.position[0]
-    following = (n.token.position[0] for n in nodes[index + 1 :] if n.token.position)
+    start = _source_start(nodes[index])
+    following = (p for n in nodes[index + 1 :] if (p := _source_start(n)) is not None)
     end = next(following, len(source))
     return " ".join(TAG.findall(source[start:end]))
+
+
+def _source_start(node: Node) -> int | None:
+    """Where `node` starts in the source (the lexer records positions in debug mode only)."""
+    return node.token.position[0] if node.token and node.token.position else None
 
 
 TAG = re.compile(r"{{.*?}}|{%.*?%}", re.DOTALL)

@@ -26,6 +26,7 @@ import re
 import time
 from functools import wraps
 from itertools import groupby
+from typing import cast
 
 from django.template.base import Node, NodeList, TextNode
 from django.template.defaulttags import (
@@ -176,13 +177,17 @@ def _full_collections() -> int:
     return gc.get_stats()[2]["collections"]
 
 
-_active = contextvars.ContextVar("email_template_render_budget", default=None)
+_active: contextvars.ContextVar[RenderBudget | None] = contextvars.ContextVar(
+    "email_template_render_budget", default=None
+)
 
 
 class render_limits:  # noqa: N801 (used as a function: `with render_limits() as budget:`)
     """Render everything inside with one budget (the caller's, when one is already active)."""
 
     __slots__ = ("budget", "token")
+    budget: RenderBudget
+    token: contextvars.Token[RenderBudget | None] | None
 
     def __enter__(self) -> "RenderBudget":
         budget = _active.get()
@@ -224,7 +229,8 @@ def render_node(node: Node, context, budget: RenderBudget) -> str:
         return node.s
     budget.line = node.token.lineno if node.token else budget.line
     budget.tick()
-    output = node.render_annotated(context)
+    # Django's stubs allow an int here; a template node renders text.
+    output = cast(str, node.render_annotated(context))
     if not isinstance(node, CONTAINERS):
         budget.spend_output(len(output))
     return output

@@ -2,7 +2,9 @@
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -21,6 +23,9 @@ from engagex.email_templates.sandbox import (
 from engagex.email_templates.sandbox_fields import unknown_field_warnings
 from engagex.email_templates.sandbox_limits import render_limits
 from engagex.email_templates.selectors import contact_attribute_names
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +85,7 @@ def template_content_check(*, template: EmailTemplate, fields=TEMPLATE_FIELDS) -
     (as a send renders them): a template past the caps is refused on the field that ran
     out, and the fields after it are not tried.
     """
-    errors = {}
+    errors: dict[str, Sequence[StrOrPromise]] = {}
     if "html_body" in fields and not _has_content(template.html_body):
         errors["html_body"] = [HTML_BODY_EMPTY]
     context = sample_context()
@@ -124,12 +129,12 @@ def template_warnings(
 
 
 def _validate(template: EmailTemplate) -> None:
-    errors = {}
+    errors: dict[str, Sequence[StrOrPromise]] = {}
     with render_limits() as budget:  # compiling and rendering the fields: one email's caps
         try:
             template.full_clean()
         except ValidationError as error:
-            errors = error.message_dict
+            errors.update(error.message_dict)
         unchecked = [field for field in TEMPLATE_FIELDS if field not in errors]
         if "html_body" in errors and not (template.html_body or "").strip():
             errors["html_body"] = [HTML_BODY_EMPTY]  # clearer than "This field cannot be blank."

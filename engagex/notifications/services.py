@@ -4,7 +4,7 @@ matter, by email too. Other apps call `notification_send` or `notification_send_
 import logging
 
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
@@ -82,9 +82,9 @@ def notification_mark_read(*, user, ids=None) -> int:
 def _absolute(link: str) -> str:
     if not link or not link.startswith("/"):
         return link
-    from engagex.core.tenancy import current_tenant
+    from engagex.core.tenancy import current_schema, current_tenant
     from tenants.selectors import platform_url, workspace_url
 
-    if connection.schema_name == get_public_schema_name():
+    if current_schema() == get_public_schema_name():
         return platform_url(link)
     return workspace_url(current_tenant(), link)

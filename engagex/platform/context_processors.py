@@ -1,7 +1,6 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
@@ -9,6 +8,7 @@ from django_tenants.utils import get_public_schema_name
 from engagex.accounts.roles import is_owner
 from engagex.billing.models import BillingAccount
 from engagex.billing.services.accounts import READ_ONLY
+from engagex.core.tenancy import current_schema
 
 
 def billing_banner(request) -> dict:
@@ -23,12 +23,14 @@ def billing_banner(request) -> dict:
 
 
 def _banner(request) -> dict:
-    if connection.schema_name == get_public_schema_name() or not getattr(request, "user", None):
+    if current_schema() == get_public_schema_name() or not getattr(request, "user", None):
         return {}
     if not request.user.is_authenticated or not request.path.startswith("/admin/"):
         return {}
-    tenant = getattr(request, "tenant", None)
-    account = BillingAccount.objects.filter(tenant_id=getattr(tenant, "pk", None)).first()
+    tenant_id = getattr(getattr(request, "tenant", None), "pk", None)
+    if tenant_id is None:
+        return {}
+    account = BillingAccount.objects.filter(tenant_id=tenant_id).first()
     if account is None:
         return {}
     S = BillingAccount.Status

@@ -2,7 +2,9 @@
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,6 +27,9 @@ from engagex.notifications.tasks import notification_welcome
 from engagex.platform.stripe_sync import billing_subscription_end
 from tenants.models import Domain, Tenant
 from tenants.selectors import workspace_url
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +99,7 @@ def tenant_create(
     send_invitation: bool = True,
 ) -> ProvisionedWorkspace:
     """Provision a workspace: clone the template schema, add its domain, roles and Owner."""
-    errors = {}
+    errors: dict[str, Sequence[StrOrPromise]] = {}
     name = (name or "").strip()
     if not name:
         errors["name"] = [NAME_REQUIRED]

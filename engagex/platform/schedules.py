@@ -45,6 +45,8 @@ def billing_trials_check(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def _trial_step(account: BillingAccount, now: datetime) -> str:
+    if account.trial_ends_at is None:  # never: the caller picks trials by their end date
+        return ""
     left = account.trial_ends_at - now
     if left <= timedelta(0):
         account.status = S.EXPIRED

@@ -2,8 +2,10 @@
 
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -24,6 +26,9 @@ from engagex.accounts.services.login_tokens import login_token_create, login_tok
 from engagex.accounts.services.tokens import token_hash
 from engagex.platform.provisioning import SLUG_MAX_LENGTH, slug_validate, tenant_create
 from tenants.selectors import workspace_url
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 CODE_WRONG = gettext_lazy("That code is not right. Check the email and try again.")
 CODE_EXPIRED = gettext_lazy("That code has expired. Start again to get a new one.")
@@ -74,7 +79,7 @@ def signup_start(
 ) -> SignupRequest:
     """Check the details, then email a 6-digit code; nothing is provisioned yet."""
 
-    errors = {}
+    errors: dict[str, Sequence[StrOrPromise]] = {}
     name = (name or "").strip()
     if not name:
         errors["name"] = [NAME_REQUIRED]

@@ -160,11 +160,10 @@ def _account_for(data: dict) -> BillingAccount | None:
 def billing_checkout_completed(*, session: dict, event_id: str = "") -> BillingAccount | None:
     """Link the paying customer to the workspace named by `client_reference_id`, then sync."""
     reference = session.get("client_reference_id") or ""
+    tenant_pk = id_from_text(reference)
     account = (
-        BillingAccount.objects.select_for_update(of=("self",))
-        .filter(tenant_id=id_from_text(reference))
-        .first()
-        if id_from_text(reference) is not None
+        BillingAccount.objects.select_for_update(of=("self",)).filter(tenant_id=tenant_pk).first()
+        if tenant_pk is not None
         else None
     )
     if account is None:
@@ -189,7 +188,9 @@ def billing_subscription_sync(*, subscription_id: str, event_id: str = "") -> Bi
 
     Events arrive late, twice and out of order; the subscription's current state does not.
     """
-    data = stripe.Subscription.retrieve(subscription_id, api_key=_api_key())
+    # A plain dict, like a webhook's payload: a StripeObject is not one (stripe 15) and has
+    # `.get` only while dj-stripe patches it in.
+    data = stripe.Subscription.retrieve(subscription_id, api_key=_api_key()).to_dict()
     return billing_subscription_apply(data=data, actor=event_id or subscription_id)
 
 
@@ -198,7 +199,7 @@ def billing_subscription_apply(*, data: dict, actor: str = "") -> BillingAccount
     if account is None:
         logger.warning("Subscription %s belongs to no known workspace", data.get("id"))
         return None
-    status = STRIPE_STATUS.get(data.get("status"))
+    status = STRIPE_STATUS.get(data.get("status", ""))
     if status is None:
         return account
     current = account.stripe_subscription_id
@@ -351,8 +352,11 @@ def billing_override_end(*, tenant: Tenant, actor) -> BillingAccount:
     account.comped_reason = ""
     status = None
     if account.stripe_subscription_id and billing_configured():
-        data = stripe.Subscription.retrieve(account.stripe_subscription_id, api_key=_api_key())
-        status = STRIPE_STATUS.get(data.get("status"))
+        subscription = stripe.Subscription.retrieve(
+            account.stripe_subscription_id, api_key=_api_key()
+        )
+        data = subscription.to_dict()
+        status = STRIPE_STATUS.get(data.get("status", ""))
         if status is not None:
             _take_subscription_state(account, data, status)
     if status is None:

@@ -146,7 +146,9 @@ def _customer_of(obj: dict) -> str:
 
 def _tenant_ids_of(obj: dict) -> list[int]:
     """Workspaces an object names itself: Checkout's reference and our metadata."""
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = {}
     values = [
         obj.get("client_reference_id"),
         metadata.get("tenant_id"),

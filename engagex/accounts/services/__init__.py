@@ -1,7 +1,7 @@
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -10,6 +10,7 @@ from django_tenants.utils import get_public_schema_name
 
 from engagex.accounts import roles
 from engagex.accounts.models import User
+from engagex.core.tenancy import current_schema
 
 EMAIL_TAKEN = gettext_lazy("A member with this email address already exists in this workspace.")
 
@@ -95,7 +96,7 @@ def _user_update_check(*, user: User, role: str | None, is_active: bool, actor=N
     if role is not None and role not in roles.ROLES:
         raise ValidationError({"role": roles.UNKNOWN_ROLE.format(role=role)})
     role_grant_check(actor=actor, role=role, target=user)
-    if is_active and not user.is_active and connection.schema_name != get_public_schema_name():
+    if is_active and not user.is_active and current_schema() != get_public_schema_name():
         # Reactivating a member takes a seat again.
         from engagex.billing.limits import Limit, ensure_within
 

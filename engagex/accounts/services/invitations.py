@@ -1,6 +1,7 @@
 """Team invitations: invite by email with a role, resend, revoke, accept once."""
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -20,6 +21,9 @@ from engagex.accounts.services import role_grant_check, user_create
 from engagex.accounts.services.tokens import token_hash, token_new
 from engagex.accounts.signals import invitation_accepted
 from engagex.core.tenancy import current_tenant
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 ALREADY_MEMBER = gettext_lazy("{email} is already an active member of this workspace.")
 ALREADY_INVITED = gettext_lazy(
@@ -143,7 +147,7 @@ def invitation_get_pending(*, token: str) -> Invitation:
     invitation = Invitation.objects.filter(token_hash=token_hash(token or "")).first()
     if invitation is None:
         raise ValidationError(INVITATION_INVALID, code="invalid")
-    errors = {
+    errors: dict[str, StrOrPromise] = {
         Invitation.Status.ACCEPTED: INVITATION_USED,
         Invitation.Status.REVOKED: INVITATION_REVOKED,
         Invitation.Status.EXPIRED: INVITATION_EXPIRED,

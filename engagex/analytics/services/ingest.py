@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_tenants.utils import get_tenant_model, schema_context
 
 from engagex.analytics.models import EmailEvent
+from engagex.core.tenancy import current_schema
 
 logger = logging.getLogger(__name__)
 TYPES = {t.value for t in EmailEvent.Type}
@@ -96,8 +97,8 @@ def _normalise(raw, result: IngestResult) -> _Event | None:
         result.skipped_malformed += 1
         return None
     try:
-        occurred = datetime.fromtimestamp(int(raw.get("timestamp")), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
+        occurred = datetime.fromtimestamp(int(raw["timestamp"]), tz=UTC)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
         occurred = timezone.now()
     event_id = _clean(raw.get("sg_event_id") or "")[:100] or _fallback_id(raw)
     bounce_type = ""
@@ -131,9 +132,7 @@ def _ingest_workspace(events: list[_Event], result: IngestResult) -> None:
     with connection.cursor() as cursor:
         # Batches for one workspace touch the same counters and recipients; taking them one
         # at a time (per workspace, until commit) rules out deadlocks between concurrent posts.
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"ingest:{connection.schema_name}"]
-        )
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"ingest:{current_schema()}"])
     recipients = _known_recipients(events)
     routable = []
     for event in events:
@@ -367,7 +366,8 @@ def _add_stats(totals: dict[int, Counter]) -> None:
 def _add_activity(activity: Counter) -> None:
     if not activity:
         return
-    rows = defaultdict(lambda: [0, 0])
+    # (campaign, hour): [opens, clicks]
+    rows: defaultdict[tuple[int, datetime], list[int]] = defaultdict(lambda: [0, 0])
     for (campaign_id, hour, kind), count in activity.items():
         rows[(campaign_id, hour)][0 if kind == "open" else 1] += count
     keys = list(rows)

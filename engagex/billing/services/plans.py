@@ -65,16 +65,15 @@ def plans_seed() -> list[str]:
     environment (STRIPE_PRICE_<PLAN>_<MONTHLY|YEARLY>); edits are kept. Return created codes."""
     created = []
     for spec in PLAN_DEFAULTS:
-        env_code = spec["code"].replace("-", "_").upper()
+        code = str(spec["code"])
+        env_code = code.replace("-", "_").upper()
         prices = {
             "stripe_price_monthly": getattr(settings, f"STRIPE_PRICE_{env_code}_MONTHLY", ""),
             "stripe_price_yearly": getattr(settings, f"STRIPE_PRICE_{env_code}_YEARLY", ""),
         }
-        plan, was_created = Plan.objects.get_or_create(
-            code=spec["code"], defaults={**spec, **prices}
-        )
+        plan, was_created = Plan.objects.get_or_create(code=code, defaults={**spec, **prices})
         if was_created:
-            created.append(spec["code"])
+            created.append(code)
             continue
         missing = {f: v for f, v in prices.items() if v and not getattr(plan, f)}
         if missing:

@@ -28,7 +28,7 @@ from engagex.campaigns.services.usage import (  # noqa: F401 - MONTHLY_LIMIT: re
 )
 from engagex.contacts.models import Contact, ContactStatus
 from engagex.core.audit import AuditVerb, audit_record
-from engagex.core.tenancy import current_tenant
+from engagex.core.tenancy import current_schema, current_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ def _send_round_begin(campaign: Campaign, tasks: int | None = None) -> None:
         send_round=campaign.send_round, heartbeat_at=Now()
     )
     for _ in range(tasks or settings.CAMPAIGN_SEND_TASKS):
-        enqueue_tenant_task(campaign_send, connection.schema_name, campaign.pk, campaign.send_round)
+        enqueue_tenant_task(campaign_send, current_schema(), campaign.pk, campaign.send_round)
 
 
 def _audit(user, verb: AuditVerb, campaign: Campaign, detail: str, via: str = "") -> None:

@@ -17,7 +17,7 @@ def attempt_was_accepted(attempt) -> bool | None:
     try:
         response = requests.get(
             url,
-            params={"query": query, "limit": 1},
+            params={"query": query, "limit": "1"},
             headers={"Authorization": f"Bearer {settings.SENDGRID_API_KEY}"},
             timeout=15,
         )

@@ -54,7 +54,7 @@ from engagex.campaigns.services.unsubscribe import (
 from engagex.campaigns.services.usage import UNCONFIRMED_MESSAGE_ID, usage_true_up
 from engagex.contacts.models import Contact, ContactStatus
 from engagex.core.ids import id_from_text
-from engagex.core.tenancy import current_tenant
+from engagex.core.tenancy import current_schema, current_tenant
 from engagex.email_templates.sandbox import (
     MERGE_FIELD_FORMAT,
     MergeTemplate,
@@ -140,7 +140,7 @@ def campaign_prepare(campaign: Campaign, tenant=None) -> PreparedCampaign:
     shared = {"workspace": workspace}
     return PreparedCampaign(
         campaign=campaign,
-        schema=connection.schema_name,
+        schema=current_schema(),
         subject=merge_compile(
             campaign.content_subject, prefix="s", shared_context=shared, html=False
         ),
@@ -383,6 +383,8 @@ def _settle_all(prepared: PreparedCampaign, in_flight: deque, beat: Heartbeat) -
 
 def _settle(prepared: PreparedCampaign, sending: InFlight, beat: Heartbeat) -> bool:
     """Record a batch's outcome; return False when the campaign has to stop."""
+    if sending.result is None:  # never: a batch is handed to the pool before it is in flight
+        raise RuntimeError("A batch was settled before it was sent")
     while True:
         try:
             outcome, error = sending.result.result(timeout=HEARTBEAT_SECONDS)

@@ -4,14 +4,20 @@ Pause and cancel go through Pausing… / Cancelling… while batches already han
 are still being answered; the last of them to settle completes the move (`campaign_settle`).
 """
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from engagex.campaigns.models import Campaign, CampaignRecipient
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 S = Campaign.Status
-TRANSITIONS = {
+# Keyed by plain str: a campaign's `status` field holds the value, not the enum member.
+TRANSITIONS: dict[str, set[str]] = {
     S.DRAFT: {S.SCHEDULED, S.SENDING, S.CANCELLED},
     S.SCHEDULED: {S.DRAFT, S.SENDING, S.CANCELLED},
     S.SENDING: {S.PAUSING, S.PAUSED, S.SENT, S.CANCELLING, S.CANCELLED, S.FAILED},
@@ -25,10 +31,10 @@ TRANSITIONS = {
 }
 ENDED = {S.SENT, S.CANCELLED, S.FAILED}
 # A pause or cancel waits in the first state while batches are with the ESP.
-SETTLING = {S.PAUSED: S.PAUSING, S.CANCELLED: S.CANCELLING}
-SETTLED = {S.PAUSING: S.PAUSED, S.CANCELLING: S.CANCELLED}
+SETTLING: dict[str, str] = {S.PAUSED: S.PAUSING, S.CANCELLED: S.CANCELLING}
+SETTLED: dict[str, str] = {S.PAUSING: S.PAUSED, S.CANCELLING: S.CANCELLED}
 NOT_ALLOWED = gettext_lazy("This campaign is “{current}”: it cannot be {target}.")
-VERBS = {
+VERBS: dict[str, "StrOrPromise"] = {
     S.DRAFT: pgettext_lazy("campaign action", "moved back to draft"),
     S.SCHEDULED: pgettext_lazy("campaign action", "scheduled"),
     S.SENDING: pgettext_lazy("campaign action", "sent"),

@@ -130,6 +130,7 @@ class LocalTime(Func):
     arg_joiner = " AT TIME ZONE "
 
     def __init__(self, field: str, zone: str, *, text: bool):
+        output: CharField | DateTimeField
         if text:
             self.template = f"to_char((%(expressions)s), '{SQL_DATETIME_FORMAT}')"
             output = CharField()

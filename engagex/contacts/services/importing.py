@@ -25,6 +25,8 @@ import json
 import logging
 import tempfile
 import zoneinfo
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -51,7 +53,10 @@ from engagex.contacts.services.reading import (
     typed_value,
 )
 from engagex.core.audit import AuditVerb, audit_record
-from engagex.core.tenancy import current_tenant
+from engagex.core.tenancy import current_schema, current_tenant
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +96,7 @@ NO_ROWS = gettext_lazy("The file has a header row but no contact rows.")
 DRY_RUN_EXPIRED = gettext_lazy("This dry run has expired: upload the file again.")
 
 # Failures, as the uploader reads them (the exception itself goes to the log).
-CRASHED = {
+CRASHED: dict[str, "StrOrPromise"] = {
     Status.READING: gettext_lazy(
         "The file could not be read because of a problem on our side; nothing was changed. "
         "Retry the import; if it fails again, save the file as CSV UTF-8 and upload that."
@@ -262,7 +267,7 @@ def _queue(job: ImportJob, *, status=None) -> ImportJob:
     from engagex.core.tasks import enqueue_tenant_task
 
     import_job_mark_queued(job=job, status=status)
-    enqueue_tenant_task(contacts_import_run, connection.schema_name, job.pk)
+    enqueue_tenant_task(contacts_import_run, current_schema(), job.pk)
     return job
 
 
@@ -289,7 +294,7 @@ def import_job_mark_queued(*, job: ImportJob, status=None) -> ImportJob:
 
 def _lock_key(job_pk: int) -> int:
     """The job's advisory-lock key: the same job id exists in every workspace schema."""
-    digest = hashlib.blake2b(f"{connection.schema_name}:import:{job_pk}".encode(), digest_size=8)
+    digest = hashlib.blake2b(f"{current_schema()}:import:{job_pk}".encode(), digest_size=8)
     return int.from_bytes(digest.digest(), "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
@@ -343,7 +348,11 @@ def _process(job: ImportJob) -> ImportJob:
 def _run_step(job: ImportJob) -> bool:
     """Run the job's current step; True when it moved on to another status."""
     status = job.status
-    steps = {Status.READING: _read, Status.VALIDATING: _dry_run, Status.IMPORTING: _apply}
+    steps: dict[str, Callable[[ImportJob], None]] = {
+        Status.READING: _read,
+        Status.VALIDATING: _dry_run,
+        Status.IMPORTING: _apply,
+    }
     try:
         steps[status](job)
     except _Cancelled:
@@ -610,7 +619,7 @@ class _RowPlan:
             status = status_source = status_at = None
         else:
             status, status_source, status_at = self._status(cells, stated)
-            if error is None and status == "":
+            if error is None and stated is not None and status == "":
                 error_column = "status"
                 error = str(STATUS_NOT_SUBSCRIBED.format(value=stated[:50]))
             values[STATUS] = status or None
@@ -1045,7 +1054,7 @@ def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: li
     table = job.stage_table
     contacts = Contact._meta.db_table
     through = Contact.groups.through._meta.db_table
-    params = {
+    params: dict[str, int | str | bool | datetime.datetime | list[int]] = {
         "low": low,
         "high": high,
         "now": timezone.now(),
@@ -1233,7 +1242,7 @@ def import_jobs_sweep() -> int:
         )
         if updated:
             logger.warning("Import %s had no live run; queued again", job.pk)
-            enqueue_tenant_task(contacts_import_run, connection.schema_name, job.pk)
+            enqueue_tenant_task(contacts_import_run, current_schema(), job.pk)
             queued += 1
     return queued
 

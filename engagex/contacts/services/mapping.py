@@ -7,9 +7,13 @@ columns in which those tools say who unsubscribed, bounced or complained there.
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 ATTRIBUTE = "attribute"
 IGNORE = ""
@@ -189,7 +193,8 @@ def mapping_guess(
     samples = samples or []
     if not has_header:
         return _guess_by_content(headers, samples, unknown)
-    mapping, best = {}, {}
+    mapping: dict[str, str] = {}
+    best: dict[str, tuple[int, str]] = {}  # field: (synonym tier, column) of its best column
     for index, header in enumerate(headers):
         key = header_key(header)
         column = str(index)
@@ -287,8 +292,8 @@ def cell_is_true(value: str) -> bool:
     return header_key(value) not in FALSE_WORDS
 
 
-def mapping_errors(mapping: dict[str, str], headers: list[str]) -> list[str]:
-    errors = []
+def mapping_errors(mapping: dict[str, str], headers: list[str]) -> list["StrOrPromise"]:
+    errors: list[StrOrPromise] = []
     if "email" not in mapping.values():
         errors.append(NO_EMAIL_COLUMN)
     for field, label in SINGLE.items():

@@ -119,7 +119,9 @@ _SINGLE_BYTE = {"latin-1", "cp1252"}
 _FALLBACK = "engagex-latin1-fallback"
 
 
-def _latin1_fallback(error: UnicodeDecodeError):
+def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):  # a decoding handler only
+        raise error
     return error.object[error.start : error.end].decode("latin-1"), error.end
 
 
@@ -384,8 +386,9 @@ class _Workbook:
                     sheet._shared_strings,
                     data_only=True,
                     epoch=self.book.epoch,
-                    date_formats=self.book._date_formats,
-                    timedelta_formats=self.book._timedelta_formats,
+                    # openpyxl's own reader takes these; its stubs keep them private.
+                    date_formats=self.book._date_formats,  # type: ignore[attr-defined]
+                    timedelta_formats=self.book._timedelta_formats,  # type: ignore[attr-defined]
                 )
                 for number, cells in parser.parse():
                     yield number, [(c["column"], c["value"]) for c in cells]
@@ -404,7 +407,7 @@ class _Workbook:
 
     def estimated_rows(self, sheet) -> int:
         """Data rows from the sheet's dimension (capped by its XML size), or from its size."""
-        archive = self.book._archive
+        archive = self.book._archive  # type: ignore[attr-defined]  # the open .xlsx zip file
         try:
             sheet_bytes = archive.getinfo(sheet._worksheet_path).file_size
         except KeyError:
@@ -459,7 +462,7 @@ def _last_column(cells) -> int:
 
 def _place(cells, width: int) -> list:
     """A row's values in column order, `width` long."""
-    row = [None] * width
+    row: list[object] = [None] * width
     for column, value in cells:
         if column <= width:
             row[column - 1] = clean_text(value) if type(value) is str else value
@@ -562,7 +565,8 @@ def _json_objects(fileobj, *, name: str) -> Iterator[tuple[int, dict]]:
 
     def skip_ws(position: int) -> int:
         while True:
-            position = _WS.match(buffer, position).end()
+            match = _WS.match(buffer, position)  # always matches (`*`)
+            position = match.end() if match else position
             if position < len(buffer) or not more():
                 return position
 
@@ -628,6 +632,7 @@ def _inspect_json(fileobj, *, name: str) -> FileInfo:
     headers: dict[str, None] = {}
     limit = settings.IMPORT_MAX_COLUMNS
     info = FileInfo(file_format="json")
+    samples: list[dict] = []
     count = 0
     for _, item in _json_objects(fileobj, name=name):
         count += 1
@@ -636,13 +641,13 @@ def _inspect_json(fileobj, *, name: str) -> FileInfo:
                 headers[key] = None
                 if len(headers) > limit:
                     raise ValidationError(JSON_TOO_MANY_KEYS.format(limit=limit))
-        if len(info.sample_rows) < SAMPLE_ROWS:
-            info.sample_rows.append(item)
+        if len(samples) < SAMPLE_ROWS:
+            samples.append(item)
     if not count:
         raise ValidationError(HEADER_ONLY)
     info.headers = [clean_text(str(key)) for key in headers]
     keys = list(headers)
-    info.sample_rows = [[display_text(row.get(key)) for key in keys] for row in info.sample_rows]
+    info.sample_rows = [[display_text(row.get(key)) for key in keys] for row in samples]
     info.estimated_rows = count
     return info
 
