@@ -18,7 +18,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}
 # Public schema only: the platform (tenants, task queue) plus what both sides need.
 SHARED_APPS = [
     # unfold first: django-tenants ships admin/index.html and app_list.html of its own.
-    "unfold",
+    # Its basic config leaves `admin.site` alone: the console's platform site is the default.
+    "unfold.apps.BasicAppConfig",
     "unfold.contrib.filters",
     "unfold.contrib.forms",
     "unfold.contrib.import_export",
@@ -31,7 +32,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.postgres",
-    "engagex.core.admin_config.EngageXAdminConfig",
+    "engagex.console.apps.ConsoleAdminConfig",
     "django_q",
     "import_export",
     "rest_framework",
@@ -47,13 +48,14 @@ SHARED_APPS = [
     "engagex.notifications",
     "djstripe",
     "engagex.billing",
+    "engagex.console",  # both consoles (no tables); the top of the stack
 ]
 # Every workspace schema: people live in their workspace, so auth, sessions and admin too.
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
-    "engagex.core.admin_config.EngageXAdminConfig",
+    "engagex.console.apps.ConsoleAdminConfig",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -110,7 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "engagex.billing.context_processors.billing_banner",
-                "engagex.accounts.context_processors.console",
+                "engagex.console.context_processors.console",
             ],
         },
     },
