@@ -23,8 +23,8 @@ def bench_database(name: str = "engagex_bench"):
     connections["default"].settings_dict["TEST"]["NAME"] = name
     from django.test.utils import setup_databases, teardown_databases
 
-    from tenants.migrating import platform_migrate
-    from tenants.services import public_tenant_ensure
+    from engagex.platform.migrating import platform_migrate
+    from engagex.platform.provisioning import public_tenant_ensure
 
     config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
     try:

@@ -71,7 +71,7 @@ def main():
         from django_tenants.test.client import TenantClient
         from django_tenants.utils import schema_context
 
-        from tenants.services import tenant_create
+        from engagex.platform.provisioning import tenant_create
 
         result = tenant_create(
             name="Bench", slug="bench", owner_email="o@bench.example", send_invitation=False

@@ -87,7 +87,7 @@ def main():
         from django_tenants.utils import schema_context
 
         from engagex.contacts.models import Contact
-        from tenants.services import tenant_create
+        from engagex.platform.provisioning import tenant_create
 
         tenant = tenant_create(
             name="Bench", slug="bench", owner_email="o@bench.example", send_invitation=False

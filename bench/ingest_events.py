@@ -214,7 +214,7 @@ def main():
 
             from config import urls_public
             from engagex.analytics.models import CampaignStats
-            from tenants.services import tenant_create
+            from engagex.platform.provisioning import tenant_create
 
             settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": AUTH}
             urls_public.urlpatterns.append(

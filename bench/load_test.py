@@ -100,7 +100,7 @@ def main():
             import ingest_events
             from django_tenants.utils import schema_context
 
-            from tenants.services import tenant_create
+            from engagex.platform.provisioning import tenant_create
 
             result = tenant_create(
                 name="Bench", slug="bench", owner_email="owner@bench.example",

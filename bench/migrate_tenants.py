@@ -19,7 +19,7 @@ def main():
     with bench_database("engagex_bench_migrate"):
         from django.core.management import call_command
 
-        from tenants.services import tenant_create
+        from engagex.platform.provisioning import tenant_create
 
         start = time.perf_counter()
         for i in range(count):

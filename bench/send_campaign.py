@@ -156,7 +156,7 @@ def main():
             from engagex.campaigns.services.campaigns import campaign_start
             from engagex.domains.models import SendingDomain
             from engagex.email_templates.models import EmailTemplate
-            from tenants.services import tenant_create
+            from engagex.platform.provisioning import tenant_create
 
             settings.ANYMAIL = {
                 "SENDGRID_API_KEY": "SG.bench",

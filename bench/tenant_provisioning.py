@@ -1,7 +1,7 @@
 """Time creating a workspace: cloning the template schema vs running every migration.
 
 Prints the median of 20 clone-based creations beside the median of 3 full-migration ones,
-both through `tenants.services.tenant_create`, in one run on one database.
+both through `engagex.platform.provisioning.tenant_create`, in one run on one database.
 """
 
 import statistics
@@ -16,7 +16,7 @@ def main():
     with bench_database():
         from django.test import override_settings
 
-        from tenants.services import tenant_create
+        from engagex.platform.provisioning import tenant_create
 
         def create(slug):
             return tenant_create(

@@ -4,11 +4,12 @@ from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import include, path
 
-from engagex.accounts.urls import signup_urlpatterns, urlpatterns_for
+from engagex.accounts.urls import urlpatterns_for
 from engagex.analytics.views import SendGridEventsView
-from engagex.billing.webhooks import StripeWebhookView
 from engagex.campaigns.views import unsubscribe, web_version
 from engagex.core.views import healthz
+from engagex.platform.urls import signup_urlpatterns
+from engagex.platform.webhooks import StripeWebhookView
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

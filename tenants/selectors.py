@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db.models import QuerySet
-from django_tenants.utils import get_public_schema_name, schema_context
+from django_tenants.utils import get_public_schema_name
 
 from tenants.models import Tenant
 
@@ -20,17 +20,3 @@ def workspace_url(tenant: Tenant, path: str = "/") -> str:
     domain = tenant.get_primary_domain()
     host = domain.domain if domain else tenant.primary_domain_name
     return f"{settings.SITE_SCHEME}://{host}{settings.SITE_PORT}{path}"
-
-
-def workspace_contents(tenant: Tenant) -> dict[str, int]:
-    """Count what deleting the workspace would drop, read inside its own schema."""
-    from engagex.accounts.models import User
-    from engagex.campaigns.models import Campaign
-    from engagex.contacts.models import Contact
-
-    with schema_context(tenant.schema_name):
-        return {
-            "contacts": Contact.objects.count(),
-            "campaigns": Campaign.objects.count(),
-            "members": User.objects.count(),
-        }

@@ -48,7 +48,9 @@ SHARED_APPS = [
     "engagex.notifications",
     "djstripe",
     "engagex.billing",
-    "engagex.console",  # both consoles (no tables); the top of the stack
+    # The top of the stack: provisioning, sign-up, Stripe sync, schedules, platform admin.
+    "engagex.platform",
+    "engagex.console",  # both admin consoles (no tables), above everything
 ]
 # Every workspace schema: people live in their workspace, so auth, sessions and admin too.
 TENANT_APPS = [
@@ -111,7 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "engagex.billing.context_processors.billing_banner",
+                "engagex.platform.context_processors.billing_banner",
                 "engagex.console.context_processors.console",
             ],
         },

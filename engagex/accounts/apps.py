@@ -5,3 +5,9 @@ class AccountsConfig(AppConfig):
     name = "engagex.accounts"
     label = "accounts"
     verbose_name = "Team"
+
+    def ready(self):
+        from engagex.accounts.selectors import seat_count
+        from engagex.billing.limits import Limit, register_usage
+
+        register_usage(Limit.SEATS, seat_count)

@@ -16,6 +16,11 @@ def invitation_list_pending() -> QuerySet[Invitation]:
     )
 
 
+def seat_count() -> int:
+    """Seats in use: active members, and pending invitations until accepted, revoked or expired."""
+    return User.objects.filter(is_active=True).count() + invitation_list_pending().count()
+
+
 def user_list_with_role(*, role: str) -> QuerySet[User]:
     """Active members who hold `role` in the current schema."""
     if role not in roles.ROLES:

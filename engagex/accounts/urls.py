@@ -28,13 +28,6 @@ def _not_offered(request):
     raise Http404("Email addresses are managed on the Team page.")
 
 
-# The public domain only: a new organisation creates its workspace.
-signup_urlpatterns = [
-    path("signup/", views.signup, name="signup"),
-    path("signup/verify/", views.signup_verify_view, name="signup_verify"),
-    path("signup/check/", views.signup_slug_check, name="signup_slug_check"),
-]
-
 # Workspace domains only: arrive logged in after sign-up, accept an invitation.
 workspace_urlpatterns = [
     path("accounts/token-login/<str:token>/", views.login_with_token, name="login_token"),

@@ -7,4 +7,24 @@ class AnalyticsConfig(AppConfig):
     verbose_name = "Analytics"
 
     def ready(self):
-        from engagex.analytics import checks  # noqa: F401  (registers the deploy check)
+        from engagex.analytics import (
+            checks,  # noqa: F401  (registers the deploy check)
+            selectors,
+        )
+        from engagex.analytics.services.stats import stats_count_unsubscribe
+        from engagex.campaigns.reports import ReportReaders, register_report
+        from engagex.campaigns.signals import recipient_unsubscribed
+
+        register_report(
+            ReportReaders(
+                report=selectors.campaign_report,
+                activity_chart=selectors.campaign_activity_chart,
+                top_links=selectors.campaign_top_links,
+            )
+        )
+
+        recipient_unsubscribed.connect(
+            lambda campaign_id, **kwargs: stats_count_unsubscribe(campaign_id=campaign_id),
+            dispatch_uid="analytics_count_unsubscribe",
+            weak=False,
+        )

@@ -14,19 +14,6 @@ from engagex.analytics.models import CampaignActivity, CampaignLink, CampaignSta
 from engagex.campaigns.models import Campaign, CampaignRecipient, MonthlySendUsage
 from engagex.contacts.models import Contact, ContactStatus, ImportJob
 
-OUTCOMES = {
-    "delivered": Q(delivered_at__isnull=False),
-    "opened": Q(opened_at__isnull=False),
-    "clicked": Q(clicked_at__isnull=False),
-    "bounced": Q(bounced_at__isnull=False),
-    "complained": Q(complained_at__isnull=False),
-    "unsubscribed": Q(unsubscribed_at__isnull=False),
-    "dropped": Q(dropped_at__isnull=False),
-    "not_sent": Q(status="failed"),
-    "no_event_yet": Q(status="sent", delivered_at__isnull=True, bounced_at__isnull=True,
-                      dropped_at__isnull=True),
-}  # fmt: skip
-
 
 def campaign_report(campaign: Campaign) -> dict:
     """Counters and rates over delivered for one campaign."""
@@ -54,14 +41,6 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-CHART_OPTIONS = json.dumps(
-    {
-        "plugins": {"legend": {"display": True, "position": "bottom"}},
-        "scales": {"y": {"display": True, "beginAtZero": True, "ticks": {"precision": 0}}},
-    }
-)
-
-
 def campaign_activity_chart(campaign: Campaign) -> str:
     """Chart.js data: human opens and clicks per hour."""
     points = list(CampaignActivity.objects.filter(campaign=campaign).order_by("hour")[: 24 * 14])
@@ -78,10 +57,6 @@ def campaign_activity_chart(campaign: Campaign) -> str:
 
 def campaign_top_links(campaign: Campaign, limit: int = 10) -> list[CampaignLink]:
     return list(CampaignLink.objects.filter(campaign=campaign).order_by("-clicks_total")[:limit])
-
-
-def recipient_outcomes(queryset, outcome: str | None):
-    return queryset.filter(OUTCOMES[outcome]) if outcome in OUTCOMES else queryset
 
 
 # --- workspace dashboard ---------------------------------------------------------------------

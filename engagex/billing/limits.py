@@ -1,9 +1,16 @@
-"""Every plan limit, checked in one place. Other apps call `ensure_within` before they add."""
+"""Every plan limit, checked in one place. Other apps call `ensure_within` before they add.
 
-from django.core.exceptions import ValidationError
+Billing sits below the apps whose rows it counts, so it never imports them: each app
+registers the counter of its limit from its `AppConfig.ready()` (`register_usage`).
+"""
+
+from collections.abc import Callable
+
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
+from engagex.billing.services.accounts import billing_account_get, ensure_writable
 from engagex.core.tenancy import current_tenant
 
 
@@ -31,9 +38,16 @@ class LimitExceeded(ValidationError):
     """Adding would pass a plan limit; the message names the limit and how to upgrade."""
 
 
-def _account(tenant=None):
-    from engagex.billing.services import billing_account_get
+# Limit → how much of it the current workspace uses, run inside its schema.
+_COUNTERS: dict[str, Callable[[], int]] = {}
 
+
+def register_usage(limit: Limit, counter: Callable[[], int]) -> None:
+    """Count `limit` with `counter` (called inside the workspace's schema); one per limit."""
+    _COUNTERS[limit] = counter
+
+
+def _account(tenant=None):
     return billing_account_get(tenant or current_tenant())
 
 
@@ -44,25 +58,11 @@ def allowance(limit: Limit, tenant=None) -> int | None:
 
 def usage(limit: Limit) -> int:
     """How much of `limit` the current workspace uses now (run inside its schema)."""
-    if limit == Limit.CONTACTS:
-        from engagex.contacts.models import Contact
-
-        return Contact.objects.count()
-    if limit == Limit.MONTHLY_SENDS:
-        from engagex.campaigns.selectors import monthly_sends
-
-        return monthly_sends()
-    if limit == Limit.SEATS:
-        from engagex.accounts.models import User
-        from engagex.accounts.selectors import invitation_list_pending
-
-        # A pending invitation holds its seat until it is accepted, revoked or expires.
-        return User.objects.filter(is_active=True).count() + invitation_list_pending().count()
-    if limit == Limit.SENDER_DOMAINS:
-        from engagex.domains.models import SendingDomain
-
-        return SendingDomain.objects.count()
-    raise ValueError(limit)
+    try:
+        counter = _COUNTERS[limit]
+    except KeyError:
+        raise ImproperlyConfigured(f"No usage counter is registered for {limit!r}") from None
+    return counter()
 
 
 def limit_serialise(limit: Limit) -> None:
@@ -83,8 +83,6 @@ def limit_serialise(limit: Limit) -> None:
 
 def ensure_within(limit: Limit, *, adding: int = 1, tenant=None, used: int | None = None) -> None:
     """Raise if the workspace is read-only, or adding `adding` would pass the plan's limit."""
-    from engagex.billing.services import ensure_writable
-
     tenant = tenant or current_tenant()
     account = _account(tenant)
     ensure_writable(tenant, account)

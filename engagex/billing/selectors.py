@@ -2,7 +2,7 @@ from django.db.models import Q, QuerySet
 
 from engagex.billing.limits import PLAN_FIELD, Limit, usage
 from engagex.billing.models import BillingAccount, Plan
-from engagex.billing.services import billing_account_get
+from engagex.billing.services.accounts import billing_account_get
 
 
 def billing_account_exists_for_stripe(*, customer_id: str, tenant_ids: list[int]) -> bool:

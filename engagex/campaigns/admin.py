@@ -9,19 +9,19 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from engagex.analytics.selectors import (
-    CHART_OPTIONS,
-    OUTCOMES,
-    campaign_activity_chart,
-    campaign_report,
-    campaign_top_links,
-    recipient_outcomes,
-)
 from engagex.campaigns.forms import CampaignForm, ScheduleForm
 from engagex.campaigns.models import Campaign, CampaignRecipient
-from engagex.campaigns.selectors import campaign_list, campaign_progress, recipient_outcome
+from engagex.campaigns.reports import campaign_activity_chart, campaign_report, campaign_top_links
+from engagex.campaigns.selectors import (
+    OUTCOMES,
+    campaign_list,
+    campaign_progress,
+    recipient_outcome,
+    recipient_outcomes,
+)
 from engagex.campaigns.services import campaigns as service
 from engagex.core.admin import ReadOnlyModelAdmin
+from engagex.core.charts import CHART_OPTIONS
 from engagex.core.paginator import LargeTablePaginator
 from engagex.core.sites import workspace_site
 from engagex.core.tenancy import current_tenant

@@ -1,7 +1,8 @@
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from engagex.campaigns.models import Campaign, CampaignRecipient
+from engagex.contacts.history import CampaignHistoryRow
 
 
 def campaign_list() -> QuerySet[Campaign]:
@@ -57,12 +58,42 @@ OUTCOME_ORDER = [
 ]
 
 
+# The recipient list's outcome filter.
+OUTCOMES = {
+    "delivered": Q(delivered_at__isnull=False),
+    "opened": Q(opened_at__isnull=False),
+    "clicked": Q(clicked_at__isnull=False),
+    "bounced": Q(bounced_at__isnull=False),
+    "complained": Q(complained_at__isnull=False),
+    "unsubscribed": Q(unsubscribed_at__isnull=False),
+    "dropped": Q(dropped_at__isnull=False),
+    "not_sent": Q(status="failed"),
+    "no_event_yet": Q(status="sent", delivered_at__isnull=True, bounced_at__isnull=True,
+                      dropped_at__isnull=True),
+}  # fmt: skip
+
+
+def recipient_outcomes(queryset, outcome: str | None):
+    """Recipients whose copy reached `outcome` (all of them for an unknown one)."""
+    return queryset.filter(OUTCOMES[outcome]) if outcome in OUTCOMES else queryset
+
+
 def recipient_outcome(recipient: CampaignRecipient) -> str:
     """The furthest thing that happened to one copy of a campaign, for lists and histories."""
     for field, label in OUTCOME_ORDER:
         if getattr(recipient, field):
             return label
     return recipient.get_status_display()
+
+
+def contact_history_rows(*, contact) -> list[CampaignHistoryRow]:
+    """The contact's recent campaigns as the contact page shows them (see contacts.history)."""
+    return [
+        CampaignHistoryRow(
+            campaign=r.campaign.name, outcome=recipient_outcome(r), sent_at=r.sent_at
+        )
+        for r in contact_campaign_history(contact=contact)
+    ]
 
 
 def monthly_sends(*, today=None) -> int:

@@ -15,14 +15,14 @@ from django.views.decorators.http import require_http_methods
 from engagex.accounts import roles
 from engagex.billing.models import Plan
 from engagex.billing.selectors import billing_invoices, billing_usage, plan_list
-from engagex.billing.services import (
-    billing_account_get,
+from engagex.billing.services.accounts import billing_account_get
+from engagex.core.ids import id_from_text
+from engagex.core.tenancy import current_tenant
+from engagex.platform.stripe_sync import (
     billing_checkout_start,
     billing_configured,
     billing_portal_url,
 )
-from engagex.core.ids import id_from_text
-from engagex.core.tenancy import current_tenant
 
 INTERVALS = {"month", "year"}
 logger = logging.getLogger(__name__)

@@ -2,8 +2,9 @@
 
 from django.db import connection
 
-from engagex.analytics.selectors import CHART_OPTIONS, platform_dashboard, workspace_dashboard
+from engagex.analytics.selectors import platform_dashboard, workspace_dashboard
 from engagex.billing.limits import Limit, allowance
+from engagex.core.charts import CHART_OPTIONS
 from engagex.core.tenancy import current_tenant
 
 

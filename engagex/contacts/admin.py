@@ -20,6 +20,7 @@ from engagex.contacts.forms import (
     ImportMappingForm,
     ImportUploadForm,
 )
+from engagex.contacts.history import contact_campaign_history
 from engagex.contacts.models import (
     EXPORT_PERMISSION,
     Contact,
@@ -125,8 +126,6 @@ class ContactAdmin(ModelAdmin):
 
     @display(description=_("Last campaigns"))
     def campaign_history(self, obj):
-        from engagex.campaigns.selectors import contact_campaign_history, recipient_outcome
-
         rows = contact_campaign_history(contact=obj) if obj.pk else []
         if not rows:
             return _("No campaigns sent to this contact yet.")
@@ -141,8 +140,8 @@ class ContactAdmin(ModelAdmin):
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                 (
                     (
-                        r.campaign.name,
-                        recipient_outcome(r),
+                        r.campaign,
+                        r.outcome,
                         date_format(localtime(r.sent_at), "DATETIME_FORMAT") if r.sent_at else "—",
                     )
                     for r in rows

@@ -1,4 +1,4 @@
-from django.db.models import Count, Q, QuerySet
+from django.db.models import CharField, Count, F, Func, Q, QuerySet
 from django.db.models.functions import Lower
 
 from engagex.contacts.models import Contact, ContactGroup, ContactStatus
@@ -37,4 +37,28 @@ def group_list() -> QuerySet[ContactGroup]:
     return ContactGroup.objects.annotate(
         member_count=Count("contacts"),
         subscribed_count=Count("contacts", filter=Q(contacts__status=ContactStatus.SUBSCRIBED)),
+    )
+
+
+def contact_preview_list(search: str, limit: int) -> list[Contact]:
+    """Contacts whose email (or name) starts with `search`, for a template preview's picker."""
+    return list(contact_search(Contact.objects.all(), search)[:limit])
+
+
+def contact_get(contact_id: int) -> Contact | None:
+    return Contact.objects.filter(pk=contact_id).first()
+
+
+def contact_attribute_names(sample: int) -> set[str]:
+    """The custom attribute names the workspace's most recent `sample` contacts have."""
+    recent = Contact.objects.order_by("-pk").values("pk")[:sample]
+    return set(
+        Contact.objects.filter(pk__in=recent)
+        .annotate(kind=Func(F("attributes"), function="jsonb_typeof", output_field=CharField()))
+        .filter(kind="object")
+        .annotate(
+            name=Func(F("attributes"), function="jsonb_object_keys", output_field=CharField())
+        )
+        .values_list("name", flat=True)
+        .distinct()
     )

@@ -43,12 +43,12 @@ SCHEDULES = [
     },
     {
         "name": "billing: trial warnings and expiry, usage snapshot",
-        "func": "engagex.billing.tasks.billing_daily",
+        "func": "engagex.platform.tasks.billing_daily",
         "schedule_type": Schedule.DAILY,
     },
     {
         "name": "billing: monthly usage period roll-over",
-        "func": "engagex.billing.tasks.billing_monthly",
+        "func": "engagex.platform.tasks.billing_monthly",
         "schedule_type": Schedule.MONTHLY,
         "next_run": lambda: _first_of_next_month(),
     },

@@ -1,22 +1,21 @@
-from django.db.models import CharField, F, Func
-
-from engagex.contacts.models import Contact
-from engagex.contacts.selectors import contact_search
+from engagex.email_templates.audience import MergeContact, audience
 
 PREVIEW_CONTACT_CHOICES = 10
 
 
-def preview_contact_list(*, search: str, limit: int = PREVIEW_CONTACT_CHOICES) -> list[Contact]:
+def preview_contact_list(
+    *, search: str, limit: int = PREVIEW_CONTACT_CHOICES
+) -> list[MergeContact]:
     """Contacts whose email (or name) starts with `search`, for the preview's contact picker."""
     if not search.strip():
         return []
-    return list(contact_search(Contact.objects.all(), search)[:limit])
+    return audience().search(search, limit)
 
 
-def preview_contact_get(*, contact_id) -> Contact | None:
+def preview_contact_get(*, contact_id) -> MergeContact | None:
     """The contact to preview a template for, or None when the id names no contact."""
     try:
-        return Contact.objects.filter(pk=int(contact_id)).first()
+        return audience().get(int(contact_id))
     except (TypeError, ValueError):
         return None
 
@@ -31,14 +30,4 @@ def contact_attribute_names(*, sample: int = ATTRIBUTE_NAMES_SAMPLE) -> set[str]
     bounded read on a million-contact workspace; an attribute only older contacts have is
     reported as unknown, which is a warning, never a refusal.
     """
-    recent = Contact.objects.order_by("-pk").values("pk")[:sample]
-    return set(
-        Contact.objects.filter(pk__in=recent)
-        .annotate(kind=Func(F("attributes"), function="jsonb_typeof", output_field=CharField()))
-        .filter(kind="object")
-        .annotate(
-            name=Func(F("attributes"), function="jsonb_object_keys", output_field=CharField())
-        )
-        .values_list("name", flat=True)
-        .distinct()
-    )
+    return audience().attribute_names(sample)

@@ -10,7 +10,7 @@ from django.core.validators import validate_email
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy
 
-from engagex.contacts.models import Contact
+from engagex.email_templates.audience import MergeContact
 from engagex.email_templates.models import TEMPLATE_FIELDS, EmailTemplate
 from engagex.email_templates.plaintext import html_to_text
 from engagex.email_templates.sandbox import (
@@ -215,7 +215,7 @@ def _render_field(source: str, context: dict, *, html: bool) -> str:
         raise ValidationError(render_error_message(error)) from error
 
 
-def contact_merge_data(contact: Contact) -> dict:
+def contact_merge_data(contact: MergeContact) -> dict:
     """The values of a contact that templates may use as `contact.<name>`."""
     return merge_contact(
         email=contact.email,
@@ -247,7 +247,7 @@ CONTACT_FIELDS = tuple(
 
 
 def template_render(
-    *, template: EmailTemplate, contact: Contact | None = None, workspace_name: str
+    *, template: EmailTemplate, contact: MergeContact | None = None, workspace_name: str
 ) -> RenderedEmail:
     """Render a template for a contact, or the sample contact when none is given.
 
@@ -305,7 +305,7 @@ def template_send_test(
     recipients: list[str],
     workspace_name: str,
     user,
-    contact: Contact | None = None,
+    contact: MergeContact | None = None,
 ) -> int:
     """Email the rendered template to up to five addresses, one message each; return the count."""
     addresses = template_test_recipients_clean(recipients)

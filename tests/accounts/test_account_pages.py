@@ -15,7 +15,7 @@ from django_tenants.utils import schema_context
 
 from engagex.accounts import roles
 from engagex.accounts.services.invitations import invitation_create
-from tenants.services import tenant_owner_invitation_resend
+from engagex.platform.provisioning import tenant_owner_invitation_resend
 
 # What unfold's widgets (and our allauth field template) put on every text-like input.
 STYLED = {"border", "border-base-200", "rounded-default", "px-3", "py-2", "w-full"}

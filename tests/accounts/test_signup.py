@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 from engagex.accounts import roles
 from engagex.accounts.models import LoginToken, SignupRequest, User
 from engagex.accounts.services.login_tokens import login_token_create, login_token_redeem
-from engagex.accounts.services.signup import (
+from engagex.platform.signup import (
     CODE_EXPIRED,
     CODE_TOO_MANY,
     CODE_USED,
@@ -170,7 +170,7 @@ def test_expired_code_is_refused(db):
 
 
 def test_reused_code_is_refused(db):
-    from engagex.accounts.services.signup import signup_verify
+    from engagex.platform.signup import signup_verify
 
     client = _public()
     _start(client)

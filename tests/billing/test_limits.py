@@ -11,20 +11,24 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from engagex.billing.limits import Limit, LimitExceeded, ensure_within
+from engagex.accounts.models import User
+from engagex.accounts.selectors import invitation_list_pending
+from engagex.billing.limits import Limit, LimitExceeded, ensure_within, usage
 from engagex.billing.models import BillingAccount
 from engagex.campaigns.models import CampaignRecipient
+from engagex.campaigns.selectors import monthly_sends
 from engagex.campaigns.services.campaigns import campaign_start
 from engagex.contacts.models import Contact, ImportJob
 from engagex.contacts.services import importing
 from engagex.contacts.services.contacts import contact_create
 from engagex.domains.models import SendingDomain
 from engagex.domains.services import domain_create
+from engagex.platform.provisioning import tenant_create
 from tenants.models import Tenant
-from tenants.services import tenant_create
 from tests.factories.billing import PlanFactory
 from tests.factories.campaigns import CampaignFactory
 from tests.factories.contacts import ContactFactory
+from tests.factories.domains import SendingDomainFactory
 
 S = BillingAccount.Status
 
@@ -33,6 +37,21 @@ S = BillingAccount.Status
 def in_tenant(tenant):
     with schema_context(tenant.schema_name):
         yield tenant
+
+
+def test_every_plan_limit_has_a_usage_counter_registered_at_start_up(in_tenant, db):
+    """Billing imports none of the apps it counts: each registers its counter in ready()."""
+    # given a contact and a sender domain in the workspace
+    ContactFactory()
+    SendingDomainFactory()
+    # when every limit is counted (an unregistered one would raise ImproperlyConfigured)
+    used = {limit: usage(limit) for limit in Limit}
+    # then each counts its own app's rows
+    assert used[Limit.CONTACTS] == Contact.objects.count() >= 1
+    assert used[Limit.SENDER_DOMAINS] == SendingDomain.objects.count() >= 1
+    active = User.objects.filter(is_active=True).count()
+    assert used[Limit.SEATS] == active + invitation_list_pending().count() >= 1
+    assert used[Limit.MONTHLY_SENDS] == monthly_sends()
 
 
 def _admin_url(name, *args):

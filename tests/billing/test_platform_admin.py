@@ -79,7 +79,7 @@ def test_override_comps_a_plan_with_an_audit_trail(platform_client, platform_adm
 
 
 def test_stripe_events_do_not_undo_a_comp(platform_client, tenant, fake_stripe):
-    from engagex.billing.services import billing_subscription_apply
+    from engagex.platform.stripe_sync import billing_subscription_apply
 
     premium = Plan.objects.get(code="premium")
     account = BillingAccount.objects.get(tenant=tenant)
@@ -156,7 +156,7 @@ def test_ending_an_override_during_the_trial_returns_to_the_trial(platform_clien
 def test_stripe_invoice_totals_respect_zero_decimal_currencies(db):
     from djstripe.models import Invoice
 
-    from engagex.billing.admin import StripeInvoiceAdmin
+    from engagex.platform.admin.stripe import StripeInvoiceAdmin
 
     invoice = Invoice(stripe_data={"total": 5000, "currency": "jpy"})
     euros = Invoice(stripe_data={"total": 7900, "currency": "eur"})

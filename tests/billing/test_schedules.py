@@ -7,10 +7,10 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from engagex.billing.models import BillingAccount, PlanChange, UsagePeriod
-from engagex.billing.services import billing_trials_check, billing_usage_rollover
 from engagex.campaigns.models import MonthlySendUsage
 from engagex.core.schedules import SCHEDULES
 from engagex.notifications.models import Notification
+from engagex.platform.schedules import billing_trials_check, billing_usage_rollover
 from tests.factories.contacts import ContactFactory
 
 S = BillingAccount.Status
@@ -99,7 +99,7 @@ def test_billing_schedules_are_registered():
     by_name = {spec["name"]: spec for spec in SCHEDULES}
 
     assert by_name["billing: trial warnings and expiry, usage snapshot"]["func"] == (
-        "engagex.billing.tasks.billing_daily"
+        "engagex.platform.tasks.billing_daily"
     )
     monthly = by_name["billing: monthly usage period roll-over"]
     assert monthly["next_run"]().day == 1

@@ -12,8 +12,8 @@ from djstripe.models import Event, WebhookEventTrigger
 
 from engagex.billing.fake_stripe import sign
 from engagex.billing.models import BillingAccount, PlanChange
-from engagex.billing.webhooks import webhook_endpoint
 from engagex.notifications.models import Notification
+from engagex.platform.webhooks import webhook_endpoint
 from tests.factories.billing import PlanFactory
 from tests.fixtures.billing import WEBHOOK_SECRET
 
@@ -33,7 +33,7 @@ def post_event(event: dict, *, secret: str = WEBHOOK_SECRET, timestamp: int | No
 
 def checkout(fake, tenant, plan) -> str:
     """Start Checkout as the billing service does; return the fake session id."""
-    from engagex.billing.services import billing_checkout_start
+    from engagex.platform.stripe_sync import billing_checkout_start
 
     url = billing_checkout_start(
         tenant=tenant,
@@ -277,7 +277,7 @@ def test_dj_stripes_own_webhook_url_is_not_mounted(db, settings):
 
 
 def test_a_checkout_reference_never_moves_a_workspace_to_another_customer(tenant, other_tenant):
-    from engagex.billing.services import billing_checkout_completed
+    from engagex.platform.stripe_sync import billing_checkout_completed
 
     BillingAccount.objects.filter(tenant=other_tenant).update(stripe_customer_id="cus_other")
     BillingAccount.objects.filter(tenant=tenant).update(stripe_customer_id="cus_mine")

@@ -17,7 +17,7 @@ from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.contacts.models import Contact
 from engagex.domains.models import SendingDomain
 from engagex.email_templates.models import EmailTemplate
-from tenants.services import tenant_create, tenant_delete
+from engagex.platform.provisioning import tenant_create, tenant_delete
 from tests.browser import test_journeys as journeys
 from tests.browser.test_journeys import PASSWORD, Steps, _launch, _log_in
 from tests.cluster import start_cluster, stop_cluster

@@ -15,7 +15,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from engagex.contacts.models import Contact
-from tenants.services import tenant_create, tenant_delete
+from engagex.platform.provisioning import tenant_create, tenant_delete
 from tests.browser import test_journeys as journeys
 from tests.browser.test_journeys import PASSWORD, Steps, _launch, _log_in
 

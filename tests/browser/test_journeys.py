@@ -24,8 +24,8 @@ from django_tenants.utils import schema_context
 
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.domains.models import SendingDomain
+from engagex.platform.provisioning import tenant_create, tenant_delete
 from tenants.models import Tenant
-from tenants.services import tenant_create, tenant_delete
 from tests.cluster import ROOT, start_cluster, wait_for
 from tests.fixtures.tenants import PLATFORM_ADMIN
 

@@ -209,7 +209,7 @@ def test_every_inline_script_in_our_templates_carries_the_nonce():
 
 def test_the_suspended_and_unknown_workspace_pages_have_a_policy_too(db):
     """Both are answered before the console's middleware: they still get the console policy."""
-    from tenants.services import tenant_create, tenant_suspend
+    from engagex.platform.provisioning import tenant_create, tenant_suspend
 
     created = tenant_create(name="Paused Co", slug="paused-co", owner_email="o@paused.example")
     tenant_suspend(tenant=created.tenant, reason="Unpaid invoice")

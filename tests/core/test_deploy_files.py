@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django_tenants.utils import schema_context
 
 from engagex.contacts.models import Contact
-from tenants.services import tenant_create
+from engagex.platform.provisioning import tenant_create
 from tests.factories.contacts import ContactFactory, ContactGroupFactory
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@ from django.core import mail
 from django.test import Client
 from django_tenants.test.client import TenantClient
 
-from tenants.services import tenant_create, tenant_suspend
+from engagex.platform.provisioning import tenant_create, tenant_suspend
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,7 @@ def test_suspended_page_and_invitation_email_are_translated(db):
     created = tenant_create(name="Hallo GmbH", slug="hallo", owner_email="chef@hallo.example")
     created.tenant.default_language = "de"
     created.tenant.save()
-    from tenants.services import tenant_owner_invitation_resend
+    from engagex.platform.provisioning import tenant_owner_invitation_resend
 
     tenant_owner_invitation_resend(tenant=created.tenant)
     tenant_suspend(tenant=created.tenant)

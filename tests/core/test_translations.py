@@ -271,7 +271,7 @@ def _unmarked_template(path: Path):
 
 
 # Modules whose messages only machines read (SendGrid's and Stripe's webhook answers).
-MACHINE_FACING = {"engagex/analytics/views.py", "engagex/billing/webhooks.py"}
+MACHINE_FACING = {"engagex/analytics/views.py", "engagex/platform/webhooks.py"}
 CODE_LIKE = re.compile(r"<|\b(SELECT|INSERT|UPDATE|DELETE|CASE|WHEN)\b|;\s*\w+-\w+:|v=spf1")
 
 

@@ -5,7 +5,7 @@ from django_tenants.utils import schema_context
 
 from engagex.accounts import roles
 from engagex.accounts.models import User
-from tenants.services import tenant_reactivate, tenant_suspend
+from engagex.platform.provisioning import tenant_reactivate, tenant_suspend
 from tests.fixtures.tenants import OWNER_PASSWORD, logged_in_client
 
 REASON = "Unpaid invoice INV-0042"

@@ -9,8 +9,8 @@ from engagex.accounts.models import User
 from engagex.accounts.services import user_create
 from engagex.campaigns.models import Campaign
 from engagex.contacts.models import Contact
+from engagex.platform.provisioning import tenant_create, tenant_suspend
 from tenants.models import Tenant
-from tenants.services import tenant_create, tenant_suspend
 from tests.factories.campaigns import CampaignFactory
 from tests.factories.contacts import ContactFactory
 

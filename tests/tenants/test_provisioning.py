@@ -11,9 +11,9 @@ from django_tenants.utils import schema_context, schema_exists
 
 from engagex.accounts import roles
 from engagex.accounts.models import User
-from tenants import services
+from engagex.platform import provisioning
+from engagex.platform.provisioning import RESERVED_SLUGS, SLUG_INVALID, tenant_create, tenant_delete
 from tenants.models import Domain, Tenant
-from tenants.services import RESERVED_SLUGS, SLUG_INVALID, tenant_create, tenant_delete
 
 
 def test_provisioning_clones_schema_with_domain_roles_and_owner(db):
@@ -119,7 +119,7 @@ def test_failed_provisioning_leaves_nothing_behind(db, monkeypatch):
     def explode(**kwargs):
         raise RuntimeError("owner creation failed")
 
-    monkeypatch.setattr(services, "user_create", explode)
+    monkeypatch.setattr(provisioning, "user_create", explode)
 
     with pytest.raises(RuntimeError):
         tenant_create(name="Zeta", slug="zeta", owner_email="owner@zeta.example")
@@ -145,7 +145,7 @@ def test_public_tenant_cannot_be_deleted_or_suspended(db):
     with pytest.raises(ValidationError):
         tenant_delete(tenant=public)
     with pytest.raises(ValidationError):
-        services.tenant_suspend(tenant=public)
+        provisioning.tenant_suspend(tenant=public)
 
     assert schema_exists("public")
 

@@ -12,7 +12,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 
-from tenants.services import tenant_create
+from engagex.platform.provisioning import tenant_create
 
 ROOT = Path(__file__).resolve().parents[2]
 # Never reached: the development settings only build the connection settings from it, so

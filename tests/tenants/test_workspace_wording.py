@@ -22,7 +22,7 @@ from engagex.accounts.services.invitations import invitation_create
 from engagex.api.services import api_key_create
 from engagex.core.sites import workspace_site
 from engagex.notifications.services import notification_send
-from tenants.services import tenant_suspend
+from engagex.platform.provisioning import tenant_suspend
 from tests.factories.campaigns import CampaignFactory
 from tests.factories.contacts import ContactFactory, ContactGroupFactory
 

@@ -18,6 +18,7 @@ from engagex.accounts import roles
 from engagex.accounts.models import Invitation, User
 from engagex.accounts.services import role_grant_check, user_create
 from engagex.accounts.services.tokens import token_hash, token_new
+from engagex.accounts.signals import invitation_accepted
 from engagex.core.tenancy import current_tenant
 
 ALREADY_MEMBER = gettext_lazy("{email} is already an active member of this workspace.")
@@ -188,24 +189,8 @@ def invitation_accept(
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
-    _notify_accepted(invitation, user)
+    invitation_accepted.send(sender=Invitation, invitation=invitation, user=user)
     return user
-
-
-def _notify_accepted(invitation: Invitation, user: User) -> None:
-    from engagex.notifications.services import notification_send
-
-    if invitation.invited_by is None:
-        return
-    notification_send(
-        recipients=[invitation.invited_by],
-        title=_("%(name)s joined the workspace") % {"name": user.get_full_name()},
-        body=_("%(email)s accepted your invitation and is now a %(role)s.")
-        % {"email": user.email, "role": invitation.role},
-        link=reverse("admin:accounts_user_change", args=[user.pk]),
-        level="success",
-        email=True,
-    )
 
 
 def _send(invitation: Invitation, token: str) -> str:

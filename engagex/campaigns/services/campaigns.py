@@ -11,7 +11,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from engagex.billing.services import ensure_writable
+from engagex.billing.services.accounts import ensure_writable
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.campaigns.services.state import (
     ENDED,

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import get_tenant_model, schema_context
 
-from engagex.analytics.services.stats import stats_count_unsubscribe
+from engagex.campaigns.signals import recipient_unsubscribed
 from engagex.contacts.models import Contact, ContactStatus
 from tenants.selectors import platform_url
 
@@ -112,7 +112,7 @@ def contact_unsubscribe(*, target: UnsubscribeTarget) -> bool:
             campaign_id=target.campaign_id, contact_id=contact.pk, unsubscribed_at__isnull=True
         ).update(unsubscribed_at=now)
         if first_time:
-            stats_count_unsubscribe(campaign_id=target.campaign_id)
+            recipient_unsubscribed.send(sender=CampaignRecipient, campaign_id=target.campaign_id)
         if contact.status != ContactStatus.SUBSCRIBED:
             return False
         campaign = (

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from engagex.billing.limits import Limit, allowance
-from engagex.billing.services import ensure_writable
+from engagex.billing.services.accounts import ensure_writable
 from engagex.campaigns.models import Campaign, CampaignRecipient, MonthlySendUsage
 from engagex.core.tenancy import current_tenant
 

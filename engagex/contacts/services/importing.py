@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from engagex.billing.limits import LIMIT_REACHED, Limit, capacity, limit_serialise
-from engagex.billing.services import billing_account_get, ensure_writable
+from engagex.billing.services.accounts import billing_account_get, ensure_writable
 from engagex.contacts.models import Contact, ImportJob
 from engagex.contacts.services import mapping as mapping_rules
 from engagex.contacts.services.contacts import email_is_valid, email_normalize

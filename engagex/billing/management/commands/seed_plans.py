@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from engagex.billing.services import plans_seed
+from engagex.billing.services.plans import plans_seed
 
 
 class Command(BaseCommand):

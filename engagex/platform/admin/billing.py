@@ -1,7 +1,5 @@
 """Platform admin: plans, every workspace's subscription and usage, overrides, audit trail."""
 
-import json
-
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Subquery, Sum
@@ -12,21 +10,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from djstripe import models as djstripe_models
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from engagex.billing.forms import PlanOverrideForm
 from engagex.billing.models import BillingAccount, Plan, PlanChange, UsagePeriod, status_label
-from engagex.billing.selectors import invoice_amount
-from engagex.billing.services import (
+from engagex.billing.services.accounts import billing_plan_override
+from engagex.core.admin import ReadOnlyModelAdmin, confirm_response
+from engagex.platform.schedules import billing_usage_refresh
+from engagex.platform.stripe_sync import (
     billing_configured,
     billing_override_end,
-    billing_plan_override,
     billing_subscription_sync,
-    billing_usage_refresh,
 )
-from engagex.core.admin import ReadOnlyModelAdmin, confirm_response
 from tenants.models import DailySends
 
 STATUS_COLOURS = {
@@ -315,104 +311,3 @@ class UsagePeriodAdmin(ReadOnlyModelAdmin):
     list_filter = ["month"]
     search_fields = ["tenant__name", "tenant__slug"]
     list_select_related = ["tenant"]
-
-
-# --- Stripe data (dj-stripe's tables), read-only in the platform console -----------------
-# dj-stripe's own admin classes do not match the console and some of their searches fail;
-# superusers get read-only views of what matters for support instead.
-for _model in [m for m in list(admin.site._registry) if m._meta.app_label == "djstripe"]:
-    admin.site.unregister(_model)
-
-
-class StripeObjectAdmin(ReadOnlyModelAdmin):
-    list_display = ["id", "created", "livemode"]
-    search_fields = ["id"]
-    ordering = ["-created"]
-    fields = ["id", "livemode", "created", "metadata", "stripe_json"]
-    readonly_fields = fields
-
-    @display(description=_("Stripe object"))
-    def stripe_json(self, obj):
-        return format_html(
-            '<pre class="text-xs overflow-auto max-h-[40rem]">{}</pre>',
-            json.dumps(obj.stripe_data, indent=2, sort_keys=True, default=str),
-        )
-
-
-@admin.register(djstripe_models.Customer)
-class StripeCustomerAdmin(StripeObjectAdmin):
-    list_display = ["id", "email", "subscriber", "created", "livemode"]
-    search_fields = ["id", "email"]
-    list_select_related = ["subscriber"]
-
-
-@admin.register(djstripe_models.Subscription)
-class StripeSubscriptionAdmin(StripeObjectAdmin):
-    list_display = ["id", "customer", "stripe_status", "created", "livemode"]
-    list_select_related = ["customer__subscriber"]  # a customer's name is its workspace's
-
-    @display(description=_("status"))
-    def stripe_status(self, obj):
-        return obj.stripe_data.get("status", "")
-
-
-@admin.register(djstripe_models.Invoice)
-class StripeInvoiceAdmin(StripeObjectAdmin):
-    list_display = ["id", "customer", "number", "stripe_status", "amount", "created"]
-    list_select_related = ["customer__subscriber"]
-
-    @display(description=_("number"))
-    def number(self, obj):
-        return obj.stripe_data.get("number", "")
-
-    @display(description=_("status"))
-    def stripe_status(self, obj):
-        return obj.stripe_data.get("status", "")
-
-    @display(description=_("total"))
-    def amount(self, obj):
-        amount, currency = invoice_amount(obj.stripe_data)
-        return f"{amount:,.2f} {currency}"
-
-
-@admin.register(djstripe_models.Price)
-class StripePriceAdmin(StripeObjectAdmin):
-    list_display = ["id", "nickname", "product", "currency", "active", "created"]
-    search_fields = ["id", "nickname", "lookup_key"]
-
-
-@admin.register(djstripe_models.Product)
-class StripeProductAdmin(StripeObjectAdmin):
-    list_display = ["id", "name", "active", "created"]
-    search_fields = ["id", "name"]
-
-
-@admin.register(djstripe_models.Event)
-class StripeEventAdmin(StripeObjectAdmin):
-    list_display = ["id", "type", "created", "livemode"]
-    list_filter = ["type"]
-    search_fields = ["id", "type"]
-
-
-@admin.register(djstripe_models.WebhookEventTrigger)
-class StripeWebhookTriggerAdmin(ReadOnlyModelAdmin):
-    list_display = ["id", "created", "event", "valid", "processed", "remote_ip", "short_exception"]
-    list_filter = ["valid", "processed"]
-    search_fields = ["event__id", "exception"]
-    list_select_related = ["event"]
-    ordering = ["-created"]
-    readonly_fields = [
-        "created",
-        "event",
-        "valid",
-        "processed",
-        "remote_ip",
-        "exception",
-        "traceback",
-        "body",
-    ]
-    fields = readonly_fields
-
-    @display(description=_("error"))
-    def short_exception(self, obj):
-        return (obj.exception or "")[:80]

@@ -1,4 +1,9 @@
-"""Plans, subscriptions and Stripe: the one place a workspace's plan and status change."""
+"""Stripe and the workspace's plan: Checkout, the customer portal, and syncing subscriptions.
+
+The one place EngageX calls Stripe. The state Stripe holds now decides the workspace's plan
+and status (`billing_subscription_sync`); the webhooks in `engagex.platform.webhooks` only
+say when to look.
+"""
 
 import logging
 from datetime import UTC, datetime, timedelta
@@ -6,14 +11,16 @@ from datetime import UTC, datetime, timedelta
 import stripe
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django_tenants.utils import schema_context
 
-from engagex.billing.models import BillingAccount, Plan, PlanChange, UsagePeriod
+from engagex.billing.models import BillingAccount, Plan, PlanChange
+from engagex.billing.services.accounts import billing_account_get, plan_change_record
+from engagex.billing.services.plans import trial_plan
 from engagex.core.ids import id_from_text
+from engagex.platform.owners import owners_notify
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -28,65 +35,6 @@ PLAN_NOT_PURCHASABLE = gettext_lazy(
     "plan or billing period, or contact support."
 )
 NO_CUSTOMER = gettext_lazy("There are no billing details to manage yet: choose a plan first.")
-READ_ONLY = gettext_lazy(
-    "This workspace is read-only ({status}): you can log in and export, but not send or "
-    "import. An Owner can choose a plan on the Billing page."
-)
-
-# Sensible defaults for `seed_plans`; a superuser edits them afterwards in the platform admin.
-PLAN_DEFAULTS = [
-    {
-        "code": "free-trial",
-        "name": "Free Trial",
-        "description": "Everything in Pro for 14 days, no card needed.",
-        "position": 0,
-        "is_trial": True,
-        "trial_days": 14,
-        "monthly_price": 0,
-        "contact_limit": 1_000,
-        "monthly_send_limit": 5_000,
-        "seat_limit": 3,
-        "sender_domain_limit": 1,
-        "api_access": True,
-        "is_public": False,
-    },
-    {
-        "code": "basic",
-        "name": "Basic",
-        "description": "For a small list: one domain, two seats.",
-        "position": 1,
-        "monthly_price": 19,
-        "contact_limit": 5_000,
-        "monthly_send_limit": 50_000,
-        "seat_limit": 2,
-        "sender_domain_limit": 1,
-        "api_access": False,
-    },
-    {
-        "code": "pro",
-        "name": "Pro",
-        "description": "Growing teams: more seats, domains and the API.",
-        "position": 2,
-        "monthly_price": 79,
-        "contact_limit": 50_000,
-        "monthly_send_limit": 500_000,
-        "seat_limit": 10,
-        "sender_domain_limit": 5,
-        "api_access": True,
-    },
-    {
-        "code": "premium",
-        "name": "Premium",
-        "description": "High volume: a million contacts, unlimited seats and domains.",
-        "position": 3,
-        "monthly_price": 299,
-        "contact_limit": 1_000_000,
-        "monthly_send_limit": 5_000_000,
-        "seat_limit": None,
-        "sender_domain_limit": None,
-        "api_access": True,
-    },
-]
 
 # Stripe subscription status → ours. `incomplete` (checkout not paid yet) changes nothing.
 STRIPE_STATUS = {
@@ -103,70 +51,6 @@ LIVE = {S.ACTIVE, S.PAST_DUE}
 
 def billing_configured() -> bool:
     return bool(settings.STRIPE_SECRET_KEY)
-
-
-def plans_seed() -> list[str]:
-    """Create the default plans that do not exist yet and fill empty Stripe price IDs from the
-    environment (STRIPE_PRICE_<PLAN>_<MONTHLY|YEARLY>); edits are kept. Return created codes."""
-    created = []
-    for spec in PLAN_DEFAULTS:
-        env_code = spec["code"].replace("-", "_").upper()
-        prices = {
-            "stripe_price_monthly": getattr(settings, f"STRIPE_PRICE_{env_code}_MONTHLY", ""),
-            "stripe_price_yearly": getattr(settings, f"STRIPE_PRICE_{env_code}_YEARLY", ""),
-        }
-        plan, was_created = Plan.objects.get_or_create(
-            code=spec["code"], defaults={**spec, **prices}
-        )
-        if was_created:
-            created.append(spec["code"])
-            continue
-        missing = {f: v for f, v in prices.items() if v and not getattr(plan, f)}
-        if missing:
-            Plan.objects.filter(pk=plan.pk).update(**missing)
-    return created
-
-
-def trial_plan() -> Plan:
-    plan = Plan.objects.filter(is_trial=True).first()
-    if plan is None:
-        plans_seed()
-        plan = Plan.objects.get(is_trial=True)
-    return plan
-
-
-def billing_account_open(
-    *, tenant: Tenant, source: str = PlanChange.Source.SIGNUP
-) -> BillingAccount:
-    """Put a new workspace on the Free Trial plan."""
-    plan = trial_plan()
-    account, created = BillingAccount.objects.get_or_create(
-        tenant=tenant,
-        defaults={
-            "plan": plan,
-            "status": S.TRIALING,
-            "trial_ends_at": timezone.now() + timedelta(days=plan.trial_days),
-        },
-    )
-    if created:
-        _record(account, "", "", source=source, actor=tenant.owner_email)
-    return account
-
-
-def billing_account_get(tenant: Tenant) -> BillingAccount:
-    """The workspace's billing account; workspaces from before billing start a trial now."""
-    account = BillingAccount.objects.select_related("plan").filter(tenant=tenant).first()
-    return account or billing_account_open(tenant=tenant, source=PlanChange.Source.SCHEDULE)
-
-
-def ensure_writable(tenant: Tenant, account: BillingAccount | None = None) -> None:
-    """Raise ValidationError when the workspace may only be read and exported."""
-    account = account or billing_account_get(tenant)
-    if account.is_read_only:
-        raise ValidationError(READ_ONLY.format(status=account.get_status_display().lower()))
-
-
-# --- Stripe Checkout and portal --------------------------------------------------------------
 
 
 def _api_key() -> str:
@@ -334,7 +218,9 @@ def billing_subscription_apply(*, data: dict, actor: str = "") -> BillingAccount
     _take_subscription_state(account, data, status)
     account.save()
     if (before_plan, before_status) != (account.plan.name, account.status):
-        _record(account, before_plan, before_status, source=PlanChange.Source.STRIPE, actor=actor)
+        plan_change_record(
+            account, before_plan, before_status, source=PlanChange.Source.STRIPE, actor=actor
+        )
     return account
 
 
@@ -399,7 +285,7 @@ def billing_payment_failed(*, invoice: dict, event_id: str = "") -> BillingAccou
         )
     if account is not None:
         grace = account.grace_ends_at
-        _notify_owners(
+        owners_notify(
             account.tenant,
             title=_("Payment failed for your EngageX subscription"),
             body=_(
@@ -423,7 +309,7 @@ def billing_payment_failed(*, invoice: dict, event_id: str = "") -> BillingAccou
 def billing_trial_will_end(*, subscription: dict) -> None:
     account = _account_for(subscription)
     if account is not None:
-        _notify_owners(
+        owners_notify(
             account.tenant,
             title=_("Your trial ends soon"),
             body=_("Stripe will start charging for %(plan)s on %(date)s.")
@@ -453,39 +339,6 @@ def billing_subscription_end(*, tenant: Tenant) -> bool:
     return True
 
 
-# --- Platform superusers --------------------------------------------------------------------
-
-
-@transaction.atomic
-def billing_plan_override(*, tenant: Tenant, plan: Plan, reason: str, actor) -> BillingAccount:
-    """Comp a workspace: put it on `plan` regardless of Stripe, with the reason on record."""
-    if not reason.strip():
-        raise ValidationError(
-            {"reason": _("Say why the plan is overridden: it goes in the audit trail.")}
-        )
-    account = (
-        BillingAccount.objects.select_for_update(of=("self",))
-        .select_related("plan")
-        .get(pk=billing_account_get(tenant).pk)
-    )
-    before_plan, before_status = account.plan.name, account.status
-    account.plan = plan
-    account.status = S.COMPED
-    account.comped_reason = reason.strip()
-    # The trial end stays on record: ending the override returns to it.
-    account.past_due_since = account.grace_ends_at = None
-    account.save()
-    _record(
-        account,
-        before_plan,
-        before_status,
-        source=PlanChange.Source.SUPERUSER,
-        actor=str(actor),
-        reason=reason,
-    )
-    return account
-
-
 @transaction.atomic
 def billing_override_end(*, tenant: Tenant, actor) -> BillingAccount:
     """End a comp: back to the Stripe subscription's state, else the trial (or its end)."""
@@ -507,7 +360,7 @@ def billing_override_end(*, tenant: Tenant, actor) -> BillingAccount:
         trial_left = account.trial_ends_at and account.trial_ends_at > timezone.now()
         account.status = S.TRIALING if trial_left else S.EXPIRED
     account.save()
-    _record(
+    plan_change_record(
         account,
         before_plan,
         before_status,
@@ -516,152 +369,3 @@ def billing_override_end(*, tenant: Tenant, actor) -> BillingAccount:
         reason="override ended",
     )
     return account
-
-
-# --- Schedules ------------------------------------------------------------------------------
-
-
-def billing_trials_check(*, now: datetime | None = None) -> dict[str, int]:
-    """Warn Owners 3 and 1 days before the trial ends; end trials that are over."""
-    now = now or timezone.now()
-    counts = {"warned": 0, "expired": 0}
-    due = BillingAccount.objects.filter(
-        status=S.TRIALING,
-        trial_ends_at__lte=now + timedelta(days=max(settings.BILLING_TRIAL_WARNING_DAYS)),
-    )
-    for pk in due.values_list("pk", flat=True):
-        with transaction.atomic():
-            # Re-read under a lock: a payment confirmed meanwhile must not be undone.
-            account = (
-                BillingAccount.objects.select_for_update(of=("self",))
-                .select_related("tenant", "plan")
-                .filter(pk=pk, status=S.TRIALING)
-                .first()
-            )
-            if account is not None:
-                outcome = _trial_step(account, now)
-                if outcome:
-                    counts[outcome] += 1
-    return counts
-
-
-def _trial_step(account: BillingAccount, now: datetime) -> str:
-    left = account.trial_ends_at - now
-    if left <= timedelta(0):
-        account.status = S.EXPIRED
-        account.save(update_fields=["status", "updated_at"])
-        _record(
-            account, account.plan.name, S.TRIALING,
-            source=PlanChange.Source.SCHEDULE, actor="trial expiry",
-        )  # fmt: skip
-        _notify_owners(
-            account.tenant,
-            title=_("Your free trial has ended"),
-            body=_(
-                "The workspace is read-only now: you can log in and export. Choose a plan "
-                "on the Billing page to send and import again."
-            ),
-            level="error",
-        )
-        return "expired"
-    for days in sorted(settings.BILLING_TRIAL_WARNING_DAYS):
-        already = account.trial_warning_sent is not None and account.trial_warning_sent <= days
-        if left <= timedelta(days=days) and not already:
-            account.trial_warning_sent = days
-            account.save(update_fields=["trial_warning_sent", "updated_at"])
-            _notify_owners(
-                account.tenant,
-                title=_("Your free trial ends in %(days)s day(s)") % {"days": days},
-                body=_("It ends on %(date)s. Choose a plan on the Billing page to keep sending.")
-                % {"date": f"{account.trial_ends_at:%Y-%m-%d %H:%M} UTC"},
-                level="warning",
-            )
-            return "warned"
-    return ""
-
-
-def billing_usage_rollover(*, today=None) -> int:
-    """Close last month's usage period for every workspace and refresh the usage snapshot.
-
-    One workspace failing (a schema being restored, say) is logged and the others go on.
-    """
-    from engagex.billing.limits import Limit, usage
-    from engagex.campaigns.models import MonthlySendUsage
-    from engagex.campaigns.selectors import monthly_sends
-
-    today = today or timezone.now().date()
-    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    closed = 0
-    for account in BillingAccount.objects.select_related("tenant", "plan"):
-        try:
-            with schema_context(account.tenant.schema_name):
-                sent = monthly_sends(today=last_month)
-                MonthlySendUsage.objects.get_or_create(month=today.replace(day=1))  # opens it
-                contacts = usage(Limit.CONTACTS)
-            _, created = UsagePeriod.objects.update_or_create(
-                tenant=account.tenant,
-                month=last_month,
-                defaults={"emails_sent": sent, "contacts": contacts, "plan": account.plan.name},
-            )
-            _contacts_snapshot(account, contacts)
-        except DatabaseError:
-            logger.exception("Usage roll-over failed for workspace %s", account.tenant_id)
-            continue
-        closed += int(created)
-    return closed
-
-
-def billing_usage_refresh() -> int:
-    """Refresh each workspace's contact count for the platform overview."""
-    from engagex.billing.limits import Limit, usage
-
-    refreshed = 0
-    for account in BillingAccount.objects.select_related("tenant"):
-        try:
-            with schema_context(account.tenant.schema_name):
-                _contacts_snapshot(account, usage(Limit.CONTACTS))
-        except DatabaseError:
-            logger.exception("Usage refresh failed for workspace %s", account.tenant_id)
-            continue
-        refreshed += 1
-    return refreshed
-
-
-def _contacts_snapshot(account: BillingAccount, contacts: int) -> None:
-    """Keep the contact count on the public row, where the platform overview reads it."""
-    account.contacts_count = contacts
-    account.usage_refreshed_at = timezone.now()
-    account.save(update_fields=["contacts_count", "usage_refreshed_at", "updated_at"])
-
-
-# --- Helpers --------------------------------------------------------------------------------
-
-
-def _record(account, from_plan, from_status, *, source, actor="", reason="") -> PlanChange:
-    return PlanChange.objects.create(
-        tenant=account.tenant,
-        source=source,
-        actor=actor[:254],
-        from_plan=from_plan,
-        to_plan=account.plan.name,
-        from_status=from_status,
-        to_status=account.status,
-        reason=reason[:255],
-    )
-
-
-def _notify_owners(tenant: Tenant, *, title: str, body: str, level: str) -> int:
-    """In-app and email notification to every active Owner of `tenant`."""
-    from engagex.accounts import roles
-    from engagex.notifications.services import notification_send_to_role
-
-    with schema_context(tenant.schema_name):
-        sent = notification_send_to_role(
-            role=roles.OWNER,
-            title=title,
-            body=body,
-            link="/admin/billing/",
-            level=level,
-            email=True,
-        )
-        return len(sent)

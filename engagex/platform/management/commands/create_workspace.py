@@ -1,8 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from engagex.platform.provisioning import tenant_create
 from tenants.selectors import workspace_url
-from tenants.services import tenant_create
 
 
 class Command(BaseCommand):

@@ -11,9 +11,9 @@ from engagex.domains.models import SendingDomain
 from engagex.domains.services import expected_records
 from engagex.email_templates.models import EmailTemplate
 from engagex.email_templates.services import template_create
+from engagex.platform.provisioning import public_tenant_ensure, tenant_create
 from tenants.models import Tenant
 from tenants.selectors import platform_url, workspace_url
-from tenants.services import public_tenant_ensure, tenant_create
 
 
 class Command(BaseCommand):

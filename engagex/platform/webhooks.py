@@ -22,9 +22,9 @@ from djstripe.models import Event, WebhookEndpoint, WebhookEventTrigger
 from djstripe.models.webhooks import get_remote_ip
 from djstripe.settings import djstripe_settings
 
-from engagex.billing import services
 from engagex.billing.selectors import billing_account_exists_for_stripe
 from engagex.core.ids import id_from_text
+from engagex.platform import stripe_sync
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def _record_unprocessed(request, event: dict, reason: str) -> WebhookEventTrigge
 
 @djstripe_receiver("checkout.session.completed")
 def on_checkout_completed(sender, event, **kwargs):
-    services.billing_checkout_completed(session=event.data["object"], event_id=event.id)
+    stripe_sync.billing_checkout_completed(session=event.data["object"], event_id=event.id)
 
 
 @djstripe_receiver(
@@ -190,26 +190,26 @@ def on_checkout_completed(sender, event, **kwargs):
     ]
 )
 def on_subscription_changed(sender, event, **kwargs):
-    services.billing_subscription_sync(
+    stripe_sync.billing_subscription_sync(
         subscription_id=event.data["object"]["id"], event_id=event.id
     )
 
 
 @djstripe_receiver("customer.subscription.trial_will_end")
 def on_trial_will_end(sender, event, **kwargs):
-    services.billing_subscription_sync(
+    stripe_sync.billing_subscription_sync(
         subscription_id=event.data["object"]["id"], event_id=event.id
     )
-    services.billing_trial_will_end(subscription=event.data["object"])
+    stripe_sync.billing_trial_will_end(subscription=event.data["object"])
 
 
 @djstripe_receiver("invoice.paid")
 def on_invoice_paid(sender, event, **kwargs):
-    subscription_id = services.invoice_subscription(event.data["object"])
+    subscription_id = stripe_sync.invoice_subscription(event.data["object"])
     if subscription_id:
-        services.billing_subscription_sync(subscription_id=subscription_id, event_id=event.id)
+        stripe_sync.billing_subscription_sync(subscription_id=subscription_id, event_id=event.id)
 
 
 @djstripe_receiver("invoice.payment_failed")
 def on_payment_failed(sender, event, **kwargs):
-    services.billing_payment_failed(invoice=event.data["object"], event_id=event.id)
+    stripe_sync.billing_payment_failed(invoice=event.data["object"], event_id=event.id)

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from tenants.migrating import platform_migrate
-from tenants.services import public_tenant_ensure
+from engagex.platform.migrating import platform_migrate
+from engagex.platform.provisioning import public_tenant_ensure
 
 
 class Command(BaseCommand):

@@ -13,16 +13,22 @@ from unfold.decorators import action, display
 
 from engagex.billing.models import BillingAccount, PlanChange, UsagePeriod
 from engagex.core.admin import ReadOnlyModelAdmin, confirm_response
-from tenants.forms import SuspendForm, TenantChangeForm, TenantCreateForm, WorkspaceDeleteForm
-from tenants.models import Domain, Tenant
-from tenants.selectors import workspace_contents, workspace_list, workspace_url
-from tenants.services import (
+from engagex.platform.forms import (
+    SuspendForm,
+    TenantChangeForm,
+    TenantCreateForm,
+    WorkspaceDeleteForm,
+)
+from engagex.platform.provisioning import (
     tenant_create,
     tenant_delete,
     tenant_owner_invitation_resend,
     tenant_reactivate,
     tenant_suspend,
 )
+from engagex.platform.selectors import workspace_contents
+from tenants.models import Domain, Tenant
+from tenants.selectors import workspace_list, workspace_url
 
 
 class DomainInline(TabularInline):

@@ -6,6 +6,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
 
+from engagex.accounts.roles import is_owner
+from engagex.billing.models import BillingAccount
+from engagex.billing.services.accounts import READ_ONLY
+
 
 def billing_banner(request) -> dict:
     """A banner on each workspace page while it is overdue, read-only or ending its trial.
@@ -23,10 +27,6 @@ def _banner(request) -> dict:
         return {}
     if not request.user.is_authenticated or not request.path.startswith("/admin/"):
         return {}
-    from engagex.accounts.roles import is_owner
-    from engagex.billing.models import BillingAccount
-    from engagex.billing.services import READ_ONLY
-
     tenant = getattr(request, "tenant", None)
     account = BillingAccount.objects.filter(tenant_id=getattr(tenant, "pk", None)).first()
     if account is None:

@@ -19,9 +19,10 @@ from django_tenants.utils import get_public_schema_name, schema_context, schema_
 from engagex.accounts import roles
 from engagex.accounts.models import User
 from engagex.accounts.services import roles_sync, user_create, user_set_password_path
-from engagex.billing.services import billing_account_open, billing_subscription_end
+from engagex.billing.services.accounts import billing_account_open
 from engagex.core.tasks import enqueue_tenant_task
 from engagex.notifications.tasks import notification_welcome
+from engagex.platform.stripe_sync import billing_subscription_end
 from tenants.models import Domain, Tenant
 from tenants.selectors import workspace_url
 

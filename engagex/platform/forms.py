@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_exists
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
+from engagex.platform.provisioning import TEMPLATE_MISSING, slug_validate
 from tenants.models import Tenant
-from tenants.services import TEMPLATE_MISSING, slug_validate
 
 
 class TenantCreateForm(forms.ModelForm):

@@ -22,6 +22,8 @@ from django_tenants.utils import schema_context
 from engagex.accounts.models import SignupRequest, User
 from engagex.accounts.services.login_tokens import login_token_create, login_token_path
 from engagex.accounts.services.tokens import token_hash
+from engagex.platform.provisioning import SLUG_MAX_LENGTH, slug_validate, tenant_create
+from tenants.selectors import workspace_url
 
 CODE_WRONG = gettext_lazy("That code is not right. Check the email and try again.")
 CODE_EXPIRED = gettext_lazy("That code has expired. Start again to get a new one.")
@@ -47,7 +49,6 @@ class SignupResult:
 
 def slug_suggest(name: str) -> str:
     """A free workspace slug made from an organisation name ("Acme Co." → "acme-co")."""
-    from tenants.services import SLUG_MAX_LENGTH, slug_validate
 
     base = slugify(name or "")[:SLUG_MAX_LENGTH].strip("-")
     if not base or not base[0].isalpha():
@@ -72,7 +73,6 @@ def signup_start(
     *, name: str, slug: str, email: str, password: str, full_name: str = ""
 ) -> SignupRequest:
     """Check the details, then email a 6-digit code; nothing is provisioned yet."""
-    from tenants.services import slug_validate
 
     errors = {}
     name = (name or "").strip()
@@ -131,8 +131,6 @@ def signup_start(
 
 def signup_verify(*, signup_id: int, code: str) -> SignupResult:
     """Check the code (once, within its time and attempts); provision and return a login URL."""
-    from tenants.selectors import workspace_url
-    from tenants.services import tenant_create
 
     with transaction.atomic():
         signup = SignupRequest.objects.select_for_update().filter(pk=signup_id).first()

@@ -1,6 +1,6 @@
 """Billing schedules (registered in engagex/core/schedules.py)."""
 
-from engagex.billing.services import (
+from engagex.platform.schedules import (
     billing_trials_check,
     billing_usage_refresh,
     billing_usage_rollover,

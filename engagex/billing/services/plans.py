@@ -1,0 +1,90 @@
+"""Plans: the defaults a new platform starts with and the trial every workspace begins on."""
+
+from django.conf import settings
+
+from engagex.billing.models import Plan
+
+# Sensible defaults for `seed_plans`; a superuser edits them afterwards in the platform admin.
+PLAN_DEFAULTS = [
+    {
+        "code": "free-trial",
+        "name": "Free Trial",
+        "description": "Everything in Pro for 14 days, no card needed.",
+        "position": 0,
+        "is_trial": True,
+        "trial_days": 14,
+        "monthly_price": 0,
+        "contact_limit": 1_000,
+        "monthly_send_limit": 5_000,
+        "seat_limit": 3,
+        "sender_domain_limit": 1,
+        "api_access": True,
+        "is_public": False,
+    },
+    {
+        "code": "basic",
+        "name": "Basic",
+        "description": "For a small list: one domain, two seats.",
+        "position": 1,
+        "monthly_price": 19,
+        "contact_limit": 5_000,
+        "monthly_send_limit": 50_000,
+        "seat_limit": 2,
+        "sender_domain_limit": 1,
+        "api_access": False,
+    },
+    {
+        "code": "pro",
+        "name": "Pro",
+        "description": "Growing teams: more seats, domains and the API.",
+        "position": 2,
+        "monthly_price": 79,
+        "contact_limit": 50_000,
+        "monthly_send_limit": 500_000,
+        "seat_limit": 10,
+        "sender_domain_limit": 5,
+        "api_access": True,
+    },
+    {
+        "code": "premium",
+        "name": "Premium",
+        "description": "High volume: a million contacts, unlimited seats and domains.",
+        "position": 3,
+        "monthly_price": 299,
+        "contact_limit": 1_000_000,
+        "monthly_send_limit": 5_000_000,
+        "seat_limit": None,
+        "sender_domain_limit": None,
+        "api_access": True,
+    },
+]
+
+
+def plans_seed() -> list[str]:
+    """Create the default plans that do not exist yet and fill empty Stripe price IDs from the
+    environment (STRIPE_PRICE_<PLAN>_<MONTHLY|YEARLY>); edits are kept. Return created codes."""
+    created = []
+    for spec in PLAN_DEFAULTS:
+        env_code = spec["code"].replace("-", "_").upper()
+        prices = {
+            "stripe_price_monthly": getattr(settings, f"STRIPE_PRICE_{env_code}_MONTHLY", ""),
+            "stripe_price_yearly": getattr(settings, f"STRIPE_PRICE_{env_code}_YEARLY", ""),
+        }
+        plan, was_created = Plan.objects.get_or_create(
+            code=spec["code"], defaults={**spec, **prices}
+        )
+        if was_created:
+            created.append(spec["code"])
+            continue
+        missing = {f: v for f, v in prices.items() if v and not getattr(plan, f)}
+        if missing:
+            Plan.objects.filter(pk=plan.pk).update(**missing)
+    return created
+
+
+def trial_plan() -> Plan:
+    plan = Plan.objects.filter(is_trial=True).first()
+    if plan is None:
+        plans_seed()
+        plan = Plan.objects.get(is_trial=True)
+    return plan

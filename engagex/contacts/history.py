@@ -1,0 +1,30 @@
+"""What a contact's page shows of the campaigns sent to them.
+
+Campaigns sit above contacts in the stack, so contacts never import them: campaigns
+registers the reader from its AppConfig.ready().
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class CampaignHistoryRow:
+    campaign: str
+    outcome: str
+    sent_at: datetime | None
+
+
+HistoryReader = Callable[..., list[CampaignHistoryRow]]
+_reader: HistoryReader | None = None
+
+
+def register_campaign_history(reader: HistoryReader) -> None:
+    """`reader(contact=...)` returns the contact's most recent campaigns, newest first."""
+    global _reader
+    _reader = reader
+
+
+def contact_campaign_history(*, contact) -> list[CampaignHistoryRow]:
+    return _reader(contact=contact) if _reader is not None else []
