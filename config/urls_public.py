@@ -7,7 +7,6 @@ from django.urls import include, path
 from engagex.accounts.urls import urlpatterns_for
 from engagex.analytics.views import SendGridEventsView
 from engagex.campaigns.views import unsubscribe, web_version
-from engagex.core.sites import console_login_view, console_logout_view
 from engagex.core.views import healthz
 from engagex.platform.urls import signup_urlpatterns
 from engagex.platform.webhooks import StripeWebhookView
@@ -16,9 +15,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", lambda request: redirect("admin:index")),
-    # unfold installs its own `admin.site`; its login page hands over to allauth too.
-    path("admin/login/", console_login_view(admin.site), name="platform_login"),
-    path("admin/logout/", console_logout_view(admin.site), name="platform_logout"),
     path("admin/", admin.site.urls),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
     path("v/<str:token>/", web_version, name="web_version"),

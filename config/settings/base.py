@@ -20,7 +20,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}
 # Public schema only: the platform (tenants, task queue) plus what both sides need.
 SHARED_APPS = [
     # unfold first: django-tenants ships admin/index.html and app_list.html of its own.
-    "unfold",
+    # Its basic config leaves `admin.site` alone: the console's platform site is the default.
+    "unfold.apps.BasicAppConfig",
     "unfold.contrib.filters",
     "unfold.contrib.forms",
     "unfold.contrib.import_export",
@@ -33,7 +34,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.postgres",
-    "engagex.core.admin_config.EngageXAdminConfig",
+    "engagex.console.apps.ConsoleAdminConfig",
     "django_q",
     "import_export",
     "rest_framework",
@@ -51,13 +52,14 @@ SHARED_APPS = [
     "engagex.billing",
     # The top of the stack: provisioning, sign-up, Stripe sync, schedules, platform admin.
     "engagex.platform",
+    "engagex.console",  # both admin consoles (no tables), above everything
 ]
 # Every workspace schema: people live in their workspace, so auth, sessions and admin too.
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
-    "engagex.core.admin_config.EngageXAdminConfig",
+    "engagex.console.apps.ConsoleAdminConfig",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -114,7 +116,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "engagex.platform.context_processors.billing_banner",
-                "engagex.accounts.context_processors.console",
+                "engagex.console.context_processors.console",
             ],
         },
     },

@@ -4,7 +4,7 @@ from django.templatetags.static import static
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-CALLBACKS = "engagex.core.admin_callbacks"
+CALLBACKS = "engagex.console.callbacks"
 
 _FAVICONS = [
     {
@@ -41,7 +41,7 @@ def _item(title, icon, link, permission=None, badge=None):
 
 
 def notifications_item():
-    """Notifications, with an unread badge only when something is unread."""
+    """Notifications, with the unread count as badge (the console drops it at zero)."""
     return _item(
         _("Notifications"),
         "notifications",
@@ -55,28 +55,11 @@ def _two_factor_item():
     return _item(_("Two-factor login"), "phonelink_lock", reverse_lazy("mfa_index"))
 
 
-def _without_empty_badges(navigation):
-    """Unfold shows a badge whenever an item has one; drop it when nothing is unread."""
-
-    def navigation_for(request):
-        from engagex.core.admin_callbacks import unread_notifications_badge
-
-        unread = unread_notifications_badge(request)
-        groups = []
-        for group in navigation:
-            items = []
-            for item in group["items"]:
-                if "badge" in item and not unread:
-                    item = {k: v for k, v in item.items() if k != "badge"}
-                items.append(item)
-            groups.append({**group, "items": items})
-        return groups
-
-    return navigation_for
-
+# The workspace console's class; `engagex.core.sites.workspace_site` builds it.
+WORKSPACE_ADMIN_SITE = "engagex.console.sites.WorkspaceAdminSite"
 
 UNFOLD = {
-    "DASHBOARD_CALLBACK": "engagex.analytics.dashboard.platform_dashboard_callback",
+    "DASHBOARD_CALLBACK": "engagex.console.dashboards.platform_dashboard_callback",
     "SITE_TITLE": "EngageX Platform",
     "SITE_HEADER": "EngageX Platform",
     "SITE_SUBHEADER": _("Platform administration"),
@@ -90,88 +73,82 @@ UNFOLD = {
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": False,
-        "navigation": _without_empty_badges(
-            [
-                {
-                    "title": _("Platform"),
-                    "items": [
-                        _item(_("Dashboard"), "dashboard", reverse_lazy("admin:index")),
-                        _item(
-                            _("Workspaces"),
-                            "apartment",
-                            reverse_lazy("admin:tenants_tenant_changelist"),
-                        ),
-                        _item(
-                            _("Domains"),
-                            "language",
-                            reverse_lazy("admin:tenants_domain_changelist"),
-                        ),
-                        _item(
-                            _("Platform users"),
-                            "shield_person",
-                            reverse_lazy("admin:accounts_user_changelist"),
-                        ),
-                        notifications_item(),
-                        _two_factor_item(),
-                    ],
-                },
-                {
-                    "title": _("Billing"),
-                    "items": [
-                        _item(
-                            _("Subscriptions"),
-                            "credit_card",
-                            reverse_lazy("admin:billing_billingaccount_changelist"),
-                        ),
-                        _item(_("Plans"), "sell", reverse_lazy("admin:billing_plan_changelist")),
-                        _item(
-                            _("Plan changes"),
-                            "history",
-                            reverse_lazy("admin:billing_planchange_changelist"),
-                        ),
-                        _item(
-                            _("Usage periods"),
-                            "calendar_month",
-                            reverse_lazy("admin:billing_usageperiod_changelist"),
-                        ),
-                        _item(
-                            _("Stripe events"),
-                            "webhook",
-                            reverse_lazy("admin:djstripe_event_changelist"),
-                        ),
-                    ],
-                },
-                {
-                    "title": _("Task queue"),
-                    "collapsible": True,
-                    "items": [
-                        _item(
-                            _("Scheduled"),
-                            "schedule",
-                            reverse_lazy("admin:django_q_schedule_changelist"),
-                        ),
-                        _item(
-                            _("Queued"), "pending", reverse_lazy("admin:django_q_ormq_changelist")
-                        ),
-                        _item(
-                            _("Successful"),
-                            "task_alt",
-                            reverse_lazy("admin:django_q_success_changelist"),
-                        ),
-                        _item(
-                            _("Failed"), "error", reverse_lazy("admin:django_q_failure_changelist")
-                        ),
-                    ],
-                },
-            ]
-        ),
+        "navigation": [
+            {
+                "title": _("Platform"),
+                "items": [
+                    _item(_("Dashboard"), "dashboard", reverse_lazy("admin:index")),
+                    _item(
+                        _("Workspaces"),
+                        "apartment",
+                        reverse_lazy("admin:tenants_tenant_changelist"),
+                    ),
+                    _item(
+                        _("Domains"),
+                        "language",
+                        reverse_lazy("admin:tenants_domain_changelist"),
+                    ),
+                    _item(
+                        _("Platform users"),
+                        "shield_person",
+                        reverse_lazy("admin:accounts_user_changelist"),
+                    ),
+                    notifications_item(),
+                    _two_factor_item(),
+                ],
+            },
+            {
+                "title": _("Billing"),
+                "items": [
+                    _item(
+                        _("Subscriptions"),
+                        "credit_card",
+                        reverse_lazy("admin:billing_billingaccount_changelist"),
+                    ),
+                    _item(_("Plans"), "sell", reverse_lazy("admin:billing_plan_changelist")),
+                    _item(
+                        _("Plan changes"),
+                        "history",
+                        reverse_lazy("admin:billing_planchange_changelist"),
+                    ),
+                    _item(
+                        _("Usage periods"),
+                        "calendar_month",
+                        reverse_lazy("admin:billing_usageperiod_changelist"),
+                    ),
+                    _item(
+                        _("Stripe events"),
+                        "webhook",
+                        reverse_lazy("admin:djstripe_event_changelist"),
+                    ),
+                ],
+            },
+            {
+                "title": _("Task queue"),
+                "collapsible": True,
+                "items": [
+                    _item(
+                        _("Scheduled"),
+                        "schedule",
+                        reverse_lazy("admin:django_q_schedule_changelist"),
+                    ),
+                    _item(_("Queued"), "pending", reverse_lazy("admin:django_q_ormq_changelist")),
+                    _item(
+                        _("Successful"),
+                        "task_alt",
+                        reverse_lazy("admin:django_q_success_changelist"),
+                    ),
+                    _item(_("Failed"), "error", reverse_lazy("admin:django_q_failure_changelist")),
+                ],
+            },
+        ],
     },
 }
 
 UNFOLD_WORKSPACE = {
-    "DASHBOARD_CALLBACK": "engagex.analytics.dashboard.workspace_dashboard_callback",
-    "SITE_TITLE": f"{CALLBACKS}.workspace_title",
-    "SITE_HEADER": f"{CALLBACKS}.workspace_title",
+    "DASHBOARD_CALLBACK": "engagex.console.dashboards.workspace_dashboard_callback",
+    "SITE_TITLE": "engagex.core.tenancy.workspace_name",
+    "SITE_HEADER": "engagex.core.tenancy.workspace_name",
     "SITE_SUBHEADER": _("EngageX workspace"),
     "SHOW_LANGUAGES": True,
     "SITE_SYMBOL": "mail",
@@ -183,109 +160,107 @@ UNFOLD_WORKSPACE = {
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": False,
-        "navigation": _without_empty_badges(
-            [
-                {
-                    "title": _("Overview"),
-                    "items": [
-                        _item(_("Dashboard"), "dashboard", reverse_lazy("admin:index")),
-                        notifications_item(),
-                        _two_factor_item(),
-                    ],
-                },
-                {
-                    "title": _("Audience"),
-                    "items": [
-                        _item(
-                            _("Contacts"),
-                            "contacts",
-                            reverse_lazy("admin:contacts_contact_changelist"),
-                        ),
-                        _item(
-                            _("Groups"),
-                            "group_work",
-                            reverse_lazy("admin:contacts_contactgroup_changelist"),
-                        ),
-                        _item(
-                            _("Imports"),
-                            "upload_file",
-                            reverse_lazy("admin:contacts_importjob_changelist"),
-                        ),
-                    ],
-                },
-                {
-                    "title": _("Email"),
-                    "items": [
-                        _item(
-                            _("Campaigns"),
-                            "campaign",
-                            reverse_lazy("admin:campaigns_campaign_changelist"),
-                        ),
-                        _item(
-                            _("Templates"),
-                            "draft",
-                            reverse_lazy("admin:email_templates_emailtemplate_changelist"),
-                        ),
-                        _item(
-                            _("Analytics"),
-                            "monitoring",
-                            reverse_lazy("admin:campaigns_campaignrecipient_changelist"),
-                        ),
-                    ],
-                },
-                {
-                    "title": _("Settings"),
-                    "items": [
-                        _item(
-                            _("Domains"),
-                            "dns",
-                            reverse_lazy("admin:domains_sendingdomain_changelist"),
-                        ),
-                        _item(
-                            _("Team"),
-                            "group",
-                            reverse_lazy("admin:accounts_user_changelist"),
-                            permission=f"{CALLBACKS}.can_view_team",
-                        ),
-                        _item(
-                            _("Invitations"),
-                            "person_add",
-                            reverse_lazy("admin:accounts_invitation_changelist"),
-                            permission=f"{CALLBACKS}.can_view_team",
-                        ),
-                        _item(
-                            _("Roles"),
-                            "badge",
-                            reverse_lazy("admin:accounts_role_changelist"),
-                            permission=f"{CALLBACKS}.can_view_roles",
-                        ),
-                        _item(
-                            _("Security"),
-                            "lock",
-                            reverse_lazy("admin:accounts_workspacesecurity_changelist"),
-                            permission=f"{CALLBACKS}.can_manage_security",
-                        ),
-                        _item(
-                            _("API keys"),
-                            "key",
-                            reverse_lazy("admin:api_apikey_changelist"),
-                            permission=f"{CALLBACKS}.can_manage_api_keys",
-                        ),
-                        _item(
-                            _("Audit log"),
-                            "history",
-                            reverse_lazy("admin:admin_logentry_changelist"),
-                            permission=f"{CALLBACKS}.can_view_audit_log",
-                        ),
-                        _item(
-                            _("Billing"),
-                            "credit_card",
-                            reverse_lazy("admin:billing"),
-                            permission=f"{CALLBACKS}.can_manage_billing",
-                        ),
-                    ],
-                },
-            ]
-        ),
+        "navigation": [
+            {
+                "title": _("Overview"),
+                "items": [
+                    _item(_("Dashboard"), "dashboard", reverse_lazy("admin:index")),
+                    notifications_item(),
+                    _two_factor_item(),
+                ],
+            },
+            {
+                "title": _("Audience"),
+                "items": [
+                    _item(
+                        _("Contacts"),
+                        "contacts",
+                        reverse_lazy("admin:contacts_contact_changelist"),
+                    ),
+                    _item(
+                        _("Groups"),
+                        "group_work",
+                        reverse_lazy("admin:contacts_contactgroup_changelist"),
+                    ),
+                    _item(
+                        _("Imports"),
+                        "upload_file",
+                        reverse_lazy("admin:contacts_importjob_changelist"),
+                    ),
+                ],
+            },
+            {
+                "title": _("Email"),
+                "items": [
+                    _item(
+                        _("Campaigns"),
+                        "campaign",
+                        reverse_lazy("admin:campaigns_campaign_changelist"),
+                    ),
+                    _item(
+                        _("Templates"),
+                        "draft",
+                        reverse_lazy("admin:email_templates_emailtemplate_changelist"),
+                    ),
+                    _item(
+                        _("Analytics"),
+                        "monitoring",
+                        reverse_lazy("admin:campaigns_campaignrecipient_changelist"),
+                    ),
+                ],
+            },
+            {
+                "title": _("Settings"),
+                "items": [
+                    _item(
+                        _("Domains"),
+                        "dns",
+                        reverse_lazy("admin:domains_sendingdomain_changelist"),
+                    ),
+                    _item(
+                        _("Team"),
+                        "group",
+                        reverse_lazy("admin:accounts_user_changelist"),
+                        permission=f"{CALLBACKS}.can_view_team",
+                    ),
+                    _item(
+                        _("Invitations"),
+                        "person_add",
+                        reverse_lazy("admin:accounts_invitation_changelist"),
+                        permission=f"{CALLBACKS}.can_view_team",
+                    ),
+                    _item(
+                        _("Roles"),
+                        "badge",
+                        reverse_lazy("admin:accounts_role_changelist"),
+                        permission=f"{CALLBACKS}.can_view_roles",
+                    ),
+                    _item(
+                        _("Security"),
+                        "lock",
+                        reverse_lazy("admin:accounts_workspacesecurity_changelist"),
+                        permission=f"{CALLBACKS}.can_manage_security",
+                    ),
+                    _item(
+                        _("API keys"),
+                        "key",
+                        reverse_lazy("admin:api_apikey_changelist"),
+                        permission=f"{CALLBACKS}.can_manage_api_keys",
+                    ),
+                    _item(
+                        _("Audit log"),
+                        "history",
+                        reverse_lazy("admin:admin_logentry_changelist"),
+                        permission=f"{CALLBACKS}.can_view_audit_log",
+                    ),
+                    _item(
+                        _("Billing"),
+                        "credit_card",
+                        reverse_lazy("admin:billing"),
+                        permission=f"{CALLBACKS}.can_manage_billing",
+                    ),
+                ],
+            },
+        ],
     },
 }

@@ -23,3 +23,9 @@ def current_tenant():
     if isinstance(tenant, model) and tenant.pk:
         return tenant
     return model.objects.get(schema_name=current_schema())
+
+
+def workspace_name(request) -> str:
+    """The current workspace's name as people see it (console title, merge tags in emails)."""
+    tenant = getattr(request, "tenant", None) or getattr(connection, "tenant", None)
+    return getattr(tenant, "name", "") or "EngageX"

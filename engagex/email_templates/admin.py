@@ -16,8 +16,8 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action
 
 from engagex.core.admin import ServiceErrorsAdminMixin, confirm_response
-from engagex.core.admin_callbacks import workspace_title
 from engagex.core.sites import workspace_site
+from engagex.core.tenancy import workspace_name
 from engagex.email_templates.forms import EmailTemplateForm, SendTestForm
 from engagex.email_templates.models import TEMPLATE_FIELDS, EmailTemplate
 from engagex.email_templates.sandbox import sample_context
@@ -175,7 +175,7 @@ class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
                 sent = template_send_test(
                     template=template,
                     recipients=form.cleaned_data["recipients"],
-                    workspace_name=workspace_title(request),
+                    workspace_name=workspace_name(request),
                     user=request.user,
                     contact=contact,
                 )
@@ -203,7 +203,7 @@ class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
         rendered, render_error = None, None
         try:
             rendered = template_render(
-                template=template, contact=contact, workspace_name=workspace_title(request)
+                template=template, contact=contact, workspace_name=workspace_name(request)
             )
         except ValidationError as error:
             render_error = " ".join(error.messages)
@@ -262,7 +262,7 @@ class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
         try:
             with render_limits():  # compiling and rendering the draft: one email's caps
                 draft.clean()
-                rendered = template_render(template=draft, workspace_name=workspace_title(request))
+                rendered = template_render(template=draft, workspace_name=workspace_name(request))
         except ValidationError as error:
             return JsonResponse({"errors": _error_lines(error), "warnings": []})
         return JsonResponse(

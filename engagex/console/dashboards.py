@@ -1,11 +1,9 @@
 """Unfold DASHBOARD_CALLBACKs: the admin home of each console, built from selectors only."""
 
-from django.db import connection
-
 from engagex.analytics.selectors import platform_dashboard, workspace_dashboard
 from engagex.billing.limits import Limit, allowance
 from engagex.core.charts import CHART_OPTIONS
-from engagex.core.tenancy import current_tenant
+from engagex.core.tenancy import current_schema, current_tenant
 
 
 def workspace_dashboard_callback(request, context):
@@ -13,7 +11,7 @@ def workspace_dashboard_callback(request, context):
     context.update(
         dashboard="workspace",
         chart_options=CHART_OPTIONS,
-        **workspace_dashboard(connection.schema_name, allowance(Limit.MONTHLY_SENDS, tenant)),
+        **workspace_dashboard(current_schema(), allowance(Limit.MONTHLY_SENDS, tenant)),
     )
     return context
 
