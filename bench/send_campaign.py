@@ -139,7 +139,7 @@ def main():
     os.environ["SENDGRID_API_KEY"] = "SG.bench"
     os.environ["SENDGRID_API_URL"] = f"http://127.0.0.1:{PORT}/v3/"
     fake = subprocess.Popen(
-        [sys.executable, "-m", "engagex.core.fake_sendgrid", "--port", str(PORT),
+        [sys.executable, "-m", "devtools.fake_sendgrid", "--port", str(PORT),
          "--latency-ms", str(latency)],
         cwd=ROOT, stdout=subprocess.DEVNULL,
     )  # fmt: skip

@@ -12,7 +12,7 @@ STRIPE_TEST_SECRET_KEY = "" if STRIPE_LIVE_MODE else STRIPE_SECRET_KEY
 # The signing secret of the endpoint https://<BASE_DOMAIN>/billing/stripe/webhook/
 # (Stripe dashboard → Developers → Webhooks). Events with a bad signature get 400.
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
-# Development and tests only: a fake Stripe API on loopback (engagex.billing.fake_stripe).
+# Development and tests only: a fake Stripe API on loopback (devtools.fake_stripe).
 if env.str("STRIPE_API_HOST", default=""):
     STRIPE_API_HOST = env.str("STRIPE_API_HOST")
 

@@ -16,8 +16,8 @@ from django.test import Client
 from django_tenants.test.client import TenantClient
 from django_tenants.utils import schema_context
 
+from devtools.cluster import ROOT
 from engagex.accounts import roles
-from tests.cluster import ROOT
 from tests.fixtures.tenants import OWNER_PASSWORD, PLATFORM_ADMIN, SESSION_TENANTS
 
 OWNER_EMAIL = SESSION_TENANTS["alpha"][1]

@@ -7,10 +7,10 @@ from django_tenants.test.client import TenantClient
 from django_tenants.utils import schema_context
 
 from config.settings.allauth import oidc_providers
+from devtools.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOIDC
 from engagex.accounts import roles
 from engagex.accounts.models import Invitation, User
 from engagex.accounts.services.invitations import invitation_create
-from tests.accounts.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOIDC
 from tests.fixtures.tenants import SESSION_TENANTS
 
 OWNER_EMAIL = SESSION_TENANTS["alpha"][1]

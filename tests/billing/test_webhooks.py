@@ -10,7 +10,7 @@ from django_tenants.utils import schema_context
 from djstripe import models as djstripe_models
 from djstripe.models import Event, WebhookEventTrigger
 
-from engagex.billing.fake_stripe import sign
+from devtools.fake_stripe import sign
 from engagex.billing.models import BillingAccount, PlanChange
 from engagex.notifications.models import Notification
 from engagex.platform.webhooks import webhook_endpoint

@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from devtools.cluster import start_cluster, stop_cluster
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.contacts.models import Contact
 from engagex.domains.models import SendingDomain
@@ -20,7 +21,6 @@ from engagex.email_templates.models import EmailTemplate
 from engagex.platform.provisioning import tenant_create, tenant_delete
 from tests.browser import test_journeys as journeys
 from tests.browser.test_journeys import PASSWORD, Steps, _launch, _log_in
-from tests.cluster import start_cluster, stop_cluster
 
 pytestmark = journeys.pytestmark
 # The gunicorn harness of the main journeys (its fixtures, shared by name).

@@ -22,11 +22,11 @@ import requests
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from devtools.cluster import ROOT, start_cluster, wait_for
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.domains.models import SendingDomain
 from engagex.platform.provisioning import tenant_create, tenant_delete
 from tenants.models import Tenant
-from tests.cluster import ROOT, start_cluster, wait_for
 from tests.fixtures.tenants import PLATFORM_ADMIN
 
 CHROMIUM = "/usr/bin/chromium"

@@ -1,8 +1,9 @@
 import pytest
 
+from devtools.cluster import run_cluster_until
 from engagex.campaigns.models import Campaign
 from tenants.models import Tenant
-from tests.cluster import campaign_finished, committed_campaign, run_cluster_until, sent_count
+from tests.campaigns.cluster_campaigns import campaign_finished, committed_campaign, sent_count
 
 
 @pytest.mark.cluster

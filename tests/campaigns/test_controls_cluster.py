@@ -13,6 +13,7 @@ from django.db import transaction
 from django_q.models import OrmQ
 from django_tenants.utils import schema_context
 
+from devtools.cluster import start_cluster, stop_cluster
 from engagex.accounts.models import User
 from engagex.campaigns.models import Campaign, CampaignRecipient, MonthlySendUsage
 from engagex.campaigns.services.campaigns import (
@@ -24,7 +25,6 @@ from engagex.campaigns.services.campaigns import (
 from engagex.contacts.models import Contact
 from engagex.notifications.models import Notification
 from tenants.models import Tenant
-from tests.cluster import start_cluster, stop_cluster
 from tests.factories.campaigns import CampaignFactory
 
 S = Campaign.Status

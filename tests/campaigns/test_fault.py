@@ -8,9 +8,10 @@ import psutil
 import pytest
 from django_q.models import OrmQ
 
+from devtools.cluster import start_cluster, wait_for
 from engagex.campaigns.models import Campaign
 from tenants.models import Tenant
-from tests.cluster import campaign_finished, committed_campaign, sent_count, start_cluster, wait_for
+from tests.campaigns.cluster_campaigns import campaign_finished, committed_campaign, sent_count
 
 
 def _kill_tree(process) -> None:

@@ -6,9 +6,10 @@ import time
 import psutil
 import pytest
 
+from devtools.cluster import start_cluster, wait_for
 from engagex.campaigns.models import Campaign
 from tenants.models import Tenant
-from tests.cluster import campaign_finished, committed_campaign, sent_count, start_cluster, wait_for
+from tests.campaigns.cluster_campaigns import campaign_finished, committed_campaign, sent_count
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 

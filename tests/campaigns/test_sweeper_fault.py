@@ -11,11 +11,12 @@ import pytest
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
+from devtools.cluster import start_cluster, wait_for
 from engagex.campaigns.models import Campaign
 from engagex.core.schedules import SCHEDULES
 from tenants.models import Tenant
+from tests.campaigns.cluster_campaigns import campaign_finished, committed_campaign, sent_count
 from tests.campaigns.test_fault import _kill_tree
-from tests.cluster import campaign_finished, committed_campaign, sent_count, start_cluster, wait_for
 
 STALE_CLAIM_SECONDS = 20
 SWEEPER = "engagex.campaigns.tasks.campaigns_sweep"

@@ -10,13 +10,13 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 from django_tenants.utils import schema_context
 
+from devtools.cluster import start_cluster, wait_for
 from engagex.billing.models import BillingAccount
 from engagex.contacts.models import Contact, ImportJob
 from engagex.contacts.services import importing
 from engagex.core.schedules import SCHEDULES
 from tenants.models import Tenant
 from tests.campaigns.test_fault import _kill_tree
-from tests.cluster import start_cluster, wait_for
 from tests.factories.billing import PlanFactory
 
 ROWS = 120_000  # two apply ranges: 100,000 rows, then 20,000

@@ -9,7 +9,7 @@ import time
 import pytest
 from django.db import connection
 
-from tests.cluster import ROOT
+from devtools.cluster import ROOT
 
 
 def _free_port() -> int:

@@ -1,5 +1,8 @@
 """No Docker engine runs here: check the deployment files' structure instead."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -27,6 +30,31 @@ def test_dockerfile_runs_as_a_non_root_user_with_the_lock():
     assert "FROM python:3.11-slim" in dockerfile
     assert "pip install -r requirements.lock" in dockerfile
     assert "\nUSER engagex\n" in dockerfile
+
+
+def test_the_image_leaves_the_fakes_out_and_production_starts_without_them():
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    # Production settings, the WSGI app, both URLconfs (every admin) and the system checks,
+    # with `devtools` unimportable as in the image.
+    start = (
+        "import sys; sys.modules['devtools'] = None\n"
+        "import django; django.setup()\n"
+        "import config.wsgi, config.urls_public, config.urls_tenants\n"
+        "from django.core.management import call_command; call_command('check')\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DATABASE_URL": "postgres://localhost/engagex",
+        "ANYMAIL_WEBHOOK_SECRET": "check:only",
+        "SECRET_KEY": "check-only-not-a-real-secret-value-0123456789abcdefghijklmnopqrstuvwxyz",
+    }
+    started = subprocess.run(
+        [sys.executable, "-c", start], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+    assert "devtools" in ignored
+    assert started.returncode == 0, started.stderr[-2000:]
 
 
 def test_procfile_has_release_web_and_worker():

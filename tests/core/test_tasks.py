@@ -4,12 +4,12 @@ from django_q.models import OrmQ, Success
 from django_q.tasks import async_task
 from django_tenants.utils import schema_context
 
+from devtools.cluster import run_cluster_until
 from engagex.accounts.models import User
 from engagex.core.tasks import enqueue_tenant_task, tenant_task
 from engagex.notifications.models import Notification
 from engagex.notifications.tasks import notification_welcome
 from tenants.models import Tenant
-from tests.cluster import run_cluster_until
 
 
 @tenant_task

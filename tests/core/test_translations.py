@@ -6,7 +6,8 @@ Two checks over `engagex/`, `tenants/` and `templates/`:
 - text a person reads but nobody marked (a literal `ValidationError`, `message_user`,
   `help_text=`, `verbose_name=`, a sentence between template tags) is reported, so a new
   English-only string fails here instead of in front of a customer.
-Operator-facing code (management commands, the fakes used by tests) is not translated.
+Operator-facing code (management commands, data migrations) is not translated; the fakes
+used by tests live outside both roots, in `devtools/`.
 """
 
 import ast
@@ -25,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ["es", "de"]
 PYTHON_ROOTS = [ROOT / "engagex", ROOT / "tenants"]
 TEMPLATE_ROOT = ROOT / "templates"
-# Operator-facing: command output, fakes and harnesses, data migrations.
-PYTHON_EXCLUDED = re.compile(r"/(migrations|management)/|/fake_[a-z]+\.py$|/loopback\.py$")
+# Operator-facing: command output and data migrations.
+PYTHON_EXCLUDED = re.compile(r"/(migrations|management)/")
 # Names are not translated: the product's and the languages' own.
 UNTRANSLATED_WORDS = {
     "EngageX", "English", "Español", "Deutsch", "SendGrid", "Stripe", "API", "CSV", "XLSX", "JSON",

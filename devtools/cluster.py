@@ -5,16 +5,9 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from django.db import connection
-from django_tenants.utils import schema_context
-
-from engagex.campaigns.models import Campaign, CampaignRecipient
-from engagex.campaigns.services.campaigns import campaign_start
-from tests.factories.campaigns import CampaignFactory
-from tests.factories.contacts import ContactFactory
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,33 +67,3 @@ def wait_for(done, clusters: list[subprocess.Popen], *, timeout: float = 60) -> 
 def run_cluster_until(done, *, env: dict | None = None, timeout: float = 60) -> str:
     """Start a cluster, poll `done()` until it is true or `timeout` passes; return its stderr."""
     return wait_for(done, [start_cluster(env)], timeout=timeout)
-
-
-@contextmanager
-def committed_campaign(tenant, recipients: int, label: str):
-    """A started campaign to `recipients` new contacts of `tenant`, committed so that cluster
-    processes see it; removed afterwards, also when the test fails."""
-    with schema_context(tenant.schema_name):
-        contacts = [ContactFactory(email=f"{label}{i}@{label}.example") for i in range(recipients)]
-        campaign = CampaignFactory()
-        campaign_start(campaign_id=campaign.pk)
-    try:
-        yield campaign
-    finally:
-        with schema_context(tenant.schema_name):
-            CampaignRecipient.objects.filter(campaign=campaign).delete()
-            campaign.delete()
-            for contact in contacts:
-                contact.delete()
-
-
-def campaign_finished(tenant, campaign) -> bool:
-    """True once the campaign has left "sending" (sent, failed, paused or cancelled)."""
-    with schema_context(tenant.schema_name):
-        campaign.refresh_from_db()
-        return campaign.status != Campaign.Status.SENDING
-
-
-def sent_count(tenant, campaign) -> int:
-    with schema_context(tenant.schema_name):
-        return CampaignRecipient.objects.filter(campaign=campaign, status="sent").count()

@@ -8,7 +8,7 @@ checkout (creating the subscription and its paid invoice), change a subscription
 and build signed webhook events (`sign`, `event`).
 
 Run standalone to try billing locally (README, "Billing"):
-python -m engagex.billing.fake_stripe --port 12111 --webhook-url http://localhost:8000/billing/stripe/webhook/
+python -m devtools.fake_stripe --port 12111 --webhook-url http://localhost:8000/billing/stripe/webhook/
 It then also serves the hosted Checkout page (a "Pay" button) and a customer portal that can
 simulate a failed payment or a cancellation, each delivering its signed event to the URL.
 """
@@ -23,7 +23,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
-from engagex.core.loopback import LoopbackServer
+from devtools.loopback import LoopbackServer
 
 API_VERSION = "2026-05-27.dahlia"
 DEMO_AMOUNTS = {"basic": 1900, "pro": 7900, "premium": 29900}

@@ -9,7 +9,7 @@ as a remote ESP does. `log` keeps, per mail/send request, when it arrived and wh
 accepted (`time.monotonic()`), its batch attempt id and its recipient count, so a test can
 tell which batches reached the ESP after a given moment.
 
-Run standalone: python -m engagex.core.fake_sendgrid --port 8025 [--latency-ms 150]
+Run standalone: python -m devtools.fake_sendgrid --port 8025 [--latency-ms 150]
 """
 
 import argparse
@@ -20,7 +20,7 @@ from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
-from engagex.core.loopback import LoopbackServer
+from devtools.loopback import LoopbackServer
 
 ATTEMPT_QUERY = re.compile(r"unique_args\['engagex_attempt'\]\s*=\s*\"([0-9a-f-]+)\"")
 
