@@ -53,6 +53,11 @@ class MemberAdmin(ServiceErrorsAdminMixin, ModelAdmin):
             raise PermissionDenied
         return redirect("admin:accounts_invitation_add")
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # "Add another" would lead to an invitation, not to another member: not offered here.
+        extra_context = {**(extra_context or {}), "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def has_delete_permission(self, request, obj=None):
         # Members are deactivated, never deleted: their history stays.
         return False

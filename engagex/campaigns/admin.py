@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
@@ -20,7 +21,7 @@ from engagex.campaigns.selectors import (
     recipient_outcomes,
 )
 from engagex.campaigns.services import campaigns as service
-from engagex.campaigns.services import drafts
+from engagex.campaigns.services import drafts, state
 from engagex.core.admin import ReadOnlyModelAdmin, ServiceErrorsAdminMixin
 from engagex.core.charts import CHART_OPTIONS
 from engagex.core.paginator import LargeTablePaginator
@@ -41,6 +42,15 @@ STATUS_COLORS = {
 }
 EDITABLE = {S.DRAFT}
 IN_FLIGHT = _("%(count)s in flight")
+# Each control on the change page: the states it applies to, and the verb its refusal uses.
+CONTROLS = {
+    "send_now": ({S.DRAFT, S.SCHEDULED}, state.VERBS[S.SENDING]),
+    "schedule": ({S.DRAFT}, state.VERBS[S.SCHEDULED]),
+    "unschedule": ({S.SCHEDULED}, state.VERBS[S.DRAFT]),
+    "pause": ({S.SENDING}, state.VERBS[S.PAUSED]),
+    "resume": ({S.PAUSED}, pgettext_lazy("campaign action", "resumed")),
+    "cancel": ({S.SCHEDULED, S.SENDING, S.PAUSING, S.PAUSED}, state.VERBS[S.CANCELLED]),
+}
 
 
 class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
@@ -160,14 +170,37 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     # --- lifecycle actions ---------------------------------------------------------------
-    def _can_send(self, request, object_id, statuses) -> bool:
-        if not request.user.has_perm("campaigns.send_campaign"):
-            return False
-        if object_id is None:
-            return True
+    def _can_send(self, request) -> bool:
+        # The role alone: whether a control applies to the campaign's state is asked
+        # apart (`_applies`), so that a refusal can say which of the two it was.
+        return request.user.has_perm("campaigns.send_campaign")
+
+    def _applies(self, campaign: Campaign, control: str) -> bool:
+        return campaign.status in CONTROLS[control][0]
+
+    def _not_applicable(self, request, object_id, control):
+        """A 403 page saying the campaign's state rules `control` out, or None if it applies."""
+        campaign = self._existing(request, object_id)
+        if self._applies(campaign, control):
+            return None
+        reason = state.NOT_ALLOWED.format(
+            current=campaign.get_status_display().rstrip("…"), target=CONTROLS[control][1]
+        )
+        return TemplateResponse(request, "403.html", {"reason": reason}, status=403)
+
+    def get_actions_detail(self, request, object_id):
+        actions = super().get_actions_detail(request, object_id)
         campaign = self.get_object(request, object_id)
-        # No such campaign: allowed here so that the action itself answers 404, not 403.
-        return campaign is None or campaign.status in statuses
+        if campaign is None:
+            return actions
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}_"
+        return [
+            a
+            for a in actions
+            if (control := a.action_name.removeprefix(prefix).removesuffix("_detail"))
+            not in CONTROLS
+            or self._applies(campaign, control)
+        ]
 
     def _existing(self, request, object_id) -> Campaign:
         """The campaign behind an action URL, or 404 (missing, malformed or another
@@ -178,28 +211,30 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
         return campaign
 
     def has_send_now_detail_permission(self, request, object_id=None):
-        return self._can_send(request, object_id, {S.DRAFT, S.SCHEDULED})
+        return self._can_send(request)
 
     def has_schedule_detail_permission(self, request, object_id=None):
-        return self._can_send(request, object_id, {S.DRAFT})
+        return self._can_send(request)
 
     def has_unschedule_detail_permission(self, request, object_id=None):
-        return self._can_send(request, object_id, {S.SCHEDULED})
+        return self._can_send(request)
 
     def has_pause_detail_permission(self, request, object_id=None):
-        return self._can_send(request, object_id, {S.SENDING})
+        return self._can_send(request)
 
     def has_resume_detail_permission(self, request, object_id=None):
-        return self._can_send(request, object_id, {S.PAUSED})
+        return self._can_send(request)
 
     def has_cancel_detail_permission(self, request, object_id=None):
-        return self._can_send(request, object_id, {S.SCHEDULED, S.SENDING, S.PAUSING, S.PAUSED})
+        return self._can_send(request)
 
     def has_duplicate_detail_permission(self, request, object_id=None):
         return self.has_add_permission(request)
 
     @action(description=_("Send now…"), url_path="send", permissions=["send_now_detail"])
     def send_now_detail(self, request, object_id):
+        if refusal := self._not_applicable(request, object_id, "send_now"):
+            return refusal
         campaign = self._existing(request, object_id)
         if request.method == "POST":
             return self._run(
@@ -215,6 +250,8 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
 
     @action(description=_("Schedule…"), url_path="schedule", permissions=["schedule_detail"])
     def schedule_detail(self, request, object_id):
+        if refusal := self._not_applicable(request, object_id, "schedule"):
+            return refusal
         campaign = self._existing(request, object_id)
         form = ScheduleForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -235,6 +272,8 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
 
     @action(description=_("Unschedule"), url_path="unschedule", permissions=["unschedule_detail"])
     def unschedule_detail(self, request, object_id):
+        if refusal := self._not_applicable(request, object_id, "unschedule"):
+            return refusal
         return self._run(
             request,
             object_id,
@@ -245,6 +284,8 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
 
     @action(description=_("Pause"), url_path="pause", permissions=["pause_detail"])
     def pause_detail(self, request, object_id):
+        if refusal := self._not_applicable(request, object_id, "pause"):
+            return refusal
         return self._run(
             request,
             object_id,
@@ -264,6 +305,8 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
 
     @action(description=_("Resume"), url_path="resume", permissions=["resume_detail"])
     def resume_detail(self, request, object_id):
+        if refusal := self._not_applicable(request, object_id, "resume"):
+            return refusal
         return self._run(
             request,
             object_id,
@@ -276,6 +319,8 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
 
     @action(description=_("Cancel"), url_path="cancel", permissions=["cancel_detail"])
     def cancel_detail(self, request, object_id):
+        if refusal := self._not_applicable(request, object_id, "cancel"):
+            return refusal
         campaign = self._existing(request, object_id)
         if request.method == "POST":
             return self._run(

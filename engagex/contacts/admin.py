@@ -98,6 +98,12 @@ class ContactAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     actions = ["add_to_group", "remove_from_group", "export_selected_csv", "delete_contacts"]
     change_list_template = "admin/contacts/contact/change_list.html"
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:  # a new contact has no campaign history and no record dates yet
+            return [fs for fs in fieldsets if fs[0] not in (_("Campaign history"), _("Record"))]
+        return fieldsets
+
     def get_urls(self):
         return [
             path(

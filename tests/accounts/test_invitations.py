@@ -400,3 +400,16 @@ def test_only_owners_resend_or_revoke_an_owner_invitation(tenant, owner, make_me
         invitation_revoke(invitation=invitation, actor=owner)
         invitation.refresh_from_db()
         assert invitation.status == Invitation.Status.REVOKED
+
+
+def test_the_invitation_page_has_a_title(owner_client):
+    body = owner_client.get(_url("admin:accounts_invitation_add")).content.decode()
+
+    assert ">Add invitation</h2>" in body
+
+
+def test_a_members_page_does_not_offer_save_and_add_another(owner_client, owner):
+    body = owner_client.get(_url("admin:accounts_user_change", owner.pk)).content.decode()
+
+    assert 'name="_save"' in body
+    assert 'name="_addanother"' not in body

@@ -185,6 +185,53 @@ def test_viewer_cannot_send(tenant, make_member):
         assert CampaignRecipient.objects.count() == 0
 
 
+ROLE_REFUSAL = "Your role in this workspace does not include it."
+
+
+def test_a_control_the_campaign_state_rules_out_says_so_not_that_the_role_lacks_it(
+    owner_client, tenant
+):
+    with schema_context(tenant.schema_name):
+        campaign = CampaignFactory()  # a draft: nothing to pause
+
+    response = owner_client.get(_url("admin:campaigns_campaign_pause_detail", campaign.pk))
+    page = response.content.decode()
+
+    assert response.status_code == 403
+    assert "This campaign is “Draft”: it cannot be paused." in page
+    assert ROLE_REFUSAL not in page
+    with schema_context(tenant.schema_name):
+        campaign.refresh_from_db()
+        assert campaign.status == Campaign.Status.DRAFT
+
+
+def test_a_viewer_refused_a_control_is_told_it_is_their_role(tenant, make_member):
+    with schema_context(tenant.schema_name):
+        campaign = CampaignFactory()
+    viewer = logged_in_client(tenant, make_member(roles.VIEWER))
+
+    response = viewer.get(_url("admin:campaigns_campaign_send_now_detail", campaign.pk))
+    page = response.content.decode()
+
+    assert response.status_code == 403
+    assert ROLE_REFUSAL in page
+    assert "it cannot be" not in page
+
+
+def test_the_change_page_offers_only_the_controls_the_state_allows(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        campaign = CampaignFactory()  # a draft
+
+    page = owner_client.get(_url("admin:campaigns_campaign_change", campaign.pk)).content.decode()
+
+    offered = {
+        name
+        for name in ["send_now", "schedule", "unschedule", "pause", "resume", "cancel"]
+        if _url(f"admin:campaigns_campaign_{name}_detail", campaign.pk) in page
+    }
+    assert offered == {"send_now", "schedule"}
+
+
 def test_duplicate_makes_a_new_draft(owner_client, tenant):
     with schema_context(tenant.schema_name):
         campaign = CampaignFactory(name="Original")

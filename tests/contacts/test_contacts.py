@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.core.exceptions import ValidationError
@@ -544,3 +546,45 @@ def test_api_membership_changes_are_audited_as_the_keys_creator(
             (owner.pk, str(group.pk), "VIP", "Added 2 contacts"),
             (marketer.pk, str(group.pk), "VIP", "Removed 1 contact"),
         ]
+
+
+def test_add_page_has_a_title_and_no_add_button_or_sections_a_new_contact_cannot_fill(
+    owner_client,
+):
+    body = owner_client.get(_url("admin:contacts_contact_add")).content.decode()
+
+    assert ">Add contact</h2>" in body
+    assert 'class="addlink' not in body  # the header's "+": this page is the add form
+    assert "Campaign history" not in body
+    assert ">Record<" not in body
+
+
+def test_change_page_keeps_the_header_add_button_and_the_record(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        contact = ContactFactory()
+
+    body = owner_client.get(_url("admin:contacts_contact_change", contact.pk)).content.decode()
+
+    assert 'class="addlink' in body
+    assert "Campaign history" in body
+
+
+def test_breadcrumb_shows_the_email_as_it_is_not_capitalised(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        contact = ContactFactory(email="joerg.de@example.de")
+
+    body = owner_client.get(_url("admin:contacts_contact_change", contact.pk)).content.decode()
+    crumbs = re.findall(r'class="[^"]*tracking-tight[^"]*">\s*(.*?)\s*</a\s*>', body)
+
+    assert crumbs == ["Contacts", "Contacts", "joerg.de@example.de"]
+
+
+def test_german_delete_button_says_loeschen_alone(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        contact = ContactFactory()
+    owner_client.cookies["django_language"] = "de"
+
+    body = owner_client.get(_url("admin:contacts_contact_change", contact.pk)).content.decode()
+
+    assert "Löschen Kontakt" not in body
+    assert re.search(r">\s*Löschen\s*</a>", body)
