@@ -131,7 +131,9 @@ def test_batches_hold_at_most_the_batch_size(in_tenant, fake_sendgrid, settings)
 
     send_all(campaign)
 
-    assert [len(r["json"]["personalizations"]) for r in fake_sendgrid.requests] == [2, 2, 1]
+    # Batches may reach SendGrid in any order; what matters is that none holds more than 2.
+    sizes = [len(r["json"]["personalizations"]) for r in fake_sendgrid.requests]
+    assert sorted(sizes) == [1, 2, 2]
     assert fake_sendgrid.stats() | {"max_concurrent": 0} == {
         "requests": 3, "accepted": 5, "recipients": 5, "duplicates": 0, "max_concurrent": 0
     }  # fmt: skip
