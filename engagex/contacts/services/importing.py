@@ -32,6 +32,7 @@ from django.core.files import File
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_lazy
 
 from engagex.billing.limits import LIMIT_REACHED, Limit, capacity, limit_serialise
@@ -51,7 +52,7 @@ from engagex.contacts.services.reading import (
     typed_value,
 )
 from engagex.core.audit import AuditVerb, audit_record
-from engagex.core.tenancy import current_tenant
+from engagex.core.tenancy import current_tenant, workspace_language
 
 logger = logging.getLogger(__name__)
 
@@ -955,18 +956,14 @@ def import_job_confirm(*, job: ImportJob, user=None) -> ImportJob:
         raise ValidationError(DRY_RUN_EXPIRED)
     _move(job, Status.IMPORTING, phase=str(PHASE_IMPORTING), processed_rows=0, attempts=0)
     counts = job.counts
-    audit_record(
-        user=user,
-        verb=AuditVerb.IMPORTED,
-        obj=job,
-        detail=gettext("%(name)s: %(new)s new, %(update)s updated, %(rejected)s rejected")
-        % {
+    with workspace_language():
+        detail = gettext("%(name)s: %(new)s new, %(update)s updated, %(rejected)s rejected") % {
             "name": job.original_name,
-            "new": f"{counts.get('new', 0):,}",
-            "update": f"{counts.get('update', 0):,}",
-            "rejected": f"{_rejected(counts):,}",
-        },
-    )
+            "new": number_format(counts.get("new", 0), force_grouping=True),
+            "update": number_format(counts.get("update", 0), force_grouping=True),
+            "rejected": number_format(_rejected(counts), force_grouping=True),
+        }
+    audit_record(user=user, verb=AuditVerb.IMPORTED, obj=job, detail=detail)
     return job
 
 
