@@ -400,3 +400,22 @@ def test_only_owners_resend_or_revoke_an_owner_invitation(tenant, owner, make_me
         invitation_revoke(invitation=invitation, actor=owner)
         invitation.refresh_from_db()
         assert invitation.status == Invitation.Status.REVOKED
+
+
+def test_the_joined_notice_speaks_the_workspaces_language_not_the_invitees(
+    tenant, owner, django_capture_on_commit_callbacks
+):
+    """Written once for the inviter: in the workspace's default language (German here),
+    although the invitee accepted in Spanish; its email likewise."""
+    type(tenant).objects.filter(pk=tenant.pk).update(default_language="de")
+    _, path = _invite(tenant, owner)
+    client = TenantClient(tenant)
+    client.cookies["django_language"] = "es"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _accept(client, path)
+
+    with schema_context(tenant.schema_name):
+        notice = Notification.objects.get(recipient=owner)
+    assert notice.title == "New Person ist dem Arbeitsbereich beigetreten"
+    assert mail.outbox[-1].subject == "New Person ist dem Arbeitsbereich beigetreten"

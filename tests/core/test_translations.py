@@ -503,3 +503,60 @@ def test_every_model_label_the_console_shows_is_translated():
     assert not found, f"{len(found)} model labels the console shows are not translated:\n" + (
         "\n".join(found)
     )
+
+
+# --- Unfold's messages -----------------------------------------------------------------------
+def _unfold_messages() -> set[str]:
+    import unfold
+
+    package = Path(unfold.__file__).parent
+    found = {message for path in package.rglob("*.html") for message, _ in _template_messages(path)}
+    found |= {message for path in package.rglob("*.py") for message, _ in _python_messages(path)}
+    return found
+
+
+def test_the_unfold_messages_we_translate_are_still_unfolds():
+    """`engagex/core/unfold_strings.py` copies unfold's msgids into our catalogue; an unfold
+    upgrade that rewords one would leave its text English again, so it fails here."""
+    from engagex.core.unfold_strings import UNFOLD_MESSAGES
+
+    stale = sorted(set(UNFOLD_MESSAGES) - _unfold_messages())
+
+    assert len(UNFOLD_MESSAGES) == len(set(UNFOLD_MESSAGES))
+    assert "This page yielded into no results. Create a new item or reset your filters." in (
+        UNFOLD_MESSAGES
+    )
+    assert not stale, "No longer in unfold's templates or code:\n" + "\n".join(stale)
+
+
+def test_the_import_time_and_label_checks_find_what_they_look_for(tmp_path):
+    """Planted: a message formatted at import time, an f-string in choices, an app name and a
+    chart label left unmarked; and their lazy, marked forms, which pass."""
+    module = tmp_path / "planted.py"
+    module.write_text(
+        "from django.utils.text import format_lazy\n"
+        "from django.utils.translation import gettext_lazy as _\n"
+        "ROLE_CHOICES = [(r, f'{r} — {DESCRIPTIONS[r]}') for r in ROLES]\n"
+        "LAZY_CHOICES = [(r, format_lazy('{} — {}', r, DESCRIPTIONS[r])) for r in ROLES]\n"
+        "class Form:\n"
+        "    help = _('Up to %(size)s.') % {'size': SIZE}\n"
+        "    def later(self):\n"
+        "        return _('Up to %(size)s.') % {'size': SIZE}\n"
+        "class Config:\n"
+        "    verbose_name = 'Contacts'\n"
+        "class Marked:\n"
+        "    verbose_name = _('Contacts')\n"
+        "def chart():\n"
+        "    return {'label': 'New contacts', 'data': []}, {'label': _('New contacts')}\n"
+    )
+
+    import_time = list(_import_time_formatting(module))
+    attributes = list(_unmarked_class_attributes(module))
+    unmarked = list(_unmarked_python(module))
+
+    assert sorted(line.split(": ", 1)[0] for line in import_time) == [
+        f"{_where(module)}:3",
+        f"{_where(module)}:6",
+    ]
+    assert attributes == [f"{_where(module)}:10: verbose_name = 'Contacts'"]
+    assert unmarked == [f"{_where(module)}:14: 'New contacts'"]

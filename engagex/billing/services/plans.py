@@ -37,7 +37,7 @@ PLAN_DEFAULTS = [
     },
     {
         "code": "pro",
-        "name": "Pro",
+        "name": gettext_noop("Pro"),
         "description": gettext_noop("Growing teams: more seats, domains and the API."),
         "position": 2,
         "monthly_price": 79,
@@ -49,7 +49,7 @@ PLAN_DEFAULTS = [
     },
     {
         "code": "premium",
-        "name": "Premium",
+        "name": gettext_noop("Premium"),
         "description": gettext_noop(
             "High volume: a million contacts, unlimited seats and domains."
         ),

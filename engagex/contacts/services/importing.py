@@ -903,16 +903,19 @@ def import_job_errors(*, job: ImportJob, limit: int = PREVIEW_ERRORS) -> list[di
 
 
 def _column_label(job: ImportJob, field: str | None) -> str:
+    """The file's own header for `field`, else the field's name as the mapping step shows it."""
     if not field:
         return ""
     for index, mapped in job.mapping.items():
         if mapped == field:
             return job.headers[int(index)]
-    return field
+    return str(mapping_rules.FIELDS.get(field, field))
 
 
+@workspace_language()
 def _write_error_report(job: ImportJob) -> None:
-    """Save a CSV of every rejected row and its reason next to the job."""
+    """Save a CSV of every rejected row and its reason next to the job (its headers in the
+    workspace's language: the file is made once, for whoever downloads it)."""
     if not any(
         job_count
         for action, job_count in _counts(job).items()
@@ -923,7 +926,7 @@ def _write_error_report(job: ImportJob) -> None:
     with tempfile.TemporaryFile() as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         writer = csv.writer(text)
-        writer.writerow(["row", *headers.values(), "column", "reason"])
+        writer.writerow([gettext("Row"), *headers.values(), gettext("Column"), gettext("Reason")])
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT row_no, email, {', '.join(FIELDS)}, error_column, error "  # noqa: S608
