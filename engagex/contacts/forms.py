@@ -68,23 +68,25 @@ class GroupChoiceForm(forms.Form):
     )
 
 
-UPLOAD_HELP = _("CSV (any delimiter), Excel .xlsx or JSON (a list of objects), up to %(size)s.")
-
-
 def size_label(size: int) -> str:
-    """A size in the active language, whole numbers without decimals ("150 MB", "1,5 GB")."""
+    """A size in the active language, whole megabytes without decimals ("150 MB")."""
     if size % (1024 * 1024) == 0 and size < 1024**3:
         return gettext("%s MB") % formats.number_format(size // (1024 * 1024))
     return filesizeformat(size)
+
+
+def _upload_help() -> str:
+    return gettext(
+        "CSV (any delimiter), Excel .xlsx or JSON (a list of objects), up to %(size)s."
+    ) % {"size": size_label(settings.IMPORT_MAX_UPLOAD_BYTES)}
 
 
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=_("Spreadsheet"),
         widget=UnfoldAdminFileFieldWidget,
-        help_text=lazy(
-            lambda: UPLOAD_HELP % {"size": size_label(settings.IMPORT_MAX_UPLOAD_BYTES)}, str
-        )(),
+        # Lazy: worded when the form renders, in its reader's language, not at import.
+        help_text=lazy(_upload_help, str)(),
     )
     encoding = forms.ChoiceField(
         label=_("Text encoding (CSV)"),
