@@ -24,10 +24,16 @@ class Tenant(TenantMixin):
     slug = models.SlugField(_("workspace slug"), max_length=40, unique=True)
     owner_email = models.EmailField(_("owner email"))
     status = models.CharField(
-        max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True
+        max_length=20,
+        choices=Status.choices,
+        default=Status.ACTIVE,
+        db_index=True,
+        verbose_name=_("status"),
     )
-    status_changed_at = models.DateTimeField(null=True, blank=True)
-    status_reason = models.CharField(max_length=255, blank=True)
+    status_changed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("status changed at")
+    )
+    status_reason = models.CharField(max_length=255, blank=True, verbose_name=_("status reason"))
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC")
     default_language = models.CharField(
         _("default language"),
@@ -36,7 +42,7 @@ class Tenant(TenantMixin):
         default="en",
         help_text=_("The console's and emails' language unless a person picks another."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     # Cloned from settings.TENANT_BASE_SCHEMA; deleting a workspace drops its schema.
     auto_create_schema = True

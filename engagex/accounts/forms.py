@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.password_validation import validate_password
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import (
     UnfoldAdminEmailInputWidget,
@@ -12,7 +13,10 @@ from unfold.widgets import (
 from engagex.accounts import roles
 from engagex.accounts.models import Invitation, User
 
-ROLE_CHOICES = [(role, f"{role} — {roles.ROLE_DESCRIPTIONS[role]}") for role in roles.ROLES]
+# Lazy: the descriptions are translated when the form renders, not when this module loads.
+ROLE_CHOICES = [
+    (role, format_lazy("{} — {}", role, roles.ROLE_DESCRIPTIONS[role])) for role in roles.ROLES
+]
 
 
 class MemberChangeForm(forms.ModelForm):

@@ -90,11 +90,11 @@ def _workspace_dashboard(limit: int, days: int) -> dict:
     )
     labels = [(since + timedelta(days=i + 1)).date() for i in range(days)]
     growth = {
-        "labels": [d.strftime("%d %b") for d in labels],
+        "labels": [date_format(d, "j M") for d in labels],
         "datasets": [
-            {"label": "New contacts", "data": [added.get(d, 0) for d in labels]},
+            {"label": _("New contacts"), "data": [added.get(d, 0) for d in labels]},
             {
-                "label": "Unsubscribed, bounced or complained",
+                "label": _("Unsubscribed, bounced or complained"),
                 "data": [left.get(d, 0) for d in labels],
             },
         ],

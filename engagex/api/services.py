@@ -4,11 +4,12 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from engagex.accounts import roles
 from engagex.api.models import ApiKey
 from engagex.core.audit import AuditVerb, audit_record
+from engagex.core.tenancy import workspace_language
 
 KEY_PREFIX = "egx_"
 NO_CREATOR = gettext_lazy("Only a member of the workspace can create an API key.")
@@ -41,7 +42,7 @@ def api_key_create(*, name: str, role: str, user) -> tuple[ApiKey, str]:
     )
     key.full_clean()
     key.save()
-    audit_record(user=creator, verb=AuditVerb.KEY_CREATED, obj=key, detail=f"role {role}")
+    audit_record(user=creator, verb=AuditVerb.KEY_CREATED, obj=key, detail=_role_note(role))
     return key, plain
 
 
@@ -61,7 +62,7 @@ def api_key_revoke(*, key: ApiKey, actor=None) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-        audit_record(user=person, verb=AuditVerb.KEY_REVOKED, obj=key, detail=f"role {key.role}")
+        audit_record(user=person, verb=AuditVerb.KEY_REVOKED, obj=key, detail=_role_note(key.role))
     return key
 
 
@@ -78,3 +79,8 @@ def api_key_find(plain: str) -> ApiKey | None:
     if key is None or not secrets.compare_digest(key.hashed_key, api_key_hash(plain)):
         return None
     return key
+
+
+@workspace_language()
+def _role_note(role: str) -> str:
+    return gettext("role %(role)s") % {"role": role}

@@ -32,7 +32,7 @@ from engagex.contacts.services.contacts import (
     group_remove_contacts,
 )
 from engagex.core.ids import id_from_text
-from engagex.core.tenancy import current_schema, current_tenant
+from engagex.core.tenancy import current_schema, current_tenant, workspace_language
 from engagex.domains.models import SendingDomain
 from engagex.domains.services import domain_create, domain_verify
 from engagex.email_templates.models import EmailTemplate
@@ -51,8 +51,10 @@ def _acting_user(request):
     )
 
 
+@workspace_language()
 def _via(request) -> str:
-    """How the audit log names an API call: the key, or the API with a console session."""
+    """How the audit log names an API call: the key, or the API with a console session
+    (in the workspace's language, like the rest of the audit entry)."""
     key = getattr(request.user, "key", None)
     if key is not None:
         return gettext("(API key “%(name)s”)") % {"name": key.name}

@@ -84,26 +84,46 @@ class BillingAccount(models.Model):
         EXPIRED = "expired", _("Trial ended")
         COMPED = "comped", _("Complimentary")
 
-    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="billing")
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="accounts")
-    status = models.CharField(
-        max_length=20, choices=Status.choices, default=Status.TRIALING, db_index=True
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, related_name="billing", verbose_name=_("tenant")
     )
-    interval = models.CharField(max_length=5, default="month")
-    trial_ends_at = models.DateTimeField(null=True, blank=True)
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("plan")
+    )
+    status = models.CharField(
+        max_length=20,
+        choices=Status.choices,
+        default=Status.TRIALING,
+        db_index=True,
+        verbose_name=_("status"),
+    )
+    interval = models.CharField(max_length=5, default="month", verbose_name=_("interval"))
+    trial_ends_at = models.DateTimeField(null=True, blank=True, verbose_name=_("trial ends at"))
     # The last trial warning sent (days before the end), so each goes out once.
-    trial_warning_sent = models.PositiveSmallIntegerField(null=True, blank=True)
-    past_due_since = models.DateTimeField(null=True, blank=True)
-    grace_ends_at = models.DateTimeField(null=True, blank=True)
-    current_period_end = models.DateTimeField(null=True, blank=True)
-    cancel_at_period_end = models.BooleanField(default=False)
-    stripe_customer_id = models.CharField(max_length=255, blank=True, db_index=True)
-    stripe_subscription_id = models.CharField(max_length=255, blank=True, db_index=True)
-    comped_reason = models.CharField(max_length=255, blank=True)
+    trial_warning_sent = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("trial warning sent")
+    )
+    past_due_since = models.DateTimeField(null=True, blank=True, verbose_name=_("past due since"))
+    grace_ends_at = models.DateTimeField(null=True, blank=True, verbose_name=_("grace ends at"))
+    current_period_end = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("current period end")
+    )
+    cancel_at_period_end = models.BooleanField(
+        default=False, verbose_name=_("cancel at period end")
+    )
+    stripe_customer_id = models.CharField(
+        max_length=255, blank=True, db_index=True, verbose_name=_("Stripe customer ID")
+    )
+    stripe_subscription_id = models.CharField(
+        max_length=255, blank=True, db_index=True, verbose_name=_("Stripe subscription ID")
+    )
+    comped_reason = models.CharField(max_length=255, blank=True, verbose_name=_("comped reason"))
     # Refreshed by the daily schedule for the platform overview (counting needs each schema).
-    contacts_count = models.PositiveIntegerField(default=0)
-    usage_refreshed_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    contacts_count = models.PositiveIntegerField(default=0, verbose_name=_("contacts count"))
+    usage_refreshed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("usage refreshed at")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("subscription")
@@ -136,15 +156,21 @@ class PlanChange(models.Model):
         SUPERUSER = "superuser", _("Platform superuser")
         SCHEDULE = "schedule", _("Schedule")
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="plan_changes")
-    source = models.CharField(max_length=20, choices=Source.choices)
-    actor = models.CharField(max_length=254, blank=True, help_text=_("Who, or which event."))
-    from_plan = models.CharField(max_length=60, blank=True)
-    to_plan = models.CharField(max_length=60)
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20)
-    reason = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="plan_changes", verbose_name=_("tenant")
+    )
+    source = models.CharField(max_length=20, choices=Source.choices, verbose_name=_("source"))
+    actor = models.CharField(
+        max_length=254, blank=True, help_text=_("Who, or which event."), verbose_name=_("actor")
+    )
+    from_plan = models.CharField(max_length=60, blank=True, verbose_name=_("from plan"))
+    to_plan = models.CharField(max_length=60, verbose_name=_("to plan"))
+    from_status = models.CharField(max_length=20, blank=True, verbose_name=_("from status"))
+    to_status = models.CharField(max_length=20, verbose_name=_("to status"))
+    reason = models.CharField(max_length=255, blank=True, verbose_name=_("reason"))
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("created at")
+    )
 
     class Meta:
         verbose_name = _("plan change")
@@ -158,11 +184,13 @@ class PlanChange(models.Model):
 class UsagePeriod(models.Model):
     """A closed monthly usage period of one workspace, kept when the month rolls over."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="usage_periods")
-    month = models.DateField()
-    emails_sent = models.PositiveBigIntegerField(default=0)
-    contacts = models.PositiveIntegerField(default=0)
-    plan = models.CharField(max_length=60)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="usage_periods", verbose_name=_("tenant")
+    )
+    month = models.DateField(verbose_name=_("month"))
+    emails_sent = models.PositiveBigIntegerField(default=0, verbose_name=_("emails sent"))
+    contacts = models.PositiveIntegerField(default=0, verbose_name=_("contacts"))
+    plan = models.CharField(max_length=60, verbose_name=_("plan"))
 
     class Meta:
         verbose_name = _("usage period")

@@ -426,7 +426,10 @@ class CampaignRecipientAdmin(ReadOnlyModelAdmin):
     def export_view(self, request):
         from django.http import StreamingHttpResponse
 
-        from engagex.campaigns.services.exporting import recipients_csv_stream
+        from engagex.campaigns.services.exporting import (
+            recipients_csv_stream,
+            recipients_export_note,
+        )
         from engagex.core.audit import AuditVerb, audit_record
 
         if not self.has_view_permission(request) or not self.has_export_permission(request):
@@ -437,7 +440,7 @@ class CampaignRecipientAdmin(ReadOnlyModelAdmin):
             user=request.user,
             verb=AuditVerb.EXPORTED,
             model=CampaignRecipient,
-            detail=f"{count:,} {'recipient' if count == 1 else 'recipients'} as CSV",
+            detail=recipients_export_note(count),
         )
         response = StreamingHttpResponse(
             recipients_csv_stream(queryset), content_type="text/csv; charset=utf-8"

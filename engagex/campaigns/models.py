@@ -54,7 +54,7 @@ class Campaign(models.Model):
     content_preheader = models.TextField(blank=True)
     content_html = models.TextField(blank=True)
     content_text = models.TextField(blank=True)
-    recipients_total = models.PositiveIntegerField(default=0)
+    recipients_total = models.PositiveIntegerField(default=0, verbose_name=_("recipients total"))
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -72,7 +72,7 @@ class Campaign(models.Model):
     # The month whose usage counts this campaign, and how many of its sends it counts there.
     usage_month = models.DateField(null=True, blank=True)
     usage_counted = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -98,24 +98,32 @@ class CampaignRecipient(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
-    contact = models.ForeignKey(Contact, null=True, on_delete=models.SET_NULL, related_name="+")
-    email = models.EmailField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempt = models.UUIDField(null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    message_id = models.CharField(max_length=100, blank=True)
-    error = models.TextField(blank=True)
-    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="recipients", verbose_name=_("campaign")
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("contact")
+    )
+    email = models.EmailField(verbose_name=_("email"))
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    attempt = models.UUIDField(null=True, blank=True, verbose_name=_("attempt"))
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    message_id = models.CharField(max_length=100, blank=True, verbose_name=_("message ID"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    unsubscribed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("unsubscribed at"))
     # Outcomes, from SendGrid's events (first occurrence of each).
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    opened_at = models.DateTimeField(null=True, blank=True)
-    clicked_at = models.DateTimeField(null=True, blank=True)
-    bounced_at = models.DateTimeField(null=True, blank=True)
-    bounce_type = models.CharField(max_length=10, blank=True, default="", db_default="")
-    complained_at = models.DateTimeField(null=True, blank=True)
-    dropped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
+    opened_at = models.DateTimeField(null=True, blank=True, verbose_name=_("opened at"))
+    clicked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("clicked at"))
+    bounced_at = models.DateTimeField(null=True, blank=True, verbose_name=_("bounced at"))
+    bounce_type = models.CharField(
+        max_length=10, blank=True, default="", db_default="", verbose_name=_("bounce type")
+    )
+    complained_at = models.DateTimeField(null=True, blank=True, verbose_name=_("complained at"))
+    dropped_at = models.DateTimeField(null=True, blank=True, verbose_name=_("dropped at"))
 
     class Meta:
         verbose_name = _("recipient")

@@ -529,8 +529,10 @@ def file_description(job: ImportJob) -> str:
 COUNT_LABELS = [
     ("new", _("New contacts")),
     ("update", _("Existing, updated")),
-    ("unchanged", _("Existing, unchanged")),
-    ("skipped", _("Existing, left as they are")),
+    # "unchanged": updating was on, and the file holds nothing new for them.
+    # "skipped": updating was off, so their details were not compared or changed.
+    ("unchanged", _("Existing, already up to date")),
+    ("skipped", _("Existing, not updated (updating is off)")),
     ("invalid", _("Invalid rows")),
     ("duplicate", _("Duplicates within the file")),
     ("over_limit", _("Over the contact limit")),

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ContactsConfig(AppConfig):
     name = "engagex.contacts"
     label = "contacts"
-    verbose_name = "Contacts"
+    verbose_name = _("Contacts")
 
     def ready(self):
         from engagex.billing.limits import Limit, register_usage

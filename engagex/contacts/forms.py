@@ -1,6 +1,9 @@
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils import formats
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import (
     UnfoldAdminCheckboxSelectMultipleWidget,
@@ -65,12 +68,25 @@ class GroupChoiceForm(forms.Form):
     )
 
 
+def size_label(size: int) -> str:
+    """A size in the active language, whole megabytes without decimals ("150 MB")."""
+    if size % (1024 * 1024) == 0 and size < 1024**3:
+        return gettext("%s MB") % formats.number_format(size // (1024 * 1024))
+    return filesizeformat(size)
+
+
+def _upload_help() -> str:
+    return gettext(
+        "CSV (any delimiter), Excel .xlsx or JSON (a list of objects), up to %(size)s."
+    ) % {"size": size_label(settings.IMPORT_MAX_UPLOAD_BYTES)}
+
+
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=_("Spreadsheet"),
         widget=UnfoldAdminFileFieldWidget,
-        help_text=_("CSV (any delimiter), Excel .xlsx or JSON (a list of objects), up to %(size)s.")
-        % {"size": filesizeformat(settings.IMPORT_MAX_UPLOAD_BYTES)},
+        # Lazy: worded when the form renders, in its reader's language, not at import.
+        help_text=lazy(_upload_help, str)(),
     )
     encoding = forms.ChoiceField(
         label=_("Text encoding (CSV)"),

@@ -34,7 +34,7 @@ class ContactGroup(models.Model):
 
     name = models.CharField(_("name"), max_length=120)
     description = models.CharField(_("description"), max_length=255, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("group")
@@ -156,28 +156,36 @@ class ImportJob(models.Model):
     # Statuses in which a task (or a request) is working on the job.
     RUNNING = frozenset({Status.READING, Status.VALIDATING, Status.IMPORTING})
 
-    file = models.FileField(upload_to=import_upload_to)
-    original_name = models.CharField(max_length=255)
-    file_format = models.CharField(max_length=10)
-    file_size = models.BigIntegerField(default=0)
-    encoding = models.CharField(max_length=20, blank=True)
-    delimiter = models.CharField(max_length=4, blank=True)
+    file = models.FileField(upload_to=import_upload_to, verbose_name=_("file"))
+    original_name = models.CharField(max_length=255, verbose_name=_("original name"))
+    file_format = models.CharField(max_length=10, verbose_name=_("file format"))
+    file_size = models.BigIntegerField(default=0, verbose_name=_("file size"))
+    encoding = models.CharField(max_length=20, blank=True, verbose_name=_("encoding"))
+    delimiter = models.CharField(max_length=4, blank=True, verbose_name=_("delimiter"))
     unpacked_size = models.BigIntegerField(
-        default=0, help_text=_("Bytes the parser reads (an .xlsx unpacked); decides where it runs.")
+        default=0,
+        help_text=_("Bytes the parser reads (an .xlsx unpacked); decides where it runs."),
+        verbose_name=_("unpacked size"),
     )
-    has_header = models.BooleanField(default=True)
-    headers = models.JSONField(default=list)
-    sample_rows = models.JSONField(default=list)
-    estimated_rows = models.PositiveIntegerField(default=0)
+    has_header = models.BooleanField(default=True, verbose_name=_("has header"))
+    headers = models.JSONField(default=list, verbose_name=_("headers"))
+    sample_rows = models.JSONField(default=list, verbose_name=_("sample rows"))
+    estimated_rows = models.PositiveIntegerField(default=0, verbose_name=_("estimated rows"))
     mapping = models.JSONField(
-        default=dict, help_text=_("header index → field name, 'attribute' or ''")
+        default=dict,
+        help_text=_("header index → field name, 'attribute' or ''"),
+        verbose_name=_("mapping"),
     )
     unknown_columns = models.CharField(
-        max_length=20, choices=UnknownColumns.choices, default=UnknownColumns.ATTRIBUTES
+        max_length=20,
+        choices=UnknownColumns.choices,
+        default=UnknownColumns.ATTRIBUTES,
+        verbose_name=_("unknown columns"),
     )
     update_existing = models.BooleanField(
         default=True,
         help_text=_("Update contacts that already exist; otherwise leave them as they are."),
+        verbose_name=_("update existing"),
     )
     file_status = models.CharField(
         _("everyone in this file"),
@@ -186,34 +194,51 @@ class ImportJob(models.Model):
         choices=FileStatus.choices,
         default=FileStatus.PER_ROW,
     )
-    target_groups = models.ManyToManyField(ContactGroup, blank=True, related_name="import_jobs")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.MAPPING)
-    background = models.BooleanField(default=False)
+    target_groups = models.ManyToManyField(
+        ContactGroup, blank=True, related_name="import_jobs", verbose_name=_("target groups")
+    )
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.MAPPING, verbose_name=_("status")
+    )
+    background = models.BooleanField(default=False, verbose_name=_("background"))
     unattended = models.BooleanField(
-        default=False, help_text=_("Applied right after its dry run, with no one to confirm (API).")
+        default=False,
+        help_text=_("Applied right after its dry run, with no one to confirm (API)."),
+        verbose_name=_("unattended"),
     )
     heartbeat_at = models.DateTimeField(
         null=True,
         blank=True,
         help_text=_("When a task last reported progress on the job, or queued it."),
+        verbose_name=_("heartbeat at"),
     )
     attempts = models.PositiveSmallIntegerField(
-        default=0, help_text=_("Runs started since the job last made lasting progress.")
+        default=0,
+        help_text=_("Runs started since the job last made lasting progress."),
+        verbose_name=_("attempts"),
     )
-    failed_status = models.CharField(max_length=20, blank=True)
-    phase = models.CharField(max_length=40, blank=True)
-    processed_rows = models.PositiveIntegerField(default=0)
-    total_rows = models.PositiveIntegerField(default=0)
-    applied_through_row = models.PositiveIntegerField(default=0)
-    counts = models.JSONField(default=dict, blank=True)
-    error_message = models.TextField(blank=True)
-    error_report = models.FileField(upload_to=import_report_upload_to, blank=True)
+    failed_status = models.CharField(max_length=20, blank=True, verbose_name=_("failed status"))
+    phase = models.CharField(max_length=40, blank=True, verbose_name=_("phase"))
+    processed_rows = models.PositiveIntegerField(default=0, verbose_name=_("processed rows"))
+    total_rows = models.PositiveIntegerField(default=0, verbose_name=_("total rows"))
+    applied_through_row = models.PositiveIntegerField(
+        default=0, verbose_name=_("applied through row")
+    )
+    counts = models.JSONField(default=dict, blank=True, verbose_name=_("counts"))
+    error_message = models.TextField(blank=True, verbose_name=_("error message"))
+    error_report = models.FileField(
+        upload_to=import_report_upload_to, blank=True, verbose_name=_("error report")
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
         verbose_name = _("import")

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
     name = "engagex.core"
     label = "core"
-    verbose_name = "EngageX core"
+    verbose_name = _("EngageX core")

@@ -13,6 +13,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from engagex.core.tenancy import workspace_language
+
 
 class AuditVerb(models.TextChoices):
     EXPORTED = "exported", _("Exported")
@@ -34,17 +36,21 @@ def audit_record(
 
     `user` is a member of the current workspace (an API key's creator for API calls);
     without one (a schedule, a deleted member) nothing can be attributed and nothing is kept.
+    The row is written once and read by every Owner: its object text and `detail` (callers
+    build it under `workspace_language()`) speak the workspace's default language.
     """
     if user is None or not getattr(user, "pk", None):
         return None
     target = obj if obj is not None else model
     content_type = ContentType.objects.get_for_model(target) if target is not None else None
-    if obj is not None:
-        object_repr = str(obj)
-    elif model is not None:
-        object_repr = str(model._meta.verbose_name_plural)
-    else:
-        object_repr = ""
+    with workspace_language():
+        if obj is not None:
+            object_repr = str(obj)
+        elif model is not None:
+            object_repr = str(model._meta.verbose_name_plural)
+        else:
+            object_repr = ""
+        detail = str(detail)
     return LogEntry.objects.create(
         user_id=user.pk,
         content_type=content_type,

@@ -13,16 +13,23 @@ class SendingDomain(models.Model):
         FAILED = "failed", _("Verification failing")
 
     domain = models.CharField(_("domain"), max_length=253)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
     # [{"kind", "type", "host", "value", "required", "status", "found"}], as last checked.
-    records = models.JSONField(default=list)
-    sendgrid_id = models.CharField(max_length=40, blank=True)
+    records = models.JSONField(default=list, verbose_name=_("records"))
+    sendgrid_id = models.CharField(max_length=40, blank=True, verbose_name=_("SendGrid ID"))
     # Demo and test domains that cannot be looked up: verified by hand, never re-checked.
-    dns_check_exempt = models.BooleanField(default=False)
-    last_checked_at = models.DateTimeField(null=True, blank=True)
-    verified_at = models.DateTimeField(null=True, blank=True)
+    dns_check_exempt = models.BooleanField(default=False, verbose_name=_("DNS check exempt"))
+    last_checked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last checked at"))
+    verified_at = models.DateTimeField(null=True, blank=True, verbose_name=_("verified at"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from engagex.billing.limits import Limit, ensure_within
+from engagex.core.tenancy import workspace_language
 from engagex.domains.models import SendingDomain
 
 logger = logging.getLogger(__name__)
@@ -183,6 +184,7 @@ def _cname_matches(expected: str, found: str) -> bool:
     return found == expected
 
 
+@workspace_language()
 def _notify_stopped_verifying(sending_domain: SendingDomain) -> None:
     from engagex.accounts import roles
     from engagex.accounts.models import User

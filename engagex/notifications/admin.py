@@ -43,7 +43,7 @@ class NotificationAdmin(ModelAdmin):
         label={"info": "info", "success": "success", "warning": "warning", "error": "danger"},
     )
     def level_badge(self, obj):
-        return obj.level
+        return obj.level, obj.get_level_display()
 
     @display(description=_("State"), label={"new": "info", "read": "success"})
     def is_read_display(self, obj):

@@ -4,9 +4,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from engagex.accounts.models import Invitation, User
+from engagex.core.tenancy import workspace_language
 from engagex.notifications.services import notification_send
 
 
+@workspace_language()
 def invitation_accepted_notify(*, invitation: Invitation, user: User, **kwargs) -> None:
     """Tell whoever sent the invitation that the invitee joined."""
     if invitation.invited_by is None:

@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
+from engagex.core.tenancy import workspace_language
 from engagex.notifications.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,9 @@ def notification_send(
     """Notify each active recipient in-app and, when `email`, by mail after the commit.
 
     `link` is a path in the current console (e.g. an admin change page); emails carry it as
-    an absolute URL on the workspace's own domain.
+    an absolute URL on the workspace's own domain. Callers write `title` and `body` under
+    `workspace_language()`, so a workspace's notifications all speak its default language,
+    whoever (a member in another language, a task) triggered them.
     """
     recipients = [user for user in recipients if user.is_active]
     notifications = Notification.objects.bulk_create(
@@ -36,8 +39,10 @@ def notification_send(
     if email and recipients:
         addresses = sorted({user.email for user in recipients})
         context = {"title": str(title), "body": str(body), "url": _absolute(link)}
-        text = render_to_string("notifications/email/notification.txt", context)
-        html = render_to_string("notifications/email/notification.html", context)
+        # The email's own words match the notification's: the workspace's language.
+        with workspace_language():
+            text = render_to_string("notifications/email/notification.txt", context)
+            html = render_to_string("notifications/email/notification.html", context)
         subject = str(title)
 
         def deliver():

@@ -9,7 +9,12 @@ from tenants.models import Tenant
 
 
 def owners_notify(tenant: Tenant, *, title: str, body: str, level: str) -> int:
-    """In-app and email notification to every active Owner of `tenant`."""
+    """In-app and email notification to every active Owner of `tenant`.
+
+    Callers word `title` and `body` under `translation.override(tenant.default_language)`:
+    a webhook or platform job has no reader's language, and a workspace's notifications
+    all speak its own.
+    """
     with schema_context(tenant.schema_name):
         sent = notification_send_to_role(
             role=roles.OWNER,

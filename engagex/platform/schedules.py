@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
@@ -55,28 +55,32 @@ def _trial_step(account: BillingAccount, now: datetime) -> str:
             account, account.plan.name, S.TRIALING,
             source=PlanChange.Source.SCHEDULE, actor="trial expiry",
         )  # fmt: skip
-        owners_notify(
-            account.tenant,
-            title=_("Your free trial has ended"),
-            body=_(
-                "The workspace is read-only now: you can log in and export. Choose a plan "
-                "on the Billing page to send and import again."
-            ),
-            level="error",
-        )
+        with translation.override(account.tenant.default_language or None):
+            owners_notify(
+                account.tenant,
+                title=_("Your free trial has ended"),
+                body=_(
+                    "The workspace is read-only now: you can log in and export. Choose a plan "
+                    "on the Billing page to send and import again."
+                ),
+                level="error",
+            )
         return "expired"
     for days in sorted(settings.BILLING_TRIAL_WARNING_DAYS):
         already = account.trial_warning_sent is not None and account.trial_warning_sent <= days
         if left <= timedelta(days=days) and not already:
             account.trial_warning_sent = days
             account.save(update_fields=["trial_warning_sent", "updated_at"])
-            owners_notify(
-                account.tenant,
-                title=_("Your free trial ends in %(days)s day(s)") % {"days": days},
-                body=_("It ends on %(date)s. Choose a plan on the Billing page to keep sending.")
-                % {"date": f"{account.trial_ends_at:%Y-%m-%d %H:%M} UTC"},
-                level="warning",
-            )
+            with translation.override(account.tenant.default_language or None):
+                owners_notify(
+                    account.tenant,
+                    title=_("Your free trial ends in %(days)s day(s)") % {"days": days},
+                    body=_(
+                        "It ends on %(date)s. Choose a plan on the Billing page to keep sending."
+                    )
+                    % {"date": f"{account.trial_ends_at:%Y-%m-%d %H:%M} UTC"},
+                    level="warning",
+                )
             return "warned"
     return ""
 

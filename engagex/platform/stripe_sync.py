@@ -12,7 +12,7 @@ import stripe
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -286,40 +286,42 @@ def billing_payment_failed(*, invoice: dict, event_id: str = "") -> BillingAccou
         )
     if account is not None:
         grace = account.grace_ends_at
-        owners_notify(
-            account.tenant,
-            title=_("Payment failed for your EngageX subscription"),
-            body=_(
-                "Stripe could not collect the payment for invoice %(number)s. Update the card "
-                "on the Billing page%(grace)s."
+        with translation.override(account.tenant.default_language or None):
+            owners_notify(
+                account.tenant,
+                title=_("Payment failed for your EngageX subscription"),
+                body=_(
+                    "Stripe could not collect the payment for invoice %(number)s. Update the card "
+                    "on the Billing page%(grace)s."
+                )
+                % {
+                    "number": invoice.get("number") or invoice.get("id"),
+                    "grace": (
+                        _(" before %(date)s, when the workspace turns read-only")
+                        % {"date": f"{grace:%Y-%m-%d}"}
+                        if grace
+                        else ""
+                    ),
+                },
+                level="error",
             )
-            % {
-                "number": invoice.get("number") or invoice.get("id"),
-                "grace": (
-                    _(" before %(date)s, when the workspace turns read-only")
-                    % {"date": f"{grace:%Y-%m-%d}"}
-                    if grace
-                    else ""
-                ),
-            },
-            level="error",
-        )
     return account
 
 
 def billing_trial_will_end(*, subscription: dict) -> None:
     account = _account_for(subscription)
     if account is not None:
-        owners_notify(
-            account.tenant,
-            title=_("Your trial ends soon"),
-            body=_("Stripe will start charging for %(plan)s on %(date)s.")
-            % {
-                "plan": account.plan.name,
-                "date": f"{_timestamp(subscription.get('trial_end')):%Y-%m-%d}",
-            },
-            level="warning",
-        )
+        with translation.override(account.tenant.default_language or None):
+            owners_notify(
+                account.tenant,
+                title=_("Your trial ends soon"),
+                body=_("Stripe will start charging for %(plan)s on %(date)s.")
+                % {
+                    "plan": account.plan.name,
+                    "date": f"{_timestamp(subscription.get('trial_end')):%Y-%m-%d}",
+                },
+                level="warning",
+            )
 
 
 def invoice_subscription(invoice: dict) -> str:

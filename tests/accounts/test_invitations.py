@@ -413,3 +413,22 @@ def test_a_members_page_does_not_offer_save_and_add_another(owner_client, owner)
 
     assert 'name="_save"' in body
     assert 'name="_addanother"' not in body
+
+
+def test_the_joined_notice_speaks_the_workspaces_language_not_the_invitees(
+    tenant, owner, django_capture_on_commit_callbacks
+):
+    """Written once for the inviter: in the workspace's default language (German here),
+    although the invitee accepted in Spanish; its email likewise."""
+    type(tenant).objects.filter(pk=tenant.pk).update(default_language="de")
+    _, path = _invite(tenant, owner)
+    client = TenantClient(tenant)
+    client.cookies["django_language"] = "es"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _accept(client, path)
+
+    with schema_context(tenant.schema_name):
+        notice = Notification.objects.get(recipient=owner)
+    assert notice.title == "New Person ist dem Arbeitsbereich beigetreten"
+    assert mail.outbox[-1].subject == "New Person ist dem Arbeitsbereich beigetreten"

@@ -184,3 +184,22 @@ def test_an_admin_page_reads_the_billing_account_and_the_owner_role_once(
     selects = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
     assert sum('"billing_billingaccount"' in sql for sql in selects) == 1
     assert sum("'Owner'" in sql for sql in selects) == 1
+
+
+def test_stock_plan_texts_are_translated_and_a_superusers_own_are_shown_as_written(
+    owner_client, monkeypatch
+):
+    """Plans are rows a superuser may reword; the seeded wording goes through the catalogue
+    (a marked translation stands in for it here), an edited one is shown as it was typed."""
+    from engagex.billing.models import Plan
+    from engagex.billing.services import plans
+
+    monkeypatch.setattr(plans, "gettext", lambda text: f"«{text}»")
+    Plan.objects.filter(code="pro").update(description="Our own words.")
+
+    page = owner_client.get(URL).content.decode()
+
+    assert 'data-testid="billing-plan">«Free Trial»<' in page
+    assert "«For a small list: one domain, two seats.»" in page
+    assert "Our own words." in page
+    assert "«Our own words.»" not in page

@@ -304,3 +304,14 @@ def test_a_from_address_outside_the_verified_domains_is_a_form_error(owner_clien
     assert "ceo@bank.example is not on a verified sender domain" in response.content.decode()
     with schema_context(tenant.schema_name):
         assert not Campaign.objects.exists()
+
+
+def test_a_duplicate_is_named_in_the_language_of_whoever_copies_it(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        campaign = CampaignFactory(name="Original")
+    owner_client.cookies["django_language"] = "es"
+
+    owner_client.post(_url("admin:campaigns_campaign_duplicate_detail", campaign.pk))
+
+    with schema_context(tenant.schema_name):
+        assert Campaign.objects.filter(name="Copia de Original").count() == 1

@@ -410,3 +410,18 @@ def test_every_export_is_in_the_audit_log(owner_client, owner, tenant):
         ]
         assert {entry.user_id for entry, _ in exports} == {owner.pk}
         assert {entry.content_type.model for entry, _ in exports} == {"contact"}
+
+
+def test_the_export_audit_entry_is_written_in_the_workspaces_language(owner_client, tenant):
+    """Every Owner reads the same audit row: in the workspace's language (German), not the
+    exporting member's (Spanish)."""
+    type(tenant).objects.filter(pk=tenant.pk).update(default_language="de")
+    owner_client.cookies["django_language"] = "es"
+    with schema_context(tenant.schema_name):
+        ContactFactory.create_batch(2)
+
+    b"".join(owner_client.get(_url(CSV_URL)).streaming_content)
+
+    with schema_context(tenant.schema_name):
+        entry = LogEntry.objects.get()
+    assert entry.object_repr == "Kontakte"

@@ -541,3 +541,25 @@ def test_abandoned_dry_runs_are_cancelled_by_the_daily_cleanup(in_tenant):
     assert job.status == ImportJob.Status.CANCELLED
     assert fresh.status == ImportJob.Status.VALIDATED
     assert not importing._stage_exists(job)
+
+
+def test_the_rejected_rows_file_speaks_the_workspaces_language(tenant, owner_client):
+    """Its header names the columns as the import page does, in the workspace's language,
+    not the importer's internal field names."""
+    type(tenant).objects.filter(pk=tenant.pk).update(default_language="de")
+    owner_client.cookies["django_language"] = "es"  # whoever imports, in whatever language
+    add = reverse("admin:contacts_importjob_add", urlconf="config.urls_tenants")
+    data = b"email,first_name\nann@example.com,Ann\nbroken,Bob\n"
+    job_url = owner_client.post(add, {"file": upload("people.csv", data), "encoding": "auto"})[
+        "Location"
+    ]
+    owner_client.post(job_url, MAPPING_POST)
+
+    report = owner_client.get(
+        job_url.rstrip("/").rsplit("/", 2)[0] + f"/{_job_id(job_url)}/errors.csv"
+    )
+
+    header = b"".join(report.streaming_content).decode().splitlines()[0]
+    assert header == (
+        "Zeile,email,first_name,Nachname,Telefon,Sprache,Zeitzone,Status,Spalte,Grund"
+    )

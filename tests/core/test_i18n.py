@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.core import mail
 from django.test import Client
@@ -96,3 +98,51 @@ def test_the_unsubscribe_footer_added_to_a_campaign_speaks_the_workspaces_langua
     assert "Recibe este correo de" in prepared.html.text
     assert "Cancelar suscripción</a>" in prepared.html.text
     assert "Cancelar suscripción: " in prepared.text.text
+
+
+def test_role_choices_and_the_upload_help_follow_the_readers_language(owner_client):
+    """Both were once formatted when their module loaded, so they stayed English."""
+    owner_client.cookies["django_language"] = "es"
+
+    invite = owner_client.get("/admin/accounts/invitation/add/").content.decode()
+    upload = owner_client.get("/admin/contacts/importjob/add/").content.decode()
+
+    assert "Owner — Todo, incluida la facturación" in invite
+    assert "Everything, including billing" not in invite
+    assert "JSON (una lista de objetos), hasta 150 MB." in upload
+    assert "150.0" not in upload
+    assert "150,0" not in upload
+
+
+def test_the_dashboard_chart_speaks_the_readers_language(tenant):
+    from django.utils import timezone, translation
+    from django.utils.formats import date_format
+    from django_tenants.utils import schema_context
+
+    from engagex.analytics.selectors import _workspace_dashboard
+
+    with schema_context(tenant.schema_name), translation.override("es"):
+        growth = json.loads(_workspace_dashboard(limit=1000, days=30)["growth"])
+        today = date_format(timezone.now().date(), "j M")
+
+    assert growth["datasets"][0]["label"] == "Contactos nuevos"
+    assert growth["labels"][-1] == today
+
+
+def test_a_campaign_sent_notice_speaks_the_workspaces_language(tenant, owner):
+    """Whoever's request or task finishes the send (here one in Spanish), the notice is
+    written in the workspace's default language, German."""
+    from django.utils import translation
+    from django_tenants.utils import schema_context
+
+    from engagex.campaigns.services.sending import _notify_sent
+    from engagex.notifications.models import Notification
+    from tests.factories.campaigns import CampaignFactory
+
+    type(tenant).objects.filter(pk=tenant.pk).update(default_language="de")
+    with schema_context(tenant.schema_name), translation.override("es"):
+        campaign = CampaignFactory(name="Herbst", created_by=owner)
+        _notify_sent(campaign)
+        note = Notification.objects.get(recipient=owner)
+
+    assert (note.title, note.body) == ("Kampagne gesendet: Herbst", "0 gesendet, 0 nicht gesendet.")

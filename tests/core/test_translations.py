@@ -197,32 +197,52 @@ def _unmarked_python(path: Path):
     tree = ast.parse(path.read_text(), filename=str(path))
     documentation = path.is_relative_to(ROOT / "engagex" / "api")
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
+        if isinstance(node, ast.Dict):  # {"label": "…"}: a chart's legend, a menu item
+            candidates = [
+                text
+                for key, value in zip(node.keys, node.values, strict=True)
+                if key is not None
+                and _literal(key) in DICT_READ_KEYS
+                and not (documentation and _literal(key) in DOCUMENTATION_KEYWORDS)
+                for text in _texts(value)
+            ]
+        elif isinstance(node, ast.Call):
+            candidates = _unmarked_call_texts(node, documentation)
+        else:
             continue
-        name = _call_name(node)
-        candidates = []
-        if name in READ_CALLS:
-            text_args = node.args[1:] if name in {"message_user", "add_error"} else node.args
-            candidates += [t for arg in text_args[:1] for t in _texts(arg)]
-        if (
-            name in MESSAGE_FUNCTIONS
-            and isinstance(node.func, ast.Attribute)
-            and isinstance(node.func.value, ast.Name)
-            and node.func.value.id == "messages"
-        ):
-            candidates += [t for arg in node.args[1:2] for t in _texts(arg)]
-        candidates += [
-            t
-            for kw in node.keywords
-            if kw.arg in READ_KEYWORDS and not (documentation and kw.arg in DOCUMENTATION_KEYWORDS)
-            for t in _texts(kw.value)
-        ]
         for text in candidates:
             value = _literal(text)
             if value is None:  # an f-string: its literal parts are what a person reads
                 value = "".join(_literal(part) or "" for part in text.values)
             if _reads_as_text(value):
                 yield f"{_where(path)}:{text.lineno}: {value!r}"
+
+
+# Keys of dict literals whose value a person reads.
+DICT_READ_KEYS = {"label", "title", "description"}
+
+
+def _unmarked_call_texts(node: ast.Call, documentation: bool) -> list[ast.AST]:
+    """The texts a person reads among a call's arguments."""
+    name = _call_name(node)
+    candidates = []
+    if name in READ_CALLS:
+        text_args = node.args[1:] if name in {"message_user", "add_error"} else node.args
+        candidates += [t for arg in text_args[:1] for t in _texts(arg)]
+    if (
+        name in MESSAGE_FUNCTIONS
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "messages"
+    ):
+        candidates += [t for arg in node.args[1:2] for t in _texts(arg)]
+    candidates += [
+        t
+        for kw in node.keywords
+        if kw.arg in READ_KEYWORDS and not (documentation and kw.arg in DOCUMENTATION_KEYWORDS)
+        for t in _texts(kw.value)
+    ]
+    return candidates
 
 
 # Template text that is not prose: comments, scripts and styles, icon ligatures, tags, entities.
@@ -273,7 +293,7 @@ def _unmarked_template(path: Path):
 
 # Modules whose messages only machines read (SendGrid's and Stripe's webhook answers).
 MACHINE_FACING = {"engagex/analytics/views.py", "engagex/platform/webhooks.py"}
-CODE_LIKE = re.compile(r"<|\b(SELECT|INSERT|UPDATE|DELETE|CASE|WHEN)\b|;\s*\w+-\w+:|v=spf1")
+CODE_LIKE = re.compile(r"<|\b(SELECT|INSERT|UPDATE|DELETE|CASE|WHEN|NULL)\b|;\s*\w+-\w+:|v=spf1")
 
 
 def _unmarked_constants(path: Path):
@@ -332,3 +352,212 @@ def test_the_checks_find_what_they_look_for(tmp_path):
     planted_texts = ["This is not translated.", "constant sentence", "Left in English", "Type here"]
     for planted in planted_texts:
         assert any(planted in line for line in unmarked), planted
+
+
+# --- Text fixed at import time ---------------------------------------------------------------
+def _import_time_nodes(tree: ast.Module):
+    """The nodes Python evaluates when the module is imported: module and class bodies
+    (with their comprehensions), not function bodies or lambdas."""
+    pending = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue
+        yield node
+        pending.extend(ast.iter_child_nodes(node))
+
+
+# Module constants people read whole: choices and labels.
+READ_CONSTANTS = re.compile(r"(CHOICES|LABELS?|TITLES?)$")
+
+
+def _fstring_text(node: ast.JoinedStr) -> str:
+    return "".join(_literal(part) or "" for part in node.values)
+
+
+def _is_marked(node) -> bool:
+    return isinstance(node, ast.Call) and _call_name(node) in MARKERS
+
+
+def _import_time_formatting(path: Path):
+    """A translated message formatted (or an f-string built) when the module is imported is
+    fixed in the language of the process that imported it: English, for good."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in _import_time_nodes(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and _is_marked(node.left):
+            message = _message_ids(_call_name(node.left), node.left.args)
+            yield f"{_where(path)}:{node.lineno}: {message}"
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "format"
+            and _is_marked(node.func.value)
+        ):
+            yield f"{_where(path)}:{node.lineno}: .format() of a message"
+        elif (
+            isinstance(node, ast.JoinedStr)
+            and _reads_as_text(_fstring_text(node))
+            and not CODE_LIKE.search(_fstring_text(node))
+        ):
+            yield f"{_where(path)}:{node.lineno}: f-string {_fstring_text(node)!r}"
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and READ_CONSTANTS.search(target.id)
+            for target in node.targets
+        ):
+            for inner in ast.walk(node.value):
+                if isinstance(inner, ast.JoinedStr):
+                    yield f"{_where(path)}:{inner.lineno}: f-string in {node.targets[0].id}"
+
+
+# Class attributes a person reads (an AppConfig's or a Meta's names).
+READ_ATTRIBUTES_OF_CLASSES = {"verbose_name", "verbose_name_plural"}
+
+
+def _unmarked_class_attributes(path: Path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for statement in node.body:
+            if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+                continue
+            target = statement.targets[0]
+            value = _literal(statement.value)
+            if (
+                isinstance(target, ast.Name)
+                and target.id in READ_ATTRIBUTES_OF_CLASSES
+                and value
+                and _reads_as_text(value)
+            ):
+                yield f"{_where(path)}:{statement.lineno}: {target.id} = {value!r}"
+
+
+def test_no_message_is_fixed_in_one_language_at_import_time():
+    found = [line for path in _python_files() for line in _import_time_formatting(path)]
+    found += [line for path in _python_files() for line in _unmarked_class_attributes(path)]
+
+    assert not found, f"{len(found)} texts are fixed when the module is imported:\n" + (
+        "\n".join(found)
+    )
+
+
+# --- Labels the console takes from models ----------------------------------------------------
+def _console_field_names(model_admin) -> set[str]:
+    """Model fields a console page labels: columns, filters, form and read-only fields."""
+    names = [*model_admin.list_display, *model_admin.readonly_fields]
+    names += [
+        item if isinstance(item, str) else item[0]
+        for item in model_admin.list_filter
+        if isinstance(item, str | tuple)
+    ]
+    if model_admin.fieldsets:
+        for _name, options in model_admin.fieldsets:
+            for entry in options.get("fields", ()):
+                names += [entry] if isinstance(entry, str) else list(entry)
+    elif model_admin.fields:
+        for entry in model_admin.fields:
+            names += [entry] if isinstance(entry, str) else list(entry)
+    else:
+        exclude = set(model_admin.exclude or ())
+        fields = model_admin.model._meta.fields + model_admin.model._meta.many_to_many
+        names += [f.name for f in fields if f.editable and not f.auto_created]
+        names = [name for name in names if name not in exclude]
+    return {name for name in names if isinstance(name, str)}
+
+
+# Fields django-tenants declares: their English labels are the library's to translate.
+LIBRARY_FIELDS = {
+    "tenants.Tenant.schema_name", "tenants.Domain.domain", "tenants.Domain.is_primary",
+    "tenants.Domain.tenant",
+}  # fmt: skip
+
+
+def _untranslated_model_labels():
+    from django.db.models import Field
+    from django.utils.functional import Promise
+
+    from tests.core.test_admin_smoke import admin_sites
+
+    for site in admin_sites():
+        for model, model_admin in site._registry.items():
+            if not model.__module__.startswith(("engagex.", "tenants.")):
+                continue
+            for attribute in ("verbose_name", "verbose_name_plural"):
+                if not isinstance(model._meta.original_attrs.get(attribute), Promise):
+                    yield f"{model._meta.label}: Meta.{attribute}"
+            for name in sorted(_console_field_names(model_admin)):
+                try:
+                    field = model._meta.get_field(name.split("__")[0])
+                except Exception:  # noqa: S112 - an admin method or a related lookup, not a field
+                    continue
+                if f"{model._meta.label}.{name}" in LIBRARY_FIELDS:
+                    continue
+                if isinstance(field, Field) and not isinstance(field.verbose_name, Promise):
+                    yield f"{model._meta.label}.{name}: {field.verbose_name!r}"
+
+
+def test_every_model_label_the_console_shows_is_translated():
+    """A field's name in a column, filter or form comes from its `verbose_name`: without
+    `_()` it stays English ("created at") on a Spanish page."""
+    found = list(_untranslated_model_labels())
+
+    assert not found, f"{len(found)} model labels the console shows are not translated:\n" + (
+        "\n".join(found)
+    )
+
+
+# --- Unfold's messages -----------------------------------------------------------------------
+def _unfold_messages() -> set[str]:
+    import unfold
+
+    package = Path(unfold.__file__).parent
+    found = {message for path in package.rglob("*.html") for message, _ in _template_messages(path)}
+    found |= {message for path in package.rglob("*.py") for message, _ in _python_messages(path)}
+    return found
+
+
+def test_the_unfold_messages_we_translate_are_still_unfolds():
+    """`engagex/core/unfold_strings.py` copies unfold's msgids into our catalogue; an unfold
+    upgrade that rewords one would leave its text English again, so it fails here."""
+    from engagex.core.unfold_strings import UNFOLD_MESSAGES
+
+    stale = sorted(set(UNFOLD_MESSAGES) - _unfold_messages())
+
+    assert len(UNFOLD_MESSAGES) == len(set(UNFOLD_MESSAGES))
+    assert "This page yielded into no results. Create a new item or reset your filters." in (
+        UNFOLD_MESSAGES
+    )
+    assert not stale, "No longer in unfold's templates or code:\n" + "\n".join(stale)
+
+
+def test_the_import_time_and_label_checks_find_what_they_look_for(tmp_path):
+    """Planted: a message formatted at import time, an f-string in choices, an app name and a
+    chart label left unmarked; and their lazy, marked forms, which pass."""
+    module = tmp_path / "planted.py"
+    module.write_text(
+        "from django.utils.text import format_lazy\n"
+        "from django.utils.translation import gettext_lazy as _\n"
+        "ROLE_CHOICES = [(r, f'{r} — {DESCRIPTIONS[r]}') for r in ROLES]\n"
+        "LAZY_CHOICES = [(r, format_lazy('{} — {}', r, DESCRIPTIONS[r])) for r in ROLES]\n"
+        "class Form:\n"
+        "    help = _('Up to %(size)s.') % {'size': SIZE}\n"
+        "    def later(self):\n"
+        "        return _('Up to %(size)s.') % {'size': SIZE}\n"
+        "class Config:\n"
+        "    verbose_name = 'Contacts'\n"
+        "class Marked:\n"
+        "    verbose_name = _('Contacts')\n"
+        "def chart():\n"
+        "    return {'label': 'New contacts', 'data': []}, {'label': _('New contacts')}\n"
+    )
+
+    import_time = list(_import_time_formatting(module))
+    attributes = list(_unmarked_class_attributes(module))
+    unmarked = list(_unmarked_python(module))
+
+    assert sorted(line.split(": ", 1)[0] for line in import_time) == [
+        f"{_where(module)}:3",
+        f"{_where(module)}:6",
+    ]
+    assert attributes == [f"{_where(module)}:10: verbose_name = 'Contacts'"]
+    assert unmarked == [f"{_where(module)}:14: 'New contacts'"]

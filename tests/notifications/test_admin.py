@@ -35,3 +35,14 @@ def test_mark_all_read_asks_on_get_and_marks_only_my_notifications_on_post(
     with schema_context(tenant.schema_name):
         assert _unread(owner) == 0
         assert _unread(colleague) == 1
+
+
+def test_the_level_badge_shows_the_levels_name_in_the_readers_language(tenant, owner, owner_client):
+    with schema_context(tenant.schema_name):
+        notification_send(recipients=[owner], title="Import finished", level="success")
+    owner_client.cookies["django_language"] = "es"
+
+    page = owner_client.get(_url("admin:notifications_notification_changelist")).content.decode()
+
+    assert "Éxito" in page
+    assert ">success<" not in page.replace(" ", "").replace("\n", "")

@@ -1,15 +1,17 @@
 """Plans: the defaults a new platform starts with and the trial every workspace begins on."""
 
 from django.conf import settings
+from django.utils.translation import gettext, gettext_noop
 
 from engagex.billing.models import Plan
 
 # Sensible defaults for `seed_plans`; a superuser edits them afterwards in the platform admin.
+# Names and descriptions are stored in English and translated when shown (`plan_text`).
 PLAN_DEFAULTS = [
     {
         "code": "free-trial",
-        "name": "Free Trial",
-        "description": "Everything in Pro for 14 days, no card needed.",
+        "name": gettext_noop("Free Trial"),
+        "description": gettext_noop("Everything in Pro for 14 days, no card needed."),
         "position": 0,
         "is_trial": True,
         "trial_days": 14,
@@ -23,8 +25,8 @@ PLAN_DEFAULTS = [
     },
     {
         "code": "basic",
-        "name": "Basic",
-        "description": "For a small list: one domain, two seats.",
+        "name": gettext_noop("Basic"),
+        "description": gettext_noop("For a small list: one domain, two seats."),
         "position": 1,
         "monthly_price": 19,
         "contact_limit": 5_000,
@@ -35,8 +37,8 @@ PLAN_DEFAULTS = [
     },
     {
         "code": "pro",
-        "name": "Pro",
-        "description": "Growing teams: more seats, domains and the API.",
+        "name": gettext_noop("Pro"),
+        "description": gettext_noop("Growing teams: more seats, domains and the API."),
         "position": 2,
         "monthly_price": 79,
         "contact_limit": 50_000,
@@ -47,8 +49,10 @@ PLAN_DEFAULTS = [
     },
     {
         "code": "premium",
-        "name": "Premium",
-        "description": "High volume: a million contacts, unlimited seats and domains.",
+        "name": gettext_noop("Premium"),
+        "description": gettext_noop(
+            "High volume: a million contacts, unlimited seats and domains."
+        ),
         "position": 3,
         "monthly_price": 299,
         "contact_limit": 1_000_000,
@@ -58,6 +62,17 @@ PLAN_DEFAULTS = [
         "api_access": True,
     },
 ]
+
+
+STOCK_TEXTS = frozenset(
+    text for spec in PLAN_DEFAULTS for text in (spec["name"], spec["description"])
+)
+
+
+def plan_text(value: str) -> str:
+    """A plan's name or description in the active language while it is the stock wording;
+    a superuser's own wording is shown as written."""
+    return gettext(value) if value in STOCK_TEXTS else value
 
 
 def plans_seed() -> list[str]:

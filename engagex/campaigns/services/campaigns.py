@@ -9,7 +9,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.formats import number_format
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from engagex.billing.services.accounts import ensure_writable
 from engagex.campaigns.models import Campaign, CampaignRecipient
@@ -28,7 +29,8 @@ from engagex.campaigns.services.usage import (  # noqa: F401 - MONTHLY_LIMIT: re
 )
 from engagex.contacts.models import Contact, ContactStatus
 from engagex.core.audit import AuditVerb, audit_record
-from engagex.core.tenancy import current_schema, current_tenant
+from engagex.core.tenancy import current_schema, current_tenant, workspace_language
+from engagex.email_templates.services import COPY_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +82,7 @@ def campaign_delete(*, campaign: Campaign) -> None:
 
 def campaign_duplicate(*, campaign: Campaign, user=None) -> Campaign:
     copy = Campaign.objects.create(
-        name=f"Copy of {campaign.name}"[:150],
+        name=COPY_NAME.format(name=campaign.name)[: Campaign._meta.get_field("name").max_length],
         template=campaign.template,
         subject_override=campaign.subject_override,
         from_name=campaign.from_name,
@@ -105,8 +107,7 @@ def campaign_schedule(*, campaign: Campaign, send_at, user=None, via: str = "") 
     campaign.started_by = user or campaign.started_by
     campaign.save(update_fields=["send_at", "started_by", "updated_at"])
     campaign = campaign_transition(campaign, S.SCHEDULED)
-    when = f"{timezone.localtime(send_at):%Y-%m-%d %H:%M %Z}"
-    _audit(user, AuditVerb.SCHEDULED, campaign, f"for {when}", via)
+    _audit(user, AuditVerb.SCHEDULED, campaign, _schedule_note(send_at), via)
     return campaign
 
 
@@ -168,7 +169,7 @@ def campaign_start(*, campaign_id: int, user=None, via: str = "") -> Campaign:
         campaign.save()
         campaign_transition(campaign, S.SENDING)
         _send_round_begin(campaign)
-        _audit(user, AuditVerb.SENT, campaign, f"{count:,} recipients", via)
+        _audit(user, AuditVerb.SENT, campaign, _recipients_note(count), via)
     return campaign
 
 
@@ -242,13 +243,34 @@ def campaign_cancel(*, campaign: Campaign, user=None, via: str = "") -> Campaign
     return campaign
 
 
+# Audit details are written once for every reader: in the workspace's language.
+@workspace_language()
+def _schedule_note(send_at) -> str:
+    when = f"{timezone.localtime(send_at):%Y-%m-%d %H:%M %Z}"
+    return gettext("for %(when)s") % {"when": when}
+
+
+@workspace_language()
+def _recipients_note(count: int) -> str:
+    return ngettext("%(count)s recipient", "%(count)s recipients", count) % {
+        "count": number_format(count, force_grouping=True)
+    }
+
+
+@workspace_language()
 def _progress_note(campaign: Campaign) -> str:
     if not campaign.started_at:
         return ""
     sent = campaign.recipients.filter(status=CampaignRecipient.Status.SENT).count()
     flying = campaign_in_flight(campaign.pk)
-    note = f"{sent:,} of {campaign.recipients_total:,} sent"
-    return f"{note}, {flying:,} in flight" if flying else note
+    numbers = {
+        "sent": number_format(sent, force_grouping=True),
+        "total": number_format(campaign.recipients_total, force_grouping=True),
+        "flying": number_format(flying, force_grouping=True),
+    }
+    if flying:
+        return gettext("%(sent)s of %(total)s sent, %(flying)s in flight") % numbers
+    return gettext("%(sent)s of %(total)s sent") % numbers
 
 
 def campaign_settle(campaign_id: int) -> Campaign | None:

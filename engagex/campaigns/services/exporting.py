@@ -1,6 +1,8 @@
 import csv
 
 from django.db.models import QuerySet
+from django.utils.formats import number_format
+from django.utils.translation import ngettext
 
 from engagex.campaigns.models import CampaignRecipient
 from engagex.contacts.services.exporting import (
@@ -9,6 +11,7 @@ from engagex.contacts.services.exporting import (
     cell_neutralise,
     export_time_zone,
 )
+from engagex.core.tenancy import workspace_language
 
 COLUMNS = [
     ("email", "Email"),
@@ -41,3 +44,11 @@ def recipients_csv_stream(queryset: QuerySet[CampaignRecipient]):
     rows = queryset.order_by("pk").annotate(**local).values_list(*names)
     for values in rows.iterator(chunk_size=5000):
         yield writer.writerow([cell_neutralise(v) for v in values])
+
+
+def recipients_export_note(count: int) -> str:
+    """The audit detail of a recipients export, in the workspace's language."""
+    with workspace_language():
+        return ngettext("%(count)s recipient as CSV", "%(count)s recipients as CSV", count) % {
+            "count": number_format(count, force_grouping=True)
+        }

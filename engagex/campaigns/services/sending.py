@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.db.models.functions import Now
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.translation import gettext, gettext_lazy
 
@@ -54,7 +55,7 @@ from engagex.campaigns.services.unsubscribe import (
 from engagex.campaigns.services.usage import UNCONFIRMED_MESSAGE_ID, usage_true_up
 from engagex.contacts.models import Contact, ContactStatus
 from engagex.core.ids import id_from_text
-from engagex.core.tenancy import current_schema, current_tenant
+from engagex.core.tenancy import current_schema, current_tenant, workspace_language
 from engagex.email_templates.sandbox import (
     MERGE_FIELD_FORMAT,
     MergeTemplate,
@@ -579,6 +580,7 @@ def _finish_if_done(campaign_id: int) -> bool:
     return True
 
 
+@workspace_language()
 def _notify_sent(campaign: Campaign) -> None:
     from engagex.campaigns.services.state import campaign_starter
     from engagex.notifications.services import notification_send
@@ -600,7 +602,10 @@ def _notify_sent(campaign: Campaign) -> None:
         ),
         title=gettext("Campaign sent: %(name)s") % {"name": campaign.name},
         body=gettext("%(sent)s sent, %(failed)s not sent.")
-        % {"sent": f"{counts.get(R.SENT, 0):,}", "failed": f"{counts.get(R.FAILED, 0):,}"},
+        % {
+            "sent": number_format(counts.get(R.SENT, 0), force_grouping=True),
+            "failed": number_format(counts.get(R.FAILED, 0), force_grouping=True),
+        },
         level="success",
         email=True,
     )

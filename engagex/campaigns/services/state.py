@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from engagex.campaigns.models import Campaign, CampaignRecipient
+from engagex.core.tenancy import workspace_language
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -110,6 +112,10 @@ def _link(campaign: Campaign) -> str:
     )
 
 
+def _number(count: int) -> str:
+    return number_format(count, force_grouping=True)
+
+
 def _counts(campaign: Campaign) -> dict:
     from django.db.models import Count
 
@@ -120,6 +126,7 @@ def _counts(campaign: Campaign) -> dict:
     )
 
 
+@workspace_language()
 def _notify_failed(campaign: Campaign) -> None:
     """Tell the person who started it, and the Owners and Admins, that it stopped for good."""
     from engagex.accounts import roles
@@ -141,6 +148,7 @@ def _notify_failed(campaign: Campaign) -> None:
     )
 
 
+@workspace_language()
 def _notify_cancelled(campaign: Campaign) -> None:
     from engagex.notifications.services import notification_send
 
@@ -153,13 +161,14 @@ def _notify_cancelled(campaign: Campaign) -> None:
         recipients=[starter],
         title=gettext("Campaign cancelled: %(name)s") % {"name": campaign.name},
         body=gettext("%(sent)s sent before it stopped; %(unsent)s will not get it.")
-        % {"sent": f"{sent:,}", "unsent": f"{sum(counts.values()) - sent:,}"},
+        % {"sent": _number(sent), "unsent": _number(sum(counts.values()) - sent)},
         link=_link(campaign),
         level="warning",
         email=True,
     )
 
 
+@workspace_language()
 def _notify_paused(campaign: Campaign) -> None:
     from engagex.notifications.services import notification_send
 
@@ -173,8 +182,8 @@ def _notify_paused(campaign: Campaign) -> None:
         body=gettext("%(reason)s %(sent)s sent so far; %(waiting)s wait until it is resumed.")
         % {
             "reason": campaign.failure_reason,
-            "sent": f"{counts.get(CampaignRecipient.Status.SENT, 0):,}",
-            "waiting": f"{counts.get(CampaignRecipient.Status.PENDING, 0):,}",
+            "sent": _number(counts.get(CampaignRecipient.Status.SENT, 0)),
+            "waiting": _number(counts.get(CampaignRecipient.Status.PENDING, 0)),
         },
         link=_link(campaign),
         level="warning",

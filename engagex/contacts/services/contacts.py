@@ -7,11 +7,13 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy, ngettext
 
 from engagex.billing.limits import Limit, ensure_within
 from engagex.contacts.models import SUPPRESSED_STATUSES, Contact, ContactGroup, ContactStatus
 from engagex.core.audit import AuditVerb, audit_record
+from engagex.core.tenancy import workspace_language
 
 # A fast check for the common case; addresses it rejects get Django's full validator.
 _EMAIL_RE = re.compile(
@@ -149,7 +151,7 @@ def group_add_contacts(*, group: ContactGroup, contacts: QuerySet[Contact], user
             [group.pk, *params],
         )
         added = cursor.rowcount
-    _group_audit(user, group, f"Added {added:,} {_contacts_word(added)}")
+    _group_audit(user, group, added=added)
     return added
 
 
@@ -160,17 +162,21 @@ def group_remove_contacts(*, group: ContactGroup, contacts: QuerySet[Contact], u
     deleted, _ = through.objects.filter(
         contactgroup=group, contact__in=contacts.order_by().values("pk")
     ).delete()
-    _group_audit(user, group, f"Removed {deleted:,} {_contacts_word(deleted)}")
+    _group_audit(user, group, removed=deleted)
     return deleted
 
 
-def _contacts_word(count: int) -> str:
-    return "contact" if count == 1 else "contacts"
-
-
-def _group_audit(user, group: ContactGroup, detail: str) -> None:
-    if user is not None:
-        audit_record(user=user, verb=AuditVerb.GROUP_CHANGED, obj=group, detail=detail)
+def _group_audit(user, group: ContactGroup, *, added: int = 0, removed: int = 0) -> None:
+    """Audit a membership change (`added` or `removed` contacts), in the workspace's language."""
+    if user is None:
+        return
+    with workspace_language():
+        if removed:
+            detail = ngettext("Removed %(count)s contact", "Removed %(count)s contacts", removed)
+        else:
+            detail = ngettext("Added %(count)s contact", "Added %(count)s contacts", added)
+        detail %= {"count": number_format(removed or added, force_grouping=True)}
+    audit_record(user=user, verb=AuditVerb.GROUP_CHANGED, obj=group, detail=detail)
 
 
 @transaction.atomic

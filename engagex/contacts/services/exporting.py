@@ -19,10 +19,12 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
 from django.db.models import CharField, DateTimeField, F, Func, OuterRef, QuerySet, Value
+from django.utils.formats import number_format
+from django.utils.translation import ngettext
 
 from engagex.contacts.models import Contact, ContactGroup
 from engagex.core.audit import AuditVerb, audit_record
-from engagex.core.tenancy import current_tenant
+from engagex.core.tenancy import current_tenant, workspace_language
 
 # The header the importer relies on; not translated, so a file reads back in any language.
 FIXED_COLUMNS = [
@@ -252,7 +254,10 @@ def export_xlsx_file(queryset: QuerySet[Contact]):
 def export_record(*, user, queryset: QuerySet[Contact], file_format: str, filters: str = ""):
     """Write the audit entry of an export by `user` (how many contacts, which format/filter)."""
     count = queryset.order_by().count()
-    detail = f"{count:,} {'contact' if count == 1 else 'contacts'} as {file_format}"
-    if filters:
-        detail += f" ({filters})"
+    with workspace_language():
+        detail = ngettext(
+            "%(count)s contact as %(format)s", "%(count)s contacts as %(format)s", count
+        ) % {"count": number_format(count, force_grouping=True), "format": file_format}
+        if filters:
+            detail += f" ({filters})"
     return audit_record(user=user, verb=AuditVerb.EXPORTED, model=Contact, detail=detail[:1000])

@@ -34,6 +34,7 @@ from django.core.files import File
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_lazy
 
 from engagex.billing.limits import LIMIT_REACHED, Limit, capacity, limit_serialise
@@ -53,7 +54,7 @@ from engagex.contacts.services.reading import (
     typed_value,
 )
 from engagex.core.audit import AuditVerb, audit_record
-from engagex.core.tenancy import current_schema, current_tenant
+from engagex.core.tenancy import current_schema, current_tenant, workspace_language
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -911,16 +912,19 @@ def import_job_errors(*, job: ImportJob, limit: int = PREVIEW_ERRORS) -> list[di
 
 
 def _column_label(job: ImportJob, field: str | None) -> str:
+    """The file's own header for `field`, else the field's name as the mapping step shows it."""
     if not field:
         return ""
     for index, mapped in job.mapping.items():
         if mapped == field:
             return job.headers[int(index)]
-    return field
+    return str(mapping_rules.FIELDS.get(field, field))
 
 
+@workspace_language()
 def _write_error_report(job: ImportJob) -> None:
-    """Save a CSV of every rejected row and its reason next to the job."""
+    """Save a CSV of every rejected row and its reason next to the job (its headers in the
+    workspace's language: the file is made once, for whoever downloads it)."""
     if not any(
         job_count
         for action, job_count in _counts(job).items()
@@ -931,7 +935,7 @@ def _write_error_report(job: ImportJob) -> None:
     with tempfile.TemporaryFile() as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         writer = csv.writer(text)
-        writer.writerow(["row", *headers.values(), "column", "reason"])
+        writer.writerow([gettext("Row"), *headers.values(), gettext("Column"), gettext("Reason")])
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT row_no, email, {', '.join(FIELDS)}, error_column, error "  # noqa: S608
@@ -964,18 +968,14 @@ def import_job_confirm(*, job: ImportJob, user=None) -> ImportJob:
         raise ValidationError(DRY_RUN_EXPIRED)
     _move(job, Status.IMPORTING, phase=str(PHASE_IMPORTING), processed_rows=0, attempts=0)
     counts = job.counts
-    audit_record(
-        user=user,
-        verb=AuditVerb.IMPORTED,
-        obj=job,
-        detail=gettext("%(name)s: %(new)s new, %(update)s updated, %(rejected)s rejected")
-        % {
+    with workspace_language():
+        detail = gettext("%(name)s: %(new)s new, %(update)s updated, %(rejected)s rejected") % {
             "name": job.original_name,
-            "new": f"{counts.get('new', 0):,}",
-            "update": f"{counts.get('update', 0):,}",
-            "rejected": f"{_rejected(counts):,}",
-        },
-    )
+            "new": number_format(counts.get("new", 0), force_grouping=True),
+            "update": number_format(counts.get("update", 0), force_grouping=True),
+            "rejected": number_format(_rejected(counts), force_grouping=True),
+        }
+    audit_record(user=user, verb=AuditVerb.IMPORTED, obj=job, detail=detail)
     return job
 
 
