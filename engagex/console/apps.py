@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.utils.translation import gettext_lazy as _
 
 
 class ConsoleConfig(AppConfig):
@@ -7,7 +8,7 @@ class ConsoleConfig(AppConfig):
 
     name = "engagex.console"
     label = "console"
-    verbose_name = "EngageX console"
+    verbose_name = _("EngageX console")
     default = True
 
 
