@@ -65,7 +65,7 @@ from engagex.email_templates.sandbox import (
     merge_values,
 )
 from engagex.email_templates.services import html_to_text, html_with_preheader, merge_contact
-from tenants.sends import daily_sends_add
+from tenants.services import daily_sends_add
 
 logger = logging.getLogger(__name__)
 S = Campaign.Status

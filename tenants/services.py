@@ -1,8 +1,5 @@
-"""Emails each workspace sent per day, for the platform dashboard (the tenants app's table).
-
-Kept apart from `tenants.services` (provisioning, which sits at the top of the stack) so
-that the sending pipeline, lower down, can record its sends here.
-"""
+"""Writes to the tenants app's own tables that apps above it need (provisioning, which
+creates and deletes workspaces, is `engagex.platform.provisioning`, at the top)."""
 
 import datetime
 
