@@ -208,7 +208,7 @@ def _snapshot_recipients(campaign: Campaign) -> int:
                 "SELECT %s, a.*, 'pending', '', '', '' FROM ({}) a ORDER BY 1"
             ).format(
                 sql.Identifier(CampaignRecipient._meta.db_table),
-                sql.SQL(query),  # type: ignore[arg-type]  # the ORM's own SQL
+                sql.SQL(query),  # the ORM's own SQL
             ),
             [campaign.pk, *params],
         )

@@ -8,6 +8,7 @@ lets go of contacts being deleted (a hook it registers with contacts, below it).
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -37,7 +38,7 @@ def recipients_set_outcome(*, field: str, times: Mapping[int, datetime]) -> Coun
         "table": sql.Identifier(CampaignRecipient._meta.db_table),
         "column": sql.Identifier(field),
     }
-    params = [list(times), list(times.values())]
+    params: list[list[Any]] = [list(times), list(times.values())]
     with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL(

@@ -114,7 +114,7 @@ def contact_create(*, email: str, groups=(), source: str = "admin", **fields) ->
 def contact_status_check(*, contact: Contact, new_status: str) -> None:
     """Refuse to turn a suppressed contact back into a subscribed one."""
     old = Contact.objects.filter(pk=contact.pk).values_list("status", flat=True).first()
-    if status_resubscribes(old, new_status):
+    if old is not None and status_resubscribes(old, new_status):
         raise ValidationError(
             {"status": RESURRECT_REFUSED.format(status=ContactStatus(old).label.lower())}
         )
@@ -156,7 +156,7 @@ def group_add_contacts(*, group: ContactGroup, contacts: QuerySet[Contact], user
             sql.SQL(
                 "INSERT INTO {} (contact_id, contactgroup_id) "
                 "SELECT q.*, %s FROM ({}) q ON CONFLICT DO NOTHING"
-            ).format(through, sql.SQL(ids)),  # type: ignore[arg-type]  # the ORM's own SQL
+            ).format(through, sql.SQL(ids)),  # the ORM's own SQL
             [group.pk, *params],
         )
         added = cursor.rowcount
@@ -208,8 +208,8 @@ def contact_delete_many(*, contacts: QuerySet[Contact]) -> int:
         hook(contacts=contacts)
     through = sql.Identifier(Contact.groups.through._meta.db_table)
     table = sql.Identifier(Contact._meta.db_table)
-    ids, params = contacts.values("pk").query.sql_with_params()
-    ids = sql.SQL(ids)  # type: ignore[arg-type]  # the ORM's own SQL
+    query, params = contacts.values("pk").query.sql_with_params()
+    ids = sql.SQL(query)  # the ORM's own SQL
     with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL("DELETE FROM {} WHERE contact_id IN ({})").format(through, ids), params
