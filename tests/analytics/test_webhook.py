@@ -115,6 +115,30 @@ def test_hard_bounce_complaint_and_unsubscribe_suppress_the_contact(tenant, sent
     assert (stats.bounces_hard, stats.complaints, stats.unsubscribes) == (1, 1, 1)
 
 
+@pytest.mark.parametrize("status", ["unsubscribed", "bounced", "complained"])
+def test_events_for_a_suppressed_contact_keep_its_status_and_reason(tenant, sent, settings, status):
+    settings.SOFT_BOUNCE_THRESHOLD = 1
+    _, (a, _, _) = sent
+    with schema_context(tenant.schema_name):
+        Contact.objects.filter(pk=a.contact_id).update(status=status, status_source="earlier")
+
+    response = post(
+        [
+            event("delivered", a),
+            event("open", a),
+            event("bounce", a, type="blocked"),
+            event("bounce", a, type="bounce"),
+            event("spamreport", a),
+            event("unsubscribe", a),
+        ]
+    )
+
+    assert response.json()["stored"] == 6
+    with schema_context(tenant.schema_name):
+        contact = Contact.objects.get(pk=a.contact_id)
+        assert (contact.status, contact.status_source) == (status, "earlier")
+
+
 def test_soft_bounces_suppress_only_at_the_threshold(tenant, sent, settings):
     settings.SOFT_BOUNCE_THRESHOLD = 3
     _, (a, _, _) = sent

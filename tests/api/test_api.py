@@ -160,6 +160,27 @@ def test_bulk_upsert_creates_updates_and_never_resubscribes(tenant, api):
         assert Contact.objects.get(email="fresh@example.com").attributes == {"plan": "gold"}
 
 
+@pytest.mark.parametrize("status", ["unsubscribed", "bounced", "complained"])
+def test_bulk_upsert_keeps_a_suppressed_contact_suppressed(tenant, api, status):
+    with in_schema(tenant):
+        before = ContactFactory(email="gone@example.com", status=status, status_source="earlier")
+
+    response = api.post(
+        f"{API}/contacts/bulk-upsert/",
+        {"contacts": [{"email": "gone@example.com", "status": "subscribed"}]},
+        content_type="application/json",
+    )
+
+    assert response.json() == {"created": 0, "updated": 1}
+    with in_schema(tenant):
+        after = Contact.objects.get()
+        assert (after.status, after.status_source, after.status_changed_at) == (
+            status,
+            "earlier",
+            before.status_changed_at,
+        )
+
+
 def test_bulk_upsert_is_all_or_nothing_and_names_the_bad_item(tenant, api):
     response = api.post(
         f"{API}/contacts/bulk-upsert/",

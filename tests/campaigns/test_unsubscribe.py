@@ -63,6 +63,24 @@ def test_one_click_post_unsubscribes_without_a_csrf_token_and_is_idempotent(tena
         assert recipient.unsubscribed_at is not None
 
 
+def test_the_link_of_a_bounced_contact_keeps_it_bounced(tenant, target):
+    token, contact, _ = target
+    with schema_context(tenant.schema_name):
+        Contact.objects.filter(pk=contact.pk).update(
+            status=ContactStatus.BOUNCED, status_source="SendGrid: hard bounce"
+        )
+
+    response = public_client().post(f"/u/{token}/", {"List-Unsubscribe": "One-Click"})
+
+    assert response.status_code == 200
+    with schema_context(tenant.schema_name):
+        contact.refresh_from_db()
+        assert (contact.status, contact.status_source) == (
+            ContactStatus.BOUNCED,
+            "SendGrid: hard bounce",
+        )
+
+
 @pytest.mark.parametrize("tamper", ["flip", "truncate", "garbage"])
 def test_tampered_tokens_get_a_400_page_and_change_nothing(tenant, target, tamper):
     token, contact, _ = target

@@ -17,8 +17,19 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import get_tenant_model, schema_context
+from psycopg import sql
 
-from engagex.analytics.models import EmailEvent
+from engagex.analytics.models import CampaignActivity, CampaignLink, CampaignStats, EmailEvent
+from engagex.campaigns.models import CampaignRecipient
+from engagex.campaigns.services.outcomes import (
+    recipients_mark_hard_bounced,
+    recipients_set_outcome,
+)
+from engagex.contacts.services.status import (
+    Suppression,
+    contacts_add_soft_bounces,
+    contacts_suppress,
+)
 from engagex.core.tenancy import current_schema
 
 logger = logging.getLogger(__name__)
@@ -157,14 +168,11 @@ def _ingest_workspace(events: list[_Event], result: IngestResult) -> None:
 
 
 def _known_recipients(events: list[_Event]) -> dict[int, tuple[int, int | None]]:
-    ids = list({e.recipient_id for e in events})
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id, campaign_id, contact_id FROM campaigns_campaignrecipient "
-            "WHERE id = ANY(%s)",
-            [ids],
-        )
-        return {rid: (cid, contact) for rid, cid, contact in cursor.fetchall()}
+    ids = {e.recipient_id for e in events}
+    rows = CampaignRecipient.objects.filter(pk__in=ids).values_list(
+        "pk", "campaign_id", "contact_id"
+    )
+    return {rid: (cid, contact) for rid, cid, contact in rows}
 
 
 def _insert(events: list[_Event]) -> set[str]:
@@ -178,8 +186,8 @@ def _insert(events: list[_Event]) -> set[str]:
     columns = list(zip(*rows, strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            INSERT INTO analytics_emailevent (event_id, type, campaign_id, recipient_id,
+            sql.SQL("""
+            INSERT INTO {events} (event_id, type, campaign_id, recipient_id,
                 contact_id, occurred_at, received_at, url, bounce_type, reason, machine_open)
             SELECT u.event_id, u.type, u.campaign_id, u.recipient_id, u.contact_id,
                 u.occurred_at, now(), u.url, u.bounce_type, u.reason, u.machine_open
@@ -189,7 +197,7 @@ def _insert(events: list[_Event]) -> set[str]:
                      bounce_type, reason, machine_open)
             ON CONFLICT (event_id) DO NOTHING
             RETURNING event_id
-            """,
+            """).format(events=sql.Identifier(EmailEvent._meta.db_table)),
             [list(c) for c in columns],
         )
         return {row[0] for row in cursor.fetchall()}
@@ -242,9 +250,9 @@ def _apply(events: list[_Event]) -> None:
         "unsubscribe": "unsubscribes",
     }
     for kind, times in firsts.items():
-        newly = _set_first(FIRST_FIELDS[kind], times)
+        newly = recipients_set_outcome(field=FIRST_FIELDS[kind], times=times)
         if kind == "bounce":
-            _mark_hard_bounce(times)
+            recipients_mark_hard_bounced(ids=list(times))
         if kind in unique_counter:
             for campaign_id, count in newly.items():
                 totals[campaign_id][unique_counter[kind]] += count
@@ -252,40 +260,6 @@ def _apply(events: list[_Event]) -> None:
     _add_stats(totals)
     _add_activity(activity)
     _add_links([e for e in events if e.type == "click" and e.url])
-
-
-def _set_first(column: str, times: dict[int, datetime]) -> Counter:
-    """Record first occurrences; return, per campaign, how many recipients had none before."""
-    ids, stamps = list(times), list(times.values())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE campaigns_campaignrecipient r SET {column} = v.t
-            FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, t)
-            WHERE r.id = v.id AND r.{column} IS NULL
-            RETURNING r.campaign_id
-            """,  # noqa: S608
-            [ids, stamps],
-        )
-        newly = Counter(row[0] for row in cursor.fetchall())
-        # An earlier event that arrives late moves the first time back.
-        cursor.execute(
-            f"""
-            UPDATE campaigns_campaignrecipient r SET {column} = v.t
-            FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, t)
-            WHERE r.id = v.id AND r.{column} > v.t
-            """,  # noqa: S608
-            [ids, stamps],
-        )
-    return newly
-
-
-def _mark_hard_bounce(times: dict[int, datetime]) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE campaigns_campaignrecipient SET bounce_type = 'hard' WHERE id = ANY(%s)",
-            [list(times)],
-        )
 
 
 SUPPRESSING = {
@@ -296,46 +270,24 @@ SUPPRESSING = {
 
 def _suppress(events: list[_Event]) -> None:
     """Hard bounces, complaints and ESP unsubscribes stop all later campaigns to the contact."""
-    targets: dict[int, tuple[str, str, datetime]] = {}
+    targets: dict[int, Suppression] = {}
     soft: Counter = Counter()
     for e in events:
         if e.contact_id is None:
             continue
         if e.type == "bounce" and e.bounce_type == "hard":
-            targets.setdefault(e.contact_id, ("bounced", "SendGrid: hard bounce", e.occurred_at))
+            targets.setdefault(
+                e.contact_id, Suppression("bounced", "SendGrid: hard bounce", e.occurred_at)
+            )
         elif e.type in SUPPRESSING:
-            status, source = SUPPRESSING[e.type]
-            targets[e.contact_id] = (status, source, e.occurred_at)
+            targets[e.contact_id] = Suppression(*SUPPRESSING[e.type], at=e.occurred_at)
         elif e.type == "bounce":
             soft[e.contact_id] += 1
-    with connection.cursor() as cursor:
-        if soft:
-            cursor.execute(
-                """
-                UPDATE contacts_contact c SET soft_bounces = c.soft_bounces + v.n
-                FROM unnest(%s::bigint[], %s::int[]) AS v(id, n)
-                WHERE c.id = v.id
-                RETURNING c.id, c.soft_bounces
-                """,
-                [list(soft), list(soft.values())],
-            )
-            now = timezone.now()
-            for contact_id, count in cursor.fetchall():
-                if count >= settings.SOFT_BOUNCE_THRESHOLD and contact_id not in targets:
-                    targets[contact_id] = ("bounced", f"SendGrid: {count} soft bounces", now)
-        if targets:
-            ids = list(targets)
-            cursor.execute(
-                """
-                UPDATE contacts_contact c SET status = v.status, status_source = v.source,
-                    status_changed_at = v.t, updated_at = now()
-                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[])
-                    AS v(id, status, source, t)
-                WHERE c.id = v.id AND c.status = 'subscribed'
-                """,
-                [ids, [t[0] for t in targets.values()], [t[1] for t in targets.values()],
-                 [t[2] for t in targets.values()]],
-            )  # fmt: skip
+    now = timezone.now()
+    for contact_id, count in contacts_add_soft_bounces(counts=soft).items():
+        if count >= settings.SOFT_BOUNCE_THRESHOLD and contact_id not in targets:
+            targets[contact_id] = Suppression("bounced", f"SendGrid: {count} soft bounces", now)
+    contacts_suppress(suppressions=targets)
 
 
 STAT_FIELDS = [
@@ -349,16 +301,21 @@ def _add_stats(totals: dict[int, Counter]) -> None:
         return
     campaigns = list(totals)
     arrays = [[totals[c].get(name, 0) for c in campaigns] for name in STAT_FIELDS]
-    columns = ", ".join(STAT_FIELDS)
-    updates = ", ".join(f"{n} = s.{n} + EXCLUDED.{n}" for n in STAT_FIELDS)
-    casts = ", ".join(["%s::int[]"] * len(STAT_FIELDS))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            INSERT INTO analytics_campaignstats AS s (campaign_id, {columns})
+            sql.SQL("""
+            INSERT INTO {stats} AS s (campaign_id, {columns})
             SELECT * FROM unnest(%s::bigint[], {casts})
             ON CONFLICT (campaign_id) DO UPDATE SET {updates}
-            """,  # noqa: S608
+            """).format(
+                stats=sql.Identifier(CampaignStats._meta.db_table),
+                columns=sql.SQL(", ").join(map(sql.Identifier, STAT_FIELDS)),
+                casts=sql.SQL(", ").join([sql.SQL("%s::int[]")] * len(STAT_FIELDS)),
+                updates=sql.SQL(", ").join(
+                    sql.SQL("{0} = s.{0} + EXCLUDED.{0}").format(sql.Identifier(n))
+                    for n in STAT_FIELDS
+                ),
+            ),
             [campaigns, *arrays],
         )
 
@@ -373,12 +330,12 @@ def _add_activity(activity: Counter) -> None:
     keys = list(rows)
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            INSERT INTO analytics_campaignactivity AS a (campaign_id, hour, opens, clicks)
+            sql.SQL("""
+            INSERT INTO {activity} AS a (campaign_id, hour, opens, clicks)
             SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[], %s::int[])
             ON CONFLICT (campaign_id, hour)
             DO UPDATE SET opens = a.opens + EXCLUDED.opens, clicks = a.clicks + EXCLUDED.clicks
-            """,
+            """).format(activity=sql.Identifier(CampaignActivity._meta.db_table)),
             [[k[0] for k in keys], [k[1] for k in keys], [rows[k][0] for k in keys],
              [rows[k][1] for k in keys]],
         )  # fmt: skip
@@ -390,10 +347,10 @@ def _add_links(clicks: list[_Event]) -> None:
     new_ids = [e.event_id for e in clicks]
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            SELECT DISTINCT recipient_id, url FROM analytics_emailevent
+            sql.SQL("""
+            SELECT DISTINCT recipient_id, url FROM {events}
             WHERE type = 'click' AND recipient_id = ANY(%s) AND NOT (event_id = ANY(%s))
-            """,
+            """).format(events=sql.Identifier(EmailEvent._meta.db_table)),
             [list({e.recipient_id for e in clicks}), new_ids],
         )
         before = set(cursor.fetchall())
@@ -412,14 +369,14 @@ def _add_links(clicks: list[_Event]) -> None:
     keys = list(totals)
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            INSERT INTO analytics_campaignlink AS l (campaign_id, url_hash, url, clicks_total,
+            sql.SQL("""
+            INSERT INTO {links} AS l (campaign_id, url_hash, url, clicks_total,
                 clicks_unique)
             SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::int[], %s::int[])
             ON CONFLICT (campaign_id, url_hash) DO UPDATE SET
                 clicks_total = l.clicks_total + EXCLUDED.clicks_total,
                 clicks_unique = l.clicks_unique + EXCLUDED.clicks_unique
-            """,
+            """).format(links=sql.Identifier(CampaignLink._meta.db_table)),
             [[k[0] for k in keys], [k[1] for k in keys], [urls[k] for k in keys],
              [totals[k] for k in keys], [unique[k] for k in keys]],
         )  # fmt: skip

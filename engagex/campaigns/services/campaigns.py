@@ -11,6 +11,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_lazy, ngettext
+from psycopg import sql
 
 from engagex.billing.services.accounts import ensure_writable
 from engagex.campaigns.models import Campaign, CampaignRecipient
@@ -198,13 +199,17 @@ def _audit(user, verb: AuditVerb, campaign: Campaign, detail: str, via: str = ""
 def _snapshot_recipients(campaign: Campaign) -> int:
     """Insert one pending recipient per audience contact in a single statement."""
     audience = campaign_audience(campaign).order_by().values("pk", "email")
-    sql, params = audience.query.sql_with_params()
-    table = CampaignRecipient._meta.db_table
+    query, params = audience.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} "  # noqa: S608
-            "(campaign_id, contact_id, email, status, message_id, error, bounce_type) "
-            f"SELECT %s, a.*, 'pending', '', '', '' FROM ({sql}) a ORDER BY 1",
+            sql.SQL(
+                "INSERT INTO {} "
+                "(campaign_id, contact_id, email, status, message_id, error, bounce_type) "
+                "SELECT %s, a.*, 'pending', '', '', '' FROM ({}) a ORDER BY 1"
+            ).format(
+                sql.Identifier(CampaignRecipient._meta.db_table),
+                sql.SQL(query),  # the ORM's own SQL
+            ),
             [campaign.pk, *params],
         )
         return cursor.rowcount

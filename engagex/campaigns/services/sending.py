@@ -36,6 +36,7 @@ from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.translation import gettext, gettext_lazy
+from psycopg import sql
 
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.campaigns.services.campaigns import campaign_settle
@@ -64,6 +65,7 @@ from engagex.email_templates.sandbox import (
     merge_values,
 )
 from engagex.email_templates.services import html_to_text, html_with_preheader, merge_contact
+from tenants.services import daily_sends_add
 
 logger = logging.getLogger(__name__)
 S = Campaign.Status
@@ -268,19 +270,23 @@ def _claim(prepared: PreparedCampaign, send_round: int, size: int):
     hand to the ESP, NOTHING_PENDING, NOBODY_TO_SEND or a Stop.
     """
     attempt = uuid.uuid4()
-    table = CampaignRecipient._meta.db_table
-    contacts = Contact._meta.db_table
-    campaigns = Campaign._meta.db_table
+    names = {
+        "table": sql.Identifier(CampaignRecipient._meta.db_table),
+        "contacts": sql.Identifier(Contact._meta.db_table),
+        "campaigns": sql.Identifier(Campaign._meta.db_table),
+    }
     campaign_id = prepared.campaign.pk
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT status, send_round FROM {campaigns} WHERE id = %s FOR KEY SHARE",  # noqa: S608
+            sql.SQL(
+                "SELECT status, send_round FROM {campaigns} WHERE id = %s FOR KEY SHARE"
+            ).format(**names),
             [campaign_id],
         )
         if cursor.fetchone() != (S.SENDING, send_round):
             return NOT_SENDING
         cursor.execute(
-            f"""
+            sql.SQL("""
             WITH claimed AS (
                 UPDATE {table} r SET status = 'sending', attempt = %(attempt)s, claimed_at = now()
                 FROM (
@@ -295,7 +301,7 @@ def _claim(prepared: PreparedCampaign, send_round: int, size: int):
                 c.last_name, c.phone, c.language, c.attributes::text
             FROM claimed LEFT JOIN {contacts} c ON c.id = claimed.contact_id
             ORDER BY claimed.id
-            """,  # noqa: S608
+            """).format(**names),
             {"attempt": attempt, "campaign": campaign_id, "size": size},
         )
         rows = cursor.fetchall()
@@ -494,25 +500,18 @@ def _error_text(error) -> str:
 
 
 def _mark_sent(tenant_id: int, ids: list[int], message_ids: list[str]) -> None:
-    table = CampaignRecipient._meta.db_table
+    table = sql.Identifier(CampaignRecipient._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            UPDATE {table} r SET status = 'sent', sent_at = now(), message_id = v.message_id
+            sql.SQL("""
+            UPDATE {} r SET status = 'sent', sent_at = now(), message_id = v.message_id
             FROM unnest(%s::bigint[], %s::text[]) AS v(id, message_id)
             WHERE r.id = v.id AND r.status = 'sending'
-            """,  # noqa: S608
+            """).format(table),
             [ids, message_ids],
         )
-        # The platform dashboard's per-day volume lives in the public schema.
-        cursor.execute(
-            """
-            INSERT INTO public.tenants_dailysends AS d (tenant_id, day, sends)
-            VALUES (%s, current_date, %s)
-            ON CONFLICT (tenant_id, day) DO UPDATE SET sends = d.sends + EXCLUDED.sends
-            """,
-            [tenant_id, cursor.rowcount],
-        )
+        # The platform dashboard's per-day volume, in the same transaction as the outcome.
+        daily_sends_add(tenant_id=tenant_id, sends=cursor.rowcount)
 
 
 def _mark_failed(ids: list[int], *, reason: str, per_row: dict | None = None) -> None:

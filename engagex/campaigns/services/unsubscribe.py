@@ -14,6 +14,7 @@ from django_tenants.utils import get_tenant_model, schema_context
 
 from engagex.campaigns.signals import recipient_unsubscribed
 from engagex.contacts.models import Contact, ContactStatus
+from engagex.contacts.services.status import Suppression, contacts_suppress
 from tenants.selectors import platform_url
 
 
@@ -118,8 +119,6 @@ def contact_unsubscribe(*, target: UnsubscribeTarget) -> bool:
         campaign = (
             Campaign.objects.filter(pk=target.campaign_id).values_list("name", flat=True).first()
         )
-        contact.status = ContactStatus.UNSUBSCRIBED
-        contact.status_changed_at = now
-        contact.status_source = f"unsubscribe link: {campaign or 'a campaign'}"[:120]
-        contact.save(update_fields=["status", "status_changed_at", "status_source", "updated_at"])
-        return True
+        source = f"unsubscribe link: {campaign or 'a campaign'}"
+        suppression = Suppression(ContactStatus.UNSUBSCRIBED, source, now)
+        return contacts_suppress(suppressions={contact.pk: suppression}) == 1

@@ -1,6 +1,7 @@
 import json
 import math
 import re
+from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -9,9 +10,15 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy, ngettext
+from psycopg import sql
 
 from engagex.billing.limits import Limit, ensure_within
-from engagex.contacts.models import SUPPRESSED_STATUSES, Contact, ContactGroup, ContactStatus
+from engagex.contacts.models import Contact, ContactGroup, ContactStatus
+from engagex.contacts.services.status import (
+    status_merge_sql,
+    status_resubscribes,
+    status_resubscribes_sql,
+)
 from engagex.core.audit import AuditVerb, audit_record
 from engagex.core.tenancy import workspace_language
 
@@ -107,7 +114,7 @@ def contact_create(*, email: str, groups=(), source: str = "admin", **fields) ->
 def contact_status_check(*, contact: Contact, new_status: str) -> None:
     """Refuse to turn a suppressed contact back into a subscribed one."""
     old = Contact.objects.filter(pk=contact.pk).values_list("status", flat=True).first()
-    if old in SUPPRESSED_STATUSES and new_status == ContactStatus.SUBSCRIBED:
+    if old is not None and status_resubscribes(old, new_status):
         raise ValidationError(
             {"status": RESURRECT_REFUSED.format(status=ContactStatus(old).label.lower())}
         )
@@ -142,12 +149,14 @@ def group_add_contacts(*, group: ContactGroup, contacts: QuerySet[Contact], user
 
     `user` (who asked: a member, or an API key's creator) gets an audit entry.
     """
-    through = Contact.groups.through._meta.db_table
-    sql, params = contacts.order_by().values("pk").query.sql_with_params()
+    through = sql.Identifier(Contact.groups.through._meta.db_table)
+    ids, params = contacts.order_by().values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {through} (contact_id, contactgroup_id) "  # noqa: S608
-            f"SELECT q.*, %s FROM ({sql}) q ON CONFLICT DO NOTHING",
+            sql.SQL(
+                "INSERT INTO {} (contact_id, contactgroup_id) "
+                "SELECT q.*, %s FROM ({}) q ON CONFLICT DO NOTHING"
+            ).format(through, sql.SQL(ids)),  # the ORM's own SQL
             [group.pk, *params],
         )
         added = cursor.rowcount
@@ -179,23 +188,33 @@ def _group_audit(user, group: ContactGroup, *, added: int = 0, removed: int = 0)
     audit_record(user=user, verb=AuditVerb.GROUP_CHANGED, obj=group, detail=detail)
 
 
+# Apps above contacts whose rows point at contacts (campaign recipients) register a hook
+# here from their AppConfig.ready(): contacts never imports them, and calls each hook with
+# the contacts about to be deleted so the app can let go of them in its own tables.
+_DELETE_HOOKS: list[Callable[..., object]] = []
+
+
+def register_contact_delete_hook(hook: Callable[..., object]) -> None:
+    """Have `hook(contacts=<QuerySet>)` called inside contact_delete_many before deleting."""
+    if hook not in _DELETE_HOOKS:
+        _DELETE_HOOKS.append(hook)
+
+
 @transaction.atomic
 def contact_delete_many(*, contacts: QuerySet[Contact]) -> int:
     """Delete contacts and their group memberships in two statements; return how many."""
-    through = Contact.groups.through._meta.db_table
-    table = Contact._meta.db_table
-    sql, params = contacts.order_by().values("pk").query.sql_with_params()
+    contacts = contacts.order_by()
+    for hook in _DELETE_HOOKS:
+        hook(contacts=contacts)
+    through = sql.Identifier(Contact.groups.through._meta.db_table)
+    table = sql.Identifier(Contact._meta.db_table)
+    query, params = contacts.values("pk").query.sql_with_params()
+    ids = sql.SQL(query)  # the ORM's own SQL
     with connection.cursor() as cursor:
-        # Campaign copies keep their email and outcome; they just lose the contact link.
         cursor.execute(
-            f"UPDATE campaigns_campaignrecipient SET contact_id = NULL WHERE contact_id IN ({sql})",  # noqa: S608
-            params,
+            sql.SQL("DELETE FROM {} WHERE contact_id IN ({})").format(through, ids), params
         )
-        cursor.execute(
-            f"DELETE FROM {through} WHERE contact_id IN ({sql})",  # noqa: S608
-            params,
-        )
-        cursor.execute(f"DELETE FROM {table} WHERE id IN ({sql})", params)  # noqa: S608
+        cursor.execute(sql.SQL("DELETE FROM {} WHERE id IN ({})").format(table, ids), params)
         return cursor.rowcount
 
 
@@ -222,9 +241,10 @@ def contact_bulk_upsert(*, items: list[dict], source: str = "api") -> dict:
             ) from error
     emails = [email_normalize(item["email"]) for item in items]
     keys = [email.lower() for email in emails]
+    table = sql.Identifier(Contact._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT lower(email) FROM {Contact._meta.db_table} WHERE lower(email) = ANY(%s)",  # noqa: S608
+            sql.SQL("SELECT lower(email) FROM {} WHERE lower(email) = ANY(%s)").format(table),
             [keys],
         )
         existing = {row[0] for row in cursor.fetchall()}
@@ -235,40 +255,48 @@ def contact_bulk_upsert(*, items: list[dict], source: str = "api") -> dict:
     columns = ["first_name", "last_name", "phone", "language", "timezone", "status"]
     arrays = {name: [item.get(name) for item in items] for name in columns}
     attributes = [json.dumps(item.get("attributes") or {}) for item in items]
+    # A suppressed contact keeps its status, and the time and source of it.
+    resubscribes = status_resubscribes_sql("c.status", "EXCLUDED.status")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            INSERT INTO {Contact._meta.db_table} AS c (email, first_name, last_name, phone,
-                language, timezone, attributes, status, status_changed_at, status_source,
-                consent_at, consent_source, soft_bounces, created_at, updated_at)
-            SELECT u.email, coalesce(u.first_name, ''), coalesce(u.last_name, ''),
-                coalesce(u.phone, ''), coalesce(u.language, ''), coalesce(u.timezone, ''),
-                u.attributes, coalesce(u.status, 'subscribed'), %(now)s, %(source)s,
-                CASE WHEN coalesce(u.status, 'subscribed') = 'subscribed' THEN %(now)s END,
-                CASE WHEN coalesce(u.status, 'subscribed') = 'subscribed' THEN %(source)s
-                    ELSE '' END,
-                0, %(now)s, %(now)s
-            FROM unnest(%(emails)s::text[], %(first_name)s::text[], %(last_name)s::text[],
-                %(phone)s::text[], %(language)s::text[], %(timezone)s::text[],
-                %(attributes)s::jsonb[], %(status)s::text[])
-                AS u(email, first_name, last_name, phone, language, timezone, attributes, status)
-            ON CONFLICT (lower(email)) DO UPDATE SET
-                first_name = coalesce(NULLIF(EXCLUDED.first_name, ''), c.first_name),
-                last_name = coalesce(NULLIF(EXCLUDED.last_name, ''), c.last_name),
-                phone = coalesce(NULLIF(EXCLUDED.phone, ''), c.phone),
-                language = coalesce(NULLIF(EXCLUDED.language, ''), c.language),
-                timezone = coalesce(NULLIF(EXCLUDED.timezone, ''), c.timezone),
-                attributes = c.attributes || EXCLUDED.attributes,
-                status = CASE WHEN c.status <> 'subscribed' AND EXCLUDED.status = 'subscribed'
-                    THEN c.status ELSE EXCLUDED.status END,
-                status_changed_at = CASE WHEN c.status <> EXCLUDED.status
-                    AND NOT (c.status <> 'subscribed' AND EXCLUDED.status = 'subscribed')
-                    THEN EXCLUDED.status_changed_at ELSE c.status_changed_at END,
-                status_source = CASE WHEN c.status <> EXCLUDED.status
-                    AND NOT (c.status <> 'subscribed' AND EXCLUDED.status = 'subscribed')
-                    THEN EXCLUDED.status_source ELSE c.status_source END,
-                updated_at = EXCLUDED.updated_at
-            """,  # noqa: S608
+            sql.SQL(
+                """
+                INSERT INTO {table} AS c (email, first_name, last_name, phone,
+                    language, timezone, attributes, status, status_changed_at, status_source,
+                    consent_at, consent_source, soft_bounces, created_at, updated_at)
+                SELECT u.email, coalesce(u.first_name, ''), coalesce(u.last_name, ''),
+                    coalesce(u.phone, ''), coalesce(u.language, ''), coalesce(u.timezone, ''),
+                    u.attributes, coalesce(u.status, 'subscribed'), %(now)s, %(source)s,
+                    CASE WHEN coalesce(u.status, 'subscribed') = 'subscribed' THEN %(now)s END,
+                    CASE WHEN coalesce(u.status, 'subscribed') = 'subscribed' THEN %(source)s
+                        ELSE '' END,
+                    0, %(now)s, %(now)s
+                FROM unnest(%(emails)s::text[], %(first_name)s::text[], %(last_name)s::text[],
+                    %(phone)s::text[], %(language)s::text[], %(timezone)s::text[],
+                    %(attributes)s::jsonb[], %(status)s::text[])
+                    AS u(email, first_name, last_name, phone, language, timezone, attributes,
+                         status)
+                ON CONFLICT (lower(email)) DO UPDATE SET
+                    first_name = coalesce(NULLIF(EXCLUDED.first_name, ''), c.first_name),
+                    last_name = coalesce(NULLIF(EXCLUDED.last_name, ''), c.last_name),
+                    phone = coalesce(NULLIF(EXCLUDED.phone, ''), c.phone),
+                    language = coalesce(NULLIF(EXCLUDED.language, ''), c.language),
+                    timezone = coalesce(NULLIF(EXCLUDED.timezone, ''), c.timezone),
+                    attributes = c.attributes || EXCLUDED.attributes,
+                    status = {status},
+                    status_changed_at = CASE WHEN c.status <> EXCLUDED.status
+                        AND NOT {resubscribes}
+                        THEN EXCLUDED.status_changed_at ELSE c.status_changed_at END,
+                    status_source = CASE WHEN c.status <> EXCLUDED.status
+                        AND NOT {resubscribes}
+                        THEN EXCLUDED.status_source ELSE c.status_source END,
+                    updated_at = EXCLUDED.updated_at
+                """
+            ).format(
+                table=table,
+                status=status_merge_sql("c.status", "EXCLUDED.status"),
+                resubscribes=resubscribes,
+            ),
             {
                 "now": now,
                 "source": source,

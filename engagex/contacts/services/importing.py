@@ -36,6 +36,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_lazy
+from psycopg import sql
 
 from engagex.billing.limits import LIMIT_REACHED, Limit, capacity, limit_serialise
 from engagex.billing.services.accounts import billing_account_get, ensure_writable
@@ -53,6 +54,12 @@ from engagex.contacts.services.reading import (
     json_depth,
     typed_value,
 )
+from engagex.contacts.services.status import (
+    SUPPRESSED,
+    status_raises,
+    status_raises_sql,
+    status_suppressed_sql,
+)
 from engagex.core.audit import AuditVerb, audit_record
 from engagex.core.tenancy import current_schema, current_tenant, workspace_language
 
@@ -67,11 +74,12 @@ PREVIEW_ERRORS = 100
 TIMEZONES = frozenset(zoneinfo.available_timezones())
 FIELDS = ["first_name", "last_name", "phone", "language", "timezone", "status"]
 STATUS = FIELDS.index("status")
-SUPPRESSED = ("unsubscribed", "bounced", "complained")
 # Runs of one job that may end without lasting progress before it is given up.
 MAX_ATTEMPTS = 3
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
 Status = ImportJob.Status
+CONTACTS = sql.Identifier(Contact._meta.db_table)
+MEMBERSHIPS = sql.Identifier(Contact.groups.through._meta.db_table)
 
 ACTIONS = ["new", "update", "unchanged", "skipped", "invalid", "duplicate", "over_limit"]
 NOT_READY = gettext_lazy("This import is “{status}”: it cannot be {verb} now.")
@@ -487,21 +495,22 @@ def _dry_run(job: ImportJob) -> None:
 
 def _stage(job: ImportJob) -> int:
     """COPY the file's rows (normalised and checked) into the job's staging table."""
-    table = job.stage_table
+    table = _stage_table(job)
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
         cursor.execute(
-            f"""CREATE UNLOGGED TABLE {table} (
+            sql.SQL("""CREATE UNLOGGED TABLE {} (
                 row_no integer NOT NULL,
                 email text,
                 email_key text GENERATED ALWAYS AS (lower(email)) STORED,
                 first_name text, last_name text, phone text, language text, timezone text,
                 status text, status_source text, status_at timestamptz, attributes jsonb,
                 error_column text, error text, action text, contact_id bigint
-            )"""
+            )""").format(table)
         )
-    columns = ", ".join(
-        ["row_no", "email", *FIELDS, "status_source", "status_at", "attributes"]
+    columns = sql.SQL(", ").join(
+        sql.Identifier(name)
+        for name in ["row_no", "email", *FIELDS, "status_source", "status_at", "attributes"]
         + ["error_column", "error"]
     )
     plan = _RowPlan(job)
@@ -524,7 +533,9 @@ def _stage(job: ImportJob) -> int:
             with (
                 transaction.atomic(),
                 connection.cursor() as cursor,
-                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+                cursor.cursor.copy(
+                    sql.SQL("COPY {} ({}) FROM STDIN").format(table, columns)
+                ) as copy,
             ):
                 for row_no, cells, count in rows:
                     staged = plan.stage(row_no, cells, count)
@@ -542,9 +553,9 @@ def _stage(job: ImportJob) -> int:
     if total == 0:
         raise ValidationError(NO_ROWS)
     with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (row_no)")
-        cursor.execute(f"CREATE INDEX ON {table} (email_key)")
-        cursor.execute(f"ANALYZE {table}")
+        cursor.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (row_no)").format(table))
+        cursor.execute(sql.SQL("CREATE INDEX ON {} (email_key)").format(table))
+        cursor.execute(sql.SQL("ANALYZE {}").format(table))
     return total
 
 
@@ -713,7 +724,7 @@ def _json_text(value: str):
 
 
 def _worse(status: str, than: str | None) -> bool:
-    return mapping_rules.SEVERITY[status] > mapping_rules.SEVERITY.get(than or "subscribed", 0)
+    return status_raises(than, status)
 
 
 def _filled(cell) -> bool:
@@ -761,15 +772,8 @@ def _check(field: str, value: str):
     return None, None
 
 
-_SEVERITY_SQL = (
-    "CASE {0} WHEN 'subscribed' THEN 0 WHEN 'unsubscribed' THEN 1 "
-    "WHEN 'complained' THEN 2 WHEN 'bounced' THEN 3 ELSE 0 END"
-)
 # An import only ever makes a status more severe (never re-subscribes anyone).
-_STATUS_UP = (
-    f"(s.status IS NOT NULL AND {_SEVERITY_SQL.format('s.status')} > "
-    f"{_SEVERITY_SQL.format('c.status')})"
-)
+_STATUS_UP = status_raises_sql("c.status", "s.status")
 _NUMBER = r"'^[-+]?[0-9]{1,30}(\.[0-9]{1,30})?([eE][-+]?[0-9]{1,3})?$'"
 
 
@@ -785,33 +789,34 @@ def _same_value(staged: str, stored: str) -> str:
 
 
 # Staged attributes that differ from the contact's (absent, or another value).
-_ATTRS_DIFFERENT = (
+_ATTRS_DIFFERENT = sql.SQL(
     "FROM jsonb_each(s.attributes) AS st(k, v) WHERE c.attributes -> st.k IS NULL "
     f"OR NOT {_same_value('st.v', 'c.attributes -> st.k')}"
 )
-_ATTRS_CHANGED = (
-    "(s.attributes IS NOT NULL AND NOT c.attributes @> s.attributes "
-    f"AND EXISTS (SELECT 1 {_ATTRS_DIFFERENT}))"
-)
+_ATTRS_CHANGED = sql.SQL(
+    "(s.attributes IS NOT NULL AND NOT c.attributes @> s.attributes AND EXISTS (SELECT 1 {}))"
+).format(_ATTRS_DIFFERENT)
 
-_CHANGED = f"""(
+_CHANGED = sql.SQL("""(
     (s.first_name IS NOT NULL AND s.first_name IS DISTINCT FROM c.first_name)
     OR (s.last_name IS NOT NULL AND s.last_name IS DISTINCT FROM c.last_name)
     OR (s.phone IS NOT NULL AND s.phone IS DISTINCT FROM c.phone)
     OR (s.language IS NOT NULL AND s.language IS DISTINCT FROM c.language)
     OR (s.timezone IS NOT NULL AND s.timezone IS DISTINCT FROM c.timezone)
-    OR {_ATTRS_CHANGED}
-    OR {_STATUS_UP}
-)"""
+    OR {attrs_changed}
+    OR {status_up}
+)""").format(attrs_changed=_ATTRS_CHANGED, status_up=_STATUS_UP)
+
+
+def _stage_table(job: ImportJob) -> sql.Identifier:
+    return sql.Identifier(job.stage_table)
 
 
 def _classify(job: ImportJob) -> None:
     """Set every staged row's action in one statement, then mark rows over the limit."""
-    table = job.stage_table
-    contacts = Contact._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
+            sql.SQL("""
             WITH firsts AS (
                 SELECT row_no, min(row_no) OVER (PARTITION BY email_key) AS first_row
                 FROM {table} WHERE error IS NULL
@@ -822,8 +827,8 @@ def _classify(job: ImportJob) -> None:
                         WHEN f.first_row <> s.row_no THEN 'duplicate'
                         WHEN c.id IS NULL THEN 'new'
                         WHEN NOT %(update)s THEN
-                            CASE WHEN {_STATUS_UP} THEN 'update' ELSE 'skipped' END
-                        WHEN {_CHANGED} THEN 'update'
+                            CASE WHEN {status_up} THEN 'update' ELSE 'skipped' END
+                        WHEN {changed} THEN 'update'
                         ELSE 'unchanged'
                     END AS action
                 FROM {table} s
@@ -838,7 +843,12 @@ def _classify(job: ImportJob) -> None:
                 error = CASE WHEN k.action = 'duplicate'
                     THEN replace(%(same)s, '{{row}}', k.first_row::text) ELSE s.error END
             FROM classified k WHERE s.row_no = k.row_no
-            """,  # noqa: S608
+            """).format(
+                table=_stage_table(job),
+                contacts=CONTACTS,
+                status_up=_STATUS_UP,
+                changed=_CHANGED,
+            ),
             {"update": job.update_existing, "same": str(SAME_AS_ROW)},
         )
     _mark_over_limit(job)
@@ -859,17 +869,17 @@ def _mark_over_limit(job: ImportJob, *, through: int | None = None) -> int:
     }
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
+            sql.SQL("""
             WITH ranked AS (
                 SELECT row_no, row_number() OVER (ORDER BY row_no) AS n
-                FROM {job.stage_table}
+                FROM {table}
                 WHERE action = 'new' AND row_no > %(done)s
                     AND row_no <= coalesce(%(through)s::bigint, row_no)
             )
-            UPDATE {job.stage_table} s SET action = 'over_limit', error_column = 'email',
+            UPDATE {table} s SET action = 'over_limit', error_column = 'email',
                 error = %(message)s
             FROM ranked r WHERE s.row_no = r.row_no AND r.n > %(remaining)s
-            """,  # noqa: S608
+            """).format(table=_stage_table(job)),
             {
                 "done": job.applied_through_row,
                 "through": through,
@@ -882,12 +892,15 @@ def _mark_over_limit(job: ImportJob, *, through: int | None = None) -> int:
 
 def _counts(job: ImportJob) -> dict:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT action, count(*) FROM {job.stage_table} GROUP BY action")  # noqa: S608
+        table = _stage_table(job)
+        cursor.execute(sql.SQL("SELECT action, count(*) FROM {} GROUP BY action").format(table))
         found = dict(cursor.fetchall())
         cursor.execute(
-            f"SELECT status, count(*) FROM {job.stage_table} "  # noqa: S608
-            "WHERE action IN ('new', 'update', 'unchanged', 'skipped') "
-            "AND status IN ('unsubscribed', 'bounced', 'complained') GROUP BY status"
+            sql.SQL(
+                "SELECT status, count(*) FROM {} "
+                "WHERE action IN ('new', 'update', 'unchanged', 'skipped') "
+                "AND {} GROUP BY status"
+            ).format(table, status_suppressed_sql("status"))
         )
         opted_out = dict(cursor.fetchall())
     counts = {action: found.get(action, 0) for action in ACTIONS}
@@ -901,8 +914,10 @@ def import_job_errors(*, job: ImportJob, limit: int = PREVIEW_ERRORS) -> list[di
         return []
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT row_no, email, error_column, error FROM {job.stage_table} "  # noqa: S608
-            "WHERE error IS NOT NULL ORDER BY row_no LIMIT %s",
+            sql.SQL(
+                "SELECT row_no, email, error_column, error FROM {} "
+                "WHERE error IS NOT NULL ORDER BY row_no LIMIT %s"
+            ).format(_stage_table(job)),
             [limit],
         )
         return [
@@ -938,8 +953,10 @@ def _write_error_report(job: ImportJob) -> None:
         writer.writerow([gettext("Row"), *headers.values(), gettext("Column"), gettext("Reason")])
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT row_no, email, {', '.join(FIELDS)}, error_column, error "  # noqa: S608
-                f"FROM {job.stage_table} WHERE error IS NOT NULL ORDER BY row_no"
+                sql.SQL(
+                    "SELECT row_no, email, {}, error_column, error "
+                    "FROM {} WHERE error IS NOT NULL ORDER BY row_no"
+                ).format(sql.SQL(", ").join(map(sql.Identifier, FIELDS)), _stage_table(job))
             )
             while batch := cursor.fetchmany(5000):
                 for row in batch:
@@ -998,7 +1015,7 @@ def _apply(job: ImportJob) -> None:
         raise ValidationError(STAGE_LOST.format(row=f"{job.applied_through_row:,}"))
     _beat(job, phase=str(PHASE_IMPORTING))
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT coalesce(max(row_no), 0) FROM {job.stage_table}")  # noqa: S608
+        cursor.execute(sql.SQL("SELECT coalesce(max(row_no), 0) FROM {}").format(_stage_table(job)))
         last_row = cursor.fetchone()[0]
     source = f"import: {job.original_name}"[:120]
     groups = list(job.target_groups.values_list("pk", flat=True))
@@ -1032,7 +1049,7 @@ def _apply(job: ImportJob) -> None:
     _drop_stage(job)
     with connection.cursor() as cursor:
         # Keep the planner's row estimate (used by the changelist's count) current.
-        cursor.execute(f"ANALYZE {Contact._meta.db_table}")
+        cursor.execute(sql.SQL("ANALYZE {}").format(CONTACTS))
     title = gettext("Import finished: %(new)s new, %(updated)s updated, %(rejected)s rejected")
     _notify(
         job,
@@ -1051,9 +1068,14 @@ def _rejected(counts: dict) -> int:
 
 
 def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: list[int]) -> None:
-    table = job.stage_table
-    contacts = Contact._meta.db_table
-    through = Contact.groups.through._meta.db_table
+    names = {
+        "table": _stage_table(job),
+        "contacts": CONTACTS,
+        "through": MEMBERSHIPS,
+        "in_range": sql.SQL("s.row_no > %(low)s AND s.row_no <= %(high)s"),
+        "status_up": _STATUS_UP,
+        "attrs_different": _ATTRS_DIFFERENT,
+    }
     params: dict[str, int | str | bool | datetime.datetime | list[int]] = {
         "low": low,
         "high": high,
@@ -1062,10 +1084,9 @@ def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: li
         "groups": groups,
         "update": job.update_existing,
     }
-    in_range = "s.row_no > %(low)s AND s.row_no <= %(high)s"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
+            sql.SQL("""
             WITH ins AS (
                 INSERT INTO {contacts} (email, first_name, last_name, phone, language, timezone,
                     attributes, status, status_changed_at, status_source, consent_at,
@@ -1085,12 +1106,12 @@ def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: li
             )
             UPDATE {table} s SET contact_id = ins.id FROM ins
             WHERE s.email_key = ins.email_key AND s.action = 'new' AND {in_range}
-            """,  # noqa: S608
+            """).format(**names),
             params,
         )
         # With "update existing" off, only a more severe status (an opt-out) is applied.
         cursor.execute(
-            f"""
+            sql.SQL("""
             UPDATE {contacts} c SET
                 first_name = CASE WHEN %(update)s THEN coalesce(s.first_name, c.first_name)
                     ELSE c.first_name END,
@@ -1105,29 +1126,29 @@ def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: li
                     WHEN NOT %(update)s OR s.attributes IS NULL
                         OR c.attributes @> s.attributes THEN c.attributes
                     ELSE c.attributes || coalesce(
-                        (SELECT jsonb_object_agg(st.k, st.v) {_ATTRS_DIFFERENT}), '{{}}'::jsonb)
+                        (SELECT jsonb_object_agg(st.k, st.v) {attrs_different}), '{{}}'::jsonb)
                     END,
-                status = CASE WHEN {_STATUS_UP} THEN s.status ELSE c.status END,
-                status_changed_at = CASE WHEN {_STATUS_UP} THEN coalesce(s.status_at, %(now)s)
+                status = CASE WHEN {status_up} THEN s.status ELSE c.status END,
+                status_changed_at = CASE WHEN {status_up} THEN coalesce(s.status_at, %(now)s)
                     ELSE c.status_changed_at END,
-                status_source = CASE WHEN {_STATUS_UP} THEN coalesce(s.status_source, %(source)s)
+                status_source = CASE WHEN {status_up} THEN coalesce(s.status_source, %(source)s)
                     ELSE c.status_source END,
                 updated_at = %(now)s
             FROM {table} s
             WHERE s.action = 'update' AND s.contact_id = c.id AND {in_range}
-            """,  # noqa: S608
+            """).format(**names),
             params,
         )
         if groups:
             cursor.execute(
-                f"""
+                sql.SQL("""
                 INSERT INTO {through} (contact_id, contactgroup_id)
                 SELECT s.contact_id, g.id FROM {table} s
                 CROSS JOIN unnest(%(groups)s::bigint[]) AS g(id)
                 WHERE s.contact_id IS NOT NULL
                     AND s.action IN ('new', 'update', 'unchanged', 'skipped') AND {in_range}
                 ON CONFLICT DO NOTHING
-                """,  # noqa: S608
+                """).format(**names),
                 params,
             )
 
@@ -1305,7 +1326,7 @@ def _notify(job: ImportJob, title: str, level: str, *, email: bool | None = None
 
 def _drop_stage(job: ImportJob) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {job.stage_table}")
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_stage_table(job)))
 
 
 def _stage_exists(job: ImportJob) -> bool:
@@ -1319,7 +1340,7 @@ def _stage_intact(job: ImportJob) -> bool:
     if not _stage_exists(job):
         return False
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {job.stage_table})")  # noqa: S608
+        cursor.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(_stage_table(job)))
         return cursor.fetchone()[0]
 
 

@@ -151,8 +151,6 @@ NOT_SUBSCRIBED_WORDS = {"pending", "unconfirmed", "transactional", "archived",
                         "nonsubscribed", "notsubscribed"}  # fmt: skip
 FALSE_WORDS = {"", "0", "00", "false", "no", "n", "f", "none", "null", "nil", "off", "never",
                "nein", "non", "falso", "nao"}  # fmt: skip
-# How bad each status is; an import never moves a contact down this scale.
-SEVERITY = {"subscribed": 0, "unsubscribed": 1, "complained": 2, "bounced": 3}
 FILE_STATUS_WORDS = [
     ("unsubscribed", re.compile(r"unsub|opt.?out|block.?list|black.?list|suppress|abgemeldet")),
     ("complained", re.compile(r"marked.?as.?spam|spam.?(report|complaint)|complaints")),

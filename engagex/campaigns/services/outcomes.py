@@ -1,0 +1,78 @@
+"""What happened to recipients after sending (delivered, opened, bounced…), set in bulk.
+
+The analytics app, above campaigns in the stack, learns these from SendGrid's events and
+records them here: one statement per outcome for a whole batch of events. Campaigns also
+lets go of contacts being deleted (a hook it registers with contacts, below it).
+"""
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+from psycopg import sql
+
+from engagex.campaigns.models import CampaignRecipient
+from engagex.contacts.models import Contact
+
+# Recipients' first-time outcome columns: each keeps the earliest time reported.
+OUTCOME_FIELDS = frozenset(
+    {"delivered_at", "opened_at", "clicked_at", "bounced_at", "complained_at",
+     "unsubscribed_at", "dropped_at"}
+)  # fmt: skip
+
+
+def recipients_set_outcome(*, field: str, times: Mapping[int, datetime]) -> Counter:
+    """Record each recipient's (by id) earliest time of an outcome; return, per campaign,
+    how many recipients had none before.
+
+    An earlier time that arrives late moves the recorded one back.
+    """
+    if field not in OUTCOME_FIELDS:
+        raise ValueError(f"{field!r} is not a recipient outcome")
+    if not times:
+        return Counter()
+    names = {
+        "table": sql.Identifier(CampaignRecipient._meta.db_table),
+        "column": sql.Identifier(field),
+    }
+    params: list[list[Any]] = [list(times), list(times.values())]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL(
+                """
+                UPDATE {table} r SET {column} = v.t
+                FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, t)
+                WHERE r.id = v.id AND r.{column} IS NULL
+                RETURNING r.campaign_id
+                """
+            ).format(**names),
+            params,
+        )
+        newly = Counter(row[0] for row in cursor.fetchall())
+        cursor.execute(
+            sql.SQL(
+                """
+                UPDATE {table} r SET {column} = v.t
+                FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, t)
+                WHERE r.id = v.id AND r.{column} > v.t
+                """
+            ).format(**names),
+            params,
+        )
+    return newly
+
+
+def recipients_mark_hard_bounced(*, ids: list[int]) -> int:
+    """Mark recipients' bounces as hard; return how many rows were updated."""
+    return CampaignRecipient.objects.filter(pk__in=ids).update(bounce_type="hard")
+
+
+def recipients_detach_contacts(*, contacts: QuerySet[Contact]) -> int:
+    """Unlink recipients from contacts about to be deleted, in one statement.
+
+    The campaign's copy keeps its email address and outcome; only the link goes.
+    """
+    return CampaignRecipient.objects.filter(contact__in=contacts.values("pk")).update(contact=None)
