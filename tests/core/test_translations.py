@@ -561,3 +561,16 @@ def test_the_import_time_and_label_checks_find_what_they_look_for(tmp_path):
     ]
     assert attributes == [f"{_where(module)}:10: verbose_name = 'Contacts'"]
     assert unmarked == [f"{_where(module)}:14: 'New contacts'"]
+
+
+def test_the_group_selector_speaks_german(owner_client):
+    """Django 5.2's German JavaScript catalogue lacks the two-box selector's new texts; ours
+    fills them (locale/de/LC_MESSAGES/djangojs.po)."""
+    owner_client.cookies["django_language"] = "de"
+
+    script = owner_client.get("/admin/jsi18n/").content.decode()
+
+    assert '"Choose all %s": "Alle %s ausw\\u00e4hlen"' in script or (
+        '"Choose all %s": "Alle %s auswählen"' in script
+    )
+    assert "(zum Leeren klicken)" in script
