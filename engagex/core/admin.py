@@ -97,6 +97,10 @@ class AuditLogAdmin(ReadOnlyModelAdmin):
     date_hierarchy = "action_time"
     ordering = ["-action_time"]
 
+    def changelist_view(self, request, extra_context=None):
+        # The page is named as the sidebar names it, not after Django's "log entries".
+        return super().changelist_view(request, {"title": _("Audit log"), **(extra_context or {})})
+
     @display(description=_("Action"), label=ACTION_COLORS)
     def action(self, obj):
         recorded = audit_parse(obj)

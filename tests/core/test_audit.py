@@ -39,3 +39,13 @@ def test_audit_parse_ignores_djangos_own_messages(tenant, owner):
         )
 
         assert audit_parse(entry) is None
+
+
+def test_the_audit_page_is_named_as_the_sidebar_names_it(owner_client):
+    owner_client.cookies["django_language"] = "de"
+
+    body = owner_client.get(reverse("admin:admin_logentry_changelist")).content.decode()
+
+    title = body.split("<title>")[1].split("</title>")[0].strip()
+    assert title.startswith("Änderungsprotokoll")  # the sidebar's "Audit log"
+    assert "Logeinträge" not in title
