@@ -14,7 +14,7 @@ from engagex.campaigns.forms import CampaignForm, ScheduleForm
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.campaigns.reports import campaign_activity_chart, campaign_report, campaign_top_links
 from engagex.campaigns.selectors import (
-    OUTCOMES,
+    OUTCOME_LABELS,
     campaign_list,
     campaign_progress,
     recipient_outcome,
@@ -385,14 +385,15 @@ class OutcomeFilter(admin.SimpleListFilter):
     parameter_name = "outcome"
 
     def lookups(self, request, model_admin):
-        return [(key, key.replace("_", " ").capitalize()) for key in OUTCOMES]
+        return list(OUTCOME_LABELS.items())
 
     def queryset(self, request, queryset):
         return recipient_outcomes(queryset, self.value())
 
 
 class CampaignRecipientAdmin(ReadOnlyModelAdmin):
-    list_display = ["email", "campaign", "status", "outcome", "sent_at", "error"]
+    # No status column: the outcome says it (Sent, Failed, or what happened after sending).
+    list_display = ["email", "campaign", "outcome", "sent_at", "error"]
     list_filter = [OutcomeFilter, "status", "campaign"]
     change_list_template = "admin/campaigns/campaignrecipient/change_list.html"
     search_fields = ["email"]

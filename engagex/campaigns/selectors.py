@@ -1,8 +1,14 @@
+from typing import TYPE_CHECKING
+
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.contacts.history import CampaignHistoryRow
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 def campaign_list() -> QuerySet[Campaign]:
@@ -48,13 +54,13 @@ def contact_campaign_history(*, contact, limit: int = 20) -> list[CampaignRecipi
 
 
 OUTCOME_ORDER = [
-    ("complained_at", "Complained"),
-    ("unsubscribed_at", "Unsubscribed"),
-    ("bounced_at", "Bounced"),
-    ("clicked_at", "Clicked"),
-    ("opened_at", "Opened"),
-    ("delivered_at", "Delivered"),
-    ("dropped_at", "Dropped"),
+    ("complained_at", _("Complained")),
+    ("unsubscribed_at", _("Unsubscribed")),
+    ("bounced_at", _("Bounced")),
+    ("clicked_at", _("Clicked")),
+    ("opened_at", _("Opened")),
+    ("delivered_at", _("Delivered")),
+    ("dropped_at", _("Dropped")),
 ]
 
 
@@ -73,12 +79,26 @@ OUTCOMES = {
 }  # fmt: skip
 
 
+# How the outcome filter names each choice.
+OUTCOME_LABELS = {
+    "delivered": _("Delivered"),
+    "opened": _("Opened"),
+    "clicked": _("Clicked"),
+    "bounced": _("Bounced"),
+    "complained": _("Complained"),
+    "unsubscribed": _("Unsubscribed"),
+    "dropped": _("Dropped"),
+    "not_sent": _("Not sent"),
+    "no_event_yet": _("No event yet"),
+}
+
+
 def recipient_outcomes(queryset, outcome: str | None):
     """Recipients whose copy reached `outcome` (all of them for an unknown one)."""
     return queryset.filter(OUTCOMES[outcome]) if outcome in OUTCOMES else queryset
 
 
-def recipient_outcome(recipient: CampaignRecipient) -> str:
+def recipient_outcome(recipient: CampaignRecipient) -> "StrOrPromise":
     """The furthest thing that happened to one copy of a campaign, for lists and histories."""
     for field, label in OUTCOME_ORDER:
         if getattr(recipient, field):

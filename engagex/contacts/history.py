@@ -7,12 +7,16 @@ registers the reader from its AppConfig.ready().
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 @dataclass(frozen=True)
 class CampaignHistoryRow:
     campaign: str
-    outcome: str
+    outcome: "StrOrPromise"  # translated when shown
     sent_at: datetime | None
 
 

@@ -136,3 +136,18 @@ def test_dashboards_need_a_login(tenant):
 
     assert TenantClient(tenant).get("/admin/").status_code == 302
     assert Client(HTTP_HOST="localhost").get("/admin/").status_code == 302
+
+
+def test_the_recipient_list_names_outcomes_and_filters_in_the_readers_language(
+    owner_client, tenant, sent
+):
+    campaign, (a, b, c) = sent
+    post([event("delivered", a), event("open", a)])
+    owner_client.cookies["django_language"] = "de"
+
+    body = owner_client.get(_url("admin:campaigns_campaignrecipient_changelist")).content.decode()
+
+    assert "Geöffnet" in body  # a's outcome and the filter choice
+    assert "Keine Rückmeldung bisher" in body  # the filter's "No event yet"
+    assert "No event yet" not in body
+    assert "Opened" not in body
