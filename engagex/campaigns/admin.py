@@ -4,7 +4,8 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.formats import number_format
+from django.utils.formats import localize, number_format
+from django.utils.timezone import template_localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from unfold.admin import ModelAdmin
@@ -61,7 +62,7 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
         "recipients_total",
         "open_rate",
         "click_rate",
-        "send_at",
+        "sending_time",
         "created_at",
     ]
     list_filter = ["status"]
@@ -142,6 +143,12 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     def click_rate(self, obj):
         stats = getattr(obj, "stats", None)
         return f"{stats.rate(stats.clicks_unique)}%" if stats and stats.delivered else "—"
+
+    @display(description=_("send at"), ordering="send_at")
+    def sending_time(self, obj):
+        # "Send now" sets no send_at: the list shows when sending started instead of "-".
+        when = obj.send_at or obj.started_at
+        return localize(template_localtime(when)) if when else "—"
 
     @display(description=_("Subject"))
     def effective_subject(self, obj):

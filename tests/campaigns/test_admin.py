@@ -315,3 +315,19 @@ def test_a_duplicate_is_named_in_the_language_of_whoever_copies_it(owner_client,
 
     with schema_context(tenant.schema_name):
         assert Campaign.objects.filter(name="Copia de Original").count() == 1
+
+
+def test_the_list_shows_when_a_campaign_sent_now_started(owner_client, tenant):
+    from datetime import UTC, datetime
+
+    with schema_context(tenant.schema_name):
+        CampaignFactory(
+            name="Sent now",
+            status=Campaign.Status.SENT,
+            started_at=datetime(2025, 3, 2, 9, 30, tzinfo=UTC),
+        )
+
+    body = owner_client.get(_url("admin:campaigns_campaign_changelist")).content.decode()
+
+    row = body.split("Sent now")[1].split("</tr>")[0]
+    assert "2025" in row  # not "—" because "Send now" set no send_at
