@@ -9,6 +9,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from engagex.core.formats import number
+
 
 class Conflict(exceptions.APIException):
     status_code = 409
@@ -20,14 +22,14 @@ class TooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
-TOO_LARGE = gettext_lazy("The request body is larger than {limit:,} bytes.")
+TOO_LARGE = gettext_lazy("The request body is larger than {limit} bytes.")
 
 
 def error_handler(exc, context):
     if isinstance(exc, ProtectedError):
         exc = Conflict("Other records still use this one (e.g. campaigns use this template).")
     if isinstance(exc, RequestDataTooBig):  # over DATA_UPLOAD_MAX_MEMORY_SIZE
-        exc = TooLarge(TOO_LARGE.format(limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
+        exc = TooLarge(TOO_LARGE.format(limit=number(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)))
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -11,6 +11,7 @@ from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 from engagex.billing.services.accounts import billing_account_get, ensure_writable
+from engagex.core.formats import number
 from engagex.core.tenancy import current_schema, current_tenant
 
 
@@ -97,10 +98,10 @@ def ensure_within(limit: Limit, *, adding: int = 1, tenant=None, used: int | Non
             LIMIT_REACHED
             % {
                 "plan": account.plan.name,
-                "cap": f"{cap:,}",
+                "cap": number(cap),
                 "limit": limit.label,
-                "used": f"{used:,}",
-                "adding": f"{adding:,}",
+                "used": number(used),
+                "adding": number(adding),
             },
             code=f"limit_{limit.value}",
         )

@@ -43,6 +43,7 @@ from engagex.contacts.services.exporting import (
     export_xlsx_file,
 )
 from engagex.core.admin import ServiceErrorsAdminMixin
+from engagex.core.formats import number
 from engagex.core.paginator import LargeTablePaginator
 from engagex.core.sites import workspace_site
 
@@ -297,11 +298,11 @@ class ContactGroupAdmin(ModelAdmin):
 
     @display(description=_("Members"), ordering="member_count")
     def members(self, obj):
-        return f"{obj.member_count:,}"
+        return number(obj.member_count)
 
     @display(description=_("Subscribed"), ordering="subscribed_count")
     def subscribed(self, obj):
-        return f"{obj.subscribed_count:,}"
+        return number(obj.subscribed_count)
 
     def view_on_site(self, obj):
         return None
@@ -365,9 +366,9 @@ class ImportJobAdmin(ModelAdmin):
             return "—"
         rejected = sum(counts.get(k, 0) for k in ("invalid", "duplicate", "over_limit"))
         return _("%(new)s new · %(update)s updated · %(rejected)s rejected") % {
-            "new": f"{counts.get('new', 0):,}",
-            "update": f"{counts.get('update', 0):,}",
-            "rejected": f"{rejected:,}",
+            "new": number(counts.get("new", 0)),
+            "update": number(counts.get("update", 0)),
+            "rejected": number(rejected),
         }
 
     def add_view(self, request, form_url="", extra_context=None):

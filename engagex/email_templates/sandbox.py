@@ -34,6 +34,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeData
 from django.utils.translation import gettext_lazy
 
+from engagex.core.formats import number
 from engagex.email_templates.sandbox_library import ALLOWED_TAGS
 from engagex.email_templates.sandbox_limits import (
     BudgetNodeList,
@@ -58,12 +59,12 @@ TAGS_MAX = 1_000
 TAG_LENGTH_MAX = 1_000  # ~250 `not`s: well inside Python's stack
 NESTING_MAX = 30
 SOURCE_TOO_LONG = gettext_lazy(
-    "Line 1: a template field may be at most {limit:,} characters long; this one has {size:,}."
+    "Line 1: a template field may be at most {limit} characters long; this one has {size}."
 )
 TOO_MANY_TAGS = gettext_lazy(
-    "a template field may contain at most {limit:,} tags ({{{{ … }}}} and {{% … %}})."
+    "a template field may contain at most {limit} tags ({{{{ … }}}} and {{% … %}})."
 )
-TAG_TOO_LONG = gettext_lazy("a tag may be at most {limit:,} characters long.")
+TAG_TOO_LONG = gettext_lazy("a tag may be at most {limit} characters long.")
 TOO_DEEP = gettext_lazy("tags may be nested at most {limit} levels deep.")
 UNCLOSED = {
     "{{": gettext_lazy(
@@ -143,9 +144,9 @@ def _check_tokens(tokens) -> None:
             continue
         tags += 1
         if tags > TAGS_MAX:
-            _token_error(token, TOO_MANY_TAGS.format(limit=TAGS_MAX))
+            _token_error(token, TOO_MANY_TAGS.format(limit=number(TAGS_MAX)))
         if len(token.contents) > TAG_LENGTH_MAX:
-            _token_error(token, TAG_TOO_LONG.format(limit=TAG_LENGTH_MAX))
+            _token_error(token, TAG_TOO_LONG.format(limit=number(TAG_LENGTH_MAX)))
 
 
 def _token_error(token, message):
@@ -190,7 +191,9 @@ def template_compile(source: str):
     """Compile `source`; raise ValidationError naming the line of the first problem."""
     source = source or ""
     if len(source) > SOURCE_MAX:
-        raise ValidationError(SOURCE_TOO_LONG.format(limit=SOURCE_MAX, size=len(source)))
+        raise ValidationError(
+            SOURCE_TOO_LONG.format(limit=number(SOURCE_MAX), size=number(len(source)))
+        )
     return _compiled(source)
 
 

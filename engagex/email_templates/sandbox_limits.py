@@ -42,6 +42,8 @@ from django.template.defaulttags import (
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy
 
+from engagex.core.formats import number
+
 OUTPUT_MAX = 500_000  # characters per email: five times the size at which Gmail clips one
 ITEMS_MAX = 5_000  # loop iterations and list items per email (~3 µs each, bodies aside)
 WORK_MAX = 2_000_000  # characters filters read and write per email
@@ -72,27 +74,25 @@ SLOW_FILTER_INPUT_MAX = {
     "urlizetrunc": 50_000,
 }
 
-TOO_MUCH_OUTPUT = gettext_lazy(
-    "this template renders more than {limit:,} characters for one email."
-)
+TOO_MUCH_OUTPUT = gettext_lazy("this template renders more than {limit} characters for one email.")
 TOO_MANY_ITEMS = gettext_lazy(
-    "loops and list filters go through more than {limit:,} items for one email."
+    "loops and list filters go through more than {limit} items for one email."
 )
 TOO_MUCH_WORK = gettext_lazy(
-    "filters handle more than {limit:,} characters for one email; simplify the loops or filters."
+    "filters handle more than {limit} characters for one email; simplify the loops or filters."
 )
 TOO_SLOW = gettext_lazy(
     "this template takes too long to render (over {ms} ms of processing for one email); "
     "simplify its loops, filters or tags."
 )
 VALUE_TOO_BIG = gettext_lazy(
-    "the filter |{filter} takes at most {limit:,} characters or items; this value has {size}."
+    "the filter |{filter} takes at most {limit} characters or items; this value has {size}."
 )
 RESULT_TOO_BIG = gettext_lazy(
-    "the filter |{filter} would make a value of more than {limit:,} characters or items."
+    "the filter |{filter} would make a value of more than {limit} characters or items."
 )
 WIDTH_TOO_BIG = gettext_lazy(
-    "the filter |{filter} takes widths up to {limit:,}; this one asks for {width}."
+    "the filter |{filter} takes widths up to {limit}; this one asks for {width}."
 )
 DIGITS_TOO_MANY = gettext_lazy(
     "the filter |floatformat shows up to {limit} decimal places; this one asks for {digits}."
@@ -160,17 +160,17 @@ class RenderBudget:
     def spend_items(self, count, line=None):
         self.items -= count
         if self.items < 0:
-            self.fail(TOO_MANY_ITEMS.format(limit=ITEMS_MAX), line)
+            self.fail(TOO_MANY_ITEMS.format(limit=number(ITEMS_MAX)), line)
 
     def spend_output(self, count):
         self.output -= count
         if self.output < 0:
-            self.fail(TOO_MUCH_OUTPUT.format(limit=OUTPUT_MAX))
+            self.fail(TOO_MUCH_OUTPUT.format(limit=number(OUTPUT_MAX)))
 
     def spend_work(self, count):
         self.work -= count
         if self.work < 0:
-            self.fail(TOO_MUCH_WORK.format(limit=WORK_MAX))
+            self.fail(TOO_MUCH_WORK.format(limit=number(WORK_MAX)))
 
 
 def _full_collections() -> int:
@@ -323,8 +323,8 @@ def _size(value) -> int:
     return len(value) if isinstance(value, (str, *SIZED)) else 0
 
 
-def _shown(number: int) -> str:
-    return f"{number:,}" if abs(number) < 10**15 else f"{number:.3e}"
+def _shown(value: int) -> str:
+    return number(value) if abs(value) < 10**15 else f"{value:.3e}"
 
 
 def _width(name, arg):
@@ -333,7 +333,9 @@ def _width(name, arg):
     except Exception:  # noqa: BLE001 (the filter itself refuses it, as Django does)
         return
     if abs(width) > WIDTH_MAX:
-        _budget().fail(WIDTH_TOO_BIG.format(filter=name, limit=WIDTH_MAX, width=_shown(width)))
+        _budget().fail(
+            WIDTH_TOO_BIG.format(filter=name, limit=number(WIDTH_MAX), width=_shown(width))
+        )
 
 
 _NUMBER = re.compile(r"[0-9]+")
@@ -344,7 +346,9 @@ def _format_spec(name, arg):
     for digits in _NUMBER.findall(str(arg)):
         width = int(digits)
         if width > WIDTH_MAX:
-            _budget().fail(WIDTH_TOO_BIG.format(filter=name, limit=WIDTH_MAX, width=_shown(width)))
+            _budget().fail(
+                WIDTH_TOO_BIG.format(filter=name, limit=number(WIDTH_MAX), width=_shown(width))
+            )
 
 
 def _float_digits(name, arg):
@@ -363,7 +367,7 @@ def _joined_size(name, value, arg):
         return
     size = sum(len(str(item)) for item in value) + len(str(arg)) * max(len(value) - 1, 0)
     if size > VALUE_MAX:
-        _budget().fail(RESULT_TOO_BIG.format(filter=name, limit=VALUE_MAX))
+        _budget().fail(RESULT_TOO_BIG.format(filter=name, limit=number(VALUE_MAX)))
 
 
 def _nested_items(name, value):
@@ -374,7 +378,9 @@ def _nested_items(name, value):
         if isinstance(item, list | tuple):
             count += len(item)
             if count > limit:
-                _budget().fail(VALUE_TOO_BIG.format(filter=name, limit=limit, size=f"{count:,}+"))
+                _budget().fail(
+                    VALUE_TOO_BIG.format(filter=name, limit=number(limit), size=f"{number(count)}+")
+                )
             stack.extend(item)
 
 
@@ -409,7 +415,9 @@ def guard_filter(name: str, func):
         size = _size(value)
         budget.tick(slow or size > LARGE_INPUT)
         if size > input_max:
-            budget.fail(VALUE_TOO_BIG.format(filter=name, limit=input_max, size=f"{size:,}"))
+            budget.fail(
+                VALUE_TOO_BIG.format(filter=name, limit=number(input_max), size=number(size))
+            )
         _spend(budget, value, size)
         if check_value is not None:
             check_value(name, value)
@@ -418,7 +426,7 @@ def guard_filter(name: str, func):
         result = func(value, *args, **kwargs)
         size = _size(result)
         if size > VALUE_MAX:
-            budget.fail(RESULT_TOO_BIG.format(filter=name, limit=VALUE_MAX))
+            budget.fail(RESULT_TOO_BIG.format(filter=name, limit=number(VALUE_MAX)))
         _spend(budget, result, size)
         return result
 

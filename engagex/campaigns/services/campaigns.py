@@ -9,7 +9,6 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_lazy, ngettext
 from psycopg import sql
 
@@ -30,6 +29,7 @@ from engagex.campaigns.services.usage import (  # noqa: F401 - MONTHLY_LIMIT: re
 )
 from engagex.contacts.models import Contact, ContactStatus
 from engagex.core.audit import AuditVerb, audit_record
+from engagex.core.formats import number
 from engagex.core.tenancy import current_schema, current_tenant, workspace_language
 from engagex.email_templates.services import COPY_NAME
 
@@ -44,7 +44,7 @@ EMPTY_TEMPLATE = gettext_lazy(
 )
 PAST_SCHEDULE = gettext_lazy("The send time {when} is in the past: choose a time in the future.")
 STILL_PAUSING = gettext_lazy(
-    "It is still pausing: {count:,} recipients are with the email service. Resume it once "
+    "It is still pausing: {count} recipients are with the email service. Resume it once "
     "it shows “Paused”, in a few seconds."
 )
 CONTENT_REFUSED = gettext_lazy("The template “{name}” cannot be sent as it is: {reason}")
@@ -228,7 +228,9 @@ def campaign_resume(*, campaign: Campaign, user=None, via: str = "") -> Campaign
     with transaction.atomic():
         campaign = campaign_locked(campaign.pk)
         if campaign.status == S.PAUSING:
-            raise ValidationError(STILL_PAUSING.format(count=campaign_in_flight(campaign.pk)))
+            raise ValidationError(
+                STILL_PAUSING.format(count=number(campaign_in_flight(campaign.pk)))
+            )
         campaign = campaign_transition(campaign, S.SENDING)
         _send_round_begin(campaign)
         _audit(user, AuditVerb.RESUMED, campaign, _progress_note(campaign), via)
@@ -257,9 +259,7 @@ def _schedule_note(send_at) -> str:
 
 @workspace_language()
 def _recipients_note(count: int) -> str:
-    return ngettext("%(count)s recipient", "%(count)s recipients", count) % {
-        "count": number_format(count, force_grouping=True)
-    }
+    return ngettext("%(count)s recipient", "%(count)s recipients", count) % {"count": number(count)}
 
 
 @workspace_language()
@@ -269,9 +269,9 @@ def _progress_note(campaign: Campaign) -> str:
     sent = campaign.recipients.filter(status=CampaignRecipient.Status.SENT).count()
     flying = campaign_in_flight(campaign.pk)
     numbers = {
-        "sent": number_format(sent, force_grouping=True),
-        "total": number_format(campaign.recipients_total, force_grouping=True),
-        "flying": number_format(flying, force_grouping=True),
+        "sent": number(sent),
+        "total": number(campaign.recipients_total),
+        "flying": number(flying),
     }
     if flying:
         return gettext("%(sent)s of %(total)s sent, %(flying)s in flight") % numbers

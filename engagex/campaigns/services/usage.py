@@ -15,12 +15,13 @@ from django.utils.translation import gettext_lazy
 from engagex.billing.limits import Limit, allowance
 from engagex.billing.services.accounts import ensure_writable
 from engagex.campaigns.models import Campaign, CampaignRecipient, MonthlySendUsage
+from engagex.core.formats import number
 from engagex.core.tenancy import current_tenant
 
 R = CampaignRecipient.Status
 MONTHLY_LIMIT = gettext_lazy(
-    "Monthly send limit: this campaign would send {count:,} emails, and {used:,} of this "
-    "month's {limit:,} are already used. Reduce the audience, wait until next month, or ask "
+    "Monthly send limit: this campaign would send {count} emails, and {used} of this "
+    "month's {limit} are already used. Reduce the audience, wait until next month, or ask "
     "for a higher plan on the Billing page."
 )
 # A batch whose worker died mid-request and that the ESP could not confirm may have been
@@ -36,7 +37,9 @@ def usage_reserve(count: int, *, today: date | None = None) -> MonthlySendUsage:
     ensure_writable(tenant)
     limit = allowance(Limit.MONTHLY_SENDS, tenant)
     if limit is not None and usage.sends + count > limit:
-        raise ValidationError(MONTHLY_LIMIT.format(count=count, used=usage.sends, limit=limit))
+        raise ValidationError(
+            MONTHLY_LIMIT.format(count=number(count), used=number(usage.sends), limit=number(limit))
+        )
     usage.sends += count
     usage.save(update_fields=["sends"])
     return usage

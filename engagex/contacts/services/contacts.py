@@ -8,7 +8,6 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy, ngettext
 from psycopg import sql
 
@@ -20,6 +19,7 @@ from engagex.contacts.services.status import (
     status_resubscribes_sql,
 )
 from engagex.core.audit import AuditVerb, audit_record
+from engagex.core.formats import number
 from engagex.core.tenancy import workspace_language
 
 # A fast check for the common case; addresses it rejects get Django's full validator.
@@ -184,7 +184,7 @@ def _group_audit(user, group: ContactGroup, *, added: int = 0, removed: int = 0)
             detail = ngettext("Removed %(count)s contact", "Removed %(count)s contacts", removed)
         else:
             detail = ngettext("Added %(count)s contact", "Added %(count)s contacts", added)
-        detail %= {"count": number_format(removed or added, force_grouping=True)}
+        detail %= {"count": number(removed or added)}
     audit_record(user=user, verb=AuditVerb.GROUP_CHANGED, obj=group, detail=detail)
 
 
@@ -219,7 +219,7 @@ def contact_delete_many(*, contacts: QuerySet[Contact]) -> int:
 
 
 BULK_LIMIT = 1000
-BULK_TOO_MANY = gettext_lazy("Send at most {limit:,} contacts per request.")
+BULK_TOO_MANY = gettext_lazy("Send at most {limit} contacts per request.")
 
 
 @transaction.atomic
@@ -231,7 +231,7 @@ def contact_bulk_upsert(*, items: list[dict], source: str = "api") -> dict:
     contact is never made subscribed again.
     """
     if len(items) > BULK_LIMIT:
-        raise ValidationError({"items": [BULK_TOO_MANY.format(limit=BULK_LIMIT)]})
+        raise ValidationError({"items": [BULK_TOO_MANY.format(limit=number(BULK_LIMIT))]})
     for index, item in enumerate(items):
         try:
             attributes_check(item.get("attributes") or {})

@@ -61,6 +61,7 @@ from engagex.contacts.services.status import (
     status_suppressed_sql,
 )
 from engagex.core.audit import AuditVerb, audit_record
+from engagex.core.formats import number
 from engagex.core.tenancy import current_schema, current_tenant, workspace_language
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ TIMEZONE_UNKNOWN = gettext_lazy("Unknown time zone “{value}” (use a name suc
 TOO_LONG = gettext_lazy("{label} is longer than {limit} characters.")
 EMAIL_MISSING = gettext_lazy("Email is missing.")
 EMAIL_INVALID = gettext_lazy("“{value}” is not a valid email address.")
-EXTRA_CELLS = gettext_lazy("The row has {count:,} cells but the header has {columns:,} columns.")
+EXTRA_CELLS = gettext_lazy("The row has {count} cells but the header has {columns} columns.")
 NOT_A_JSON_OBJECT = gettext_lazy('The cell is not a JSON object such as {"city": "Berlin"}.')
 SAME_AS_ROW = gettext_lazy("Same email address as row {row}")
 NO_ROWS = gettext_lazy("The file has a header row but no contact rows.")
@@ -379,7 +380,7 @@ def _run_step(job: ImportJob) -> bool:
     except Exception:
         logger.exception("Import %s failed while %s", job.pk, status)
         _reconnect_if_broken()
-        _fail(job, CRASHED[status].format(done=f"{job.applied_through_row:,}"))
+        _fail(job, CRASHED[status].format(done=number(job.applied_through_row)))
         return False
     ImportJob.objects.filter(pk=job.pk).update(attempts=0)
     job.attempts = 0
@@ -595,7 +596,10 @@ class _RowPlan:
         # The hot loop of an import (a million calls): text cells take the short paths.
         error_column = error = None
         if count > self.columns:
-            error_column, error = "", str(EXTRA_CELLS.format(count=count, columns=self.columns))
+            error_column, error = (
+                "",
+                str(EXTRA_CELLS.format(count=number(count), columns=number(self.columns))),
+            )
         raw_email = _text(cells[self.email_index])
         if ":::" in raw_email:  # Google Contacts puts several addresses in one cell
             raw_email = raw_email.split(":::")[0]
@@ -862,9 +866,9 @@ def _mark_over_limit(job: ImportJob, *, through: int | None = None) -> int:
     remaining = max(0, limit - count)
     message = LIMIT_REACHED % {
         "plan": billing_account_get(current_tenant()).plan.name,
-        "cap": f"{limit:,}",
+        "cap": number(limit),
         "limit": Limit.CONTACTS.label,
-        "used": f"{count:,}",
+        "used": number(count),
         "adding": gettext("these"),
     }
     with connection.cursor() as cursor:
@@ -1012,7 +1016,7 @@ def import_job_apply(*, job: ImportJob) -> ImportJob:
 
 def _apply(job: ImportJob) -> None:
     if not _stage_intact(job):
-        raise ValidationError(STAGE_LOST.format(row=f"{job.applied_through_row:,}"))
+        raise ValidationError(STAGE_LOST.format(row=number(job.applied_through_row)))
     _beat(job, phase=str(PHASE_IMPORTING))
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("SELECT coalesce(max(row_no), 0) FROM {}").format(_stage_table(job)))
@@ -1055,9 +1059,9 @@ def _apply(job: ImportJob) -> None:
         job,
         title
         % {
-            "new": f"{counts.get('new', 0):,}",
-            "updated": f"{counts.get('update', 0):,}",
-            "rejected": f"{_rejected(counts):,}",
+            "new": number(counts.get("new", 0)),
+            "updated": number(counts.get("update", 0)),
+            "rejected": number(_rejected(counts)),
         },
         "success",
     )

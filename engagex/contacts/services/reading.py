@@ -28,6 +28,8 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy
 
+from engagex.core import formats
+
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".json": "json"}
 SAMPLE_BYTES = 256 * 1024
 SAMPLE_ROWS = 5
@@ -87,16 +89,14 @@ INVALID_UTF8 = gettext_lazy(
     "The file is not valid UTF-8 (line {line}: byte 0x{byte:02x} cannot start or continue a "
     "character). Re-save it as “CSV UTF-8”, or choose Windows-1252 / Latin-1 as the encoding."
 )
-TOO_MANY_COLUMNS = gettext_lazy(
-    "The header has {count:,} columns; at most {limit:,} can be imported."
-)
+TOO_MANY_COLUMNS = gettext_lazy("The header has {count} columns; at most {limit} can be imported.")
 JSON_TOO_MANY_KEYS = gettext_lazy(
-    "The JSON objects use more than {limit:,} different keys (columns), more than can be imported."
+    "The JSON objects use more than {limit} different keys (columns), more than can be imported."
 )
 TOO_MANY_ROWS = gettext_lazy(
-    "The file has more than {limit:,} rows; split it into files of at most {limit:,} rows."
+    "The file has more than {limit} rows; split it into files of at most {limit} rows."
 )
-CELL_TOO_LONG = gettext_lazy("Row {row}: a cell is longer than {limit:,} characters.")
+CELL_TOO_LONG = gettext_lazy("Row {row}: a cell is longer than {limit} characters.")
 LATIN1_NOTICE = gettext_lazy(
     "This file is not valid UTF-8, so it was read as {encoding} (Western European). "
     "If names look wrong in the sample below, re-save the file as CSV UTF-8."
@@ -195,7 +195,10 @@ def inspect_file(fileobj, *, name: str, size: int, encoding: str = "auto") -> Fi
         raise ValidationError(NO_HEADER)
     if len(info.headers) > settings.IMPORT_MAX_COLUMNS:
         raise ValidationError(
-            TOO_MANY_COLUMNS.format(count=len(info.headers), limit=settings.IMPORT_MAX_COLUMNS)
+            TOO_MANY_COLUMNS.format(
+                count=formats.number(len(info.headers)),
+                limit=formats.number(settings.IMPORT_MAX_COLUMNS),
+            )
         )
     if not info.sample_rows:
         raise ValidationError(HEADER_ONLY)
@@ -226,7 +229,7 @@ def _inspect_csv(head: bytes, *, name: str, size: int, encoding: str) -> FileInf
         rows = [row for row in reader if any(cell.strip() for cell in row)]
     except csv.Error as error:
         raise ValidationError(
-            CELL_TOO_LONG.format(row=reader.line_num, limit=csv.field_size_limit())
+            CELL_TOO_LONG.format(row=reader.line_num, limit=formats.number(csv.field_size_limit()))
         ) from error
     if not rows:
         raise ValidationError(EMPTY_FILE)
@@ -429,10 +432,15 @@ def _inspect_xlsx(fileobj, *, name: str) -> FileInfo:
         first = _place(header_cells, _last_column(header_cells))
         info = FileInfo(file_format="xlsx")
         if sheet.max_row and sheet.max_row - sheet.min_row > settings.IMPORT_MAX_ROWS:
-            raise ValidationError(TOO_MANY_ROWS.format(limit=settings.IMPORT_MAX_ROWS))
+            raise ValidationError(
+                TOO_MANY_ROWS.format(limit=formats.number(settings.IMPORT_MAX_ROWS))
+            )
         if len(first) > settings.IMPORT_MAX_COLUMNS:
             raise ValidationError(
-                TOO_MANY_COLUMNS.format(count=len(first), limit=settings.IMPORT_MAX_COLUMNS)
+                TOO_MANY_COLUMNS.format(
+                    count=formats.number(len(first)),
+                    limit=formats.number(settings.IMPORT_MAX_COLUMNS),
+                )
             )
         if _is_data_row(first):
             info.has_header = False
@@ -640,7 +648,7 @@ def _inspect_json(fileobj, *, name: str) -> FileInfo:
             if key not in headers:
                 headers[key] = None
                 if len(headers) > limit:
-                    raise ValidationError(JSON_TOO_MANY_KEYS.format(limit=limit))
+                    raise ValidationError(JSON_TOO_MANY_KEYS.format(limit=formats.number(limit)))
         if len(samples) < SAMPLE_ROWS:
             samples.append(item)
     if not count:
@@ -681,7 +689,7 @@ def iter_data_rows(
 def _at_most(rows, limit: int):
     for seen, row in enumerate(rows, start=1):
         if seen > limit:
-            raise ValidationError(TOO_MANY_ROWS.format(limit=limit))
+            raise ValidationError(TOO_MANY_ROWS.format(limit=formats.number(limit)))
         yield row
 
 
@@ -696,7 +704,7 @@ def _csv_data_rows(fileobj, encoding: str, delimiter: str, columns: int, has_hea
             next(reader, None)
         for seen, cells in enumerate(reader, start=1):
             if seen > limit:
-                raise ValidationError(TOO_MANY_ROWS.format(limit=limit))
+                raise ValidationError(TOO_MANY_ROWS.format(limit=formats.number(limit)))
             size = len(cells)
             if size > columns:
                 count = size if any(c.strip() for c in cells[columns:]) else columns
@@ -713,7 +721,7 @@ def _csv_data_rows(fileobj, encoding: str, delimiter: str, columns: int, has_hea
         raise ValidationError(INVALID_UTF8.format(line=line, byte=byte)) from error
     except csv.Error as error:
         raise ValidationError(
-            CELL_TOO_LONG.format(row=reader.line_num, limit=csv.field_size_limit())
+            CELL_TOO_LONG.format(row=reader.line_num, limit=formats.number(csv.field_size_limit()))
         ) from error
     finally:
         text.detach()

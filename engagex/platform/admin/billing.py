@@ -17,6 +17,7 @@ from engagex.billing.forms import PlanOverrideForm
 from engagex.billing.models import BillingAccount, Plan, PlanChange, UsagePeriod, status_label
 from engagex.billing.services.accounts import billing_plan_override
 from engagex.core.admin import ReadOnlyModelAdmin, confirm_response
+from engagex.core.formats import number
 from engagex.platform.schedules import billing_usage_refresh
 from engagex.platform.stripe_sync import (
     billing_configured,
@@ -36,7 +37,7 @@ STATUS_COLOURS = {
 
 
 def _limit(value):
-    return "∞" if value is None else f"{value:,}"
+    return "∞" if value is None else number(value)
 
 
 @admin.register(Plan)
@@ -177,11 +178,11 @@ class BillingAccountAdmin(ReadOnlyModelAdmin):
 
     @display(description=_("contacts"))
     def contacts_usage(self, obj):
-        return f"{obj.contacts_count:,} / {_limit(obj.plan.contact_limit)}"
+        return f"{number(obj.contacts_count)} / {_limit(obj.plan.contact_limit)}"
 
     @display(description=_("emails this month"))
     def sends_usage(self, obj):
-        return f"{obj.sends_this_month:,} / {_limit(obj.plan.monthly_send_limit)}"
+        return f"{number(obj.sends_this_month)} / {_limit(obj.plan.monthly_send_limit)}"
 
     @action(
         description=_("Refresh contact counts"),

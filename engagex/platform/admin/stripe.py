@@ -13,6 +13,7 @@ from djstripe import models as djstripe_models
 from unfold.decorators import display
 
 from engagex.billing.selectors import invoice_amount
+from engagex.core import formats
 from engagex.core.admin import ReadOnlyModelAdmin
 
 for _model in [m for m in list(admin.site._registry) if m._meta.app_label == "djstripe"]:
@@ -67,7 +68,7 @@ class StripeInvoiceAdmin(StripeObjectAdmin):
     @display(description=_("total"))
     def amount(self, obj):
         amount, currency = invoice_amount(obj.stripe_data)
-        return f"{amount:,.2f} {currency}"
+        return f"{formats.number(amount, 2)} {currency}"
 
 
 @admin.register(djstripe_models.Price)
