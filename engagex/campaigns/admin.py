@@ -5,7 +5,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.formats import localize, number_format
-from django.utils.timezone import template_localtime
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from unfold.admin import ModelAdmin
@@ -148,7 +148,7 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     def sending_time(self, obj):
         # "Send now" sets no send_at: the list shows when sending started instead of "-".
         when = obj.send_at or obj.started_at
-        return localize(template_localtime(when)) if when else "—"
+        return localize(localtime(when)) if when else "—"
 
     @display(description=_("Subject"))
     def effective_subject(self, obj):
