@@ -76,6 +76,40 @@ def test_team_page_refuses_to_demote_the_last_owner_with_a_form_error(tenant, ow
         assert owner.groups.get().name == roles.OWNER
 
 
+def test_team_page_refuses_to_deactivate_the_last_owner(tenant, owner, owner_client):
+    url = reverse("admin:accounts_user_change", args=[owner.pk], urlconf="config.urls_tenants")
+
+    # is_active left out: the checkbox unticked
+    response = owner_client.post(url, {"full_name": "Me", "role": roles.OWNER})
+
+    assert response.status_code == 200
+    assert str(LAST_OWNER) in response.content.decode()
+    with schema_context(tenant.schema_name):
+        owner.refresh_from_db()
+        assert owner.is_active
+
+
+def test_team_page_refuses_to_reactivate_a_member_past_the_seat_limit(
+    tenant, owner, owner_client, make_member, on_plan
+):
+    member = make_member(roles.MARKETER)
+    with schema_context(tenant.schema_name):
+        User.objects.filter(pk=member.pk).update(is_active=False)
+    on_plan(tenant, seat_limit=1)  # the Owner holds the only seat
+    url = reverse("admin:accounts_user_change", args=[member.pk], urlconf="config.urls_tenants")
+
+    response = owner_client.post(
+        url, {"full_name": "Back", "role": roles.MARKETER, "is_active": "on"}
+    )
+
+    assert response.status_code == 200
+    assert "allows 1 team seat" in response.content.decode()
+    with schema_context(tenant.schema_name):
+        member.refresh_from_db()
+        assert not member.is_active
+        assert member.full_name != "Back"
+
+
 def test_adding_a_member_on_the_team_page_leads_to_inviting_them(owner_client):
     url = reverse("admin:accounts_user_add", urlconf="config.urls_tenants")
 

@@ -114,7 +114,10 @@ def user_update(
     *, user: User, full_name: str, role: str | None, is_active: bool, actor=None
 ) -> User:
     """Change a member's name, role and active flag; the last active Owner stays an Owner."""
-    _user_update_check(user=user, role=role, is_active=is_active, actor=actor)
+    # Checked against the stored row: an admin form has already copied the posted values
+    # onto `user`, so its is_active says what the change asks for, not what it changes.
+    stored = User.objects.select_for_update().get(pk=user.pk)
+    _user_update_check(user=stored, role=role, is_active=is_active, actor=actor)
     user.full_name = full_name
     user.is_active = is_active
     user.full_clean()
