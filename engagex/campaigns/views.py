@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from engagex.campaigns.services.unsubscribe import (
     BadToken,
     contact_unsubscribe,
+    unsubscribe_lists,
     unsubscribe_lookup,
     unsubscribe_token_parse,
 )
@@ -27,13 +28,23 @@ def unsubscribe(request, token: str):
         return render(request, "campaigns/unsubscribe_invalid.html", status=400)
     context = {"workspace": workspace, "email": _mask(contact.email), "token": token}
     if request.method == "POST":
+        # RFC 8058 one-click (body "List-Unsubscribe=One-Click") and the page's first button
+        # leave the campaign's lists; the page's other button leaves everything.
+        everything = request.POST.get("scope") == "all"
+        lists = [] if everything else unsubscribe_lists(target)
         try:
-            contact_unsubscribe(target=target)
+            contact_unsubscribe(target=target, everything=everything)
         except BadToken:  # deleted between the lookup and now
             return render(request, "campaigns/unsubscribe_invalid.html", status=400)
+        if lists:
+            context["left_lists"] = lists
+            return render(request, "campaigns/unsubscribed.html", context)
+        context["everything"] = True
         return render(request, "campaigns/unsubscribed.html", context)
     if contact.status != ContactStatus.SUBSCRIBED:
+        context["everything"] = True
         return render(request, "campaigns/unsubscribed.html", context)
+    context["lists"] = unsubscribe_lists(target)
     return render(request, "campaigns/unsubscribe_confirm.html", context)
 
 

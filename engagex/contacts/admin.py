@@ -27,8 +27,9 @@ from engagex.contacts.models import (
     ContactGroup,
     ContactStatus,
     ImportJob,
+    MembershipStatus,
 )
-from engagex.contacts.selectors import contact_search, group_list
+from engagex.contacts.selectors import contact_search, contacts_in_list, group_list
 from engagex.contacts.services import importing
 from engagex.contacts.services.contacts import (
     contact_create,
@@ -55,10 +56,43 @@ STATUS_COLORS = {
 }
 
 
+class ListFilter(admin.SimpleListFilter):
+    title = _("list")
+    parameter_name = "list"
+
+    def lookups(self, request, model_admin):
+        return [(str(pk), name) for pk, name in ContactGroup.objects.values_list("pk", "name")]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            group_id = int(self.value())
+        except ValueError:
+            return queryset.none()
+        status = request.GET.get(ListStatusFilter.parameter_name) or None
+        return contacts_in_list(queryset, group_id=group_id, status=status)
+
+
+class ListStatusFilter(admin.SimpleListFilter):
+    title = _("list status")
+    parameter_name = "list_status"
+
+    def lookups(self, request, model_admin):
+        return MembershipStatus.choices
+
+    def queryset(self, request, queryset):
+        if not self.value() or request.GET.get(ListFilter.parameter_name):
+            return queryset  # with a list chosen, ListFilter applies both together
+        if self.value() not in MembershipStatus.values:
+            return queryset.none()
+        return contacts_in_list(queryset, group_id=None, status=self.value())
+
+
 class ContactAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     form = ContactForm
     list_display = ["email", "first_name", "last_name", "status_badge", "language", "created_at"]
-    list_filter = ["status", "groups", "language"]
+    list_filter = ["status", ListFilter, ListStatusFilter, "language"]
     search_fields = ["email"]  # enables the search box; contact_search does the matching
     search_help_text = _("Matches the start of the email address, first name or last name.")
     ordering = ["-id"]
@@ -66,13 +100,13 @@ class ContactAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     autocomplete_fields: list[str] = []
-    filter_horizontal = ["groups"]
     readonly_fields = [
         "status_changed_at",
         "status_source",
         "created_at",
         "updated_at",
         "campaign_history",
+        "list_memberships",
     ]
     fieldsets = [
         (
@@ -91,7 +125,7 @@ class ContactAdmin(ServiceErrorsAdminMixin, ModelAdmin):
                 ]
             },
         ),
-        (_("Groups"), {"fields": ["groups"]}),
+        (_("Lists"), {"fields": ["lists", "list_memberships"]}),
         (_("Custom attributes"), {"fields": ["attributes"], "classes": ["collapse"]}),
         (_("Campaign history"), {"fields": ["campaign_history"]}),
         (_("Record"), {"fields": ["created_at", "updated_at"]}),
@@ -157,8 +191,33 @@ class ContactAdmin(ServiceErrorsAdminMixin, ModelAdmin):
             ),
         )
 
+    @display(description=_("Memberships"))
+    def list_memberships(self, obj):
+        rows = (
+            list(obj.memberships.select_related("group").order_by("group__name")) if obj.pk else []
+        )
+        if not rows:
+            return _("Not on any list yet.")
+        return format_html(
+            '<table class="engagex-table"><thead><tr><th>{}</th><th>{}</th><th>{}</th>'
+            "<th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("List"),
+            _("Status"),
+            _("Consent"),
+            _("Confirmed"),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (m.group.name, m.get_status_display(), consent_line(m), _when(m.confirmed_at))
+                    for m in rows
+                ),
+            ),
+        )
+
     def save_model(self, request, obj, form, change):
         data = dict(form.cleaned_data)
+        data["groups"] = data.pop("lists", None)
         if change:
             contact_update(contact=obj, **data)
         else:
@@ -266,6 +325,26 @@ class ContactAdmin(ServiceErrorsAdminMixin, ModelAdmin):
         return TemplateResponse(request, "admin/contacts/contact/action_confirm.html", context)
 
 
+def _members_link(group, status, count):
+    """The count, linking to the contact list filtered to these members."""
+    query = f"list={group.pk}" + (f"&list_status={status}" if status else "")
+    url = reverse("admin:contacts_contact_changelist")
+    return format_html('<a class="text-primary-600" href="{}?{}">{}</a>', url, query, number(count))
+
+
+def _when(moment) -> str:
+    return date_format(localtime(moment), "DATETIME_FORMAT") if moment else "—"
+
+
+def consent_line(membership) -> str:
+    """The consent evidence of a membership in one line: "Sign-up form · 3 May 2026, 10:02 ·
+    203.0.113.7"."""
+    parts = [str(membership.get_source_display()), _when(membership.consent_at)]
+    if membership.consent_ip:
+        parts.append(membership.consent_ip)
+    return " · ".join(parts)
+
+
 def _export_name(extension: str) -> str:
     return f"contacts-{timezone.now():%Y%m%d-%H%M}.{extension}"
 
@@ -289,20 +368,71 @@ def _filters(request) -> str:
 
 class ContactGroupAdmin(ModelAdmin):
     form = ContactGroupForm
-    list_display = ["name", "description", "members", "subscribed", "created_at"]
+    list_display = [
+        "name",
+        "visibility_badge",
+        "opt_in_label",
+        "subscribed",
+        "unconfirmed",
+        "unsubscribed",
+        "members",
+    ]
     search_fields = ["name"]
-    fields = ["name", "description"]
+    fields = ["name", "description", "opt_in", "visibility", "member_counts"]
+    readonly_fields = ["member_counts"]
 
     def get_queryset(self, request):
         return group_list()
 
-    @display(description=_("Members"), ordering="member_count")
-    def members(self, obj):
-        return number(obj.member_count)
+    @display(description=_("Visibility"), label={"public": "success", "private": "info"})
+    def visibility_badge(self, obj):
+        label = _("Public") if obj.is_public else _("Private")
+        return obj.visibility, label
 
-    @display(description=_("Subscribed"), ordering="subscribed_count")
+    @display(description=_("Opt-in"))
+    def opt_in_label(self, obj):
+        return _("Double") if obj.opt_in == ContactGroup.OptIn.DOUBLE else _("Single")
+
+    # "Subscribed": whom a campaign to the list reaches (a bounced contact stays a member).
+    @display(description=_("Subscribed"), ordering="reachable_count")
     def subscribed(self, obj):
-        return number(obj.subscribed_count)
+        return _members_link(obj, MembershipStatus.SUBSCRIBED, obj.reachable_count)
+
+    @display(description=_("Unconfirmed"), ordering="unconfirmed_count")
+    def unconfirmed(self, obj):
+        return _members_link(obj, MembershipStatus.UNCONFIRMED, obj.unconfirmed_count)
+
+    @display(description=_("Unsubscribed"), ordering="unsubscribed_count")
+    def unsubscribed(self, obj):
+        return _members_link(obj, MembershipStatus.UNSUBSCRIBED, obj.unsubscribed_count)
+
+    @display(description=_("All members"), ordering="member_count")
+    def members(self, obj):
+        return _members_link(obj, None, obj.member_count)
+
+    @display(description=_("Members"))
+    def member_counts(self, obj):
+        if obj is None or obj.pk is None:
+            return _("No members yet.")
+        counts = group_list().get(pk=obj.pk)
+        rows = [
+            (_("Subscribed"), MembershipStatus.SUBSCRIBED, counts.subscribed_count),
+            (_("Unconfirmed"), MembershipStatus.UNCONFIRMED, counts.unconfirmed_count),
+            (_("Unsubscribed"), MembershipStatus.UNSUBSCRIBED, counts.unsubscribed_count),
+        ]
+        return format_html(
+            '{}<p class="mt-2">{}</p>',
+            format_html_join(
+                " · ",
+                "{}: {}",
+                ((label, _members_link(obj, status, count)) for label, status, count in rows),
+            ),
+            _(
+                "Reached by a campaign to this list: %(count)s (subscribed here and not "
+                "unsubscribed from everything, bounced or complained)."
+            )
+            % {"count": number(counts.reachable_count)},
+        )
 
     def view_on_site(self, obj):
         return None

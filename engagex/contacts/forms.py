@@ -16,6 +16,7 @@ from unfold.widgets import (
 from engagex.contacts.models import Contact, ContactGroup, ImportJob
 from engagex.contacts.services import mapping as mapping_rules
 from engagex.contacts.services.contacts import email_normalize
+from engagex.contacts.services.lists import memberships_current
 from engagex.contacts.services.reading import ENCODINGS
 
 
@@ -32,9 +33,24 @@ class ContactForm(forms.ModelForm):
             "status",
             "consent_at",
             "consent_source",
-            "groups",
             "attributes",
         ]
+
+    lists = forms.ModelMultipleChoiceField(
+        queryset=ContactGroup.objects.all(),
+        required=False,
+        label=_("Lists"),
+        widget=UnfoldAdminCheckboxSelectMultipleWidget,
+        help_text=_(
+            "Adding a list subscribes the contact to it; a list they unsubscribed from can "
+            "only be chosen again by them."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["lists"].initial = list(memberships_current(self.instance))
 
     def clean_email(self):
         email = email_normalize(self.cleaned_data["email"])
@@ -52,19 +68,23 @@ class ContactForm(forms.ModelForm):
 class ContactGroupForm(forms.ModelForm):
     class Meta:
         model = ContactGroup
-        fields = ["name", "description"]
+        fields = ["name", "description", "opt_in", "visibility"]
+        widgets = {
+            "opt_in": UnfoldAdminRadioSelectWidget,
+            "visibility": UnfoldAdminRadioSelectWidget,
+        }
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
         others = ContactGroup.objects.filter(name__iexact=name).exclude(pk=self.instance.pk)
         if others.exists():
-            raise forms.ValidationError(_("A group with this name already exists."))
+            raise forms.ValidationError(_("A list with this name already exists."))
         return name
 
 
 class GroupChoiceForm(forms.Form):
     group = forms.ModelChoiceField(
-        queryset=ContactGroup.objects.all(), label=_("Group"), widget=UnfoldAdminSelectWidget
+        queryset=ContactGroup.objects.all(), label=_("List"), widget=UnfoldAdminSelectWidget
     )
 
 

@@ -30,15 +30,37 @@ class ContactQuerySet(models.QuerySet):
 
 
 class ContactGroup(models.Model):
-    """A static list of contacts."""
+    """A list of contacts ("list" to users; "group" in code, as before lists had statuses).
+
+    Each member has a status of its own (`Membership`); a contact's global status always wins.
+    """
+
+    class OptIn(models.TextChoices):
+        SINGLE = "single", _("Single opt-in: subscribed on sign-up")
+        DOUBLE = "double", _("Double opt-in: subscribed once they confirm by email")
+
+    class Visibility(models.TextChoices):
+        PRIVATE = "private", _("Private: only your team adds people")
+        PUBLIC = "public", _("Public: offered on sign-up forms and in the preference centre")
 
     name = models.CharField(_("name"), max_length=120)
-    description = models.CharField(_("description"), max_length=255, blank=True)
+    description = models.CharField(
+        _("public description"),
+        max_length=255,
+        blank=True,
+        help_text=_("What subscribers get; shown on forms and in the preference centre."),
+    )
+    opt_in = models.CharField(
+        _("opt-in"), max_length=10, choices=OptIn.choices, default=OptIn.SINGLE
+    )
+    visibility = models.CharField(
+        _("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
-        verbose_name = _("group")
-        verbose_name_plural = _("groups")
+        verbose_name = _("list")
+        verbose_name_plural = _("lists")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(Lower("name"), name="contacts_group_name_ci_unique"),
@@ -46,6 +68,26 @@ class ContactGroup(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def is_public(self) -> bool:
+        return self.visibility == self.Visibility.PUBLIC
+
+
+class MembershipStatus(models.TextChoices):
+    UNCONFIRMED = "unconfirmed", _("Unconfirmed")
+    SUBSCRIBED = "subscribed", _("Subscribed")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+
+
+class ConsentSource(models.TextChoices):
+    FORM = "form", _("Sign-up form")
+    IMPORT = "import", _("Import")
+    API = "api", _("API")
+    CONSOLE = "console", _("Console")
+    AUTOMATION = "automation", _("Automation")
+    PREFERENCES = "preferences", _("Preference centre")
+    MIGRATION = "migration", _("Group before lists had statuses")
 
 
 class Contact(models.Model):
@@ -75,7 +117,11 @@ class Contact(models.Model):
         help_text=_("Counted from SendGrid; enough of them suppress."),
     )
     groups = models.ManyToManyField(
-        ContactGroup, related_name="contacts", blank=True, verbose_name=_("groups")
+        ContactGroup,
+        through="Membership",
+        related_name="contacts",
+        blank=True,
+        verbose_name=_("lists"),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -113,6 +159,60 @@ class Contact(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class Membership(models.Model):
+    """A contact on a list: its status there and the evidence of consent (GDPR art. 7(1))."""
+
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("contact")
+    )
+    group = models.ForeignKey(
+        ContactGroup, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("list")
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=MembershipStatus.choices,
+        default=MembershipStatus.SUBSCRIBED,
+        db_default=MembershipStatus.SUBSCRIBED,
+    )
+    status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    source = models.CharField(
+        _("consent source"),
+        max_length=20,
+        choices=ConsentSource.choices,
+        default=ConsentSource.CONSOLE,
+        db_default=ConsentSource.MIGRATION,
+    )
+    consent_at = models.DateTimeField(_("consent given"), null=True, blank=True)
+    consent_text = models.TextField(
+        _("consent text"), blank=True, db_default="", help_text=_("What the person agreed to.")
+    )
+    consent_ip = models.GenericIPAddressField(_("consent IP address"), null=True, blank=True)
+    consent_user_agent = models.CharField(
+        _("consent user agent"), max_length=400, blank=True, db_default=""
+    )
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    confirm_ip = models.GenericIPAddressField(_("confirmation IP address"), null=True, blank=True)
+    confirm_user_agent = models.CharField(
+        _("confirmation user agent"), max_length=400, blank=True, db_default=""
+    )
+
+    class Meta:
+        verbose_name = _("list membership")
+        verbose_name_plural = _("list memberships")
+        db_table = "contacts_membership"
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "group"], name="contacts_membership_unique"),
+        ]
+        indexes = [
+            # Audiences and list counts: members of a list by status.
+            models.Index(fields=["group", "status", "contact"], name="membership_group_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.contact} · {self.group}"
 
 
 def _workspace_path(folder: str, filename: str) -> str:

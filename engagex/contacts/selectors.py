@@ -1,7 +1,13 @@
-from django.db.models import CharField, Count, F, Func, Q, QuerySet
+from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 
-from engagex.contacts.models import Contact, ContactGroup, ContactStatus
+from engagex.contacts.models import (
+    Contact,
+    ContactGroup,
+    ContactStatus,
+    Membership,
+    MembershipStatus,
+)
 
 
 def contact_list(*, filters: dict | None = None) -> QuerySet[Contact]:
@@ -34,10 +40,38 @@ def contact_search(queryset: QuerySet[Contact], term: str) -> QuerySet[Contact]:
 
 
 def group_list() -> QuerySet[ContactGroup]:
+    """Lists with their members counted by status (`reachable`: subscribed on the list and
+    subscribed as a contact, i.e. whom a campaign to the list reaches)."""
+    members = "memberships"
     return ContactGroup.objects.annotate(
-        member_count=Count("contacts"),
-        subscribed_count=Count("contacts", filter=Q(contacts__status=ContactStatus.SUBSCRIBED)),
+        member_count=Count(members),
+        subscribed_count=Count(members, filter=Q(memberships__status=MembershipStatus.SUBSCRIBED)),
+        unconfirmed_count=Count(
+            members, filter=Q(memberships__status=MembershipStatus.UNCONFIRMED)
+        ),
+        unsubscribed_count=Count(
+            members, filter=Q(memberships__status=MembershipStatus.UNSUBSCRIBED)
+        ),
+        reachable_count=Count(
+            members,
+            filter=Q(
+                memberships__status=MembershipStatus.SUBSCRIBED,
+                memberships__contact__status=ContactStatus.SUBSCRIBED,
+            ),
+        ),
     )
+
+
+def contacts_in_list(
+    queryset: QuerySet[Contact], *, group_id: int | None, status: str | None
+) -> QuerySet[Contact]:
+    """Contacts on list `group_id` (any list, if None) with membership `status` (any)."""
+    members = Membership.objects.filter(contact_id=OuterRef("pk"))
+    if group_id is not None:
+        members = members.filter(group_id=group_id)
+    if status:
+        members = members.filter(status=status)
+    return queryset.filter(Exists(members))
 
 
 def contact_preview_list(search: str, limit: int) -> list[Contact]:

@@ -134,3 +134,71 @@ def test_visiting_the_link_again_says_already_unsubscribed(tenant, target):
 
     assert "You are unsubscribed" in again
     assert "Unsubscribe?" not in again
+
+
+@pytest.fixture
+def list_target(tenant):
+    """A campaign to "News" read by a contact on "News" and "Deals"."""
+    from tests.factories.contacts import ContactGroupFactory, MembershipFactory
+
+    with schema_context(tenant.schema_name):
+        news, deals = ContactGroupFactory(name="News"), ContactGroupFactory(name="Deals")
+        contact = ContactFactory(email="reader@example.com")
+        MembershipFactory(contact=contact, group=news)
+        MembershipFactory(contact=contact, group=deals)
+        campaign = CampaignFactory(name="News of the week")
+        campaign.include_groups.set([news])
+        CampaignRecipient.objects.create(campaign=campaign, contact=contact, email=contact.email)
+    token = unsubscribe_token(
+        schema=tenant.schema_name, contact_id=contact.pk, campaign_id=campaign.pk
+    )
+    return token, contact
+
+
+def _statuses(tenant, contact):
+    with schema_context(tenant.schema_name):
+        contact.refresh_from_db()
+        lists = dict(contact.memberships.values_list("group__name", "status"))
+        return contact.status, lists
+
+
+def test_page_names_the_campaigns_lists_and_changes_nothing(tenant, list_target):
+    token, contact = list_target
+
+    body = public_client().get(f"/u/{token}/").content.decode()
+
+    assert "Unsubscribe from these lists" in body
+    assert "<strong>News</strong>" in body
+    assert "Deals" not in body
+    assert "Unsubscribe from everything from Alpha Corp" in body
+    assert _statuses(tenant, contact) == (
+        "subscribed",
+        {"News": "subscribed", "Deals": "subscribed"},
+    )
+
+
+def test_one_click_leaves_only_the_campaigns_lists(tenant, list_target):
+    token, contact = list_target
+
+    response = public_client(enforce_csrf_checks=True).post(
+        f"/u/{token}/", {"List-Unsubscribe": "One-Click"}
+    )
+
+    assert response.status_code == 200
+    assert "sent to this list" in response.content.decode()
+    assert _statuses(tenant, contact) == (
+        "subscribed",
+        {"News": "unsubscribed", "Deals": "subscribed"},
+    )
+
+
+def test_unsubscribe_from_everything_leaves_every_list_too(tenant, list_target):
+    token, contact = list_target
+
+    response = public_client().post(f"/u/{token}/", {"scope": "all"})
+
+    assert "will get no more campaigns" in response.content.decode()
+    assert _statuses(tenant, contact) == (
+        "unsubscribed",
+        {"News": "unsubscribed", "Deals": "unsubscribed"},
+    )

@@ -310,7 +310,7 @@ def test_admin_adds_a_contact_with_groups_ticked(owner_client, tenant):
         {
             "email": "mia@example.com",
             "status": "subscribed",
-            "groups": [vip.pk, weekly.pk],
+            "lists": [vip.pk, weekly.pk],
             "attributes": "{}",
         },
     )
@@ -319,6 +319,9 @@ def test_admin_adds_a_contact_with_groups_ticked(owner_client, tenant):
     with schema_context(tenant.schema_name):
         contact = Contact.objects.get()
         assert sorted(contact.groups.values_list("name", flat=True)) == ["VIP", "Weekly"]
+        assert set(contact.memberships.values_list("status", "source")) == {
+            ("subscribed", "console")
+        }
         assert response["Location"] == _url("admin:contacts_contact_changelist")
         entry = LogEntry.objects.get(object_id=str(contact.pk))
         assert entry.action_flag == ADDITION
@@ -332,7 +335,7 @@ def test_admin_changes_a_contacts_groups(owner_client, tenant):
 
     response = owner_client.post(
         _url("admin:contacts_contact_change", contact.pk),
-        {"email": contact.email, "status": "subscribed", "groups": [weekly.pk], "attributes": "{}"},
+        {"email": contact.email, "status": "subscribed", "lists": [weekly.pk], "attributes": "{}"},
     )
 
     assert response.status_code == 302

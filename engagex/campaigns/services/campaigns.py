@@ -27,7 +27,7 @@ from engagex.campaigns.services.usage import (  # noqa: F401 - MONTHLY_LIMIT: re
     usage_reserve,
     usage_true_up,
 )
-from engagex.contacts.models import Contact, ContactStatus
+from engagex.contacts.models import Contact, ContactStatus, Membership, MembershipStatus
 from engagex.core.audit import AuditVerb, audit_record
 from engagex.core.formats import number
 from engagex.core.tenancy import current_schema, current_tenant, workspace_language
@@ -51,15 +51,18 @@ CONTENT_REFUSED = gettext_lazy("The template “{name}” cannot be sent as it i
 
 
 def campaign_audience(campaign: Campaign) -> QuerySet[Contact]:
-    """Subscribed contacts in any included group (all, if none) and in no excluded group."""
+    """Subscribed contacts who are subscribed members of any included list (everyone
+    subscribed, if none) and members of no excluded list (in any status)."""
     audience = Contact.objects.filter(status=ContactStatus.SUBSCRIBED)
-    membership = Contact.groups.through.objects.filter(contact_id=OuterRef("pk"))
+    membership = Membership.objects.filter(contact_id=OuterRef("pk"))
     include = list(campaign.include_groups.values_list("pk", flat=True))
     exclude = list(campaign.exclude_groups.values_list("pk", flat=True))
     if include:
-        audience = audience.filter(Exists(membership.filter(contactgroup_id__in=include)))
+        audience = audience.filter(
+            Exists(membership.filter(group_id__in=include, status=MembershipStatus.SUBSCRIBED))
+        )
     if exclude:
-        audience = audience.exclude(Exists(membership.filter(contactgroup_id__in=exclude)))
+        audience = audience.exclude(Exists(membership.filter(group_id__in=exclude)))
     return audience
 
 

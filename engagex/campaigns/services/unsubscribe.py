@@ -13,8 +13,12 @@ from django.utils import timezone
 from django_tenants.utils import get_tenant_model, schema_context
 
 from engagex.campaigns.signals import recipient_unsubscribed
-from engagex.contacts.models import Contact, ContactStatus
-from engagex.contacts.services.status import Suppression, contacts_suppress
+from engagex.contacts.models import ConsentSource, Contact, ContactGroup, ContactStatus
+from engagex.contacts.services.lists import (
+    contact_unsubscribe_everywhere,
+    membership_unsubscribe,
+    memberships_current,
+)
 from tenants.selectors import platform_url
 
 
@@ -100,8 +104,28 @@ def unsubscribe_lookup(target: UnsubscribeTarget):
     return tenant, contact
 
 
-def contact_unsubscribe(*, target: UnsubscribeTarget) -> bool:
-    """Unsubscribe the contact named by a token (idempotent); return True if it changed."""
+def unsubscribe_lists(target: UnsubscribeTarget) -> list[ContactGroup]:
+    """The campaign's lists the contact is on now: what "unsubscribe" takes them off.
+
+    Empty when the campaign went to everyone subscribed, or they already left those lists:
+    then unsubscribing means from everything."""
+    from engagex.campaigns.models import Campaign
+
+    with schema_context(target.schema):
+        campaign = Campaign.objects.filter(pk=target.campaign_id).first()
+        if campaign is None:
+            return []
+        return list(
+            memberships_current(Contact(pk=target.contact_id)).filter(
+                pk__in=campaign.include_groups.values("pk")
+            )
+        )
+
+
+def contact_unsubscribe(*, target: UnsubscribeTarget, everything: bool = False) -> bool:
+    """Unsubscribe the contact named by a token from the campaign's lists, or from
+    everything when `everything` or the campaign had no lists (idempotent); return True if
+    it changed anything."""
     from engagex.campaigns.models import Campaign, CampaignRecipient
 
     now = timezone.now()
@@ -114,11 +138,16 @@ def contact_unsubscribe(*, target: UnsubscribeTarget) -> bool:
         ).update(unsubscribed_at=now)
         if first_time:
             recipient_unsubscribed.send(sender=CampaignRecipient, campaign_id=target.campaign_id)
+        lists = [] if everything else unsubscribe_lists(target)
+        if lists:
+            left = membership_unsubscribe(
+                contact=contact, groups=lists, source=ConsentSource.PREFERENCES
+            )
+            return left > 0
         if contact.status != ContactStatus.SUBSCRIBED:
             return False
         campaign = (
             Campaign.objects.filter(pk=target.campaign_id).values_list("name", flat=True).first()
         )
         source = f"unsubscribe link: {campaign or 'a campaign'}"
-        suppression = Suppression(ContactStatus.UNSUBSCRIBED, source, now)
-        return contacts_suppress(suppressions={contact.pk: suppression}) == 1
+        return contact_unsubscribe_everywhere(contact=contact, source=source)

@@ -12,7 +12,15 @@ from django.utils.translation import gettext_lazy, ngettext
 from psycopg import sql
 
 from engagex.billing.limits import Limit, ensure_within
-from engagex.contacts.models import Contact, ContactGroup, ContactStatus
+from engagex.contacts.models import (
+    ConsentSource,
+    Contact,
+    ContactGroup,
+    ContactStatus,
+    Membership,
+    MembershipStatus,
+)
+from engagex.contacts.services.lists import memberships_set
 from engagex.contacts.services.status import (
     status_merge_sql,
     status_resubscribes,
@@ -107,7 +115,7 @@ def contact_create(*, email: str, groups=(), source: str = "admin", **fields) ->
     contact.full_clean()
     contact.save()
     if groups:
-        contact.groups.set(groups)
+        memberships_set(contact=contact, groups=groups, source=_consent_source(source))
     return contact
 
 
@@ -139,8 +147,13 @@ def contact_update(*, contact: Contact, groups=None, source: str = "admin", **fi
     contact.full_clean()
     contact.save()
     if groups is not None:
-        contact.groups.set(groups)
+        memberships_set(contact=contact, groups=groups, source=_consent_source(source))
     return contact
+
+
+def _consent_source(source: str) -> str:
+    """The consent source of lists chosen by a console form ("admin") or the API."""
+    return ConsentSource.API if source == "api" else ConsentSource.CONSOLE
 
 
 @transaction.atomic
@@ -154,8 +167,9 @@ def group_add_contacts(*, group: ContactGroup, contacts: QuerySet[Contact], user
     with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL(
-                "INSERT INTO {} (contact_id, contactgroup_id) "
-                "SELECT q.*, %s FROM ({}) q ON CONFLICT DO NOTHING"
+                "INSERT INTO {} (contact_id, group_id, status, status_changed_at, source, "
+                "consent_at) SELECT q.*, %s, 'subscribed', now(), 'console', now() "
+                "FROM ({}) q ON CONFLICT DO NOTHING"
             ).format(through, sql.SQL(ids)),  # the ORM's own SQL
             [group.pk, *params],
         )
@@ -166,11 +180,15 @@ def group_add_contacts(*, group: ContactGroup, contacts: QuerySet[Contact], user
 
 @transaction.atomic
 def group_remove_contacts(*, group: ContactGroup, contacts: QuerySet[Contact], user=None) -> int:
-    """Remove every contact of `contacts` from `group`; return how many left it."""
-    through = Contact.groups.through
-    deleted, _ = through.objects.filter(
-        contactgroup=group, contact__in=contacts.order_by().values("pk")
-    ).delete()
+    """Remove every contact of `contacts` from `group`; return how many left it.
+
+    Members who unsubscribed from it stay on record (their opt-out must outlive a removal and
+    a later re-add)."""
+    deleted, _ = (
+        Membership.objects.filter(group=group, contact__in=contacts.order_by().values("pk"))
+        .exclude(status=MembershipStatus.UNSUBSCRIBED)
+        .delete()
+    )
     _group_audit(user, group, removed=deleted)
     return deleted
 

@@ -22,7 +22,7 @@ from django.db.models import CharField, DateTimeField, F, Func, OuterRef, QueryS
 from django.utils.formats import number_format
 from django.utils.translation import ngettext
 
-from engagex.contacts.models import Contact, ContactGroup
+from engagex.contacts.models import Contact, ContactGroup, Membership, MembershipStatus
 from engagex.core.audit import AuditVerb, audit_record
 from engagex.core.tenancy import current_tenant, workspace_language
 
@@ -147,7 +147,9 @@ def _rows(queryset: QuerySet[Contact], keys: list[str], zone: str, *, text_times
     as naive wall-clock datetimes (or as text when `text_times`)."""
     # Group ids per contact (an index-only lookup), names from one read of the groups.
     groups = ArraySubquery(
-        Contact.groups.through.objects.filter(contact_id=OuterRef("pk")).values("contactgroup_id")
+        Membership.objects.filter(contact_id=OuterRef("pk"))
+        .exclude(status=MembershipStatus.UNSUBSCRIBED)
+        .values("group_id")
     )
     group_names = dict(ContactGroup.objects.values_list("pk", "name"))
     # Times are converted by PostgreSQL: far cheaper than a tz-aware datetime per cell.

@@ -1146,8 +1146,10 @@ def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: li
         if groups:
             cursor.execute(
                 sql.SQL("""
-                INSERT INTO {through} (contact_id, contactgroup_id)
-                SELECT s.contact_id, g.id FROM {table} s
+                INSERT INTO {through} (contact_id, group_id, status, status_changed_at,
+                    source, consent_at)
+                SELECT s.contact_id, g.id, 'subscribed', %(now)s, 'import', %(now)s
+                FROM {table} s
                 CROSS JOIN unnest(%(groups)s::bigint[]) AS g(id)
                 WHERE s.contact_id IS NOT NULL
                     AND s.action IN ('new', 'update', 'unchanged', 'skipped') AND {in_range}
