@@ -10,6 +10,7 @@ from engagex.campaigns.views import unsubscribe, web_version
 from engagex.core.views import healthz
 from engagex.platform.urls import signup_urlpatterns
 from engagex.platform.webhooks import StripeWebhookView
+from engagex.subscriptions.urls import public_urlpatterns as subscription_public_urlpatterns
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -25,5 +26,6 @@ urlpatterns = [
     # dj-stripe's own webhook URL is deliberately not mounted: it stores a request before
     # checking its signature. Ours checks first, then hands over to dj-stripe.
     *signup_urlpatterns,
+    *subscription_public_urlpatterns,
     *urlpatterns_for(admin.site),
 ]

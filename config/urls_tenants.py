@@ -6,6 +6,7 @@ from django.urls import include, path
 from engagex.accounts.urls import urlpatterns_for, workspace_urlpatterns
 from engagex.core.sites import workspace_site
 from engagex.core.views import healthz
+from engagex.subscriptions.urls import workspace_urlpatterns as subscription_workspace_urlpatterns
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -14,5 +15,6 @@ urlpatterns = [
     path("admin/", workspace_site.urls),
     path("api/v1/", include(("engagex.api.urls", "api"))),
     *workspace_urlpatterns,
+    *subscription_workspace_urlpatterns,
     *urlpatterns_for(workspace_site),
 ]

@@ -230,6 +230,51 @@ def import_report_upload_to(instance, filename):
     return _workspace_path("import-reports", filename)
 
 
+class ListConsent(models.TextChoices):
+    """What an importer says about the consent of the people a file puts on lists."""
+
+    PERMISSION = "permission", _("I have their permission to email them")
+    DOUBLE_OPT_IN = "double_opt_in", _("Ask each of them to confirm by email (double opt-in)")
+
+
+class ConsentSettings(models.Model):
+    """The workspace's consent settings (one row per workspace schema)."""
+
+    unconfirmed_expiry_days = models.PositiveSmallIntegerField(
+        _("unconfirmed sign-ups expire after (days)"),
+        default=30,
+        help_text=_("Sign-ups not confirmed by then are deleted with their consent request."),
+    )
+    preference_fields = models.JSONField(
+        _("fields people can edit in the preference centre"),
+        default=list,
+        blank=True,
+        help_text=_("Contact fields and custom attribute names; empty: none."),
+    )
+
+    class Meta:
+        verbose_name = _("consent settings")
+        verbose_name_plural = _("consent settings")
+
+    def __str__(self):
+        return str(_("Consent settings"))
+
+
+class ErasedAddress(models.Model):
+    """An address erased at its owner's request: only its hash is kept, so that no import,
+    API call or form can bring the person back without their new consent."""
+
+    email_hash = models.CharField(_("address hash"), max_length=64, unique=True)
+    erased_at = models.DateTimeField(_("erased"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("erased address")
+        verbose_name_plural = _("erased addresses")
+
+    def __str__(self):
+        return self.email_hash[:12]
+
+
 class ImportJob(models.Model):
     """One spreadsheet import: upload → mapping → dry run → confirm → applied."""
 
@@ -295,7 +340,23 @@ class ImportJob(models.Model):
         default=FileStatus.PER_ROW,
     )
     target_groups = models.ManyToManyField(
-        ContactGroup, blank=True, related_name="import_jobs", verbose_name=_("target groups")
+        ContactGroup, blank=True, related_name="import_jobs", verbose_name=_("target lists")
+    )
+    list_consent = models.CharField(
+        _("consent for the lists"),
+        max_length=20,
+        blank=True,
+        choices=ListConsent.choices,
+        default="",
+        help_text=_("How the people in the file agreed to be on the chosen lists."),
+    )
+    list_consent_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("permission confirmed by"),
     )
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.MAPPING, verbose_name=_("status")

@@ -2,6 +2,7 @@ from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Q, Que
 from django.db.models.functions import Lower
 
 from engagex.contacts.models import (
+    ConsentSettings,
     Contact,
     ContactGroup,
     ContactStatus,
@@ -96,3 +97,9 @@ def contact_attribute_names(sample: int) -> set[str]:
         .values_list("name", flat=True)
         .distinct()
     )
+
+
+def consent_settings() -> ConsentSettings:
+    """The workspace's consent settings (created with their defaults on first use)."""
+    settings, _ = ConsentSettings.objects.get_or_create(pk=1)
+    return settings
