@@ -37,7 +37,7 @@ def test_the_group_list_shows_member_counts_with_german_grouping(owner_client, t
             Contact(email=f"c{i}@example.com") for i in range(1234)
         )
         Contact.groups.through.objects.bulk_create(
-            Contact.groups.through(contact=c, contactgroup=group) for c in contacts
+            Contact.groups.through(contact=c, group=group) for c in contacts
         )
     url = reverse("admin:contacts_contactgroup_changelist", urlconf="config.urls_tenants")
 
