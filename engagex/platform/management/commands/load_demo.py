@@ -73,7 +73,7 @@ class Command(BaseCommand):
         )
         if sample:
             self.stdout.write(
-                "  Sample content:  40 contacts in 2 groups, a template and a draft campaign"
+                "  Sample content:  40 contacts in 2 lists, a template and a draft campaign"
             )
 
 
@@ -82,12 +82,22 @@ LAST_NAMES = ["Silva", "Okafor", "Martin", "Patel"]
 
 
 def _demo_content(*, owner: User) -> None:
-    """Something to try on a first run: contacts, groups, a template, a draft campaign.
+    """Something to try on a first run: contacts, lists, a template, a draft campaign.
 
     Only for a workspace with neither contacts nor templates, so a rerun or a user's own
     data is never touched. Made through the same services as the admin.
     """
-    newsletter = ContactGroup.objects.create(name="Newsletter")
+    newsletter = ContactGroup.objects.create(
+        name="Newsletter",
+        description="Our monthly news: what we shipped and what is coming.",
+        opt_in=ContactGroup.OptIn.DOUBLE,
+        visibility=ContactGroup.Visibility.PUBLIC,
+    )
+    ContactGroup.objects.create(
+        name="Product updates",
+        description="A short note when a feature you use changes.",
+        visibility=ContactGroup.Visibility.PUBLIC,
+    )
     customers = ContactGroup.objects.create(name="Customers")
     for number in range(40):
         first, last = FIRST_NAMES[number % 10], LAST_NAMES[number // 10]
