@@ -178,8 +178,8 @@ UNFOLD_WORKSPACE = {
                         reverse_lazy("admin:contacts_contact_changelist"),
                     ),
                     _item(
-                        _("Groups"),
-                        "group_work",
+                        _("Lists"),
+                        "list_alt",
                         reverse_lazy("admin:contacts_contactgroup_changelist"),
                     ),
                     _item(

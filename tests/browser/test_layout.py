@@ -67,7 +67,7 @@ def test_the_contact_add_and_change_pages_do_not_scroll_sideways(server, grouped
             steps = Steps(page, prefix=f"layout-{width}")
             for name, path in pages.items():
                 page.goto(f"{workspace}{path}")
-                expect(page.locator("#id_groups_to")).to_be_visible()  # the selector is built
+                expect(page.locator("#id_lists")).to_be_visible()  # the list choice is built
                 overflow[(name, width)] = _overflow(page)
                 steps.shot(name)
             page.close()

@@ -18,6 +18,7 @@ def test_demo_workspace_gets_sample_content_once_and_keeps_user_changes(db):
         assert Contact.objects.count() == 40
         assert set(ContactGroup.objects.values_list("name", flat=True)) == {
             "Newsletter",
+            "Product updates",
             "Customers",
         }
         campaign = Campaign.objects.get()
