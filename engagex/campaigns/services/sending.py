@@ -55,6 +55,7 @@ from engagex.campaigns.services.unsubscribe import (
 )
 from engagex.campaigns.services.usage import UNCONFIRMED_MESSAGE_ID, usage_true_up
 from engagex.contacts.models import Contact, ContactStatus
+from engagex.contacts.services.tokens import preferences_url_for
 from engagex.core.ids import id_from_text
 from engagex.core.tenancy import current_schema, current_tenant, workspace_language
 from engagex.email_templates.sandbox import (
@@ -338,7 +339,7 @@ def _prepare_batch(prepared: PreparedCampaign, attempt, rows):
             token = unsubscribe_token(
                 schema=prepared.schema, contact_id=contact_id, campaign_id=prepared.campaign.pk
             )
-            context = recipient_context(merge, token)
+            context = recipient_context(merge, token, schema=prepared.schema, contact_id=contact_id)
             try:
                 values = merge_values(prepared.templates, context)
             except RenderError as error:  # this contact's data passes the render caps
@@ -463,15 +464,16 @@ def _build_message(prepared: PreparedCampaign, attempt, sendable) -> AnymailMess
     return message
 
 
-def recipient_context(merge: dict, token: str) -> dict:
+def recipient_context(merge: dict, token: str, *, schema: str, contact_id: int) -> dict:
     """What one recipient's merge tags see (the email and its web version alike).
 
-    `merge` is the contact as `merge_contact` shapes it.
+    `merge` is the contact as `merge_contact` shapes it; `token` its unsubscribe token.
     """
     return {
         "contact": merge,
         "unsubscribe_url": unsubscribe_url(token),
         "view_in_browser_url": web_version_url(token),
+        "preferences_url": preferences_url_for(schema=schema, contact_id=contact_id),
     }
 
 
