@@ -22,7 +22,6 @@ from engagex.contacts.models import (
     Membership,
     MembershipStatus,
 )
-from engagex.contacts.services import tokens
 from engagex.contacts.services.erasure import address_hash
 from engagex.contacts.services.lists import register_confirmation_sender
 from engagex.contacts.services.tokens import (
@@ -127,7 +126,7 @@ def test_a_tampered_link_shows_a_400_page_and_changes_nothing(tenant, person, ho
 
 
 def test_an_expired_link_shows_the_400_page(tenant, person, settings):
-    settings.UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS = 30
+    settings.PREFERENCES_TOKEN_MAX_AGE_DAYS = 30
     old = preferences_token(
         schema=tenant.schema_name,
         contact_id=person["contact"].pk,
@@ -498,7 +497,26 @@ def test_the_unsubscribe_pages_link_to_the_preference_centre(tenant, person):
     assert public_client().get(link.removeprefix("http://localhost")).status_code == 200
 
 
-def test_max_age_defaults_to_the_unsubscribe_links(settings):
-    settings.UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS = 12
+def test_a_sent_campaign_links_each_recipient_to_their_own_preference_centre(
+    in_tenant, fake_sendgrid
+):
+    from engagex.campaigns.services.campaigns import campaign_start
+    from tests.campaigns.test_sending import as_received, send_all
+    from tests.factories.campaigns import TemplateFactory
 
-    assert tokens.max_age_days() == 12
+    html = (
+        '<a href="{{ preferences_url }}">Preferences</a>'
+        '<a href="{{ unsubscribe_url }}">Unsubscribe</a>'
+    )
+    ann = ContactFactory(email="ann@example.com")
+    campaign = CampaignFactory(template=TemplateFactory(html_body=html))
+    campaign_start(campaign_id=campaign.pk)
+
+    send_all(campaign)
+
+    payload = fake_sendgrid.requests[0]["json"]
+    sent = as_received(payload, payload["personalizations"][0])
+    link = sent.split('<a href="', 1)[1].split('"', 1)[0]
+    assert link.startswith("http://localhost/p/")
+    target = preferences_token_parse(link.removeprefix("http://localhost/p/").rstrip("/"))
+    assert (target.schema, target.contact_id) == (in_tenant.schema_name, ann.pk)
