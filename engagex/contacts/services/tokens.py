@@ -53,13 +53,6 @@ def _b36(number: int) -> str:
             return out
 
 
-def max_age_days() -> int:
-    """How long a preference link works (defaults to the unsubscribe links' lifetime)."""
-    return getattr(
-        settings, "PREFERENCES_TOKEN_MAX_AGE_DAYS", settings.UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS
-    )
-
-
 def preferences_token(*, schema: str, contact_id: int, issued: date | None = None) -> str:
     day = (issued or timezone.now().date()).toordinal()
     payload = f"{PREFIX}.{schema}.{_b36(contact_id)}.{_b36(day)}"
@@ -79,7 +72,7 @@ def preferences_token_parse(token: str) -> PreferencesTarget:
             raise BadToken("signature")
         issued = date.fromordinal(int(day, 36))
         age = (timezone.now().date() - issued).days
-        if age > max_age_days() or age < -1:
+        if age > settings.PREFERENCES_TOKEN_MAX_AGE_DAYS or age < -1:
             raise BadToken("expired")
         return PreferencesTarget(schema, int(contact, 36), issued)
     except (ValueError, TypeError, OverflowError) as error:
