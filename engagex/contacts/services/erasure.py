@@ -20,6 +20,7 @@ built-in sha256() (no pgcrypto), so a 100k-row file is checked in one statement.
 import hashlib
 import hmac
 from collections.abc import Iterable
+from datetime import datetime
 from functools import lru_cache
 
 from django.conf import settings
@@ -92,9 +93,10 @@ def erasure_check(email: str) -> None:
         raise ValidationError({"email": ERASED})
 
 
-def any_erased() -> bool:
-    """Whether the workspace has erased anyone (imports skip the check when not)."""
-    return ErasedAddress.objects.exists()
+def any_erased(*, since: datetime | None = None) -> bool:
+    """Whether the workspace erased anyone (since `since`): imports skip the check when not."""
+    erased = ErasedAddress.objects.all()
+    return (erased.filter(erased_at__gte=since) if since else erased).exists()
 
 
 def erased_rows_sql(column: sql.Composable) -> tuple[sql.Composed, dict]:

@@ -861,10 +861,11 @@ def _classify(job: ImportJob) -> None:
 
 def _mark_erased(job: ImportJob, *, through: int | None = None) -> int:
     """Reject new rows (up to row `through`) whose address was erased at the person's
-    request, in one statement; nothing to do (no hashing) in a workspace that erased no one."""
+    request, in one statement. No hashing when nobody was erased (while applying: nobody
+    since the job began, as its dry run checked the rest)."""
     from engagex.contacts.services import erasure
 
-    if not erasure.any_erased():
+    if not erasure.any_erased(since=job.created_at if through is not None else None):
         return 0
     erased, params = erasure.erased_rows_sql(sql.SQL("s.email"))
     with connection.cursor() as cursor:
