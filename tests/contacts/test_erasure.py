@@ -8,10 +8,12 @@ from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import override_settings
+from django.utils import timezone
 from django_tenants.utils import schema_context
 from psycopg import sql
 
 from engagex.accounts.services import PERSON_ACTOR_EMAIL
+from engagex.analytics.models import EmailEvent
 from engagex.campaigns.models import CampaignRecipient
 from engagex.contacts.models import Contact, ErasedAddress, ImportJob, Membership
 from engagex.contacts.services import erasure
@@ -55,7 +57,23 @@ def test_erasure_deletes_the_contact_keeps_a_hash_and_audits_without_the_address
     campaign = CampaignFactory()
     contact = ContactFactory(email="erin.erased@example.com", first_name="Erin")
     MembershipFactory(contact=contact)
-    CampaignRecipient.objects.create(campaign=campaign, contact=contact, email=contact.email)
+    copy = CampaignRecipient.objects.create(
+        campaign=campaign,
+        contact=contact,
+        email=contact.email,
+        status="failed",
+        error="550 <erin.erased@example.com>: no such user",
+    )
+    EmailEvent.objects.create(
+        event_id="ev-1",
+        type="bounce",
+        campaign_id=campaign.pk,
+        recipient_id=copy.pk,
+        contact_id=contact.pk,
+        occurred_at=timezone.now(),
+        received_at=timezone.now(),
+        reason="550 5.1.1 <erin.erased@example.com>: Recipient address rejected",
+    )
 
     erased = contact_erase(contact=contact, via="preference centre")
 
@@ -65,8 +83,11 @@ def test_erasure_deletes_the_contact_keeps_a_hash_and_audits_without_the_address
         address_hash("erin.erased@example.com")
     ]
     assert erased.email_hash != "erin.erased@example.com"
-    # campaign history keeps its row, no longer linked to anyone
-    assert CampaignRecipient.objects.get(campaign=campaign).contact_id is None
+    # the campaign keeps its row and outcome, without the address or a link to anyone
+    copy = CampaignRecipient.objects.get(campaign=campaign)
+    assert (copy.contact_id, copy.email, copy.error, copy.status) == (None, "", "", "failed")
+    event = EmailEvent.objects.get()
+    assert (event.type, event.reason) == ("bounce", "")
     entry = LogEntry.objects.get()
     verb, detail = audit_parse(entry)
     assert verb == AuditVerb.ERASED

@@ -1,8 +1,10 @@
 """Erasure at the person's request, and the hashes that keep an erased address out.
 
 Erasing deletes the contact (its memberships, its link from campaign recipients: the
-registered delete hooks) and keeps one row, `ErasedAddress`, holding only a keyed hash of
-the address, so that no import, API call or console form can add the person again.
+registered delete hooks), has the apps that keep copies of the address scrub them (the
+registered erasure hooks: campaign recipients' address, events' bounce texts) and keeps one
+row, `ErasedAddress`, holding only a keyed hash of the address, so that no import, API call
+or console form can add the person again.
 
 The hash is HMAC-SHA256 of the address trimmed and with ASCII letters lower-cased (the same
 in Python and in SQL whatever the database's locale), keyed with a pepper: the setting
@@ -19,7 +21,7 @@ built-in sha256() (no pgcrypto), so a 100k-row file is checked in one statement.
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import lru_cache
 
@@ -131,6 +133,17 @@ def erased_rows_sql(column: sql.Composable) -> tuple[sql.Composed, dict]:
     return condition, params
 
 
+# Apps above contacts that keep copies of an address (campaign recipients, their events)
+# register a hook from AppConfig.ready(): `hook(contacts=<QuerySet>)` runs before the
+# contacts are deleted, while their rows still point at them, and scrubs those copies.
+_ERASE_HOOKS: list[Callable[..., object]] = []
+
+
+def register_erasure_hook(hook: Callable[..., object]) -> None:
+    if hook not in _ERASE_HOOKS:
+        _ERASE_HOOKS.append(hook)
+
+
 def mask(email: str) -> str:
     """An address as the audit log may show it: first letter and domain (a•••@example.com)."""
     local, _, domain = email.partition("@")
@@ -148,7 +161,10 @@ def contact_erase(*, contact: Contact, via: str) -> ErasedAddress:
 
     erased, _ = ErasedAddress.objects.get_or_create(email_hash=address_hash(contact.email))
     masked = mask(contact.email)
-    contact_delete_many(contacts=Contact.objects.filter(pk=contact.pk))
+    contacts = Contact.objects.filter(pk=contact.pk)
+    for hook in _ERASE_HOOKS:
+        hook(contacts=contacts)
+    contact_delete_many(contacts=contacts)
     with workspace_language():
         detail = gettext("%(address)s erased at the person's request (%(via)s)") % {
             "address": masked,
