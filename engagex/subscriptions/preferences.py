@@ -103,7 +103,7 @@ def preferences_language(*, contact: Contact, workspace) -> str:
 def preferences_lists(contact: Contact) -> list[ListChoice]:
     """The workspace's public lists with the contact's state on each (private ones never)."""
     states = dict(Membership.objects.filter(contact=contact).values_list("group_id", "status"))
-    shown = {
+    shown: dict[str | None, str] = {
         MembershipStatus.SUBSCRIBED: ListState.SUBSCRIBED,
         MembershipStatus.UNCONFIRMED: ListState.WAITING,
     }
@@ -132,7 +132,9 @@ def preferences_lists_update(
     confirmation. A refusal (bounced, complained) raises ValidationError and changes nothing.
     """
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    joined, waiting, left = [], [], []
+    joined: list[ContactGroup] = []
+    waiting: list[ContactGroup] = []
+    left: list[ContactGroup] = []
     for choice in preferences_lists(contact):
         group = choice.group
         if group.pk in wanted and not choice.ticked:

@@ -24,6 +24,7 @@ import hmac
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -35,6 +36,9 @@ from engagex.accounts.services import person_actor_get
 from engagex.contacts.models import Contact, ErasedAddress
 from engagex.core.audit import AuditVerb, audit_record
 from engagex.core.tenancy import workspace_language
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 ERASED = gettext_lazy(
     "This address was erased at the person's request: it cannot be added again unless they "
@@ -151,7 +155,7 @@ def mask(email: str) -> str:
 
 
 @transaction.atomic
-def contact_erase(*, contact: Contact, via: str) -> ErasedAddress:
+def contact_erase(*, contact: Contact, via: "StrOrPromise") -> ErasedAddress:
     """Delete `contact` and remember only a hash of its address; audit it (masked).
 
     `via` says where the person asked (the preference centre).
