@@ -234,3 +234,13 @@ def test_an_erasure_in_one_workspace_does_not_block_the_address_in_another(tenan
         assert ErasedAddress.objects.count() == 0
     with schema_context(tenant.schema_name):
         assert Contact.objects.filter(email="shared@example.com").count() == 0
+
+
+def test_the_stand_in_takes_no_seat(in_tenant):
+    from engagex.accounts.selectors import seat_count
+
+    before = seat_count()
+
+    _erase()
+
+    assert seat_count() == before

@@ -520,3 +520,17 @@ def test_a_sent_campaign_links_each_recipient_to_their_own_preference_centre(
     assert link.startswith("http://localhost/p/")
     target = preferences_token_parse(link.removeprefix("http://localhost/p/").rstrip("/"))
     assert (target.schema, target.contact_id) == (in_tenant.schema_name, ann.pk)
+
+
+def test_someone_unsubscribed_from_everything_comes_back_only_by_confirming(tenant, person):
+    with schema_context(tenant.schema_name):
+        Contact.objects.filter(pk=person["contact"].pk).update(status=ContactStatus.UNSUBSCRIBED)
+    client = public_client(enforce_csrf_checks=True)
+    page = client.get(person["url"]).content.decode()
+
+    _post(client, person["url"], {"action": "lists", "lists": [person["events"].pk]})
+
+    assert "You are unsubscribed from everything. Ticking a list sends you an email" in page
+    assert _memberships(tenant, person["contact"])["Events"] == M.UNCONFIRMED  # single opt-in
+    with schema_context(tenant.schema_name):
+        assert Contact.objects.get(pk=person["contact"].pk).status == ContactStatus.UNSUBSCRIBED
