@@ -208,6 +208,12 @@ CAMPAIGN_BATCHES_PER_TASK = env.int("CAMPAIGN_BATCHES_PER_TASK", default=50)
 # A batch claimed this long ago with no answer is checked with the ESP before resending.
 CAMPAIGN_STALE_CLAIM_SECONDS = env.int("CAMPAIGN_STALE_CLAIM_SECONDS", default=300)
 UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS = env.int("UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS", default=365)
+PREFERENCES_TOKEN_MAX_AGE_DAYS = env.int(
+    "PREFERENCES_TOKEN_MAX_AGE_DAYS", default=UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS
+)
+# Keys the hashes of erased addresses (docs/preference-centre.md); unset: derived from
+# SECRET_KEY. Set it once, to a secret of its own, and never change it.
+ERASURE_PEPPER = env.str("ERASURE_PEPPER", default="")
 
 # --- Sender domains ------------------------------------------------------------------------
 DNS_TIMEOUT_SECONDS = env.float("DNS_TIMEOUT_SECONDS", default=5.0)

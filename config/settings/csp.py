@@ -63,5 +63,6 @@ CSP_SURFACES = [
     ("/healthz", CSP_NONE),
     ("/u/", CSP_PUBLIC),
     ("/v/", CSP_PUBLIC),  # only the "invalid link" page: the web version sends its own
+    ("/p/", CSP_PUBLIC),  # the preference centre: forms, no script
 ]
 CONTENT_SECURITY_POLICY = {"DIRECTIVES": CSP_CONSOLE}

@@ -13,7 +13,7 @@ from engagex.accounts import roles
 from engagex.accounts.forms import InvitationCreateForm, MemberChangeForm, PlatformUserCreateForm
 from engagex.accounts.models import Invitation, Role, User, WorkspaceSecurity
 from engagex.accounts.selectors import workspace_security_get
-from engagex.accounts.services import user_update
+from engagex.accounts.services import PERSON_ACTOR_EMAIL, user_update
 from engagex.accounts.services.invitations import (
     invitation_create,
     invitation_resend,
@@ -45,7 +45,9 @@ class MemberAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     list_before_template = "admin/accounts/user/roles_summary.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("groups", "authenticator_set")
+        # The preference centre's stand-in (audit entries of people's own requests) is no one.
+        queryset = super().get_queryset(request).exclude(email=PERSON_ACTOR_EMAIL)
+        return queryset.prefetch_related("groups", "authenticator_set")
 
     def add_view(self, request, form_url="", extra_context=None):
         # "Add member" means inviting them: they choose their own password.

@@ -12,9 +12,11 @@ class AnalyticsConfig(AppConfig):
             checks,  # noqa: F401  (registers the deploy check)
             selectors,
         )
+        from engagex.analytics.services.erasure import events_forget_contacts
         from engagex.analytics.services.stats import stats_count_unsubscribe
         from engagex.campaigns.reports import ReportReaders, register_report
         from engagex.campaigns.signals import recipient_unsubscribed
+        from engagex.contacts.services.erasure import register_erasure_hook
 
         register_report(
             ReportReaders(
@@ -29,3 +31,4 @@ class AnalyticsConfig(AppConfig):
             dispatch_uid="analytics_count_unsubscribe",
             weak=False,
         )
+        register_erasure_hook(events_forget_contacts)

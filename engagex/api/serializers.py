@@ -84,6 +84,9 @@ class BulkUpsertSerializer(serializers.Serializer):
 class BulkResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
+    erased = serializers.IntegerField(
+        help_text="New addresses left out: erased at the person's request."
+    )
 
 
 class ImportUploadSerializer(serializers.Serializer):

@@ -44,13 +44,11 @@ def campaign_progress(campaign: Campaign) -> dict:
     }
 
 
-def contact_campaign_history(*, contact, limit: int = 20) -> list[CampaignRecipient]:
-    """The contact's most recent campaign copies, newest first."""
-    return list(
-        CampaignRecipient.objects.filter(contact=contact)
-        .select_related("campaign")
-        .order_by("-id")[:limit]
-    )
+def contact_campaign_history(*, contact, limit: int | None = 20) -> list[CampaignRecipient]:
+    """The contact's most recent campaign copies (all of them when `limit` is None), newest
+    first."""
+    copies = CampaignRecipient.objects.filter(contact=contact).select_related("campaign")
+    return list(copies.order_by("-id")[:limit])
 
 
 OUTCOME_ORDER = [
@@ -106,13 +104,13 @@ def recipient_outcome(recipient: CampaignRecipient) -> "StrOrPromise":
     return recipient.get_status_display()
 
 
-def contact_history_rows(*, contact) -> list[CampaignHistoryRow]:
+def contact_history_rows(*, contact, limit: int | None = 20) -> list[CampaignHistoryRow]:
     """The contact's recent campaigns as the contact page shows them (see contacts.history)."""
     return [
         CampaignHistoryRow(
             campaign=r.campaign.name, outcome=recipient_outcome(r), sent_at=r.sent_at
         )
-        for r in contact_campaign_history(contact=contact)
+        for r in contact_campaign_history(contact=contact, limit=limit)
     ]
 
 

@@ -16,6 +16,7 @@ from engagex.campaigns.services.unsubscribe import (
 )
 from engagex.campaigns.services.web_version import WEB_VERSION_CSP, web_version_page
 from engagex.contacts.models import ContactStatus
+from engagex.contacts.services.tokens import preferences_url_for
 
 
 @csrf_exempt  # mail providers POST here without a session; the signed token authenticates
@@ -26,7 +27,12 @@ def unsubscribe(request, token: str):
         workspace, contact = unsubscribe_lookup(target)
     except BadToken:
         return render(request, "campaigns/unsubscribe_invalid.html", status=400)
-    context = {"workspace": workspace, "email": _mask(contact.email), "token": token}
+    context = {
+        "workspace": workspace,
+        "email": _mask(contact.email),
+        "token": token,
+        "preferences_url": preferences_url_for(schema=target.schema, contact_id=contact.pk),
+    }
     if request.method == "POST":
         # RFC 8058 one-click (body "List-Unsubscribe=One-Click") and the page's first button
         # leave the campaign's lists; the page's other button leaves everything.

@@ -25,10 +25,11 @@ _reader: HistoryReader | None = None
 
 
 def register_campaign_history(reader: HistoryReader) -> None:
-    """`reader(contact=...)` returns the contact's most recent campaigns, newest first."""
+    """`reader(contact=..., limit=...)` returns the contact's most recent campaigns (all of
+    them when `limit` is None: a person's copy of their data), newest first."""
     global _reader
     _reader = reader
 
 
-def contact_campaign_history(*, contact) -> list[CampaignHistoryRow]:
-    return _reader(contact=contact) if _reader is not None else []
+def contact_campaign_history(*, contact, limit: int | None = 20) -> list[CampaignHistoryRow]:
+    return _reader(contact=contact, limit=limit) if _reader is not None else []

@@ -27,6 +27,7 @@ class AuditVerb(models.TextChoices):
     GROUP_CHANGED = "group_changed", _("Changed group members")
     KEY_CREATED = "key_created", _("Created API key")
     KEY_REVOKED = "key_revoked", _("Revoked API key")
+    ERASED = "erased", _("Erased at the person's request")
 
 
 def audit_record(

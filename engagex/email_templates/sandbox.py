@@ -43,7 +43,7 @@ from engagex.email_templates.sandbox_limits import (
     render_node,
 )
 
-PER_RECIPIENT_NAMES = ("contact", "unsubscribe_url", "view_in_browser_url")
+PER_RECIPIENT_NAMES = ("contact", "unsubscribe_url", "view_in_browser_url", "preferences_url")
 MERGE_FIELD_FORMAT = "[[x:{}]]"
 TAG_NOT_ALLOWED = gettext_lazy(
     "Line {line}: the tag {{% {tag} %}} is not allowed in email templates. Allowed tags: {allowed}."
@@ -476,4 +476,5 @@ def sample_context(*, workspace_name: str = "Your workspace", contact: dict | No
         "workspace": {"name": workspace_name},
         "unsubscribe_url": "https://example.com/unsubscribe/preview/",
         "view_in_browser_url": "https://example.com/view/preview/",
+        "preferences_url": "https://example.com/preferences/preview/",
     }

@@ -153,7 +153,7 @@ def test_bulk_upsert_creates_updates_and_never_resubscribes(tenant, api):
         content_type="application/json",
     )  # fmt: skip
 
-    assert response.json() == {"created": 1, "updated": 1}
+    assert response.json() == {"created": 1, "updated": 1, "erased": 0}
     with in_schema(tenant):
         old = Contact.objects.get(email="old@example.com")
         assert (old.first_name, old.status) == ("New", ContactStatus.UNSUBSCRIBED)
@@ -171,7 +171,7 @@ def test_bulk_upsert_keeps_a_suppressed_contact_suppressed(tenant, api, status):
         content_type="application/json",
     )
 
-    assert response.json() == {"created": 0, "updated": 1}
+    assert response.json() == {"created": 0, "updated": 1, "erased": 0}
     with in_schema(tenant):
         after = Contact.objects.get()
         assert (after.status, after.status_source, after.status_changed_at) == (

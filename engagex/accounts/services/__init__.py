@@ -126,3 +126,20 @@ def user_update(
         user.groups.set([Group.objects.get(name=role)])
         roles.role_forget(user)
     return user
+
+
+# Audit entries need a member (Django's LogEntry.user is required), but some requests come
+# from the people a workspace emails, not from its team: erasure through the preference
+# centre. They are recorded under this stand-in: inactive, not staff, no password and no
+# role (so it takes no seat, cannot sign in and is never notified); the Team page hides it.
+PERSON_ACTOR_EMAIL = "preference-centre@engagex.invalid"
+
+
+def person_actor_get() -> User:
+    """The stand-in member that audit entries of a person's own requests are recorded under."""
+    user = User.objects.filter(email=PERSON_ACTOR_EMAIL).first()
+    if user is None:
+        user = User.objects.create_user(
+            PERSON_ACTOR_EMAIL, full_name="Preference centre", is_staff=False, is_active=False
+        )
+    return user

@@ -76,3 +76,11 @@ def recipients_detach_contacts(*, contacts: QuerySet[Contact]) -> int:
     The campaign's copy keeps its email address and outcome; only the link goes.
     """
     return CampaignRecipient.objects.filter(contact__in=contacts.values("pk")).update(contact=None)
+
+
+def recipients_forget_contacts(*, contacts: QuerySet[Contact]) -> int:
+    """Blank the address (and failure texts, which may quote it) on the campaign copies of
+    contacts being erased at their request; the outcomes stay for the campaign's counts."""
+    return CampaignRecipient.objects.filter(contact__in=contacts.values("pk")).update(
+        email="", error=""
+    )

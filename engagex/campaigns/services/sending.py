@@ -55,6 +55,7 @@ from engagex.campaigns.services.unsubscribe import (
 )
 from engagex.campaigns.services.usage import UNCONFIRMED_MESSAGE_ID, usage_true_up
 from engagex.contacts.models import Contact, ContactStatus
+from engagex.contacts.services.tokens import preferences_url_for
 from engagex.core.ids import id_from_text
 from engagex.core.tenancy import current_schema, current_tenant, workspace_language
 from engagex.email_templates.sandbox import (
@@ -120,6 +121,8 @@ class PreparedCampaign:
     from_email: str
     reply_to: list[str]
     tenant_id: int
+    # Signing a preference link costs ~10 µs a recipient: only for content that has one.
+    uses_preferences: bool = True
 
     @property
     def templates(self) -> list[MergeTemplate]:
@@ -152,6 +155,7 @@ def campaign_prepare(campaign: Campaign, tenant=None) -> PreparedCampaign:
         from_email=formataddr((campaign.from_name, campaign.from_email)),
         reply_to=[campaign.reply_to] if campaign.reply_to else [],
         tenant_id=tenant.pk,
+        uses_preferences="preferences_url" in f"{campaign.content_subject}{html}{text}",
     )
 
 
@@ -338,7 +342,13 @@ def _prepare_batch(prepared: PreparedCampaign, attempt, rows):
             token = unsubscribe_token(
                 schema=prepared.schema, contact_id=contact_id, campaign_id=prepared.campaign.pk
             )
-            context = recipient_context(merge, token)
+            context = recipient_context(
+                merge,
+                token,
+                schema=prepared.schema,
+                contact_id=contact_id,
+                preferences=prepared.uses_preferences,
+            )
             try:
                 values = merge_values(prepared.templates, context)
             except RenderError as error:  # this contact's data passes the render caps
@@ -463,16 +473,22 @@ def _build_message(prepared: PreparedCampaign, attempt, sendable) -> AnymailMess
     return message
 
 
-def recipient_context(merge: dict, token: str) -> dict:
+def recipient_context(
+    merge: dict, token: str, *, schema: str, contact_id: int, preferences: bool = True
+) -> dict:
     """What one recipient's merge tags see (the email and its web version alike).
 
-    `merge` is the contact as `merge_contact` shapes it.
+    `merge` is the contact as `merge_contact` shapes it; `token` its unsubscribe token;
+    `preferences`: whether the content links the preference centre.
     """
-    return {
+    context = {
         "contact": merge,
         "unsubscribe_url": unsubscribe_url(token),
         "view_in_browser_url": web_version_url(token),
     }
+    if preferences:
+        context["preferences_url"] = preferences_url_for(schema=schema, contact_id=contact_id)
+    return context
 
 
 def _retry_after(error, default: float) -> float:

@@ -33,7 +33,9 @@ def web_version_page(token: str) -> str:
         if campaign is None:
             raise BadToken("campaign")
         prepared = campaign_prepare(campaign, tenant=tenant)
-    context = recipient_context(contact_merge_data(contact), token)
+    context = recipient_context(
+        contact_merge_data(contact), token, schema=target.schema, contact_id=contact.pk
+    )
     filled = {}
     for name, merged in {"html": prepared.html, "subject": prepared.subject}.items():
         text = merged.text

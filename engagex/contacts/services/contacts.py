@@ -20,6 +20,7 @@ from engagex.contacts.models import (
     Membership,
     MembershipStatus,
 )
+from engagex.contacts.services.erasure import address_key, erased_among, erasure_check
 from engagex.contacts.services.lists import memberships_set
 from engagex.contacts.services.status import (
     status_merge_sql,
@@ -101,9 +102,17 @@ def contact_limit_check(*, adding: int = 1) -> None:
 
 
 @transaction.atomic
-def contact_create(*, email: str, groups=(), source: str = "admin", **fields) -> Contact:
-    """Create a subscribed (or given-status) contact, within the workspace's contact limit."""
+def contact_create(
+    *, email: str, groups=(), source: str = "admin", allow_erased: bool = False, **fields
+) -> Contact:
+    """Create a subscribed (or given-status) contact, within the workspace's contact limit.
+
+    An address erased at its owner's request is refused, unless `allow_erased`: only the
+    person signing up again themselves (a double opt-in form: new consent) may pass it.
+    """
     contact_limit_check()
+    if not allow_erased:
+        erasure_check(email)
     attributes_check(fields.get("attributes", {}))
     now = timezone.now()
     contact = Contact(email=email_normalize(email), **fields)
@@ -136,6 +145,8 @@ def contact_update(*, contact: Contact, groups=None, source: str = "admin", **fi
         attributes_check(fields["attributes"])
     if "email" in fields:
         fields["email"] = email_normalize(fields["email"])
+        if fields["email"].lower() != (contact.email or "").lower():
+            erasure_check(fields["email"])
     new_status = fields.get("status", contact.status)
     contact_status_check(contact=contact, new_status=new_status)
     old_status = Contact.objects.filter(pk=contact.pk).values_list("status", flat=True).first()
@@ -246,7 +257,8 @@ def contact_bulk_upsert(*, items: list[dict], source: str = "api") -> dict:
 
     Each item has `email` and any of first_name, last_name, phone, language, timezone,
     status, attributes. Existing contacts keep values the item leaves out, and a suppressed
-    contact is never made subscribed again.
+    contact is never made subscribed again. New addresses erased at their owner's request
+    are left out and counted (`erased`).
     """
     if len(items) > BULK_LIMIT:
         raise ValidationError({"items": [BULK_TOO_MANY.format(limit=number(BULK_LIMIT))]})
@@ -266,6 +278,11 @@ def contact_bulk_upsert(*, items: list[dict], source: str = "api") -> dict:
             [keys],
         )
         existing = {row[0] for row in cursor.fetchall()}
+    erased = erased_among(e for e, key in zip(emails, keys, strict=True) if key not in existing)
+    if erased:
+        kept = [i for i, email in enumerate(emails) if address_key(email) not in erased]
+        items, emails = [items[i] for i in kept], [emails[i] for i in kept]
+        keys = [keys[i] for i in kept]
     new = len(set(keys) - existing)
     if new:
         contact_limit_check(adding=new)
@@ -323,4 +340,4 @@ def contact_bulk_upsert(*, items: list[dict], source: str = "api") -> dict:
                 **arrays,
             },
         )
-    return {"created": new, "updated": len(set(keys)) - new}
+    return {"created": new, "updated": len(set(keys)) - new, "erased": len(erased)}

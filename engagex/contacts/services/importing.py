@@ -855,7 +855,35 @@ def _classify(job: ImportJob) -> None:
             ),
             {"update": job.update_existing, "same": str(SAME_AS_ROW)},
         )
+    _mark_erased(job)
     _mark_over_limit(job)
+
+
+def _mark_erased(job: ImportJob, *, through: int | None = None) -> int:
+    """Reject new rows (up to row `through`) whose address was erased at the person's
+    request, in one statement. No hashing when nobody was erased (while applying: nobody
+    since the job began, as its dry run checked the rest)."""
+    from engagex.contacts.services import erasure
+
+    if not erasure.any_erased(since=job.created_at if through is not None else None):
+        return 0
+    erased, params = erasure.erased_rows_sql(sql.SQL("s.email"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("""
+            UPDATE {table} s SET action = 'invalid', contact_id = NULL,
+                error_column = 'email', error = %(message)s
+            WHERE s.action = 'new' AND s.row_no > %(done)s
+                AND s.row_no <= coalesce(%(through)s::bigint, s.row_no) AND {erased}
+            """).format(table=_stage_table(job), erased=erased),
+            {
+                **params,
+                "message": str(erasure.ERASED_IN_IMPORT),
+                "done": job.applied_through_row,
+                "through": through,
+            },
+        )
+        return cursor.rowcount
 
 
 def _mark_over_limit(job: ImportJob, *, through: int | None = None) -> int:
@@ -1031,6 +1059,7 @@ def _apply(job: ImportJob) -> None:
             # Recount under the workspace's contacts lock: another import or form adding
             # contacts meanwhile leaves these rows less room than the dry run saw.
             limit_serialise(Limit.CONTACTS)
+            _mark_erased(job, through=high)  # erased since the dry run
             _mark_over_limit(job, through=high)
             _apply_range(job, low, high, source=source, groups=groups)
             # The checkpoint commits with the range; a cancel committed meanwhile rolls
