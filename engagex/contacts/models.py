@@ -116,7 +116,7 @@ class Contact(models.Model):
         db_default=0,
         help_text=_("Counted from SendGrid; enough of them suppress."),
     )
-    groups = models.ManyToManyField(
+    groups: "models.ManyToManyField[ContactGroup, Membership]" = models.ManyToManyField(
         ContactGroup,
         through="Membership",
         related_name="contacts",

@@ -18,6 +18,7 @@ a sender here (`register_confirmation_sender`): contacts never imports it.
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -84,7 +85,7 @@ def confirmation_request(*, memberships: list[Membership]) -> None:
     if not pending:
         return
     for sender in _CONFIRMATION_SENDERS:
-        transaction.on_commit(lambda sender=sender: sender(memberships=pending))
+        transaction.on_commit(partial(sender, memberships=pending))
 
 
 def _refuse_suppressed(contact: Contact) -> None:
