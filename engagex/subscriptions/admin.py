@@ -183,7 +183,12 @@ class SignupFormAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     def snippet(self, obj):
         code = render_to_string(
             "subscriptions/snippet.html",
-            {"form": obj, "action": _hosted_url(obj), "lists": signup_form_lists(obj)},
+            {
+                "form": obj,
+                "action": _hosted_url(obj),
+                "lists": signup_form_lists(obj),
+                "languages": SignupForm.Language.choices,
+            },
         ).strip()
         return render_to_string("admin/subscriptions/snippet_field.html", {"code": code})
 
