@@ -96,6 +96,8 @@ def _page(request, form, template, *, status=200, **context):
             "consent_checked": bool(values.get("consent")),
             "honeypot": HONEYPOT,
             "accent": form.accent_color,
+            # The widget's own texts (vendored: en built in, de, es-es).
+            "widget_language": {"de": "de", "es": "es-es"}.get(form.language, "en"),
             **context,
         },
         status=status,

@@ -86,3 +86,26 @@ def test_sign_up_solve_the_widget_and_confirm(server, hosted_form, django_db_blo
         assert membership.status == MembershipStatus.SUBSCRIBED
         assert membership.confirm_user_agent.startswith("Mozilla/5.0")
         connection.close()
+
+
+def test_a_german_form_shows_the_widget_in_german(server, django_db_blocker):
+    from playwright.sync_api import expect, sync_playwright
+
+    with django_db_blocker.unblock():
+        tenant = Tenant.objects.get(slug="alpha")
+        with schema_context(tenant.schema_name):
+            form = make_form(name="Nachrichten", language="de")
+        connection.close()
+    try:
+        with sync_playwright() as playwright:
+            browser = _launch(playwright)
+            page = browser.new_page()
+            page.goto(f"http://alpha.localhost:{server}/f/{form.public_id}/")
+            expect(page.get_by_text("Ich bin kein Roboter")).to_be_visible()
+            Steps(page, prefix="signup-de").shot("form")
+            browser.close()
+    finally:
+        with django_db_blocker.unblock(), schema_context(tenant.schema_name):
+            ContactGroup.objects.filter(name="Nachrichten").delete()
+            form.delete()
+            connection.close()
