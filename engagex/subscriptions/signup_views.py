@@ -122,7 +122,9 @@ def _human_context(form: SignupForm, *, min_seconds: int) -> dict:
 
 
 def _values(data) -> dict:
-    values = {k: str(v)[:300] for k, v in data.items() if k not in ("altcha", "stamp")}
+    values: dict[str, object] = {
+        k: str(v)[:300] for k, v in data.items() if k not in ("altcha", "stamp")
+    }
     if hasattr(data, "getlist"):
         values["lists"] = [str(v)[:20] for v in data.getlist("lists")][:50]
     return values

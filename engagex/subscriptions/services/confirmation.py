@@ -22,7 +22,6 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import connection
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -33,7 +32,7 @@ from engagex.contacts.models import Contact, ContactStatus, Membership, Membersh
 from engagex.contacts.selectors import consent_settings
 from engagex.contacts.services.contacts import contact_delete_many
 from engagex.contacts.services.lists import membership_confirm
-from engagex.core.tenancy import current_tenant
+from engagex.core.tenancy import current_schema, current_tenant
 from engagex.subscriptions.models import Signup, SignupForm
 from tenants.selectors import platform_url
 
@@ -114,7 +113,7 @@ def confirmations_enqueue(*, memberships: list[Membership]) -> int:
     how many tasks. Runs after the commit that made the memberships unconfirmed."""
     ids = [m.pk for m in memberships if m.pk]
     size = max(1, settings.SIGNUP_CONFIRMATION_BATCH)
-    schema = connection.schema_name
+    schema = current_schema()
     batches = [ids[i : i + size] for i in range(0, len(ids), size)]
     for batch in batches:
         async_task("engagex.subscriptions.tasks.confirmations_send_batch", schema, batch)

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -15,7 +16,6 @@ from engagex.contacts.models import (
     Contact,
     ContactGroup,
     ContactStatus,
-    Membership,
 )
 from engagex.contacts.services.contacts import (
     attributes_check,
@@ -205,7 +205,6 @@ def _list_values(data) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-@transaction.atomic
 def signup_submit(
     *, form: SignupForm, submission: Submission, ip: str | None, user_agent: str
 ) -> bool:
@@ -216,39 +215,58 @@ def signup_submit(
     Returns False, writing nothing, when the address may not sign up (bounced, complained,
     the plan's contact limit): the visitor is told the same as anyone else (no enumeration).
     """
+    try:
+        _submit(form=form, submission=submission, ip=ip, user_agent=user_agent)
+    except _Refused:
+        return False
+    except (ValidationError, IntegrityError):  # refused by a service, or the same address now
+        return False
+    return True
+
+
+class _Refused(Exception):
+    pass
+
+
+@transaction.atomic
+def _submit(*, form: SignupForm, submission: Submission, ip: str | None, user_agent: str):
     contact = (
         Contact.objects.select_for_update()
-        .filter(email__iexact=submission.email)
-        .order_by("pk")
+        .alias(email_lower=Lower("email"))  # the unique index is on LOWER(email)
+        .filter(email_lower=submission.email.lower())
         .first()
     )
     if contact is not None and contact.status in (ContactStatus.BOUNCED, ContactStatus.COMPLAINED):
-        return False
+        raise _Refused
     created = contact is None
-    savepoint = transaction.savepoint()
-    try:
-        if contact is None:
-            attributes_check(submission.attributes)
-            contact = contact_create(
-                email=submission.email,
-                source="sign-up form",
-                attributes=submission.attributes,
-                **submission.fields,
-            )
-        else:
-            _fill_blanks(contact, submission)
-        consent = Consent(
-            source=ConsentSource.FORM, text=form.consent_text, ip=ip, user_agent=user_agent
+    if contact is None:
+        contact = contact_create(
+            email=submission.email,
+            source="sign-up form",
+            attributes=submission.attributes,
+            **submission.fields,
         )
-        now = timezone.now()
-        for group in submission.lists:
-            membership = membership_subscribe(contact=contact, group=group, consent=consent)
-            _signup_record(form, membership, created=created, now=now)
-    except (ValidationError, IntegrityError):  # refused, or the same address just now
-        transaction.savepoint_rollback(savepoint)
-        return False
+    else:
+        _fill_blanks(contact, submission)
+    consent = Consent(
+        source=ConsentSource.FORM, text=form.consent_text, ip=ip, user_agent=user_agent
+    )
+    now = timezone.now()
+    memberships = [
+        membership_subscribe(contact=contact, group=group, consent=consent)
+        for group in submission.lists
+    ]
+    # One statement whatever happened before: a membership's latest form wins.
+    Signup.objects.bulk_create(
+        [
+            Signup(form=form, membership=m, created_contact=created, submitted_at=now)
+            for m in memberships
+        ],
+        update_conflicts=True,
+        unique_fields=["membership"],
+        update_fields=["form", "submitted_at"],
+    )
     SignupForm.objects.filter(pk=form.pk).update(submissions_count=F("submissions_count") + 1)
-    return True
 
 
 def _fill_blanks(contact: Contact, submission: Submission) -> None:
@@ -265,18 +283,6 @@ def _fill_blanks(contact: Contact, submission: Submission) -> None:
         changed.append("attributes")
     if changed:
         contact.save(update_fields=[*changed, "updated_at"])
-
-
-def _signup_record(form: SignupForm, membership: Membership, *, created: bool, now) -> None:
-    Signup.objects.update_or_create(
-        membership=membership,
-        defaults={"form": form, "submitted_at": now},
-        create_defaults={
-            "form": form,
-            "submitted_at": now,
-            "created_contact": created,
-        },
-    )
 
 
 def signups_forget(*, contacts) -> int:
