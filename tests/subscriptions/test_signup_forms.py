@@ -384,3 +384,17 @@ def test_hosted_page_speaks_the_forms_language(tenant):
     body = workspace_client(tenant).get(f"/f/{form.public_id}/").content.decode()
 
     assert 'lang="de"' in body
+
+
+def test_a_solution_for_one_form_does_not_open_another(tenant, signup_form):
+    with schema_context(tenant.schema_name):
+        other = make_form(name="Offers")
+    client = workspace_client(tenant)
+    proof = human_fields(client.get(f"/f/{signup_form.public_id}/").content.decode())
+
+    response = client.post(
+        f"/f/{other.public_id}/", {"email": "ann@example.com", "consent": "yes", **proof}
+    )
+
+    assert "One more step" in response.content.decode()
+    _nothing_written(tenant)
