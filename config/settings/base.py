@@ -235,5 +235,6 @@ from config.settings.cache import *  # noqa: E402, F403
 from config.settings.csp import *  # noqa: E402, F403
 from config.settings.email import *  # noqa: E402, F403
 from config.settings.q2 import *  # noqa: E402, F403
+from config.settings.signup_forms import *  # noqa: E402, F403
 from config.settings.stripe import *  # noqa: E402, F403
 from config.settings.unfold import *  # noqa: E402, F403

@@ -18,3 +18,10 @@ if env.str("SENDGRID_API_KEY", default=""):
 # The cluster started by a benchmark uses the benchmark's database.
 if env.str("ENGAGEX_BENCH_DATABASE_NAME", default=""):
     DATABASES["default"]["NAME"] = env.str("ENGAGEX_BENCH_DATABASE_NAME")  # noqa: F405
+
+# Benchmarks of public endpoints count rate limits in the cache every worker shares, as in
+# production (Redis when REDIS_URL is set, else the PostgreSQL cache table), not per process.
+if env.bool("ENGAGEX_BENCH_SHARED_CACHE", default=False):
+    from config.settings.cache import cache_settings
+
+    CACHES = cache_settings(env.str("REDIS_URL", default=""))

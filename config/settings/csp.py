@@ -37,6 +37,17 @@ CSP_PUBLIC = {
     "form-action": [SELF],
 }
 
+# Sign-up forms on a workspace's domain (/f/…): the public page's policy, plus our own static
+# files for the ALTCHA widget (a module script, its PBKDF2 worker and its stylesheet). No
+# inline script, no eval, no third party. A form that redirects after sign-up adds that one
+# origin to form-action on its own pages (engagex.subscriptions.signup_views).
+CSP_SIGNUP = {
+    **CSP_PUBLIC,
+    "script-src": [SELF],
+    "worker-src": [SELF],
+    "style-src": [SELF, UNSAFE_INLINE],
+}
+
 # Swagger UI (drf-spectacular-sidecar, served locally; its start-up script is a file of its own).
 CSP_API_DOCS = {
     **_PAGE,
@@ -62,6 +73,8 @@ CSP_SURFACES = [
     ("/billing/stripe/webhook/", CSP_NONE),
     ("/healthz", CSP_NONE),
     ("/u/", CSP_PUBLIC),
+    ("/c/", CSP_PUBLIC),  # double opt-in confirmation links
+    ("/f/", CSP_SIGNUP),  # sign-up forms (hosted page, snippet target, JSON endpoint)
     ("/v/", CSP_PUBLIC),  # only the "invalid link" page: the web version sends its own
     ("/p/", CSP_PUBLIC),  # the preference centre: forms, no script
 ]

@@ -187,6 +187,11 @@ UNFOLD_WORKSPACE = {
                         "upload_file",
                         reverse_lazy("admin:contacts_importjob_changelist"),
                     ),
+                    _item(
+                        _("Sign-up forms"),
+                        "edit_note",
+                        reverse_lazy("admin:subscriptions_signupform_changelist"),
+                    ),
                 ],
             },
             {

@@ -63,6 +63,11 @@ SCHEDULES = [
         "func": "engagex.contacts.tasks.contacts_imports_cleanup",
         "schedule_type": Schedule.DAILY,
     },
+    {
+        "name": "subscriptions: expire unconfirmed sign-ups",
+        "func": "engagex.subscriptions.tasks.signups_expire",
+        "schedule_type": Schedule.DAILY,
+    },
 ]
 
 

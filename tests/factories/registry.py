@@ -33,6 +33,7 @@ from engagex.core.audit import AuditVerb, audit_record
 from engagex.domains.models import SendingDomain
 from engagex.email_templates.models import EmailTemplate
 from engagex.notifications.models import Notification
+from engagex.subscriptions.models import SignupForm
 from tenants.models import Domain, Tenant
 from tests.factories import stripe, tasks
 from tests.factories.accounts import (
@@ -49,6 +50,7 @@ from tests.factories.campaigns import CampaignFactory, CampaignRecipientFactory
 from tests.factories.contacts import ContactFactory, ContactGroupFactory
 from tests.factories.domains import SendingDomainFactory
 from tests.factories.email_templates import EmailTemplateFactory
+from tests.factories.subscriptions import signup_form_make
 from tests.factories.tenants import DomainFactory, TenantFactory
 
 RowFactory = Callable[[User], Model]
@@ -110,4 +112,5 @@ WORKSPACE_ROWS: dict[type[Model], RowFactory] = {
     CampaignRecipient: lambda user: CampaignRecipientFactory(),
     SendingDomain: lambda user: SendingDomainFactory(),
     ApiKey: lambda user: api_key_create(name="Smoke test", role=roles.VIEWER, user=user)[0],
+    SignupForm: lambda user: signup_form_make(),
 }

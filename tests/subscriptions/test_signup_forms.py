@@ -1,0 +1,400 @@
+"""The hosted sign-up form, the snippet's post, the JSON endpoint and their guards."""
+
+import json
+
+import pytest
+from django.core import mail
+from django_tenants.utils import schema_context
+
+from engagex.contacts.models import (
+    ConsentSource,
+    Contact,
+    ContactGroup,
+    ContactStatus,
+    Membership,
+    MembershipStatus,
+)
+from engagex.subscriptions.models import Signup, SignupForm
+from tests.factories.contacts import ContactFactory
+from tests.subscriptions.conftest import (
+    confirm_link,
+    human_fields,
+    make_form,
+    queued_signup_tasks,
+    run_queued_tasks,
+    sign_up,
+    tampered,
+    workspace_client,
+)
+
+
+def _nothing_written(tenant) -> None:
+    with schema_context(tenant.schema_name):
+        assert Contact.objects.count() == 0
+        assert Membership.objects.count() == 0
+        assert Signup.objects.count() == 0
+    assert queued_signup_tasks() == []
+    assert mail.outbox == []
+
+
+def test_hosted_page_shows_the_workspace_fields_consent_and_widget(tenant, signup_form):
+    response = workspace_client(tenant).get(f"/f/{signup_form.public_id}/")
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Alpha Corp" in body
+    assert "Yes, send me the newsletter." in body
+    assert 'name="email"' in body
+    assert 'name="first_name"' in body
+    assert "<altcha-widget" in body
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert (
+        "unsafe-inline"
+        not in response["Content-Security-Policy"].split("script-src")[1].split(";")[0]
+    )
+
+
+def test_double_opt_in_signup_stores_an_unconfirmed_member_and_emails_a_link(
+    tenant, signup_form, django_capture_on_commit_callbacks
+):
+    client = workspace_client(tenant, HTTP_USER_AGENT="Firefox/140")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sign_up(client, signup_form, first_name="Ann")
+
+    assert response.status_code == 200
+    assert "we have sent you an email" in response.content.decode()
+    with schema_context(tenant.schema_name):
+        membership = Membership.objects.select_related("contact").get()
+        assert (membership.contact.email, membership.contact.first_name) == (
+            "ann@example.com",
+            "Ann",
+        )
+        assert membership.status == MembershipStatus.UNCONFIRMED
+        assert membership.source == ConsentSource.FORM
+        assert membership.consent_text == "Yes, send me the newsletter."
+        assert membership.consent_ip == "127.0.0.1"
+        assert membership.consent_user_agent == "Firefox/140"
+        assert SignupForm.objects.get().submissions_count == 1
+    assert mail.outbox == []  # queued, not sent in the request
+    assert run_queued_tasks() == 1
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["ann@example.com"]
+    assert mail.outbox[0].subject == "Please confirm your subscription to News"
+    assert confirm_link(mail.outbox[0].body).startswith("/c/")
+
+
+def test_single_opt_in_signup_subscribes_at_once_without_email(
+    tenant, django_capture_on_commit_callbacks
+):
+    with schema_context(tenant.schema_name):
+        form = make_form(opt_in=ContactGroup.OptIn.SINGLE)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sign_up(workspace_client(tenant), form)
+
+    assert "Thank you for signing up." in response.content.decode()
+    with schema_context(tenant.schema_name):
+        assert Membership.objects.get().status == MembershipStatus.SUBSCRIBED
+    assert queued_signup_tasks() == []
+
+
+def test_redirect_url_answers_303(tenant, django_capture_on_commit_callbacks):
+    with schema_context(tenant.schema_name):
+        form = make_form(redirect_url="https://shop.example/thanks")
+    response = sign_up(workspace_client(tenant), form)
+
+    assert response.status_code == 303
+    assert response["Location"] == "https://shop.example/thanks"
+
+
+def test_known_and_unknown_addresses_get_the_same_answer(
+    tenant, signup_form, django_capture_on_commit_callbacks
+):
+    with schema_context(tenant.schema_name):
+        ContactFactory(email="known@example.com")
+        ContactFactory(email="bounced@example.com", status=ContactStatus.BOUNCED)
+    answers = []
+    for email in ["known@example.com", "new@example.com", "bounced@example.com"]:
+        response = sign_up(workspace_client(tenant), signup_form, email=email)
+        answers.append((response.status_code, response.content))
+
+    assert answers[0] == answers[1] == answers[2]
+    with schema_context(tenant.schema_name):
+        # the bounced contact was not put on the list
+        assert not Membership.objects.filter(contact__email="bounced@example.com").exists()
+
+
+def test_a_form_never_overwrites_a_known_contacts_name(tenant, signup_form):
+    with schema_context(tenant.schema_name):
+        ContactFactory(email="ann@example.com", first_name="Ann")
+    sign_up(workspace_client(tenant), signup_form, first_name="Mallory")
+
+    with schema_context(tenant.schema_name):
+        assert Contact.objects.get(email="ann@example.com").first_name == "Ann"
+
+
+@pytest.mark.parametrize(
+    ("email", "message"),
+    [
+        ("not-an-address", "Enter a valid email address."),
+        ("someone@mailinator.com", "throw-away mail"),
+        ("someone@eu.yopmail.com", "throw-away mail"),
+    ],
+)
+def test_invalid_or_disposable_address_is_a_field_error_and_nothing_is_written(
+    tenant, signup_form, email, message
+):
+    response = sign_up(workspace_client(tenant), signup_form, email=email)
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert message in body
+    assert f'value="{email}"' in body  # what they typed, escaped, to correct
+    _nothing_written(tenant)
+
+
+def test_consent_box_is_required(tenant, signup_form):
+    response = sign_up(workspace_client(tenant), signup_form, consent=None)
+
+    assert response.status_code == 400
+    assert "Tick the box to agree" in response.content.decode()
+    _nothing_written(tenant)
+
+
+def test_input_is_escaped_on_the_error_page(tenant, signup_form):
+    response = sign_up(workspace_client(tenant), signup_form, email="<script>alert(1)</script>")
+
+    body = response.content.decode()
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_oversized_post_is_413_and_writes_nothing(tenant, signup_form):
+    response = workspace_client(tenant).post(
+        f"/f/{signup_form.public_id}/", {"email": "a@example.com", "x": "a" * 20_000}
+    )
+
+    assert response.status_code == 413
+    assert "too much data" in response.content.decode()
+    _nothing_written(tenant)
+
+
+def test_honeypot_gets_the_success_page_and_nothing_is_written(tenant, signup_form):
+    response = sign_up(workspace_client(tenant), signup_form, website="http://spam.example")
+
+    assert response.status_code == 200
+    assert "Thank you" in response.content.decode()
+    _nothing_written(tenant)
+
+
+def test_a_post_without_proof_of_work_gets_the_interstitial_holding_the_values(tenant, signup_form):
+    # the static snippet: no stamp, no ALTCHA solution
+    response = workspace_client(tenant).post(
+        f"/f/{signup_form.public_id}/",
+        {"email": "ann@example.com", "first_name": "Ann", "consent": "yes"},
+    )
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "One more step" in body
+    assert 'name="email" value="ann@example.com"' in body
+    assert 'name="first_name" value="Ann"' in body
+    assert "<altcha-widget" in body
+    _nothing_written(tenant)
+
+
+def test_the_interstitial_once_solved_signs_up(tenant, signup_form):
+    client = workspace_client(tenant)
+    interstitial = client.post(
+        f"/f/{signup_form.public_id}/", {"email": "ann@example.com", "consent": "yes"}
+    )
+    response = client.post(
+        f"/f/{signup_form.public_id}/",
+        {
+            "email": "ann@example.com",
+            "consent": "yes",
+            **human_fields(interstitial.content.decode()),
+        },
+    )
+
+    assert "we have sent you an email" in response.content.decode()
+    with schema_context(tenant.schema_name):
+        assert Membership.objects.count() == 1
+
+
+def test_a_wrong_or_replayed_solution_writes_nothing(tenant, signup_form):
+    client = workspace_client(tenant)
+    page = client.get(f"/f/{signup_form.public_id}/").content.decode()
+    proof = human_fields(page)
+    bad = client.post(
+        f"/f/{signup_form.public_id}/",
+        {"email": "a@example.com", "consent": "yes", **proof, "altcha": tampered(proof["altcha"])},
+    )
+    assert "One more step" in bad.content.decode()
+    _nothing_written(tenant)
+
+    first = client.post(
+        f"/f/{signup_form.public_id}/", {"email": "b@example.com", "consent": "yes", **proof}
+    )
+    replay = client.post(
+        f"/f/{signup_form.public_id}/", {"email": "c@example.com", "consent": "yes", **proof}
+    )
+
+    assert "Thank you" in first.content.decode()
+    assert "One more step" in replay.content.decode()
+    with schema_context(tenant.schema_name):
+        assert list(Contact.objects.values_list("email", flat=True)) == ["b@example.com"]
+
+
+def test_too_fast_a_post_gets_the_interstitial(tenant, signup_form, settings):
+    settings.SIGNUP_MIN_FILL_SECONDS = 30
+    response = sign_up(workspace_client(tenant), signup_form)
+
+    assert "One more step" in response.content.decode()
+    _nothing_written(tenant)
+
+
+def test_a_form_whose_list_was_deleted_shows_a_closed_page(tenant, signup_form):
+    with schema_context(tenant.schema_name):
+        signup_form.groups.all().delete()
+    client = workspace_client(tenant)
+
+    page = client.get(f"/f/{signup_form.public_id}/")
+    post = client.post(
+        f"/f/{signup_form.public_id}/", {"email": "ann@example.com", "consent": "yes"}
+    )
+
+    assert page.status_code == post.status_code == 410
+    assert "This sign-up form is closed" in post.content.decode()
+    _nothing_written(tenant)
+
+
+def test_a_form_of_another_workspace_is_404(tenant, other_tenant, signup_form):
+    client = workspace_client(other_tenant)
+
+    assert client.get(f"/f/{signup_form.public_id}/").status_code == 404
+    assert (
+        client.post(f"/f/{signup_form.public_id}/", {"email": "a@example.com"}).status_code == 404
+    )
+    assert (
+        client.post(
+            f"/f/{signup_form.public_id}/json/", "{}", content_type="application/json"
+        ).status_code
+        == 404
+    )
+    _nothing_written(tenant)
+    _nothing_written(other_tenant)
+
+
+def test_per_ip_rate_limit_answers_429(tenant, signup_form, settings):
+    settings.SIGNUP_RATE_PER_IP = "3/60"
+    client = workspace_client(tenant)
+    codes = [
+        client.post(f"/f/{signup_form.public_id}/", {"email": f"p{i}@example.com"}).status_code
+        for i in range(5)
+    ]
+
+    assert codes == [400, 400, 400, 429, 429]
+    assert "Too many attempts" in client.post(f"/f/{signup_form.public_id}/", {}).content.decode()
+
+
+def test_a_flood_of_bot_posts_creates_nobody_and_sends_at_most_the_address_limit(
+    tenant, signup_form, settings, django_capture_on_commit_callbacks
+):
+    """1,000 posts (the bound holds per window, whatever the count): bots without proof of
+    work create nothing; one with solutions for a single address sends at most
+    SIGNUP_RATE_PER_ADDRESS emails; past the per-IP limit everything is refused."""
+    settings.SIGNUP_RATE_PER_IP = "200/3600"
+    settings.SIGNUP_RATE_PER_ADDRESS = "3/3600"
+    client = workspace_client(tenant)
+    url = f"/f/{signup_form.public_id}/"
+    codes: dict[int, int] = {}
+    with django_capture_on_commit_callbacks(execute=True):
+        for i in range(900):  # no proof of work: the snippet's post, from a bot
+            code = client.post(url, {"email": f"bot{i}@example.com", "consent": "yes"}).status_code
+            codes[code] = codes.get(code, 0) + 1
+        with schema_context(tenant.schema_name):
+            assert Contact.objects.count() == 0
+        settings.SIGNUP_RATE_PER_IP = "10000/3600"
+        for _ in range(100):  # solved every time, always the same victim's address
+            sign_up(client, signup_form, email="victim@example.com")
+    run_queued_tasks()
+
+    assert codes == {200: 200, 429: 700}
+    with schema_context(tenant.schema_name):
+        assert Contact.objects.count() == 1
+    assert len(mail.outbox) == 3
+
+
+def test_json_endpoint_describes_the_form_and_signs_up(tenant, signup_form):
+    client = workspace_client(tenant)
+    url = f"/f/{signup_form.public_id}/json/"
+    described = client.get(url)
+    challenge = described.json()["altcha_challenge"]
+    import altcha
+
+    parsed = altcha.Challenge.from_dict(challenge)
+    proof = altcha.Payload(parsed, altcha.solve_challenge(parsed)).to_base64()
+
+    response = client.post(
+        url,
+        json.dumps({"email": "ann@example.com", "consent": True, "altcha": proof}),
+        content_type="application/json",
+        HTTP_ORIGIN="https://shop.example",
+    )
+
+    assert described.status_code == 200
+    assert described["Access-Control-Allow-Origin"] == "*"
+    assert [f["name"] for f in described.json()["fields"]] == ["email", "first_name"]
+    assert response.status_code == 200
+    assert response.json()["ok"] is True
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in response
+    with schema_context(tenant.schema_name):
+        assert Membership.objects.get().status == MembershipStatus.UNCONFIRMED
+
+
+def test_json_endpoint_errors(tenant, signup_form):
+    client = workspace_client(tenant)
+    url = f"/f/{signup_form.public_id}/json/"
+
+    bad_email = client.post(
+        url, json.dumps({"email": "x", "consent": True}), content_type="application/json"
+    )
+    no_proof = client.post(
+        url,
+        json.dumps({"email": "a@example.com", "consent": True}),
+        content_type="application/json",
+    )
+    not_json = client.post(url, "{", content_type="application/json")
+    too_big = client.post(url, json.dumps({"email": "a" * 20_000}), content_type="application/json")
+
+    assert (bad_email.status_code, bad_email.json()["errors"]["email"]) == (
+        400,
+        "Enter a valid email address.",
+    )
+    assert no_proof.status_code == 403
+    assert not_json.status_code == 400
+    assert too_big.status_code == 413
+    _nothing_written(tenant)
+
+
+def test_hosted_page_speaks_the_forms_language(tenant):
+    with schema_context(tenant.schema_name):
+        form = make_form(language="de")
+    body = workspace_client(tenant).get(f"/f/{form.public_id}/").content.decode()
+
+    assert 'lang="de"' in body
+
+
+def test_a_solution_for_one_form_does_not_open_another(tenant, signup_form):
+    with schema_context(tenant.schema_name):
+        other = make_form(name="Offers")
+    client = workspace_client(tenant)
+    proof = human_fields(client.get(f"/f/{signup_form.public_id}/").content.decode())
+
+    response = client.post(
+        f"/f/{other.public_id}/", {"email": "ann@example.com", "consent": "yes", **proof}
+    )
+
+    assert "One more step" in response.content.decode()
+    _nothing_written(tenant)
