@@ -247,3 +247,19 @@ def test_lists_and_memberships_stay_in_their_workspace(owner_client, tenant, oth
     assert "beta@example.com" not in filtered
     with schema_context(tenant.schema_name):
         assert not Membership.objects.filter(contact__email="beta@example.com").exists()
+
+
+def test_a_campaign_to_everyone_waits_for_a_double_opt_in_to_be_confirmed(in_tenant):
+    news = ContactGroupFactory(name="News", opt_in=ContactGroup.OptIn.DOUBLE)
+    imported = ContactFactory(email="imported@example.com")  # on no list: consented earlier
+    signed_up = ContactFactory(email="signed-up@example.com")
+    membership = membership_subscribe(
+        contact=signed_up, group=news, consent=Consent(ConsentSource.FORM)
+    )
+    campaign = CampaignFactory()
+
+    assert list(campaign_audience(campaign)) == [imported]
+
+    membership_confirm(membership=membership)
+
+    assert set(campaign_audience(campaign)) == {imported, signed_up}

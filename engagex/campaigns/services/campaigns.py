@@ -61,6 +61,13 @@ def campaign_audience(campaign: Campaign) -> QuerySet[Contact]:
         audience = audience.filter(
             Exists(membership.filter(group_id__in=include, status=MembershipStatus.SUBSCRIBED))
         )
+    else:
+        # "Everyone subscribed" leaves out people who so far only signed up and have not
+        # confirmed (a double-opt-in form made their contact): they consented to nothing yet.
+        audience = audience.exclude(
+            Exists(membership.filter(status=MembershipStatus.UNCONFIRMED))
+            & ~Exists(membership.filter(status=MembershipStatus.SUBSCRIBED))
+        )
     if exclude:
         audience = audience.exclude(Exists(membership.filter(group_id__in=exclude)))
     return audience

@@ -23,6 +23,7 @@ from engagex.contacts.services.contacts import (
     email_is_valid,
     email_normalize,
 )
+from engagex.contacts.services.erasure import address_is_erased
 from engagex.contacts.services.lists import Consent, membership_subscribe
 from engagex.subscriptions.models import FieldMode, Signup, SignupForm
 from engagex.subscriptions.services.abuse import address_is_disposable
@@ -239,10 +240,14 @@ def _submit(*, form: SignupForm, submission: Submission, ip: str | None, user_ag
     if contact is not None and contact.status in (ContactStatus.BOUNCED, ContactStatus.COMPLAINED):
         raise _Refused
     created = contact is None
+    # Someone erased at their own request may sign up again, as new consent: only by
+    # confirming by email, whatever the list's opt-in.
+    erased = created and address_is_erased(submission.email)
     if contact is None:
         contact = contact_create(
             email=submission.email,
             source="sign-up form",
+            allow_erased=erased,
             attributes=submission.attributes,
             **submission.fields,
         )
@@ -253,7 +258,9 @@ def _submit(*, form: SignupForm, submission: Submission, ip: str | None, user_ag
     )
     now = timezone.now()
     memberships = [
-        membership_subscribe(contact=contact, group=group, consent=consent)
+        membership_subscribe(
+            contact=contact, group=group, consent=consent, double_opt_in=True if erased else None
+        )
         for group in submission.lists
     ]
     # One statement whatever happened before: a membership's latest form wins.
