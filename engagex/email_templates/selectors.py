@@ -1,9 +1,11 @@
+import difflib
+
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from engagex.email_templates.audience import MergeContact, audience
-from engagex.email_templates.models import BrandKit, EmailTemplate, MediaAsset
+from engagex.email_templates.models import BrandKit, EmailTemplate, MediaAsset, TemplateVersion
 
 PREVIEW_CONTACT_CHOICES = 10
 
@@ -168,3 +170,59 @@ def editor_config(request, template: EmailTemplate | None = None) -> dict:
 
 # Gmail clips a message whose HTML is past 102 KB ("[Message clipped]", hiding the footer).
 HTML_CLIP_BYTES = 102 * 1024
+
+
+# --- versions -------------------------------------------------------------------------------
+def template_version_list(*, template: EmailTemplate) -> QuerySet[TemplateVersion]:
+    """The template's versions, newest first, with who saved each."""
+    return template.versions.select_related("created_by").order_by("-number")
+
+
+def template_version_get(*, template: EmailTemplate, number) -> TemplateVersion | None:
+    try:
+        return template.versions.select_related("created_by").get(number=int(number))
+    except (TypeError, ValueError, TemplateVersion.DoesNotExist):
+        return None
+
+
+DIFF_FIELDS = ["subject", "preheader", "editor", "mjml_source", "html_body", "text_body"]
+DIFF_CONTEXT_LINES = 3
+
+
+def template_version_diff(old: TemplateVersion | None, new: TemplateVersion) -> list[dict]:
+    """Per changed field, a unified diff of its text: [{"field", "label", "lines"}].
+
+    `lines` are (kind, text) with kind "add", "remove", "context" or "hunk"; the text is
+    plain (the page escapes it). The design (the editor's JSON) is compared as a whole.
+    """
+    changes = []
+    labels = {field.name: field.verbose_name for field in TemplateVersion._meta.fields}
+    for field in DIFF_FIELDS:
+        before = str(getattr(old, field, "") or "") if old is not None else ""
+        after = str(getattr(new, field) or "")
+        if before == after:
+            continue
+        lines = []
+        for line in list(
+            difflib.unified_diff(
+                before.splitlines(), after.splitlines(), lineterm="", n=DIFF_CONTEXT_LINES
+            )
+        )[2:]:
+            if line.startswith("@@"):
+                lines.append(("hunk", line))
+            elif line.startswith("+"):
+                lines.append(("add", line[1:]))
+            elif line.startswith("-"):
+                lines.append(("remove", line[1:]))
+            else:
+                lines.append(("context", line[1:]))
+        changes.append({"field": field, "label": labels[field], "lines": lines})
+    if old is not None and old.design != new.design:
+        changes.append(
+            {
+                "field": "design",
+                "label": labels["design"],
+                "lines": [("context", str(_("The drag-and-drop design changed.")))],
+            }
+        )
+    return changes

@@ -18,6 +18,8 @@ from unfold.decorators import action
 from engagex.core.admin import ServiceErrorsAdminMixin, confirm_response
 from engagex.core.sites import workspace_site
 from engagex.core.tenancy import workspace_name
+from engagex.email_templates.admin.starters import StartersAdminMixin
+from engagex.email_templates.admin.versions import TemplateVersionsAdminMixin
 from engagex.email_templates.forms import EmailTemplateForm, SendTestForm
 from engagex.email_templates.models import TEMPLATE_FIELDS, Editor, EmailTemplate
 from engagex.email_templates.sandbox import sample_context
@@ -44,14 +46,17 @@ CONTACTS_NOT_VISIBLE = _("You cannot see contacts; the preview uses the sample c
 PREVIEW_WIDTHS = {"desktop": 640, "mobile": 375}
 
 
-class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
+class EmailTemplateAdmin(
+    ServiceErrorsAdminMixin, StartersAdminMixin, TemplateVersionsAdminMixin, ModelAdmin
+):
     form = EmailTemplateForm
     list_display = ["name", "subject", "updated_at", "updated_by"]
     search_fields = ["name", "subject"]
     list_select_related = ["updated_by"]
     readonly_fields = ["created_by", "created_at", "updated_by", "updated_at"]
     actions = ["duplicate_selected"]
-    actions_detail = ["preview", "duplicate"]
+    actions_list = ["from_starter"]
+    actions_detail = ["preview", "duplicate", "versions"]
     actions_row = ["preview"]
     change_form_template = "admin/email_templates/emailtemplate/change_form.html"
 
@@ -120,6 +125,23 @@ class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
                 ),
                 messages.WARNING,
             )
+
+    @action(
+        description=_("New from a starter"),
+        permissions=["add"],
+        icon="auto_awesome_mosaic",
+        url_path="new-from-starter",
+    )
+    def from_starter(self, request):
+        return redirect(
+            reverse(
+                "admin:email_templates_emailtemplate_starters", current_app=self.admin_site.name
+            )
+        )
+
+    @action(description=_("History"), permissions=["view"], icon="history", url_path="versions")
+    def versions(self, request, object_id):
+        return redirect(self._url("history", unquote(object_id)))
 
     # --- duplicate ------------------------------------------------------------------------
     @admin.action(description=_("Duplicate selected templates"), permissions=["add"])

@@ -32,7 +32,8 @@ from engagex.email_templates.sandbox import (
 )
 from engagex.email_templates.sandbox_fields import unknown_field_warnings
 from engagex.email_templates.sandbox_limits import render_limits
-from engagex.email_templates.selectors import contact_attribute_names
+from engagex.email_templates.selectors import brand_kit_get, contact_attribute_names
+from engagex.email_templates.starters import STARTERS_BY_SLUG, starter_mjml
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -63,6 +64,8 @@ TEST_RECIPIENTS_TOO_MANY = gettext_lazy(
 TEST_RECIPIENTS_INVALID = gettext_lazy("Not a valid email address: {addresses}.")
 UNKNOWN_FIELDS = gettext_lazy("These template fields cannot be set: {fields}.")
 COMPILED_HTML_ERROR = gettext_lazy("In the HTML compiled from the MJML: {message}")
+VERSION_OF_ANOTHER_TEMPLATE = gettext_lazy("That version belongs to another template.")
+STARTER_UNKNOWN = gettext_lazy("There is no such starter template; choose one from the list.")
 
 # Preheaders are shown by inboxes as the first text of the body, so the sent HTML starts
 # with the preheader in an element that mail clients do not display.
@@ -449,3 +452,42 @@ def template_send_test(
         getattr(user, "pk", None),
     )
     return sent
+
+
+# --- versions and starters ------------------------------------------------------------------
+@transaction.atomic
+def template_restore(*, template: EmailTemplate, version: TemplateVersion, user) -> EmailTemplate:
+    """Bring back an older version's content as a new version (history is never rewritten).
+
+    The content is checked under today's rules: a version saved before a rule existed is
+    refused with the reason, and nothing changes.
+    """
+    if version.template_id != template.pk:
+        raise ValidationError(VERSION_OF_ANOTHER_TEMPLATE)
+    EmailTemplate.objects.select_for_update().filter(pk=template.pk).first()
+    for field in VERSIONED_FIELDS:
+        setattr(template, field, getattr(version, field))
+    template.updated_by = user
+    _validate(template)
+    template.save()
+    template_version_write(template=template, user=user, restored_from=version.number)
+    return template
+
+
+def template_from_starter(
+    *, slug: str, name: str, user, logo_url: str = "", images_url: str = ""
+) -> EmailTemplate:
+    """Create a drag-and-drop template from a starter, in the workspace's brand kit."""
+    starter = STARTERS_BY_SLUG.get(slug)
+    if starter is None:
+        raise ValidationError(STARTER_UNKNOWN)
+    kit = brand_kit_get()
+    return template_create(
+        name=name,
+        subject=starter.subject,
+        preheader=starter.preheader,
+        description=str(starter.description),
+        editor=Editor.VISUAL,
+        mjml_source=starter_mjml(starter, kit, logo_url=logo_url, images_url=images_url),
+        user=user,
+    )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from django.utils.html import escape, linebreaks
+from django.utils.html import linebreaks
 from django.utils.translation import gettext_lazy as _
 
 FOLDER = Path(__file__).parent
@@ -88,7 +88,8 @@ def _source(slug: str) -> str:
 
 
 def _mjml_attribute(value: str) -> str:
-    return escape(value)
+    # Font stacks quote names with ' ("'Trebuchet MS'"): only what ends the attribute.
+    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
 
 
 def footer_mjml(kit) -> str:
