@@ -61,6 +61,7 @@ CSP_SURFACES = [
     ("/anymail/", CSP_NONE),
     ("/billing/stripe/webhook/", CSP_NONE),
     ("/healthz", CSP_NONE),
+    ("/media/", CSP_NONE),  # the media library's images: never a page
     ("/u/", CSP_PUBLIC),
     ("/v/", CSP_PUBLIC),  # only the "invalid link" page: the web version sends its own
 ]

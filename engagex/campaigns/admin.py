@@ -166,6 +166,13 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
                 else None,
                 "recipients_url": reverse("admin:campaigns_campaignrecipient_changelist")
                 + f"?campaign__id__exact={campaign.pk}",
+                "template_version_url": reverse(
+                    "admin:email_templates_emailtemplate_version",
+                    args=[campaign.template_id, campaign.template_version.number],
+                )
+                if campaign.template_version_id
+                and request.user.has_perm("email_templates.view_emailtemplate")
+                else "",
             }
             if campaign.started_at:
                 extra_context.update(

@@ -1,11 +1,12 @@
 """Render email templates with Django's template language, restricted to a safe subset.
 
 Templates see plain values only (`contact`, `workspace`, `unsubscribe_url`,
-`view_in_browser_url`): no settings, request, models or managers. The engine has no
-template loaders and only the tags in `sandbox_library`, so `{% load %}`, `{% include %}`
-and `{% extends %}` are syntax errors reported with their line. What a template may cost
-is capped twice: when it is compiled (size, tags, nesting: see below) and while it renders
-(`sandbox_limits`: loop items, output, filter work, CPU time, per email and recipient).
+`view_in_browser_url`, `preferences_url`): no settings, request, models or managers. The
+engine has no template loaders and only the tags in `sandbox_library`, so `{% load %}`,
+`{% include %}` and `{% extends %}` are syntax errors reported with their line. What a
+template may cost is capped twice: when it is compiled (size, tags, nesting: see below)
+and while it renders (`sandbox_limits`: loop items, output, filter work, CPU time, per
+email and recipient).
 
 For batch sending, `merge_compile` renders everything that is the same for every recipient
 once, and turns each top-level piece that depends on the recipient into a merge field whose
@@ -43,7 +44,7 @@ from engagex.email_templates.sandbox_limits import (
     render_node,
 )
 
-PER_RECIPIENT_NAMES = ("contact", "unsubscribe_url", "view_in_browser_url")
+PER_RECIPIENT_NAMES = ("contact", "unsubscribe_url", "view_in_browser_url", "preferences_url")
 MERGE_FIELD_FORMAT = "[[x:{}]]"
 TAG_NOT_ALLOWED = gettext_lazy(
     "Line {line}: the tag {{% {tag} %}} is not allowed in email templates. Allowed tags: {allowed}."
@@ -476,4 +477,5 @@ def sample_context(*, workspace_name: str = "Your workspace", contact: dict | No
         "workspace": {"name": workspace_name},
         "unsubscribe_url": "https://example.com/unsubscribe/preview/",
         "view_in_browser_url": "https://example.com/view/preview/",
+        "preferences_url": "https://example.com/preferences/preview/",
     }

@@ -472,6 +472,9 @@ def recipient_context(merge: dict, token: str) -> dict:
         "contact": merge,
         "unsubscribe_url": unsubscribe_url(token),
         "view_in_browser_url": web_version_url(token),
+        # Until the preference centre exists (issue 16) the link opens the unsubscribe
+        # page, which changes nothing on GET: a working, harmless stand-in.
+        "preferences_url": unsubscribe_url(token),
     }
 
 

@@ -18,13 +18,20 @@ from unfold.decorators import action
 from engagex.core.admin import ServiceErrorsAdminMixin, confirm_response
 from engagex.core.sites import workspace_site
 from engagex.core.tenancy import workspace_name
+from engagex.email_templates.admin.starters import StartersAdminMixin
+from engagex.email_templates.admin.versions import TemplateVersionsAdminMixin
 from engagex.email_templates.forms import EmailTemplateForm, SendTestForm
-from engagex.email_templates.models import TEMPLATE_FIELDS, EmailTemplate
+from engagex.email_templates.models import TEMPLATE_FIELDS, Editor, EmailTemplate
 from engagex.email_templates.sandbox import sample_context
 from engagex.email_templates.sandbox_limits import render_limits
-from engagex.email_templates.selectors import preview_contact_get, preview_contact_list
+from engagex.email_templates.selectors import (
+    editor_config,
+    preview_contact_get,
+    preview_contact_list,
+)
 from engagex.email_templates.services import (
     EDITABLE_FIELDS,
+    template_compile_source,
     template_create,
     template_duplicate,
     template_render,
@@ -39,21 +46,28 @@ CONTACTS_NOT_VISIBLE = _("You cannot see contacts; the preview uses the sample c
 PREVIEW_WIDTHS = {"desktop": 640, "mobile": 375}
 
 
-class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
+class EmailTemplateAdmin(
+    ServiceErrorsAdminMixin, StartersAdminMixin, TemplateVersionsAdminMixin, ModelAdmin
+):
     form = EmailTemplateForm
     list_display = ["name", "subject", "updated_at", "updated_by"]
     search_fields = ["name", "subject"]
     list_select_related = ["updated_by"]
     readonly_fields = ["created_by", "created_at", "updated_by", "updated_at"]
     actions = ["duplicate_selected"]
-    actions_detail = ["preview", "duplicate"]
+    actions_list = ["from_starter"]
+    actions_detail = ["preview", "duplicate", "versions"]
     actions_row = ["preview"]
     change_form_template = "admin/email_templates/emailtemplate/change_form.html"
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
             (None, {"fields": ["name", "description"]}),
-            (_("Message"), {"fields": ["subject", "preheader", "html_body", "text_body"]}),
+            (_("Message"), {"fields": ["subject", "preheader", "editor"]}),
+            (
+                _("Content"),
+                {"fields": ["mjml_source", "design", "html_body", "text_body"]},
+            ),
         ]
         if obj is not None:
             fieldsets.append(
@@ -86,6 +100,13 @@ class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     def has_send_test_permission(self, request, obj=None):
         return self.has_change_permission(request, obj)
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra = dict(extra_context or {})
+        if "editor_config" not in extra:
+            template = self.get_object(request, unquote(object_id)) if object_id else None
+            extra["editor_config"] = editor_config(request, template)
+        return super().changeform_view(request, object_id, form_url, extra)
+
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}
         if change:
@@ -104,6 +125,23 @@ class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
                 ),
                 messages.WARNING,
             )
+
+    @action(
+        description=_("New from a starter"),
+        permissions=["add"],
+        icon="auto_awesome_mosaic",
+        url_path="new-from-starter",
+    )
+    def from_starter(self, request):
+        return redirect(
+            reverse(
+                "admin:email_templates_emailtemplate_starters", current_app=self.admin_site.name
+            )
+        )
+
+    @action(description=_("History"), permissions=["view"], icon="history", url_path="versions")
+    def versions(self, request, object_id):
+        return redirect(self._url("history", unquote(object_id)))
 
     # --- duplicate ------------------------------------------------------------------------
     @admin.action(description=_("Duplicate selected templates"), permissions=["add"])
@@ -259,8 +297,12 @@ class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         draft = EmailTemplate(**{name: request.POST.get(name, "") for name in TEMPLATE_FIELDS})
+        if request.POST.get("editor") in (Editor.MJML, Editor.VISUAL):
+            draft.editor = request.POST["editor"]
+            draft.mjml_source = request.POST.get("mjml_source", "")
         try:
             with render_limits():  # compiling and rendering the draft: one email's caps
+                template_compile_source(draft)  # the MJML, for the code and visual editors
                 draft.clean()
                 rendered = template_render(template=draft, workspace_name=workspace_name(request))
         except ValidationError as error:
