@@ -22,6 +22,7 @@ from engagex.email_templates.services import (
     TEST_RECIPIENTS_MAX,
 )
 from engagex.email_templates.services.brand import BRAND_FIELDS
+from engagex.email_templates.widgets import VisualEditorWidget
 
 _CODE_STYLE = (
     "font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px;"
@@ -53,11 +54,9 @@ class EmailTemplateForm(forms.ModelForm):
         label=_("Design"),
         required=False,
         strip=False,
-        widget=UnfoldAdminTextareaWidget(
-            attrs={"rows": 3, "spellcheck": "false", "style": _CODE_STYLE, "data-editor-design": ""}
-        ),
-        help_text=_("Kept by the drag-and-drop editor (JSON); you do not need to edit it."),
+        widget=VisualEditorWidget(),
     )
+    editor_config: dict | None = None  # this request's, set by VisualEditorAdminMixin
 
     class Meta:
         model = EmailTemplate
@@ -83,6 +82,8 @@ class EmailTemplateForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "design" in self.fields:
+            self.fields["design"].widget.config = self.editor_config or {}
         if "html_body" in self.fields:
             # Compiled from the MJML for the other editors; required for HTML code (clean).
             self.fields["html_body"].required = False

@@ -93,6 +93,7 @@ class VisualEditorWidget(forms.Textarea):
             "config": self.config,
             "locale": (get_language() or "en").split("-")[0],
             "readonly": self.readonly,
+            "mode": self.config.get("template", {}).get("editor", "visual"),
             "fields": {**self.fields, "design": name},
             "strings": editor_strings(),
         }

@@ -49,6 +49,19 @@ const DARK_ICON =
   'fill="currentColor" d="M12 3a9 9 0 1 0 9 9c0-.46-.04-.92-.1-1.36a5.39 5.39 0 0 1-4.4 ' +
   '2.26 5.4 5.4 0 0 1-3.14-9.8c-.44-.06-.9-.1-1.36-.1z"/></svg>';
 
+// GrapesJS' own panel buttons name Font Awesome classes; the console loads no icon font
+// (and its CSP no stylesheet from a CDN), so they get inline SVG instead.
+const PANEL_ICONS = {
+  "sw-visibility": "M5 3h2v2H5zm4 0h2v2H9zm4 0h2v2h-2zm4 0h2v2h-2zM3 5h2v2H3zm16 0h2v2h-2zM3 9h2v2H3zm16 0h2v2h-2zM3 13h2v2H3zm16 0h2v2h-2zM3 17h2v2H3zm16 0h2v2h-2zM5 19h2v2H5zm4 0h2v2H9zm4 0h2v2h-2zm4 0h2v2h-2z",
+  preview: "M12 4.5C7 4.5 2.73 7.61 1 12c1.73 4.39 6 7.5 11 7.5s9.27-3.11 11-7.5c-1.73-4.39-6-7.5-11-7.5M12 17a5 5 0 1 1 0-10 5 5 0 0 1 0 10m0-8a3 3 0 1 0 0 6 3 3 0 0 0 0-6z",
+  fullscreen: "M5 5h5v2H7v3H5V5m9 0h5v5h-2V7h-3V5m3 9h2v5h-5v-2h3v-3m-7 3v2H5v-5h2v3h3z",
+  "export-template": "M14.6 16.6l4.6-4.6-4.6-4.6L16 6l6 6-6 6-1.4-1.4m-5.2 0L4.8 12l4.6-4.6L8 6l-6 6 6 6 1.4-1.4z",
+  "open-sm": "M20.71 4.63l-1.34-1.34a1 1 0 0 0-1.41 0L9 12.25 11.75 15l8.96-8.96a1 1 0 0 0 0-1.41M7 14a3 3 0 0 0-3 3c0 1.31-1.16 2-2 2 .92 1.22 2.49 2 4 2a4 4 0 0 0 4-4 3 3 0 0 0-3-3z",
+  "open-tm": "M12 15.5a3.5 3.5 0 1 1 0-7 3.5 3.5 0 0 1 0 7m7.43-2.53c.04-.32.07-.64.07-.97s-.03-.66-.07-1l2.11-1.63a.5.5 0 0 0 .12-.64l-2-3.46a.5.5 0 0 0-.61-.22l-2.49 1c-.52-.39-1.06-.73-1.69-.98l-.37-2.65A.5.5 0 0 0 14 2h-4a.5.5 0 0 0-.5.42l-.37 2.65c-.63.25-1.17.59-1.69.98l-2.49-1a.5.5 0 0 0-.61.22l-2 3.46a.5.5 0 0 0 .12.64L4.57 11c-.04.34-.07.67-.07 1s.03.65.07.97l-2.11 1.66a.5.5 0 0 0-.12.64l2 3.46c.12.22.39.3.61.22l2.49-1.01c.52.4 1.06.74 1.69.99l.37 2.65c.04.24.25.42.5.42h4c.25 0 .46-.18.5-.42l.37-2.65c.63-.26 1.17-.59 1.69-.99l2.49 1.01c.22.08.49 0 .61-.22l2-3.46a.5.5 0 0 0-.12-.64z",
+  "open-layers": "M12 16l7.36-5.73L21 9l-9-7-9 7 1.63 1.27M12 18.54l-7.38-5.73L3 14.07l9 7 9-7-1.63-1.27L12 18.54z",
+  "open-blocks": "M3 3h8v8H3V3m10 0h8v8h-8V3M3 13h8v8H3v-8m10 0h8v8h-8v-8z",
+};
+
 function svgData(svg) {
   return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
 }
@@ -60,22 +73,28 @@ function escapeHtml(text) {
   );
 }
 
+/**
+ * MJML as GrapesJS' HTML parser reads it: `<mj-all … />` written `<mj-all …></mj-all>`.
+ * The parser knows no self-closing custom elements, so it would nest everything after
+ * one (an `<mj-attributes>` block would swallow the rest of the head).
+ */
+export function openSelfClosing(mjml) {
+  return String(mjml).replace(/<(mj-[a-z-]+)((?:\s+[^\s=>/]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*\/>/g, "<$1$2></$1>");
+}
+
 // --- configuration ------------------------------------------------------------------------
-/** The brand kit with defaults, whatever shape the server sends (dict or list of colours). */
+/** The brand kit (editor_config.brand) with defaults for anything left empty. */
 export function brandKit(config) {
   const brand = config.brand || {};
-  const colours = brand.colours || brand.colors || {};
-  const list = Array.isArray(colours) ? colours : [];
-  const named = Array.isArray(colours) ? {} : colours;
   return {
-    logo: brand.logo || brand.logo_url || "",
-    name: brand.name || config.workspace_name || "",
-    primary: named.primary || named.accent || list[0] || "#4f46e5",
-    text: named.text || list[1] || "#1f2937",
-    background: named.background || list[2] || "#ffffff",
-    muted: named.muted || "#6b7280",
-    font: brand.font || brand.font_family || "Helvetica, Arial, sans-serif",
-    address: brand.footer_address || brand.address || "",
+    logo: brand.logo_url || "",
+    name: brand.name || "{{ workspace.name }}",
+    primary: brand.primary_colour || "#4f46e5",
+    text: brand.text_colour || "#1f2937",
+    background: brand.background_colour || "#ffffff",
+    muted: "#6b7280",
+    font: brand.font_family || "Helvetica, Arial, sans-serif",
+    address: brand.footer_address || "",
   };
 }
 
@@ -183,7 +202,7 @@ export function blockDefinitions(brand, strings, config) {
     label: strings.blocks[name],
     category,
     media: icon(name),
-    content: mjml,
+    content: openSelfClosing(mjml),
     attributes: { "data-block": id },
     ...extra,
   }));
@@ -231,7 +250,7 @@ class VisualEditor {
     this.modeField = fieldOf(this.form, settings.fields?.mode);
     this.notice = root.querySelector("[data-editor-notice]");
     this.editor = null;
-    this.mode = this.modeField ? this.modeField.value : "visual";
+    this.mode = this.modeField ? this.modeField.value : settings.mode || "visual";
   }
 
   start() {
@@ -240,11 +259,15 @@ class VisualEditor {
     }
     this.showMode(this.mode);
     if (this.form && !this.readonly) {
-      this.form.addEventListener("submit", () => this.writeFields());
+      this.form.addEventListener("submit", (event) => this.onSubmit(event));
     }
   }
 
   showMode(mode) {
+    if (this.readonly) {
+      this.mount();
+      return;
+    }
     const { fields = {} } = this.settings;
     setLineVisible(lineOf(this.form, fields.html), mode === "html");
     setLineVisible(lineOf(this.form, fields.mjml), mode === "mjml");
@@ -265,10 +288,29 @@ class VisualEditor {
       this.mjmlField.value = this.editor.getHtml(); // the MJML: code mode starts from it
     }
     if (next === "visual" && this.editor && this.mjmlField?.value.trim()) {
-      this.editor.setComponents(this.mjmlField.value); // code edits win over the old design
+      this.editor.setComponents(openSelfClosing(this.mjmlField.value)); // code edits win
     }
     this.mode = next;
     this.showMode(next);
+  }
+
+  /** A text still being typed in is synced (GrapesJS does it asynchronously) before saving. */
+  onSubmit(event) {
+    if (!this.editor || this.mode !== "visual") return;
+    const view = this.editor.getEditing()?.getView?.();
+    if (view?.disableEditing && !this.syncing) {
+      event.preventDefault();
+      this.syncing = true;
+      Promise.resolve(view.disableEditing())
+        .catch(() => {})
+        .then(() => {
+          this.writeFields();
+          this.form.requestSubmit(event.submitter || undefined);
+          this.syncing = false;
+        });
+      return;
+    }
+    this.writeFields();
   }
 
   writeFields() {
@@ -287,7 +329,7 @@ class VisualEditor {
   /** What to open: the saved design, else the MJML source, else a branded starter. */
   initialContent() {
     const design = this.designField?.value.trim();
-    if (design) {
+    if (design && design !== "{}" && design !== "null") {
       try {
         const data = JSON.parse(design);
         if (data && typeof data === "object" && Array.isArray(data.pages)) {
@@ -299,8 +341,8 @@ class VisualEditor {
       this.say(this.strings.design_unreadable, "warning");
     }
     const mjml = this.mjmlField?.value.trim();
-    if (mjml) return { components: mjml };
-    return { components: starterMjml(this.brand, this.strings, this.config) };
+    if (mjml) return { components: openSelfClosing(mjml) };
+    return { components: openSelfClosing(starterMjml(this.brand, this.strings, this.config)) };
   }
 
   mount() {
@@ -315,10 +357,14 @@ class VisualEditor {
       height: "78vh",
       width: "auto",
       storageManager: false, // the form is the storage: nothing in localStorage
+      cssIcons: "", // not Font Awesome from a CDN (see PANEL_ICONS)
+      telemetry: false, // GrapesJS would post usage to app.grapesjs.com (and CSP refuses it)
+      autorender: false,
       ...this.initialContent(),
       i18n: { locale, localeFallback: "en", detectLocale: false, messages: { es: gjsEs, de: gjsDe } },
       assetManager: {
-        upload: this.readonly ? "" : config.upload_url || "",
+        upload: this.readonly || config.can_upload === false ? "" : config.upload_url || "",
+        dropzone: false,
         uploadName: "files",
         multiUploadSuffix: "",
         headers: { "X-CSRFToken": csrf },
@@ -344,14 +390,32 @@ class VisualEditor {
     this.addMergeTags();
     this.addDarkPreview();
     this.watchUploads();
+    this.replacePanelIcons();
+    editor.render();
+    if (config.can_upload === false) this.root.classList.add("engagex-editor--no-upload");
     editor.onReady(() => {
       if (this.readonly) this.makeReadonly();
+      else editor.Panels.getButton("views", "open-blocks")?.set("active", true);
       this.loadLibrary();
       this.root.dataset.ready = "true";
       const ms = performance.now() - started;
       window.engagexEditorReady = { at: performance.now(), ms };
       document.dispatchEvent(new CustomEvent(READY_EVENT, { detail: { editor, ms } }));
     });
+  }
+
+  replacePanelIcons() {
+    this.editor.Panels.getPanels().forEach((panel) =>
+      panel.get("buttons").forEach((button) => {
+        const path = PANEL_ICONS[button.id];
+        if (path && String(button.get("className") || "").includes("fa ")) {
+          button.set({
+            className: "",
+            label: `<svg viewBox="0 0 24 24" style="display:block;max-width:22px" aria-hidden="true"><path fill="currentColor" d="${path}"/></svg>`,
+          });
+        }
+      }),
+    );
   }
 
   addBlocks() {

@@ -18,6 +18,7 @@ from unfold.decorators import action
 from engagex.core.admin import ServiceErrorsAdminMixin, confirm_response
 from engagex.core.sites import workspace_site
 from engagex.core.tenancy import workspace_name
+from engagex.email_templates.admin.editor import VisualEditorAdminMixin
 from engagex.email_templates.admin.starters import StartersAdminMixin
 from engagex.email_templates.admin.versions import TemplateVersionsAdminMixin
 from engagex.email_templates.forms import EmailTemplateForm, SendTestForm
@@ -47,7 +48,11 @@ PREVIEW_WIDTHS = {"desktop": 640, "mobile": 375}
 
 
 class EmailTemplateAdmin(
-    ServiceErrorsAdminMixin, StartersAdminMixin, TemplateVersionsAdminMixin, ModelAdmin
+    ServiceErrorsAdminMixin,
+    VisualEditorAdminMixin,
+    StartersAdminMixin,
+    TemplateVersionsAdminMixin,
+    ModelAdmin,
 ):
     form = EmailTemplateForm
     list_display = ["name", "subject", "updated_at", "updated_by"]
