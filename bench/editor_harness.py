@@ -51,9 +51,16 @@ def settings() -> dict:
         "locale": "en",
         "readonly": False,
         "mode": "visual",
-        "fields": {"mode": "editor", "mjml": "mjml_source", "html": "html_body", "design": "design"},
+        "fields": _widget().fields,
         "strings": _strings(),
     }
+
+
+def _widget():
+    _strings()
+    from engagex.email_templates.widgets import VisualEditorWidget
+
+    return VisualEditorWidget
 
 
 def _strings() -> dict:

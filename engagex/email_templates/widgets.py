@@ -69,7 +69,7 @@ class VisualEditorWidget(forms.Textarea):
     """GrapesJS on the template change page; writes `design` (and `mjml_source`) on submit.
 
     `config` is `editor_config(request, template)`; the admin sets it per request.
-    `readonly` shows the design without any way to change it (Viewers).
+    `readonly` shows the design (or `mjml` when it has none) without any way to change it.
     """
 
     template_name = "email_templates/widgets/visual_editor.html"
@@ -79,10 +79,13 @@ class VisualEditorWidget(forms.Textarea):
         css = {"all": ["engagex/editor/editor.css"]}
         js = ["engagex/editor/editor.js"]
 
-    def __init__(self, attrs=None, *, config: dict | None = None, readonly: bool = False):
+    def __init__(
+        self, attrs=None, *, config: dict | None = None, readonly: bool = False, mjml: str = ""
+    ):
         super().__init__(attrs)
         self.config = config or {}
         self.readonly = readonly
+        self.mjml = mjml  # read-only: the page has no MJML field to fall back on
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
@@ -93,6 +96,7 @@ class VisualEditorWidget(forms.Textarea):
             "config": self.config,
             "locale": (get_language() or "en").split("-")[0],
             "readonly": self.readonly,
+            "mjml": self.mjml,
             "mode": self.config.get("template", {}).get("editor", "visual"),
             "fields": {**self.fields, "design": name},
             "strings": editor_strings(),

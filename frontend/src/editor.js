@@ -340,7 +340,7 @@ class VisualEditor {
       }
       this.say(this.strings.design_unreadable, "warning");
     }
-    const mjml = this.mjmlField?.value.trim();
+    const mjml = (this.mjmlField ? this.mjmlField.value : this.settings.mjml || "").trim();
     if (mjml) return { components: openSelfClosing(mjml) };
     return { components: openSelfClosing(starterMjml(this.brand, this.strings, this.config)) };
   }
@@ -393,6 +393,7 @@ class VisualEditor {
     this.replacePanelIcons();
     editor.render();
     if (config.can_upload === false) this.root.classList.add("engagex-editor--no-upload");
+    if (!this.readonly) this.followChanges();
     editor.onReady(() => {
       if (this.readonly) this.makeReadonly();
       else editor.Panels.getButton("views", "open-blocks")?.set("active", true);
@@ -401,6 +402,19 @@ class VisualEditor {
       const ms = performance.now() - started;
       window.engagexEditorReady = { at: performance.now(), ms };
       document.dispatchEvent(new CustomEvent(READY_EVENT, { detail: { editor, ms } }));
+    });
+  }
+
+  /** The MJML field follows the design (so the page's live preview can follow it too). */
+  followChanges() {
+    let timer = null;
+    this.editor.on("update", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        if (this.mode !== "visual" || !this.mjmlField) return;
+        this.mjmlField.value = this.editor.getHtml();
+        this.mjmlField.dispatchEvent(new Event("input", { bubbles: true }));
+      }, 500);
     });
   }
 

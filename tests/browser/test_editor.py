@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from engagex.accounts.services import user_create
 from engagex.email_templates.models import EmailTemplate, MediaAsset
 from tests.browser import test_journeys as journeys
 from tests.browser.test_journeys import Steps, _last_mail, _launch, _log_in
@@ -179,4 +180,36 @@ def test_editor_journey(server, django_db_blocker, mail_dir, alpha_cleanup, tmp_
         expect(page.get_by_text("A test email was sent to tester@editor.example.")).to_be_visible()
         mail = _last_mail(mail_dir, "tester@editor.example")
         assert "Big news" in mail
+
+        # 8. The editor in Spanish and German (GrapesJS' panels from its own catalogues).
+        for language, title in (("es", "Abrir Bloques"), ("de", "Blöcke öffnen")):
+            page.context.add_cookies(
+                [{"name": "django_language", "value": language, "url": workspace}]
+            )
+            page.goto(change_url)
+            _editor_ready(page)
+            expect(page.locator(f".gjs-pn-btn[title='{title}']")).to_be_visible()
+            page.locator("[data-editor-canvas]").evaluate("el => el.scrollIntoView()")
+            Steps(page, prefix=f"editor-{language}").shot("editor")
+        page.context.add_cookies([{"name": "django_language", "value": "en", "url": workspace}])
+        browser.close()
+
+        # 9. A Viewer sees the design read-only: no blocks, no design field, no save button.
+        with django_db_blocker.unblock(), schema_context("alpha"):
+            user_create(email=VIEWER[0], role="Viewer", password=VIEWER[1])
+            connection.close()
+        browser = _launch(playwright)
+        viewer = browser.new_page(viewport={"width": 1440, "height": 1100})
+        viewer.set_default_timeout(20_000)
+        viewer.goto(f"{workspace}/admin/login/")
+        _log_in(viewer, *VIEWER)
+        viewer.goto(change_url)
+        viewer.wait_for_selector(
+            "[data-engagex-editor][data-readonly][data-ready]", state="attached"
+        )
+        expect(_canvas(viewer).get_by_text("Big news")).to_be_visible()
+        expect(viewer.locator(".gjs-block")).to_have_count(0)
+        expect(viewer.locator("textarea[name=design]")).to_have_count(0)
+        expect(viewer.locator("button[name=_save]")).to_have_count(0)
+        Steps(viewer, prefix="editor-viewer").shot("read-only")
         browser.close()

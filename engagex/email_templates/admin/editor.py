@@ -30,14 +30,18 @@ class VisualEditorAdminMixin:
         # workspace's endpoints, tags or brand kit for the next request.
         return type(form.__name__, (form,), {"editor_config": editor_config(request, obj)})
 
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
+    def editor_fieldsets(self, request, obj, fieldsets):
+        """For Viewers: the design itself instead of its JSON and the code it compiles to."""
         if self.has_change_permission(request, obj):
             return fieldsets
-        # Read-only: the design JSON means nothing to a person; show the design itself.
-        shown = READONLY_DESIGN if obj is not None and obj.editor == Editor.VISUAL else None
+        editor = obj.editor if obj is not None else Editor.HTML
+        hidden = {
+            Editor.VISUAL: {"mjml_source", "html_body"},
+            Editor.MJML: {"design", "html_body"},
+        }.get(editor, {"design", "mjml_source"})
+        shown = {"design": READONLY_DESIGN} if editor == Editor.VISUAL else {}
         return [
-            (name, {**options, "fields": _swap(options["fields"], "design", shown)})
+            (name, {**options, "fields": _swap(options["fields"], hidden, shown)})
             for name, options in fieldsets
         ]
 
@@ -49,7 +53,9 @@ class VisualEditorAdminMixin:
 
     @admin.display(description=_("Design"))
     def visual_design(self, obj):
-        widget = VisualEditorWidget(config=editor_config(_request.get(), obj), readonly=True)
+        widget = VisualEditorWidget(
+            config=editor_config(_request.get(), obj), readonly=True, mjml=obj.mjml_source
+        )
         design = json.dumps(obj.design) if obj.design else ""
         return format_html("{}{}", widget.media, widget.render(READONLY_DESIGN, design))
 
@@ -62,13 +68,13 @@ class VisualEditorAdminMixin:
             _request.reset(token)
 
 
-def _swap(fields, old: str, new: str | None):
+def _swap(fields, hidden: set[str], shown: dict[str, str]):
     swapped = []
     for field in fields:
         if isinstance(field, list | tuple):
-            swapped.append(type(field)(_swap(field, old, new)))
-        elif field != old:
+            swapped.append(type(field)(_swap(field, hidden, shown)))
+        elif field in shown:
+            swapped.append(shown[field])
+        elif field not in hidden:
             swapped.append(field)
-        elif new:
-            swapped.append(new)
     return swapped

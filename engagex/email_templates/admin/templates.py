@@ -81,7 +81,7 @@ class EmailTemplateAdmin(
                     {"fields": [("created_by", "created_at"), ("updated_by", "updated_at")]},
                 )
             )
-        return fieldsets
+        return self.editor_fieldsets(request, obj, fieldsets)
 
     def get_urls(self):
         return [
