@@ -5,6 +5,8 @@ Serves `/` (a form with the widget's markup and settings), `/static/…` from st
 upload and library URLs like the media endpoints do.
 """
 
+import gzip
+import io
 import json
 import threading
 from functools import partial
@@ -86,7 +88,7 @@ def page(variant: str) -> str:
     else:
         head = (
             '<link rel="stylesheet" href="/static/engagex/editor/editor.css">'
-            '<script src="/static/engagex/editor/editor.js"></script>'
+            '<script type="module" src="/static/engagex/editor/editor.js"></script>'
         )
     data = json.dumps(settings()).replace("<", "\\u003c")
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>editor</title>{head}</head>
@@ -104,9 +106,27 @@ def page(variant: str) -> str:
 <button type="submit" name="_continue">Save</button></form></body></html>"""
 
 
+_GZIPPED: dict[Path, bytes] = {}
+
+
 class Handler(SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+    def send_head(self):
+        # Static files gzipped, as WhiteNoise serves the collected (pre-compressed) ones.
+        path = Path(self.translate_path(self.path))
+        if path.is_file() and "gzip" in self.headers.get("Accept-Encoding", ""):
+            if path not in _GZIPPED:
+                _GZIPPED[path] = gzip.compress(path.read_bytes(), 6)
+            body = _GZIPPED[path]
+            self.send_response(200)
+            self.send_header("Content-Type", self.guess_type(str(path)))
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return io.BytesIO(body)
+        return super().send_head()
 
     def end_headers(self):
         self.send_header("Content-Security-Policy", POLICY)

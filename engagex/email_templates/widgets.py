@@ -77,7 +77,7 @@ class VisualEditorWidget(forms.Textarea):
 
     class Media:
         css = {"all": ["engagex/editor/editor.css"]}
-        js = ["engagex/editor/editor.js"]
+        js = [forms.Script("engagex/editor/editor.js", type="module")]
 
     def __init__(
         self, attrs=None, *, config: dict | None = None, readonly: bool = False, mjml: str = ""

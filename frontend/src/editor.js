@@ -386,6 +386,7 @@ class VisualEditor {
     });
     this.editor = editor;
     window.engagexEditor = editor;
+    this.hideHeadAttributes();
     this.addBlocks();
     this.addMergeTags();
     this.addDarkPreview();
@@ -415,6 +416,29 @@ class VisualEditor {
         this.mjmlField.value = this.editor.getHtml();
         this.mjmlField.dispatchEvent(new Event("input", { bubbles: true }));
       }, 500);
+    });
+  }
+
+  /**
+   * `<mj-attributes>` (defaults for the whole email) is not content: without a type of its
+   * own, its `<mj-button>`/`<mj-section>` defaults would show (and be draggable) in the
+   * canvas. It is kept as it is and exported unchanged, but never drawn.
+   */
+  hideHeadAttributes() {
+    const hidden = {
+      draggable: false, droppable: false, selectable: false, hoverable: false,
+      highlightable: false, layerable: false, copyable: false, removable: false,
+      editable: false, stylable: false, badgable: false,
+    };
+    this.editor.Components.addType("mj-attributes", {
+      isComponent: (el) => el.tagName === "MJ-ATTRIBUTES",
+      model: { defaults: { ...hidden, tagName: "mj-attributes" } },
+      view: {
+        render() {
+          this.el.style.display = "none";
+          return this;
+        },
+      },
     });
   }
 
@@ -539,6 +563,8 @@ class VisualEditor {
     ["mjml-import", "undo", "redo", "export-template"].forEach((id) =>
       editor.Panels.removeButton("options", id),
     );
+    editor.Panels.getButton("options", "sw-visibility")?.set("active", false);
+    editor.Panels.removeButton("options", "sw-visibility");
     editor.Panels.getPanel("views")?.set("visible", false);
     editor.Panels.getPanel("views-container")?.set("visible", false);
     this.root.classList.add("engagex-editor--readonly");
