@@ -81,8 +81,7 @@ def main() -> int:
         browser.close()
     httpd.shutdown()
     print(
-        "| page | loads | ready (median) | min | max | DOMContentLoaded | requests "
-        "| transferred |"
+        "| page | loads | ready (median) | min | max | DOMContentLoaded | requests | transferred |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     print(summary("EngageX bundle (esbuild, one file)", ours))
