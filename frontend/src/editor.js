@@ -284,8 +284,9 @@ class VisualEditor {
       this.modeField.value = previous;
       return;
     }
-    if (previous === "visual" && this.editor && this.mjmlField) {
-      this.mjmlField.value = this.editor.getHtml(); // the MJML: code mode starts from it
+    if (previous === "visual" && this.editor) {
+      if (this.mjmlField) this.mjmlField.value = this.editor.getHtml(); // code mode starts here
+      this.designField.value = ""; // saved in another mode, the design is dropped (as warned)
     }
     if (next === "visual" && this.editor && this.mjmlField?.value.trim()) {
       this.editor.setComponents(openSelfClosing(this.mjmlField.value)); // code edits win
@@ -326,9 +327,13 @@ class VisualEditor {
     this.notice.hidden = !message;
   }
 
-  /** What to open: the saved design, else the MJML source, else a branded starter. */
+  /**
+   * What to open: the saved design (of a template saved in the visual editor), else the
+   * MJML source (a template saved as MJML code opens from its code), else a starter.
+   */
   initialContent() {
-    const design = this.designField?.value.trim();
+    const savedVisual = (this.settings.mode || "visual") === "visual";
+    const design = savedVisual ? this.designField?.value.trim() : "";
     if (design && design !== "{}" && design !== "null") {
       try {
         const data = JSON.parse(design);

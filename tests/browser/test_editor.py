@@ -213,3 +213,55 @@ def test_editor_journey(server, django_db_blocker, mail_dir, alpha_cleanup, tmp_
         expect(viewer.locator("button[name=_save]")).to_have_count(0)
         Steps(viewer, prefix="editor-viewer").shot("read-only")
         browser.close()
+
+
+def test_code_modes_and_the_switch_to_the_visual_editor(server, django_db_blocker, alpha_cleanup):
+    """An MJML template opens as code; the visual editor opens from that code; leaving it
+    asks first, and a save in code mode keeps the MJML and drops the design."""
+    from playwright.sync_api import expect, sync_playwright
+
+    source = (
+        "<mjml><mj-body><mj-section><mj-column><mj-text>Written as code</mj-text>"
+        '<mj-text><a href="{{ unsubscribe_url }}">Unsubscribe</a></mj-text>'
+        "</mj-column></mj-section></mj-body></mjml>"
+    )
+    with django_db_blocker.unblock(), schema_context("alpha"):
+        template = EmailTemplate.objects.create(
+            name=NAME, subject="Code", editor="mjml", mjml_source=source, html_body="<p>x</p>"
+        )
+        connection.close()
+    workspace = f"http://alpha.localhost:{server}"
+    with sync_playwright() as playwright:
+        browser = _launch(playwright)
+        page = browser.new_page(viewport={"width": 1440, "height": 1100})
+        page.set_default_timeout(20_000)
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+        page.goto(f"{workspace}/admin/login/")
+        _log_in(page, SESSION_TENANTS["alpha"][1], OWNER_PASSWORD)
+        page.goto(f"{workspace}/admin/email_templates/emailtemplate/{template.pk}/change/")
+        expect(page.locator("textarea[name=mjml_source]")).to_be_visible()
+        expect(page.locator("[data-engagex-editor]")).to_be_hidden()
+        expect(page.locator("textarea[name=html_body]")).to_be_hidden()
+
+        page.select_option("select[name=editor]", "visual")
+        _editor_ready(page)
+        expect(_canvas(page).get_by_text("Written as code")).to_be_visible()
+        expect(page.locator("textarea[name=mjml_source]")).to_be_hidden()
+        Steps(page, prefix="editor-modes").shot("visual-from-code")
+
+        page.select_option("select[name=editor]", "mjml")
+        assert len(dialogs) == 1
+        assert "Leave the visual editor?" in dialogs[0]
+        expect(page.locator("textarea[name=mjml_source]")).to_have_value(
+            re.compile("Written as code")
+        )
+        page.click("button[name=_continue]")
+        expect(page.locator("textarea[name=mjml_source]")).to_be_visible()
+        browser.close()
+    with django_db_blocker.unblock(), schema_context("alpha"):
+        saved = EmailTemplate.objects.get(pk=template.pk)
+        connection.close()
+    assert (saved.editor, saved.design) == ("mjml", {})
+    assert "Written as code" in saved.mjml_source
+    assert "Written as code" in saved.html_body
