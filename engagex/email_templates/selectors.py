@@ -1,11 +1,20 @@
 import difflib
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from engagex.email_templates.audience import MergeContact, audience
+from engagex.email_templates.checks import (
+    HTML_CLIP_BYTES,
+    html_links,
+    link_check_list,
+    template_checklist,
+)
+from engagex.email_templates.design import DESIGN_MAX_BYTES
 from engagex.email_templates.models import BrandKit, EmailTemplate, MediaAsset, TemplateVersion
+from engagex.email_templates.starters import footer_mjml
 
 PREVIEW_CONTACT_CHOICES = 10
 
@@ -136,11 +145,6 @@ def editor_config(request, template: EmailTemplate | None = None) -> dict:
     ```
     An asset is {"src", "width", "height", "name", "type": "image"}, as GrapesJS reads it.
     """
-    from django.conf import settings
-
-    from engagex.email_templates.design import DESIGN_MAX_BYTES
-    from engagex.email_templates.starters import footer_mjml
-
     kit = brand_kit_get()
     site = "admin"
     return {
@@ -162,14 +166,10 @@ def editor_config(request, template: EmailTemplate | None = None) -> dict:
         },
         "limits": {
             "design_bytes": DESIGN_MAX_BYTES,
-            "media_bytes": getattr(settings, "MEDIA_MAX_BYTES", 5 * 1024 * 1024),
+            "media_bytes": settings.MEDIA_MAX_BYTES,
             "html_bytes": HTML_CLIP_BYTES,
         },
     }
-
-
-# Gmail clips a message whose HTML is past 102 KB ("[Message clipped]", hiding the footer).
-HTML_CLIP_BYTES = 102 * 1024
 
 
 # --- versions -------------------------------------------------------------------------------
@@ -226,3 +226,23 @@ def template_version_diff(old: TemplateVersion | None, new: TemplateVersion) -> 
             }
         )
     return changes
+
+
+# --- pre-send checks ------------------------------------------------------------------------
+def template_checks(
+    *,
+    template: EmailTemplate,
+    subject: str | None = None,
+    rendered_html: str | None,
+    merge_warnings: dict[str, list[str]],
+) -> list:
+    """The pre-send checklist of a saved template (`subject`: a campaign's override)."""
+    urls = html_links(template.html_body)
+    return template_checklist(
+        subject=template.subject if subject is None else subject,
+        preheader=template.preheader,
+        html_source=template.html_body,
+        rendered_html=rendered_html,
+        merge_warnings=merge_warnings,
+        link_checks=link_check_list(template=template, urls=urls),
+    )

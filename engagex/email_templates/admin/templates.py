@@ -28,9 +28,11 @@ from engagex.email_templates.selectors import (
     editor_config,
     preview_contact_get,
     preview_contact_list,
+    template_checks,
 )
 from engagex.email_templates.services import (
     EDITABLE_FIELDS,
+    html_with_preheader,
     template_compile_source,
     template_create,
     template_duplicate,
@@ -39,6 +41,7 @@ from engagex.email_templates.services import (
     template_update,
     template_warnings,
 )
+from engagex.email_templates.services.links import link_checks_request
 
 SAVED_WITH_WARNINGS = _("The template was saved, but some merge tags will render empty:")
 CONTACT_NOT_FOUND = _("That contact does not exist; the preview uses the sample contact.")
@@ -84,6 +87,11 @@ class EmailTemplateAdmin(
                 "live-preview/",
                 self.admin_site.admin_view(self.live_preview_view),
                 name="email_templates_emailtemplate_live_preview",
+            ),
+            path(
+                "<path:object_id>/link-checks/",
+                self.admin_site.admin_view(self.link_checks_view),
+                name="email_templates_emailtemplate_link_checks",
             ),
             path(
                 "<path:object_id>/send-test/",
@@ -246,7 +254,17 @@ class EmailTemplateAdmin(
         except ValidationError as error:
             render_error = " ".join(error.messages)
         chosen = {"contact": contact.pk} if contact else {}
+        link_checks_request(template=template, html=template.html_body)
+        checklist = template_checks(
+            template=template,
+            rendered_html=html_with_preheader(rendered.html, rendered.preheader)
+            if rendered
+            else None,
+            merge_warnings=template_warnings(template=template),
+        )
         context = {
+            "checklist": checklist,
+            "link_checks_url": self._url("link_checks", template.pk),
             **self.admin_site.each_context(request),
             "title": _("Preview: %(name)s") % {"name": template.name},
             "opts": self.model._meta,
@@ -315,6 +333,18 @@ class EmailTemplateAdmin(
                 "preheader": rendered.preheader,
                 "html": rendered.html,
                 "text": rendered.text,
+            }
+        )
+
+    def link_checks_view(self, request, object_id):
+        """GET: the template's link checks as JSON, for the checklist to update itself."""
+        template = self._template_or_404(request, object_id)
+        item = template_checks(template=template, rendered_html=None, merge_warnings={})[-1]
+        return JsonResponse(
+            {
+                "status": item.status,
+                "detail": str(item.detail),
+                "links": [{**link, "label": str(link["label"])} for link in item.items],
             }
         )
 
