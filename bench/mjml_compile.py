@@ -88,7 +88,8 @@ def main():
     images = "https://demo.example.com/static/email_templates/starters/"
     sources = {s.slug: starter_mjml(s, kit, images_url=images) for s in STARTERS}
     node = _node(sources, options.runs, options.node_modules)
-    print(f"{'starter':<14} {'MJML KB':>8} {'ours ms':>8} {'MRML ms':>8} {'mjml-js ms':>10} {'HTML KB':>8}")
+    header = ("starter", "MJML KB", "ours ms", "MRML ms", "mjml-js ms", "HTML KB")
+    print("{:<14} {:>8} {:>8} {:>8} {:>10} {:>8}".format(*header))
     for slug, source in sources.items():
         ours = _median_ms(lambda source=source: mjml_to_html(source), options.runs)
         bare = _median_ms(lambda source=source: mrml.to_html(source), options.runs)

@@ -382,7 +382,7 @@ def _warning_lines(warnings: dict[str, list[str]]) -> list[str]:
 
 def _field_lines(messages_by_field: dict[str, list[str]]) -> list[str]:
     fields = EmailTemplate._meta.fields
-    labels = {field.name: field.verbose_name for field in fields if field.name in TEMPLATE_FIELDS}
+    labels = {field.name: field.verbose_name for field in fields}
     return [
         f"{capfirst(labels.get(field, field))}: {message}"
         for field, field_messages in messages_by_field.items()
