@@ -69,6 +69,7 @@ def template_checklist(
 ) -> list[CheckItem]:
     """The checklist for one email (subject, preheader and HTML as they will be sent)."""
     checks = []
+    detail: object
     length = len(subject or "")
     if not length:
         checks.append(CheckItem("subject", _("Subject"), WARNING, _("The subject is empty.")))

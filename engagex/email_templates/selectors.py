@@ -116,7 +116,7 @@ def merge_tag_list(*, attribute_names: set[str] | None = None) -> list[dict]:
 
 def brand_kit_json(kit: BrandKit, request=None) -> dict:
     return {
-        "logo_url": media_asset_url(kit.logo, request) if kit.logo_id else "",
+        "logo_url": media_asset_url(kit.logo, request) if kit.logo else "",
         "primary_colour": kit.primary_colour,
         "text_colour": kit.text_colour,
         "background_colour": kit.background_colour,
