@@ -20,6 +20,7 @@ PREHEADER_MIN = 30
 PREHEADER_MAX = 100
 HTML_CLIP_BYTES = 102 * 1024  # Gmail shows "[Message clipped]" past it, footer hidden
 LINKS_MAX = 50
+LINK_MAX_LENGTH = 2000  # longer ones are not checked (LinkCheck.url holds 2,000)
 
 OK, WARNING, PENDING, FAILING = "ok", "warning", "pending", "failing"
 
@@ -55,7 +56,11 @@ def html_links(html: str) -> list[str]:
     """The http(s) links of an HTML body, in order, each once (merge-tag links left out)."""
     scan = _Scan()
     scan.feed(html or "")
-    return [link for link in scan.links if "{{" not in link and "{%" not in link][:LINKS_MAX]
+    return [
+        link
+        for link in scan.links
+        if "{{" not in link and "{%" not in link and len(link) <= LINK_MAX_LENGTH
+    ][:LINKS_MAX]
 
 
 def template_checklist(

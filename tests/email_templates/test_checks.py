@@ -173,3 +173,15 @@ def test_the_test_send_page_shows_the_checklist_and_queues_link_checks(
     ).json()
     assert status["status"] == "pending"
     assert [link["url"] for link in status["links"]] == ["https://example.com/a"]
+
+
+def test_merge_tag_mail_and_overlong_links_are_not_checked():
+    from engagex.email_templates.checks import html_links
+
+    html = (
+        '<a href="https://example.com/a">a</a><a href="https://example.com/a">again</a>'
+        '<a href="{{ view_in_browser_url }}">v</a><a href="mailto:x@y.z">m</a>'
+        f'<a href="https://example.com/{"x" * 2100}">long</a>'
+    )
+
+    assert html_links(html) == ["https://example.com/a"]
