@@ -59,7 +59,7 @@ class EmailTemplateAdmin(
     readonly_fields = ["created_by", "created_at", "updated_by", "updated_at"]
     actions = ["duplicate_selected"]
     actions_list = ["from_starter"]
-    actions_detail = ["preview", "duplicate", "versions"]
+    actions_detail = ["preview", "duplicate"]
     actions_row = ["preview"]
     change_form_template = "admin/email_templates/emailtemplate/change_form.html"
 
@@ -146,10 +146,6 @@ class EmailTemplateAdmin(
                 "admin:email_templates_emailtemplate_starters", current_app=self.admin_site.name
             )
         )
-
-    @action(description=_("History"), permissions=["view"], icon="history", url_path="versions")
-    def versions(self, request, object_id):
-        return redirect(self._url("history", unquote(object_id)))
 
     # --- duplicate ------------------------------------------------------------------------
     @admin.action(description=_("Duplicate selected templates"), permissions=["add"])
