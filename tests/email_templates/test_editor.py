@@ -209,3 +209,35 @@ def test_editing_the_mjml_of_a_saved_template_recompiles_it(owner_client, tenant
         template.refresh_from_db()
         assert "Hello {{ contact.first_name }}" in template.html_body
         assert template.versions.count() == 2
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "<mjml><mj-body>" + "<mj-section><mj-column></mj-column></mj-section>\n" * 8000,
+        "<mjml><mj-body><mj-section " + "<a " * 150_000,
+        "<mjml><mj-body><mj-section><mj-column>" + "<mj-text>" * 50_000,
+    ],
+    ids=["many-lines", "tag-never-ends", "text-never-closed"],
+)
+def test_reading_broken_mjml_stays_linear(source):
+    import time
+
+    from django.core.exceptions import ValidationError
+
+    from engagex.email_templates.mjml import mjml_check
+
+    start = time.perf_counter()
+    with pytest.raises(ValidationError):
+        mjml_check(source)
+
+    assert time.perf_counter() - start < 1.0  # was 8 s and 51 s before the reading was linear
+
+
+def test_mjml_longer_than_a_template_field_is_refused_before_compiling():
+    from django.core.exceptions import ValidationError
+
+    from engagex.email_templates.mjml import mjml_to_html
+
+    with pytest.raises(ValidationError, match="at most 500,000 characters"):
+        mjml_to_html(MJML + " " * 500_000)
