@@ -117,13 +117,38 @@ def test_an_unknown_version_is_a_404(owner_client, tenant, owner, number):
     assert owner_client.post(_url("restore", template.pk, number)).status_code == 404
 
 
-def test_another_workspace_cannot_see_the_versions(tenant, other_tenant, owner):
+def test_a_version_that_breaks_todays_rules_is_not_restored(owner_client, tenant, owner):
     with schema_context(tenant.schema_name):
         template = template_create(name="News", subject="One", html_body=BODY, user=owner)
+        template_update(template=template, user=owner, subject="Two")
+        # saved before a rule existed (written around the services, as old rows were)
+        TemplateVersion.objects.filter(template=template, number=1).update(
+            html_body="<p>{% load static %}</p>"
+        )
+
+    response = owner_client.post(_url("restore", template.pk, 1), follow=True)
+
+    assert "the tag {% load %} is not allowed" in response.content.decode()
+    with schema_context(tenant.schema_name):
+        assert EmailTemplate.objects.get().subject == "Two"
+        assert TemplateVersion.objects.count() == 2
+
+
+def test_versions_of_one_workspace_are_not_found_in_another(tenant, other_tenant, owner):
+    from tests.factories.email_templates import EmailTemplateFactory
+
+    with schema_context(tenant.schema_name):
+        template = template_create(name="Alpha news", subject="One", html_body=BODY, user=owner)
     with schema_context(other_tenant.schema_name):
         from engagex.accounts.models import User
 
-        other_owner = User.objects.filter(is_active=True).first()
+        other_owner = User.objects.filter(is_active=True).order_by("pk").first()
+        # a template with the same id in the other workspace, and no versions
+        EmailTemplateFactory(id=template.pk, name="Beta news")
     client = logged_in_client(other_tenant, other_owner)
 
-    assert client.get(_url("version", template.pk, 1)).status_code in (302, 404)
+    history = client.get(_url("history", template.pk)).content.decode()
+
+    assert client.get(_url("version", template.pk, 1)).status_code == 404
+    assert "Alpha news" not in history
+    assert 'data-version="' not in history
