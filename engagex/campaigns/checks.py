@@ -56,14 +56,21 @@ def campaign_checks(campaign: Campaign, request=None) -> list:
         html_body=template.html_body,
         text_body=template.text_body,
     )
+    subject, preheader = campaign.subject, template.preheader
     try:
         rendered = template_render(template=as_sent, workspace_name=workspace_name(request))
         html = html_with_preheader(rendered.html, rendered.preheader)
+        # As the inbox shows them (for the sample contact).
+        subject, preheader = rendered.subject, rendered.preheader
     except ValidationError:
         html = None  # the send refuses it with the reason; the checks say what they can
     warnings = template_warnings(
         template=as_sent, attribute_names=campaign_audience_attribute_names(campaign)
     )
     return template_checks(
-        template=template, subject=campaign.subject, rendered_html=html, merge_warnings=warnings
+        template=template,
+        subject=subject,
+        preheader=preheader,
+        rendered_html=html,
+        merge_warnings=warnings,
     )

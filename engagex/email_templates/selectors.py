@@ -233,14 +233,19 @@ def template_checks(
     *,
     template: EmailTemplate,
     subject: str | None = None,
+    preheader: str | None = None,
     rendered_html: str | None,
     merge_warnings: dict[str, list[str]],
 ) -> list:
-    """The pre-send checklist of a saved template (`subject`: a campaign's override)."""
+    """The pre-send checklist of a saved template.
+
+    `subject` and `preheader` as rendered (or a campaign's subject); the template's own
+    text when not given.
+    """
     urls = html_links(template.html_body)
     return template_checklist(
         subject=template.subject if subject is None else subject,
-        preheader=template.preheader,
+        preheader=template.preheader if preheader is None else preheader,
         html_source=template.html_body,
         rendered_html=rendered_html,
         merge_warnings=merge_warnings,

@@ -185,3 +185,20 @@ def test_merge_tag_mail_and_overlong_links_are_not_checked():
     )
 
     assert html_links(html) == ["https://example.com/a"]
+
+
+def test_lengths_are_of_the_subject_and_preheader_as_rendered(owner_client, tenant):
+    subject = "{{ contact.first_name|default:'there' }}, " + "x" * 20  # 63 as written
+    with schema_context(tenant.schema_name):
+        template = EmailTemplateFactory(subject=subject, preheader="{{ workspace.name }}")
+    url = reverse(
+        "admin:email_templates_emailtemplate_preview",
+        args=[template.pk],
+        urlconf="config.urls_tenants",
+    )
+
+    page = owner_client.get(url).content.decode()
+
+    assert 'data-check="subject" data-status="ok"' in page
+    assert "26 characters." in page  # "Alex, " + 20 for the sample contact
+    assert 'data-check="preheader" data-status="warning"' in page  # "Alpha Corp": short

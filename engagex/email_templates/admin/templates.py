@@ -253,6 +253,8 @@ class EmailTemplateAdmin(
         link_checks_request(template=template, html=template.html_body)
         checklist = template_checks(
             template=template,
+            subject=rendered.subject if rendered else None,  # as the inbox shows it
+            preheader=rendered.preheader if rendered else None,
             rendered_html=html_with_preheader(rendered.html, rendered.preheader)
             if rendered
             else None,
