@@ -25,7 +25,6 @@ from engagex.email_templates.models import TEMPLATE_FIELDS, Editor, EmailTemplat
 from engagex.email_templates.sandbox import sample_context
 from engagex.email_templates.sandbox_limits import render_limits
 from engagex.email_templates.selectors import (
-    editor_config,
     preview_contact_get,
     preview_contact_list,
     template_checks,
@@ -107,13 +106,6 @@ class EmailTemplateAdmin(
 
     def has_send_test_permission(self, request, obj=None):
         return self.has_change_permission(request, obj)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        extra = dict(extra_context or {})
-        if "editor_config" not in extra:
-            template = self.get_object(request, unquote(object_id)) if object_id else None
-            extra["editor_config"] = editor_config(request, template)
-        return super().changeform_view(request, object_id, form_url, extra)
 
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}
