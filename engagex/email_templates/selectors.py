@@ -1,4 +1,5 @@
 import difflib
+import re
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -13,7 +14,13 @@ from engagex.email_templates.checks import (
     template_checklist,
 )
 from engagex.email_templates.design import DESIGN_MAX_BYTES
-from engagex.email_templates.models import BrandKit, EmailTemplate, MediaAsset, TemplateVersion
+from engagex.email_templates.models import (
+    BrandKit,
+    Editor,
+    EmailTemplate,
+    MediaAsset,
+    TemplateVersion,
+)
 from engagex.email_templates.starters import footer_mjml
 
 PREVIEW_CONTACT_CHOICES = 10
@@ -185,6 +192,7 @@ def template_version_get(*, template: EmailTemplate, number) -> TemplateVersion 
         return None
 
 
+_TAG_BREAK = re.compile(r">\s*<")
 DIFF_FIELDS = ["subject", "preheader", "editor", "mjml_source", "html_body", "text_body"]
 DIFF_CONTEXT_LINES = 3
 
@@ -197,11 +205,16 @@ def template_version_diff(old: TemplateVersion | None, new: TemplateVersion) -> 
     """
     changes = []
     labels = {field.name: field.verbose_name for field in TemplateVersion._meta.fields}
+    compiled = new.editor != Editor.HTML and (old is None or old.editor != Editor.HTML)
     for field in DIFF_FIELDS:
+        if field == "html_body" and compiled:
+            continue  # compiled from the MJML, whose diff says it in the author's words
         before = str(getattr(old, field, "") or "") if old is not None else ""
         after = str(getattr(new, field) or "")
         if before == after:
             continue
+        if field == "html_body":  # one tag a line: HTML is often written on a few long lines
+            before, after = _TAG_BREAK.sub(">\n<", before), _TAG_BREAK.sub(">\n<", after)
         lines = []
         for line in list(
             difflib.unified_diff(
