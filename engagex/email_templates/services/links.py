@@ -9,6 +9,8 @@ tests and local development (loopback servers).
 import ipaddress
 import logging
 import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urljoin, urlsplit
 
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 LINK_CHECK_STALE = timedelta(hours=6)
 REDIRECTS_MAX = 5
+LINK_CHECK_THREADS = 8
 USER_AGENT = "EngageX link check (+https://github.com/engagex)"
 S = LinkCheck.Status
 
@@ -72,10 +75,16 @@ def _public(host: str) -> bool:
 
 
 def link_fetch(url: str, *, timeout: float) -> tuple[bool, str]:
-    """(answers, detail) for one link: HEAD, then GET when HEAD is not allowed."""
+    """(answers, detail) for one link: HEAD, then GET when HEAD is not allowed.
+
+    `timeout` is per request; a link's redirects together get three times as long.
+    """
     allow_private = getattr(settings, "LINK_CHECK_ALLOW_PRIVATE", False)
     session = requests.Session()
+    deadline = time.monotonic() + 3 * timeout
     for _hop in range(REDIRECTS_MAX + 1):
+        if time.monotonic() > deadline:
+            return False, gettext("no answer within %(seconds)s s") % {"seconds": 3 * timeout}
         host = urlsplit(url).hostname or ""
         if not allow_private and not _public(host):
             return False, gettext("not a public address")
@@ -106,15 +115,20 @@ def link_fetch(url: str, *, timeout: float) -> tuple[bool, str]:
 
 
 def template_links_check(*, template_id: int) -> int:
-    """Fetch every pending link of a template and store the outcome; return how many."""
+    """Fetch every pending link of a template and store the outcome; return how many.
+
+    Links are fetched LINK_CHECK_THREADS at a time (each waits on the network, not the
+    CPU): 50 links that never answer take about 7 × 3 × the timeout, well inside the
+    cluster's task timeout, instead of 50 × 3 × the timeout one after another.
+    """
     timeout = getattr(settings, "LINK_CHECK_TIMEOUT_SECONDS", 5.0)
-    checked = 0
-    for check in LinkCheck.objects.filter(template_id=template_id, status=S.PENDING):
-        answers, detail = link_fetch(check.url, timeout=timeout)
+    pending = list(LinkCheck.objects.filter(template_id=template_id, status=S.PENDING))
+    with ThreadPoolExecutor(max_workers=LINK_CHECK_THREADS) as pool:
+        outcomes = list(pool.map(lambda check: link_fetch(check.url, timeout=timeout), pending))
+    for check, (answers, detail) in zip(pending, outcomes, strict=True):
         LinkCheck.objects.filter(pk=check.pk).update(
             status=S.OK if answers else S.FAILING,
             detail=detail[:255],
             checked_at=timezone.now(),
         )
-        checked += 1
-    return checked
+    return len(pending)
