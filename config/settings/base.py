@@ -163,6 +163,7 @@ MEDIA_URL = "/media/"
 # at <workspace>/media/…, or an S3-compatible bucket when MEDIA_S3_BUCKET is set (the
 # bucket then serves the files: make them publicly readable, mail clients do not log in).
 MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=5 * 1024 * 1024)
+# 40 megapixels (e.g. 8,000 × 5,000): decoding one costs ~160 MB; Pillow only warns below 89.
 MEDIA_MAX_PIXELS = env.int("MEDIA_MAX_PIXELS", default=40_000_000)
 MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
 if MEDIA_S3_BUCKET:
@@ -230,6 +231,9 @@ UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS = env.int("UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS", defau
 
 # --- Sender domains ------------------------------------------------------------------------
 DNS_TIMEOUT_SECONDS = env.float("DNS_TIMEOUT_SECONDS", default=5.0)
+# Pre-send link checks (task cluster): per request; private addresses only when allowed.
+LINK_CHECK_TIMEOUT_SECONDS = env.float("LINK_CHECK_TIMEOUT_SECONDS", default=5.0)
+LINK_CHECK_ALLOW_PRIVATE = env.bool("LINK_CHECK_ALLOW_PRIVATE", default=False)
 
 # --- Event webhook --------------------------------------------------------------------------
 # Soft bounces (mailbox full, greylisted...) a contact may have before it is suppressed.

@@ -81,7 +81,7 @@ def design_check(value) -> None:
     """Refuse a design (already parsed) that is not an object or past the limits."""
     if not isinstance(value, dict):
         raise ValidationError(DESIGN_NOT_OBJECT)
-    stack = [(value, 1)]
+    stack: list[tuple[dict | list, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if depth > DESIGN_MAX_DEPTH:

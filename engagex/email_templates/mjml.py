@@ -14,6 +14,9 @@ import mrml
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy
 
+from engagex.core.formats import number
+from engagex.email_templates.sandbox import SOURCE_MAX, SOURCE_TOO_LONG
+
 MJML_EMPTY = gettext_lazy("Write the MJML source (it starts with <mjml>) before saving.")
 MJML_ROOT = gettext_lazy("Line {line}: MJML starts with <mjml>; this starts with <{element}>.")
 MJML_UNKNOWN_ELEMENT = gettext_lazy("Line {line}: <{element}> is not an MJML element.")
@@ -40,7 +43,9 @@ ENDING = frozenset(
     """mj-text mj-button mj-raw mj-table mj-navbar-link mj-accordion-title mj-accordion-text
     mj-social-element mj-style mj-title mj-preview mj-html-attribute""".split()
 )
-_TAG = re.compile(r"<!--.*?-->|<(/?)([A-Za-z][\w:.-]*)((?:\"[^\"]*\"|'[^']*'|[^'\">])*)>", re.S)
+# A tag, its attributes up to the next `<` at most: each match attempt stops there, so reading
+# is linear in the source (an attribute part that could run on to the end made it quadratic).
+_TAG = re.compile(r"<!--.*?-->|<(/?)([A-Za-z][\w:.-]*)((?:\"[^\"<]*\"|'[^'<]*'|[^'\"<>])*)>", re.S)
 _POSITION = re.compile(r"at position (\d+)")
 _IMPORT = re.compile(r"@import\s+[^;]+;", re.I)
 
@@ -58,9 +63,22 @@ def _line(source: str, offset: int) -> int:
     return source.count("\n", 0, offset) + 1
 
 
+class _Lines:
+    """Line numbers of increasing offsets, counting each newline once."""
+
+    def __init__(self, source: str):
+        self.source, self.offset, self.line = source, 0, 1
+
+    def at(self, offset: int) -> int:
+        self.line += self.source.count("\n", self.offset, offset)
+        self.offset = offset
+        return self.line
+
+
 def mjml_check(source: str) -> None:
     """Raise ValidationError naming the first element (and its line) that MJML refuses."""
     stack: list[tuple[str, int]] = []
+    lines = _Lines(source)
     position = 0
     first = True
     while True:
@@ -72,7 +90,7 @@ def mjml_check(source: str) -> None:
         if name is None:  # a comment
             continue
         name = name.lower()
-        line = _line(source, match.start())
+        line = lines.at(match.start())
         if first and not closing and name != "mjml":
             raise ValidationError(MJML_ROOT.format(line=line, element=name))
         first = False
@@ -114,6 +132,10 @@ def mjml_to_html(source: str) -> str:
     source = source or ""
     if not source.strip():
         raise ValidationError(MJML_EMPTY)
+    if len(source) > SOURCE_MAX:  # the sandbox's cap on any template field
+        raise ValidationError(
+            SOURCE_TOO_LONG.format(limit=number(SOURCE_MAX), size=number(len(source)))
+        )
     mjml_check(source)
     try:
         output = mrml.to_html(source, parser_options=_PARSER, render_options=_RENDER)

@@ -1,11 +1,27 @@
 import difflib
+import re
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from engagex.email_templates.audience import MergeContact, audience
-from engagex.email_templates.models import BrandKit, EmailTemplate, MediaAsset, TemplateVersion
+from engagex.email_templates.checks import (
+    HTML_CLIP_BYTES,
+    html_links,
+    link_check_list,
+    template_checklist,
+)
+from engagex.email_templates.design import DESIGN_MAX_BYTES
+from engagex.email_templates.models import (
+    BrandKit,
+    Editor,
+    EmailTemplate,
+    MediaAsset,
+    TemplateVersion,
+)
+from engagex.email_templates.starters import footer_mjml
 
 PREVIEW_CONTACT_CHOICES = 10
 
@@ -107,7 +123,7 @@ def merge_tag_list(*, attribute_names: set[str] | None = None) -> list[dict]:
 
 def brand_kit_json(kit: BrandKit, request=None) -> dict:
     return {
-        "logo_url": media_asset_url(kit.logo, request) if kit.logo_id else "",
+        "logo_url": media_asset_url(kit.logo, request) if kit.logo else "",
         "primary_colour": kit.primary_colour,
         "text_colour": kit.text_colour,
         "background_colour": kit.background_colour,
@@ -136,11 +152,6 @@ def editor_config(request, template: EmailTemplate | None = None) -> dict:
     ```
     An asset is {"src", "width", "height", "name", "type": "image"}, as GrapesJS reads it.
     """
-    from django.conf import settings
-
-    from engagex.email_templates.design import DESIGN_MAX_BYTES
-    from engagex.email_templates.starters import footer_mjml
-
     kit = brand_kit_get()
     site = "admin"
     return {
@@ -162,14 +173,10 @@ def editor_config(request, template: EmailTemplate | None = None) -> dict:
         },
         "limits": {
             "design_bytes": DESIGN_MAX_BYTES,
-            "media_bytes": getattr(settings, "MEDIA_MAX_BYTES", 5 * 1024 * 1024),
+            "media_bytes": settings.MEDIA_MAX_BYTES,
             "html_bytes": HTML_CLIP_BYTES,
         },
     }
-
-
-# Gmail clips a message whose HTML is past 102 KB ("[Message clipped]", hiding the footer).
-HTML_CLIP_BYTES = 102 * 1024
 
 
 # --- versions -------------------------------------------------------------------------------
@@ -185,6 +192,7 @@ def template_version_get(*, template: EmailTemplate, number) -> TemplateVersion 
         return None
 
 
+_TAG_BREAK = re.compile(r">\s*<")
 DIFF_FIELDS = ["subject", "preheader", "editor", "mjml_source", "html_body", "text_body"]
 DIFF_CONTEXT_LINES = 3
 
@@ -197,11 +205,16 @@ def template_version_diff(old: TemplateVersion | None, new: TemplateVersion) -> 
     """
     changes = []
     labels = {field.name: field.verbose_name for field in TemplateVersion._meta.fields}
+    compiled = new.editor != Editor.HTML and (old is None or old.editor != Editor.HTML)
     for field in DIFF_FIELDS:
+        if field == "html_body" and compiled:
+            continue  # compiled from the MJML, whose diff says it in the author's words
         before = str(getattr(old, field, "") or "") if old is not None else ""
         after = str(getattr(new, field) or "")
         if before == after:
             continue
+        if field == "html_body":  # one tag a line: HTML is often written on a few long lines
+            before, after = _TAG_BREAK.sub(">\n<", before), _TAG_BREAK.sub(">\n<", after)
         lines = []
         for line in list(
             difflib.unified_diff(
@@ -226,3 +239,28 @@ def template_version_diff(old: TemplateVersion | None, new: TemplateVersion) -> 
             }
         )
     return changes
+
+
+# --- pre-send checks ------------------------------------------------------------------------
+def template_checks(
+    *,
+    template: EmailTemplate,
+    subject: str | None = None,
+    preheader: str | None = None,
+    rendered_html: str | None,
+    merge_warnings: dict[str, list[str]],
+) -> list:
+    """The pre-send checklist of a saved template.
+
+    `subject` and `preheader` as rendered (or a campaign's subject); the template's own
+    text when not given.
+    """
+    urls = html_links(template.html_body)
+    return template_checklist(
+        subject=template.subject if subject is None else subject,
+        preheader=template.preheader if preheader is None else preheader,
+        html_source=template.html_body,
+        rendered_html=rendered_html,
+        merge_warnings=merge_warnings,
+        link_checks=link_check_list(template=template, urls=urls),
+    )

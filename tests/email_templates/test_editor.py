@@ -166,3 +166,78 @@ def test_editor_config_names_the_endpoints_tags_and_brand(tenant, owner):
     assert config["brand"]["primary_colour"] == "#1a73e8"
     assert "{{ unsubscribe_url }}" in config["footer_mjml"]
     json.dumps(config)  # all of it goes into the page as JSON
+
+
+def test_a_design_over_the_size_limit_is_refused(owner_client, tenant):
+    before = _counts(tenant)
+    big = json.dumps({"pages": ["x" * (2 * 1024 * 1024)]})
+
+    response = owner_client.post(_url("emailtemplate", "add"), {**FORM, "design": big})
+
+    assert response.status_code == 200
+    assert "it may be at most 2,097,152 bytes" in " ".join(
+        response.context["adminform"].form.errors["design"]
+    )
+    assert _counts(tenant) == before
+
+
+def test_the_live_preview_compiles_unsaved_mjml(owner_client):
+    url = _url("emailtemplate", "live_preview")
+
+    good = owner_client.post(url, {**FORM, "html_body": ""}).json()
+    bad = owner_client.post(url, {**FORM, "mjml_source": MJML.replace("</mj-column>", "")}).json()
+
+    assert good["errors"] == []
+    assert "Hi Alex" in good["html"]  # the sample contact
+    assert bad["errors"] == [
+        "MJML source: Line 5: </mj-section> comes before <mj-column> (opened on line 1) is closed."
+    ]
+
+
+def test_editing_the_mjml_of_a_saved_template_recompiles_it(owner_client, tenant):
+    owner_client.post(_url("emailtemplate", "add"), FORM)
+    with schema_context(tenant.schema_name):
+        template = EmailTemplate.objects.get()
+
+    response = owner_client.post(
+        _url("emailtemplate", "change", template.pk),
+        {**FORM, "mjml_source": MJML.replace("Hi {{", "Hello {{")},
+    )
+
+    assert response.status_code == 302
+    with schema_context(tenant.schema_name):
+        template.refresh_from_db()
+        assert "Hello {{ contact.first_name }}" in template.html_body
+        assert template.versions.count() == 2
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "<mjml><mj-body>" + "<mj-section><mj-column></mj-column></mj-section>\n" * 8000,
+        "<mjml><mj-body><mj-section " + "<a " * 150_000,
+        "<mjml><mj-body><mj-section><mj-column>" + "<mj-text>" * 50_000,
+    ],
+    ids=["many-lines", "tag-never-ends", "text-never-closed"],
+)
+def test_reading_broken_mjml_stays_linear(source):
+    import time
+
+    from django.core.exceptions import ValidationError
+
+    from engagex.email_templates.mjml import mjml_check
+
+    start = time.perf_counter()
+    with pytest.raises(ValidationError):
+        mjml_check(source)
+
+    assert time.perf_counter() - start < 1.0  # was 8 s and 51 s before the reading was linear
+
+
+def test_mjml_longer_than_a_template_field_is_refused_before_compiling():
+    from django.core.exceptions import ValidationError
+
+    from engagex.email_templates.mjml import mjml_to_html
+
+    with pytest.raises(ValidationError, match="at most 500,000 characters"):
+        mjml_to_html(MJML + " " * 500_000)

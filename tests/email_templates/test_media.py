@@ -177,3 +177,26 @@ def test_deleting_an_image_removes_its_row_and_file(
 
 def test_the_upload_endpoint_takes_only_post(owner_client):
     assert owner_client.get(_url("upload")).status_code == 405
+
+
+def test_media_goes_to_s3_when_a_bucket_is_configured():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json; from config.settings import base; print(json.dumps(base.STORAGES['default']))"
+    )
+    env = {**os.environ, "MEDIA_S3_BUCKET": "engagex-media", "AWS_S3_ENDPOINT_URL": "http://s3"}
+
+    found = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+
+    import json
+
+    storage = json.loads(found.stdout.strip().splitlines()[-1])
+    assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert storage["OPTIONS"]["bucket_name"] == "engagex-media"
+    assert storage["OPTIONS"]["endpoint_url"] == "http://s3"
+    assert storage["OPTIONS"]["querystring_auth"] is False  # image links must not expire

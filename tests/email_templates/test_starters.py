@@ -106,3 +106,16 @@ def test_a_viewer_cannot_open_the_chooser(tenant, make_member):
     client = logged_in_client(tenant, make_member(roles.VIEWER))
 
     assert client.get(_url("starters")).status_code == 403
+
+
+def test_the_footer_address_is_plain_text(in_tenant):
+    kit = BrandKit(footer_address='Acme <b>& Co</b>\n{% now "Y" %} {{ contact.email }}')
+    letter = next(starter for starter in STARTERS if starter.slug == "letter")
+    html_body = mjml_to_html(starter_mjml(letter, kit))
+    template = EmailTemplate(name="x", subject="x", html_body=html_body)
+
+    template_content_check(template=template)
+    html = template_render(template=template, workspace_name="Alpha").html
+
+    assert 'Acme &lt;b&gt;&amp; Co&lt;/b&gt;<br>{% now "Y" %} {{ contact.email }}<br>' in html
+    assert "alex.sample@example.com" not in html

@@ -70,8 +70,7 @@ def test_version_page_shows_an_escaped_diff_and_two_sandboxed_previews(owner_cli
     assert response.status_code == 200
     diff = page[page.index('id="version-diff"') : page.index('class="engagex-side"')]
     added = re.findall(r'<div class="add">\+ (.*?)</div>', diff)
-    assert len(added) == 1
-    assert added[0].endswith(escape("<p><b>New line</b></p>"))
+    assert added == [escape("<p>"), escape("<b>New line</b>"), escape("</p>")]  # a tag a line
     assert "<b>New line</b>" not in diff  # never markup of the console page
     assert page.count('<iframe sandbox=""') == 2
 
@@ -117,13 +116,71 @@ def test_an_unknown_version_is_a_404(owner_client, tenant, owner, number):
     assert owner_client.post(_url("restore", template.pk, number)).status_code == 404
 
 
-def test_another_workspace_cannot_see_the_versions(tenant, other_tenant, owner):
+def test_a_version_that_breaks_todays_rules_is_not_restored(owner_client, tenant, owner):
     with schema_context(tenant.schema_name):
         template = template_create(name="News", subject="One", html_body=BODY, user=owner)
+        template_update(template=template, user=owner, subject="Two")
+        # saved before a rule existed (written around the services, as old rows were)
+        TemplateVersion.objects.filter(template=template, number=1).update(
+            html_body="<p>{% load static %}</p>"
+        )
+
+    response = owner_client.post(_url("restore", template.pk, 1), follow=True)
+
+    assert "the tag {% load %} is not allowed" in response.content.decode()
+    with schema_context(tenant.schema_name):
+        assert EmailTemplate.objects.get().subject == "Two"
+        assert TemplateVersion.objects.count() == 2
+
+
+def test_versions_of_one_workspace_are_not_found_in_another(tenant, other_tenant, owner):
+    from tests.factories.email_templates import EmailTemplateFactory
+
+    with schema_context(tenant.schema_name):
+        template = template_create(name="Alpha news", subject="One", html_body=BODY, user=owner)
     with schema_context(other_tenant.schema_name):
         from engagex.accounts.models import User
 
-        other_owner = User.objects.filter(is_active=True).first()
+        other_owner = User.objects.filter(is_active=True).order_by("pk").first()
+        # a template with the same id in the other workspace, and no versions
+        EmailTemplateFactory(id=template.pk, name="Beta news")
     client = logged_in_client(other_tenant, other_owner)
 
-    assert client.get(_url("version", template.pk, 1)).status_code in (302, 404)
+    history = client.get(_url("history", template.pk)).content.decode()
+
+    assert client.get(_url("version", template.pk, 1)).status_code == 404
+    assert "Alpha news" not in history
+    assert 'data-version="' not in history
+
+
+def test_the_diff_shows_html_a_tag_a_line_and_mjml_without_its_compiled_html(in_tenant, owner):
+    from engagex.email_templates.selectors import template_version_diff
+
+    html = template_create(name="H", subject="S", html_body=BODY, user=owner)
+    template_update(template=html, user=owner, html_body=BODY.replace("Hi", "Hello"))
+    mjml = template_create(
+        name="M",
+        subject="S",
+        editor="mjml",
+        mjml_source="<mjml><mj-body><mj-section><mj-column>\n<mj-text>Hi</mj-text>\n"
+        '<mj-text><a href="{{ unsubscribe_url }}">U</a></mj-text>\n'
+        "</mj-column></mj-section></mj-body></mjml>",
+        user=owner,
+    )
+    template_update(
+        template=mjml, user=owner, mjml_source=mjml.mjml_source.replace(">Hi<", ">Hello<")
+    )
+
+    html_diff = template_version_diff(*html.versions.order_by("number"))
+    mjml_diff = template_version_diff(*mjml.versions.order_by("number"))
+
+    assert [change["field"] for change in html_diff] == ["html_body"]
+    assert [line for line in html_diff[0]["lines"] if line[0] != "hunk"] == [
+        ("remove", "<p>Hi {{ contact.first_name }}</p>"),
+        ("add", "<p>Hello {{ contact.first_name }}</p>"),
+        ("context", "<p>"),
+        ("context", '<a href="{{ unsubscribe_url }}">Unsubscribe</a>'),
+        ("context", "</p>"),
+    ]
+    assert [change["field"] for change in mjml_diff] == ["mjml_source"]
+    assert ("add", "<mj-text>Hello</mj-text>") in mjml_diff[0]["lines"]

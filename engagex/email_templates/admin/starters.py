@@ -21,7 +21,7 @@ CREATED_FROM_STARTER = _("“%(name)s” was created from the %(starter)s starte
 def starter_urls(request) -> dict:
     """Absolute URLs of the logo and the starters' pictures: emails need absolute ones."""
     kit = brand_kit_get()
-    logo = media_asset_url(kit.logo, request) if kit.logo_id else ""
+    logo = media_asset_url(kit.logo, request) if kit.logo else ""
     return {"logo_url": logo, "images_url": request.build_absolute_uri(static(IMAGES_PATH))}
 
 
@@ -72,10 +72,10 @@ class StartersAdminMixin:
             )
             try:
                 template_compile_source(draft)
-                rendered, error = template_render(template=draft, workspace_name=name), None
+                rendered, problem = template_render(template=draft, workspace_name=name), None
             except ValidationError as failure:
-                rendered, error = None, " ".join(failure.messages)
-            cards.append({"starter": starter, "rendered": rendered, "error": error})
+                rendered, problem = None, " ".join(failure.messages)
+            cards.append({"starter": starter, "rendered": rendered, "error": problem})
         context = {
             **self.admin_site.each_context(request),
             "title": _("New template from a starter"),

@@ -26,12 +26,13 @@ from engagex.email_templates.models import TEMPLATE_FIELDS, Editor, EmailTemplat
 from engagex.email_templates.sandbox import sample_context
 from engagex.email_templates.sandbox_limits import render_limits
 from engagex.email_templates.selectors import (
-    editor_config,
     preview_contact_get,
     preview_contact_list,
+    template_checks,
 )
 from engagex.email_templates.services import (
     EDITABLE_FIELDS,
+    html_with_preheader,
     template_compile_source,
     template_create,
     template_duplicate,
@@ -40,6 +41,7 @@ from engagex.email_templates.services import (
     template_update,
     template_warnings,
 )
+from engagex.email_templates.services.links import link_checks_request
 
 SAVED_WITH_WARNINGS = _("The template was saved, but some merge tags will render empty:")
 CONTACT_NOT_FOUND = _("That contact does not exist; the preview uses the sample contact.")
@@ -61,7 +63,7 @@ class EmailTemplateAdmin(
     readonly_fields = ["created_by", "created_at", "updated_by", "updated_at"]
     actions = ["duplicate_selected"]
     actions_list = ["from_starter"]
-    actions_detail = ["preview", "duplicate", "versions"]
+    actions_detail = ["preview", "duplicate"]
     actions_row = ["preview"]
     change_form_template = "admin/email_templates/emailtemplate/change_form.html"
 
@@ -91,6 +93,11 @@ class EmailTemplateAdmin(
                 name="email_templates_emailtemplate_live_preview",
             ),
             path(
+                "<path:object_id>/link-checks/",
+                self.admin_site.admin_view(self.link_checks_view),
+                name="email_templates_emailtemplate_link_checks",
+            ),
+            path(
                 "<path:object_id>/send-test/",
                 self.admin_site.admin_view(self.send_test_view),
                 name="email_templates_emailtemplate_send_test",
@@ -104,13 +111,6 @@ class EmailTemplateAdmin(
 
     def has_send_test_permission(self, request, obj=None):
         return self.has_change_permission(request, obj)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        extra = dict(extra_context or {})
-        if "editor_config" not in extra:
-            template = self.get_object(request, unquote(object_id)) if object_id else None
-            extra["editor_config"] = editor_config(request, template)
-        return super().changeform_view(request, object_id, form_url, extra)
 
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}
@@ -143,10 +143,6 @@ class EmailTemplateAdmin(
                 "admin:email_templates_emailtemplate_starters", current_app=self.admin_site.name
             )
         )
-
-    @action(description=_("History"), permissions=["view"], icon="history", url_path="versions")
-    def versions(self, request, object_id):
-        return redirect(self._url("history", unquote(object_id)))
 
     # --- duplicate ------------------------------------------------------------------------
     @admin.action(description=_("Duplicate selected templates"), permissions=["add"])
@@ -251,7 +247,19 @@ class EmailTemplateAdmin(
         except ValidationError as error:
             render_error = " ".join(error.messages)
         chosen = {"contact": contact.pk} if contact else {}
+        link_checks_request(template=template, html=template.html_body)
+        checklist = template_checks(
+            template=template,
+            subject=rendered.subject if rendered else None,  # as the inbox shows it
+            preheader=rendered.preheader if rendered else None,
+            rendered_html=html_with_preheader(rendered.html, rendered.preheader)
+            if rendered
+            else None,
+            merge_warnings=template_warnings(template=template),
+        )
         context = {
+            "checklist": checklist,
+            "link_checks_url": self._url("link_checks", template.pk),
             **self.admin_site.each_context(request),
             "title": _("Preview: %(name)s") % {"name": template.name},
             "opts": self.model._meta,
@@ -323,6 +331,18 @@ class EmailTemplateAdmin(
             }
         )
 
+    def link_checks_view(self, request, object_id):
+        """GET: the template's link checks as JSON, for the checklist to update itself."""
+        template = self._template_or_404(request, object_id)
+        item = template_checks(template=template, rendered_html=None, merge_warnings={})[-1]
+        return JsonResponse(
+            {
+                "status": item.status,
+                "detail": str(item.detail),
+                "links": [{**link, "label": str(link["label"])} for link in item.items],
+            }
+        )
+
     # --- helpers --------------------------------------------------------------------------
     def _template_or_404(self, request, object_id) -> EmailTemplate:
         template = self.get_object(request, unquote(object_id))
@@ -357,7 +377,7 @@ def _warning_lines(warnings: dict[str, list[str]]) -> list[str]:
 
 def _field_lines(messages_by_field: dict[str, list[str]]) -> list[str]:
     fields = EmailTemplate._meta.fields
-    labels = {field.name: field.verbose_name for field in fields if field.name in TEMPLATE_FIELDS}
+    labels = {field.name: field.verbose_name for field in fields}
     return [
         f"{capfirst(labels.get(field, field))}: {message}"
         for field, field_messages in messages_by_field.items()

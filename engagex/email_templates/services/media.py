@@ -31,8 +31,6 @@ FORMATS = {
     "GIF": ("image/gif", "gif"),
     "WEBP": ("image/webp", "webp"),
 }
-MEDIA_MAX_BYTES_DEFAULT = 5 * 1024 * 1024
-MEDIA_MAX_PIXELS_DEFAULT = 40_000_000  # e.g. 8,000 × 5,000: past it decoding costs ~160 MB
 MEDIA_FILES_MAX = 20
 
 MEDIA_NO_FILE = gettext_lazy("Choose one or more images to upload.")
@@ -55,11 +53,11 @@ MEDIA_TOO_MANY_PIXELS = gettext_lazy(
 
 
 def media_max_bytes() -> int:
-    return getattr(settings, "MEDIA_MAX_BYTES", MEDIA_MAX_BYTES_DEFAULT)
+    return settings.MEDIA_MAX_BYTES
 
 
 def media_max_pixels() -> int:
-    return getattr(settings, "MEDIA_MAX_PIXELS", MEDIA_MAX_PIXELS_DEFAULT)
+    return settings.MEDIA_MAX_PIXELS
 
 
 def _looks_like_svg(head: bytes) -> bool:

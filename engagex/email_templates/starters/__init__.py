@@ -7,6 +7,7 @@ starters' sample pictures are served) and FOOTER (address, unsubscribe and prefe
 links).
 """
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -17,6 +18,10 @@ from django.utils.translation import gettext_lazy as _
 FOLDER = Path(__file__).parent
 # The starters' sample pictures are our static files (replace them in the editor).
 IMAGES_PATH = "email_templates/starters/"
+
+
+_BRACE = re.compile(r"[{}]")
+_BRACES = {"{": "{% templatetag openbrace %}", "}": "{% templatetag closebrace %}"}
 
 
 @dataclass(frozen=True)
@@ -94,8 +99,12 @@ def _mjml_attribute(value: str) -> str:
 
 def footer_mjml(kit) -> str:
     """The footer section every starter ends with, in the brand kit's colours."""
-    address = linebreaks(kit.footer_address).replace("<p>", "").replace("</p>", "<br>")
-    address = address.removesuffix("<br>") if address else ""
+    # Plain text: escaped, and each brace written with {% templatetag %} so an address is
+    # never a merge tag (entities would not do: the HTML is parsed again when inlining).
+    address = linebreaks(kit.footer_address, autoescape=True)
+    address = _BRACE.sub(lambda match: _BRACES[match.group()], address)
+    address = address.replace("<p>", "").replace("</p>", "<br>").replace("\n", "")
+    address = address.removesuffix("<br>")
     return (
         '<mj-section padding="16px 0"><mj-column>'
         f'<mj-text align="center" font-size="12px" line-height="18px" color="{kit.text_colour}">'
