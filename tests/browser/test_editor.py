@@ -18,7 +18,7 @@ from engagex.accounts.services import user_create
 from engagex.email_templates.models import EmailTemplate, MediaAsset
 from tests.browser import test_journeys as journeys
 from tests.browser.test_journeys import SHOTS, Steps, _last_mail, _launch, _log_in
-from tests.email_templates.images import image_bytes
+from tests.email_templates.images import SVG_WITH_SCRIPT, image_bytes
 from tests.fixtures.tenants import OWNER_PASSWORD, SESSION_TENANTS
 
 pytestmark = journeys.pytestmark
@@ -92,6 +92,8 @@ def test_editor_journey(server, django_db_blocker, mail_dir, alpha_cleanup, tmp_
     workspace = f"http://alpha.localhost:{server}"
     picture = tmp_path / "journey-photo.png"
     picture.write_bytes(image_bytes(size=(320, 200), color=(30, 120, 200)))
+    drawing = tmp_path / "journey-drawing.svg"
+    drawing.write_bytes(SVG_WITH_SCRIPT)
     with sync_playwright() as playwright:
         browser = _launch(playwright)
         page = browser.new_page(viewport={"width": 1440, "height": 1100})
@@ -120,6 +122,10 @@ def test_editor_journey(server, django_db_blocker, mail_dir, alpha_cleanup, tmp_
         heading = canvas.get_by_text("Your heading")
         _drag_block(page, "engagex-image", lead)
         expect(page.locator(".gjs-am-file-uploader input[type=file]")).to_be_attached()
+        # A refused file: the server's reason is shown, and nothing lands in the library.
+        page.set_input_files(".gjs-am-file-uploader input[type=file]", str(drawing))
+        expect(page.locator("[data-editor-notice]")).to_contain_text("is an SVG drawing")
+        expect(page.locator(".gjs-am-asset", has_text="journey-drawing")).to_have_count(0)
         page.set_input_files(".gjs-am-file-uploader input[type=file]", str(picture))
         asset = page.locator(".gjs-am-asset", has_text="journey-photo")
         expect(asset).to_be_visible()
@@ -136,6 +142,12 @@ def test_editor_journey(server, django_db_blocker, mail_dir, alpha_cleanup, tmp_
         page.select_option(".gjs-rte-toolbar select[data-merge-tag]", "{{ contact.first_name }}")
         expect(canvas.get_by_text("Your heading, {{ contact.first_name }}")).to_be_visible()
         steps.shot("dragged-and-merge-tag")
+        # The page's live preview follows the design (rendered for the sample contact)
+        # once the text is left.
+        lead.click()
+        expect(page.locator("#live-preview iframe")).to_have_attribute(
+            "srcdoc", re.compile(r"Your heading,(?: |&nbsp;|\xa0)Alex")
+        )
 
         # 4. Save: the MJML and the design are stored, the HTML compiled from them.
         page.click("button[name=_continue]")
