@@ -33,6 +33,7 @@ await build({
 const lock = JSON.parse(readFileSync(join(here, "package-lock.json"), "utf8"));
 const bundled = Object.entries(lock.packages)
   .filter(([path, info]) => path.startsWith("node_modules/") && !info.dev)
+  .filter(([path]) => !path.startsWith("node_modules/@types/")) // type definitions only
   .map(([path, info]) => ({ name: path.slice("node_modules/".length), ...info }))
   .sort((a, b) => a.name.localeCompare(b.name));
 let notices = "Third-party software bundled in editor.js and editor.css\n\n";
