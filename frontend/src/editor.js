@@ -235,6 +235,29 @@ function setLineVisible(line, visible) {
   if (row) row.hidden = ![...row.querySelectorAll(".field-line")].some((l) => !l.hidden);
 }
 
+/**
+ * `<mj-attributes>` (defaults for the whole email) is not content: without a type of its
+ * own, its `<mj-button>`/`<mj-section>` defaults would show (and be draggable) in the
+ * canvas. It is kept as it is and exported unchanged, but never drawn.
+ */
+function hideHeadAttributes(editor) {
+  const hidden = {
+    draggable: false, droppable: false, selectable: false, hoverable: false,
+    highlightable: false, layerable: false, copyable: false, removable: false,
+    editable: false, stylable: false, badgable: false,
+  };
+  editor.Components.addType("mj-attributes", {
+    isComponent: (el) => el.tagName?.toLowerCase() === "mj-attributes",
+    model: { defaults: { ...hidden, tagName: "mj-attributes" } },
+    view: {
+      render() {
+        this.el.style.display = "none";
+        return this;
+      },
+    },
+  });
+}
+
 class VisualEditor {
   constructor(root) {
     this.root = root;
@@ -387,11 +410,11 @@ class VisualEditor {
             // No web-font <link>s: the canvas may load styles from our own origin only.
             fonts: {},
           }),
+        (ed) => hideHeadAttributes(ed), // before the content is parsed
       ],
     });
     this.editor = editor;
     window.engagexEditor = editor;
-    this.hideHeadAttributes();
     this.addBlocks();
     this.addMergeTags();
     this.addDarkPreview();
@@ -421,29 +444,6 @@ class VisualEditor {
         this.mjmlField.value = this.editor.getHtml();
         this.mjmlField.dispatchEvent(new Event("input", { bubbles: true }));
       }, 500);
-    });
-  }
-
-  /**
-   * `<mj-attributes>` (defaults for the whole email) is not content: without a type of its
-   * own, its `<mj-button>`/`<mj-section>` defaults would show (and be draggable) in the
-   * canvas. It is kept as it is and exported unchanged, but never drawn.
-   */
-  hideHeadAttributes() {
-    const hidden = {
-      draggable: false, droppable: false, selectable: false, hoverable: false,
-      highlightable: false, layerable: false, copyable: false, removable: false,
-      editable: false, stylable: false, badgable: false,
-    };
-    this.editor.Components.addType("mj-attributes", {
-      isComponent: (el) => el.tagName === "MJ-ATTRIBUTES",
-      model: { defaults: { ...hidden, tagName: "mj-attributes" } },
-      view: {
-        render() {
-          this.el.style.display = "none";
-          return this;
-        },
-      },
     });
   }
 
