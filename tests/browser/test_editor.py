@@ -149,12 +149,15 @@ def test_editor_journey(server, django_db_blocker, mail_dir, alpha_cleanup, tmp_
             "srcdoc", re.compile(r"Your heading,(?: |&nbsp;|\xa0)Alex")
         )
 
-        # 4. Save: the MJML and the design are stored, the HTML compiled from them.
+        # 4. Save while still typing in a text: the text is synced before the form posts.
+        heading.dblclick()
+        page.keyboard.press("End")
+        page.keyboard.type("!")
         page.click("button[name=_continue]")
         _editor_ready(page)
         saved = _template(django_db_blocker)
         assert saved.editor == "visual"
-        assert re.search(HEADING_WITH_TAG, saved.mjml_source), saved.mjml_source
+        assert re.search(HEADING_WITH_TAG + "!", saved.mjml_source), saved.mjml_source
         assert re.search(r'<mj-image[^>]+src="[^"]*journey-photo[^"]*\.png"', saved.mjml_source)
         assert "Read more</mj-button>" in saved.mjml_source
         assert saved.design["pages"]
