@@ -68,8 +68,8 @@ class VisualEditorAdminMixin:
             _request.reset(token)
 
 
-def _swap(fields, hidden: set[str], shown: dict[str, str]):
-    swapped = []
+def _swap(fields, hidden: set[str], shown: dict[str, str]) -> list:
+    swapped: list = []
     for field in fields:
         if isinstance(field, list | tuple):
             swapped.append(type(field)(_swap(field, hidden, shown)))
