@@ -129,7 +129,9 @@ def mjml_check(source: str) -> None:
 
 def mjml_to_html(source: str) -> str:
     """Compile MJML to HTML with inlined styles; raise ValidationError saying where it fails."""
-    source = source or ""
+    # Browsers post a textarea's lines ending in CRLF, and MRML 0.2.4 refuses a CR inside
+    # <mj-head> ("unexpected token"): compile with plain line feeds.
+    source = (source or "").replace("\r\n", "\n").replace("\r", "\n")
     if not source.strip():
         raise ValidationError(MJML_EMPTY)
     if len(source) > SOURCE_MAX:  # the sandbox's cap on any template field

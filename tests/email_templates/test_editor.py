@@ -241,3 +241,19 @@ def test_mjml_longer_than_a_template_field_is_refused_before_compiling():
 
     with pytest.raises(ValidationError, match="at most 500,000 characters"):
         mjml_to_html(MJML + " " * 500_000)
+
+
+def test_mjml_posted_with_crlf_line_endings_compiles(owner_client, tenant):
+    # what a browser posts from a textarea; MRML alone refuses a CR inside <mj-head>
+    source = (
+        '<mjml>\n  <mj-head>\n    <mj-attributes>\n      <mj-all font-family="Arial" />\n'
+        "    </mj-attributes>\n  </mj-head>\n" + MJML.removeprefix("<mjml>")
+    ).replace("\n", "\r\n")
+
+    response = owner_client.post(
+        _url("emailtemplate", "add"), {**FORM, "editor": "mjml", "mjml_source": source}
+    )
+
+    assert response.status_code == 302
+    with schema_context(tenant.schema_name):
+        assert "font-family:Arial" in EmailTemplate.objects.get().html_body.replace(": ", ":")
