@@ -208,6 +208,16 @@ UNFOLD_WORKSPACE = {
                         reverse_lazy("admin:email_templates_emailtemplate_changelist"),
                     ),
                     _item(
+                        _("Media library"),
+                        "photo_library",
+                        reverse_lazy("admin:email_templates_mediaasset_changelist"),
+                    ),
+                    _item(
+                        _("Brand kit"),
+                        "palette",
+                        reverse_lazy("admin:email_templates_brandkit_changelist"),
+                    ),
+                    _item(
                         _("Analytics"),
                         "monitoring",
                         reverse_lazy("admin:campaigns_campaignrecipient_changelist"),

@@ -31,7 +31,9 @@ from engagex.contacts.models import Contact, ContactGroup, ImportJob
 from engagex.contacts.services.importing import import_job_create
 from engagex.core.audit import AuditVerb, audit_record
 from engagex.domains.models import SendingDomain
-from engagex.email_templates.models import EmailTemplate
+from engagex.email_templates.models import BrandKit, EmailTemplate, MediaAsset
+from engagex.email_templates.services.brand import brand_kit_update
+from engagex.email_templates.services.media import media_upload
 from engagex.notifications.models import Notification
 from engagex.subscriptions.models import SignupForm
 from tenants.models import Domain, Tenant
@@ -66,6 +68,13 @@ def _role(user: User) -> Role:
 def _import_job(user: User) -> ImportJob:
     upload = SimpleUploadedFile("people.csv", b"email,first_name\nada@example.com,Ada\n")
     return import_job_create(upload=upload, created_by=user)
+
+
+def _media_asset(user: User) -> MediaAsset:
+    from tests.email_templates.images import image_bytes
+
+    upload = SimpleUploadedFile("smoke.png", image_bytes(), "image/png")
+    return media_upload(files=[upload], user=user)[0]
 
 
 PLATFORM_ROWS: dict[type[Model], RowFactory] = {
@@ -108,6 +117,8 @@ WORKSPACE_ROWS: dict[type[Model], RowFactory] = {
     ContactGroup: lambda user: ContactGroupFactory(),
     ImportJob: _import_job,
     EmailTemplate: lambda user: EmailTemplateFactory(),
+    MediaAsset: _media_asset,
+    BrandKit: lambda user: brand_kit_update(user=user, primary_colour="#123456"),
     Campaign: lambda user: CampaignFactory(),
     CampaignRecipient: lambda user: CampaignRecipientFactory(),
     SendingDomain: lambda user: SendingDomainFactory(),

@@ -31,7 +31,7 @@ from engagex.contacts.models import Contact, ContactStatus, Membership, Membersh
 from engagex.core.audit import AuditVerb, audit_record
 from engagex.core.formats import number
 from engagex.core.tenancy import current_schema, current_tenant, workspace_language
-from engagex.email_templates.services import COPY_NAME
+from engagex.email_templates.services import COPY_NAME, template_version_current
 
 logger = logging.getLogger(__name__)
 
@@ -167,11 +167,14 @@ def campaign_start(*, campaign_id: int, user=None, via: str = "") -> Campaign:
         if count == 0:
             raise ValidationError(NO_AUDIENCE)
         usage = usage_reserve(count)
-        template = campaign.template
-        campaign.content_subject = campaign.subject
-        campaign.content_preheader = template.preheader
-        campaign.content_html = template.html_body
-        campaign.content_text = template.text_body
+        # The template version the contents come from: later edits (and restores) of the
+        # template make new versions and never reach this campaign.
+        version = template_version_current(template=campaign.template, user=user)
+        campaign.template_version = version
+        campaign.content_subject = campaign.subject_override or version.subject
+        campaign.content_preheader = version.preheader
+        campaign.content_html = version.html_body
+        campaign.content_text = version.text_body
         campaign.recipients_total = count
         campaign.started_at = timezone.now()
         campaign.started_by = user or campaign.started_by
