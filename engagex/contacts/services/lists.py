@@ -45,8 +45,8 @@ LIST_RESUBSCRIBE_REFUSED = gettext_lazy(
     "sign-up form or the preference centre)."
 )
 CONTACT_SUPPRESSED = gettext_lazy(
-    "{email} is {status}: they cannot be subscribed to a list until they subscribe again "
-    "themselves."
+    "{email} has the status “{status}”: they cannot be subscribed to a list until they "
+    "subscribe again themselves."
 )
 
 
@@ -92,7 +92,7 @@ def _refuse_suppressed(contact: Contact) -> None:
     if contact.status in (ContactStatus.BOUNCED, ContactStatus.COMPLAINED):
         raise ValidationError(
             CONTACT_SUPPRESSED.format(
-                email=contact.email, status=ContactStatus(contact.status).label.lower()
+                email=contact.email, status=ContactStatus(contact.status).label
             )
         )
 
@@ -119,7 +119,7 @@ def membership_subscribe(
         if not by_person:
             raise ValidationError(
                 CONTACT_SUPPRESSED.format(
-                    email=contact.email, status=ContactStatus(contact.status).label.lower()
+                    email=contact.email, status=ContactStatus(contact.status).label
                 )
             )
         double = True
