@@ -48,6 +48,8 @@ ENDING = frozenset(
 _TAG = re.compile(r"<!--.*?-->|<(/?)([A-Za-z][\w:.-]*)((?:\"[^\"<]*\"|'[^'<]*'|[^'\"<>])*)>", re.S)
 _POSITION = re.compile(r"at position (\d+)")
 _IMPORT = re.compile(r"@import\s+[^;]+;", re.I)
+_HEAD_END = re.compile(r"</mj-head\s*>", re.I)
+_BETWEEN_TAGS = re.compile(r">\s+<")
 
 _RENDER = mrml.RenderOptions(disable_comments=True, fonts={})
 _PARSER = mrml.ParserOptions(include_loader=mrml.noop_loader())
@@ -127,6 +129,19 @@ def mjml_check(source: str) -> None:
         raise ValidationError(MJML_NOT_CLOSED.format(line=line, element=name))
 
 
+def _head_spacing(source: str) -> str:
+    """Whitespace between the head's tags as one line feed.
+
+    MRML 0.2.4 parses the head only when the text between its elements starts a new line:
+    `<mj-head> <mj-title>` or a tab there is "unexpected token". Between tags in the head
+    (up to `</mj-head>`) whitespace means nothing, so nothing changes but the spacing.
+    """
+    end = _HEAD_END.search(source)
+    if end is None:
+        return source
+    return _BETWEEN_TAGS.sub(">\n<", source[: end.end()]) + source[end.end() :]
+
+
 def mjml_to_html(source: str) -> str:
     """Compile MJML to HTML with inlined styles; raise ValidationError saying where it fails."""
     # Browsers post a textarea's lines ending in CRLF, and MRML 0.2.4 refuses a CR inside
@@ -140,7 +155,7 @@ def mjml_to_html(source: str) -> str:
         )
     mjml_check(source)
     try:
-        output = mrml.to_html(source, parser_options=_PARSER, render_options=_RENDER)
+        output = mrml.to_html(_head_spacing(source), parser_options=_PARSER, render_options=_RENDER)
     except OSError as error:
         reason = str(error)
         found = _POSITION.search(reason)

@@ -257,3 +257,18 @@ def test_mjml_posted_with_crlf_line_endings_compiles(owner_client, tenant):
     assert response.status_code == 302
     with schema_context(tenant.schema_name):
         assert "font-family:Arial" in EmailTemplate.objects.get().html_body.replace(": ", ":")
+
+
+@pytest.mark.parametrize("spacing", ["\n  ", "\r\n", "\t", " ", "\u00a0", ""])
+def test_the_head_compiles_whatever_the_spacing_between_its_tags(spacing):
+    from engagex.email_templates.mjml import mjml_to_html
+
+    head = spacing.join(
+        ["<mj-head>", "<mj-title>Spring</mj-title>", "<mj-style>a { color: red; }</mj-style>"]
+    )
+    source = f"<mjml>{spacing}{head}{spacing}</mj-head>" + MJML.removeprefix("<mjml>")
+
+    html = mjml_to_html(source)
+
+    assert "<title>Spring</title>" in html
+    assert "color: red" in html or "color:red" in html
