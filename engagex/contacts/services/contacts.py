@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy, ngettext
 from psycopg import sql
@@ -20,7 +21,7 @@ from engagex.contacts.models import (
     Membership,
     MembershipStatus,
 )
-from engagex.contacts.services.lists import memberships_set
+from engagex.contacts.services.lists import Consent, membership_subscribe, memberships_set
 from engagex.contacts.services.status import (
     status_merge_sql,
     status_resubscribes,
@@ -117,6 +118,32 @@ def contact_create(*, email: str, groups=(), source: str = "admin", **fields) ->
     if groups:
         memberships_set(contact=contact, groups=groups, source=_consent_source(source))
     return contact
+
+
+@transaction.atomic
+def contact_subscribe(
+    *,
+    group: ContactGroup,
+    consent: Consent,
+    contact: Contact | None = None,
+    email: str = "",
+    double_opt_in: bool | None = None,
+) -> tuple[Membership, bool]:
+    """Put `contact`, or the contact with `email` (created when there is none), on `group`
+    (see membership_subscribe); return the membership and whether it is new. A refusal
+    leaves nothing behind, not even the new contact."""
+    if contact is None:
+        email = email_normalize(email)
+        contact = (
+            Contact.objects.alias(email_l=Lower("email")).filter(email_l=email.lower()).first()
+        )
+        if contact is None:
+            contact = contact_create(email=email, source=consent.source)
+    existed = Membership.objects.filter(contact=contact, group=group).exists()
+    membership = membership_subscribe(
+        contact=contact, group=group, consent=consent, double_opt_in=double_opt_in
+    )
+    return membership, not existed
 
 
 def contact_status_check(*, contact: Contact, new_status: str) -> None:
