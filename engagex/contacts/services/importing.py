@@ -24,6 +24,7 @@ import io
 import ipaddress
 import json
 import logging
+import re
 import tempfile
 import zoneinfo
 from collections.abc import Callable
@@ -633,7 +634,12 @@ class _RowPlan:
         ]
         self.email_index = self.index["email"]
         self.consent = [
-            (position, field, self.index[field])
+            (
+                position,
+                field,
+                self.index[field],
+                _consent_time if field in mapping_rules.CONSENT_DATES else _consent_ip,
+            )
             for position, field in enumerate(CONSENT_FIELDS)
             if field in self.index
         ]
@@ -717,8 +723,8 @@ class _RowPlan:
                 attrs.update(found or {})
             attributes = json.dumps(attrs) if attrs else None
         consent = [None, None, None, None]
-        for position, field, i in self.consent:
-            value, problem = _consent_value(field, cells[i], self.latest)
+        for position, field, i, parse in self.consent:
+            value, problem = parse(cells[i], self.latest)
             consent[position] = value
             if problem is not None and error is None:
                 error_column, error = field, problem
@@ -809,32 +815,43 @@ def _when(cell) -> datetime.datetime | None:
     return min(moment, timezone.now())
 
 
-def _consent_value(field: str, cell, latest: datetime.datetime):
-    """A consent cell's value (an aware time, or an address as text) and the problem with it
-    (None when fine); an empty cell is (None, None). Times without a zone are UTC (as
-    Mailchimp writes OPTIN_TIME and CONFIRM_TIME)."""
-    if cell is None:
+# Dotted IPv4 without leading zeros: already in the form ip_address() would give back.
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+
+
+def _consent_ip(cell, latest=None):
+    """An address cell as (text, None), (None, problem) or (None, None) when empty."""
+    text = (cell if type(cell) is str else _text(cell)).strip()
+    if not text:
         return None, None
-    if field not in mapping_rules.CONSENT_DATES:
-        text = _text(cell).strip()
-        if not text:
-            return None, None
-        try:
-            return str(ipaddress.ip_address(text)), None
-        except ValueError:
-            return None, str(CONSENT_IP_INVALID.format(value=text[:50]))
-    if isinstance(cell, datetime.datetime):
-        moment = cell
-    elif isinstance(cell, datetime.date):
-        moment = datetime.datetime(cell.year, cell.month, cell.day, tzinfo=datetime.UTC)
-    else:
-        text = _text(cell).strip()
+    if _IPV4.fullmatch(text):  # the common case, without ipaddress's slower parse
+        return text, None
+    try:
+        return str(ipaddress.ip_address(text)), None
+    except ValueError:
+        return None, str(CONSENT_IP_INVALID.format(value=text[:50]))
+
+
+def _consent_time(cell, latest: datetime.datetime):
+    """A date cell as (aware time, None), (None, problem) or (None, None) when empty. Times
+    without a zone are UTC (as Mailchimp writes OPTIN_TIME and CONFIRM_TIME)."""
+    if type(cell) is str:
+        text = cell.strip()
         if not text:
             return None, None
         try:
             moment = datetime.datetime.fromisoformat(text)
         except ValueError:
             return None, str(CONSENT_DATE_INVALID.format(value=text[:50]))
+    elif isinstance(cell, datetime.datetime):
+        moment = cell
+    elif isinstance(cell, datetime.date):
+        moment = datetime.datetime(cell.year, cell.month, cell.day, tzinfo=datetime.UTC)
+    elif cell is None:
+        return None, None
+    else:
+        return _consent_time(_text(cell), latest)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.UTC)
     if moment > latest:
