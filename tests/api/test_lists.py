@@ -4,12 +4,14 @@ with consent evidence, a contact's memberships, and imports into lists with `lis
 import io
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django_q.models import OrmQ
 from django_tenants.utils import schema_context
 
 from engagex.accounts import roles
 from engagex.contacts.models import Contact, ContactGroup, ContactStatus, ImportJob, Membership
 from engagex.contacts.services import lists
+from engagex.core.audit import audit_parse
 from tests.api.conftest import key_client
 from tests.factories.contacts import ContactFactory, ContactGroupFactory
 
@@ -439,6 +441,12 @@ def test_an_api_import_into_lists_with_permission_records_the_keys_creator(
             owner,
         )
         membership = Membership.objects.select_related("contact").get()
+        audit = audit_parse(LogEntry.objects.filter(object_id=str(job.pk)).latest("pk"))
+    assert audit == (
+        "imported",
+        "people.csv: uploaded through the API, applied without review"
+        " · News: “I have their permission to email them”",
+    )
     assert (membership.contact.email, membership.status, membership.source) == (
         "ann@example.com",
         "subscribed",

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -16,6 +17,7 @@ from engagex.contacts.models import Contact, ContactStatus, ImportJob, Membershi
 from engagex.contacts.services import importing, lists
 from engagex.contacts.services.mapping import mapping_guess
 from engagex.contacts.tasks import contacts_confirmation_request
+from engagex.core.audit import audit_parse
 from tests.factories.contacts import ContactFactory, ContactGroupFactory
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -127,6 +129,12 @@ def test_console_import_into_two_lists_with_permission_keeps_the_files_consent_e
             for m in Membership.objects.select_related("contact", "group")
         }  # fmt: skip
         assert queued_confirmations(tenant) == []  # nobody is asked to confirm
+        audit = LogEntry.objects.filter(object_id=str(job_id)).latest("pk")
+        assert audit.user == owner
+        assert audit_parse(audit)[1] == (
+            "subscribed_members_export_4f2a1c9e.csv: 3 new, 0 updated, 1 rejected"
+            f" · Newsletter, Offers: “{PERMISSION}”"
+        )
     ana = (
         "subscribed",
         "import",

@@ -219,7 +219,8 @@ def import_job_create(
             verb=AuditVerb.IMPORTED,
             obj=job,
             detail=gettext("%(name)s: uploaded through the API, applied without review")
-            % {"name": name},
+            % {"name": name}
+            + _consent_note(job, job.target_groups.all()),
         )
     if job.status in ImportJob.RUNNING:
         _queue(job)
@@ -1106,8 +1107,17 @@ def import_job_confirm(*, job: ImportJob, user=None) -> ImportJob:
             "update": number_format(counts.get("update", 0), force_grouping=True),
             "rejected": number_format(_rejected(counts), force_grouping=True),
         }
+        detail += _consent_note(job, list(job.target_groups.all()))
     audit_record(user=user, verb=AuditVerb.IMPORTED, obj=job, detail=detail)
     return job
+
+
+def _consent_note(job: ImportJob, groups) -> str:
+    """ " · Newsletter, Offers: “I have their permission to email them”" for the audit log."""
+    if not job.list_consent or not groups:
+        return ""
+    names = ", ".join(sorted(group.name for group in groups))
+    return f" · {names}: “{ListConsent(job.list_consent).label}”"
 
 
 def import_job_start(*, job: ImportJob) -> ImportJob:
