@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import QuerySet
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy, ngettext
 from psycopg import sql
@@ -21,6 +20,7 @@ from engagex.contacts.models import (
     Membership,
     MembershipStatus,
 )
+from engagex.contacts.selectors import contact_get_by_email
 from engagex.contacts.services.lists import Consent, membership_subscribe, memberships_set
 from engagex.contacts.services.status import (
     status_merge_sql,
@@ -134,9 +134,7 @@ def contact_subscribe(
     leaves nothing behind, not even the new contact."""
     if contact is None:
         email = email_normalize(email)
-        contact = (
-            Contact.objects.alias(email_l=Lower("email")).filter(email_l=email.lower()).first()
-        )
+        contact = contact_get_by_email(email)
         if contact is None:
             contact = contact_create(email=email, source=consent.source)
     existed = Membership.objects.filter(contact=contact, group=group).exists()

@@ -178,7 +178,7 @@ def import_job_create(
     A CSV (read from its first 256 KB) and a small workbook or JSON file are described here;
     a larger one is read in the task cluster (status "reading"): parsing never runs long in a
     web request. An unattended job (API upload) is checked and applied without review.
-    Lists (`groups`) need `list_consent`, said by `created_by` (see import_list_consent_set).
+    Lists (`groups`) need `list_consent`, said by `created_by` (see import_job_configure).
     """
     ensure_writable(current_tenant())
     groups = list(groups)
@@ -1113,7 +1113,7 @@ def import_job_confirm(*, job: ImportJob, user=None) -> ImportJob:
 
 
 def _consent_note(job: ImportJob, groups) -> str:
-    """ " · Newsletter, Offers: “I have their permission to email them”" for the audit log."""
+    """What the audit entry adds for lists: their names and the importer's consent choice."""
     if not job.list_consent or not groups:
         return ""
     names = ", ".join(sorted(group.name for group in groups))
