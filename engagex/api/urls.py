@@ -9,6 +9,7 @@ router = DefaultRouter()
 router.include_root_view = False
 router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("imports", views.ImportJobViewSet, basename="import")
+router.register("lists", views.ListViewSet, basename="mailing-list")
 router.register("groups", views.GroupViewSet, basename="group")
 router.register("templates", views.TemplateViewSet, basename="template")
 router.register("campaigns", views.CampaignViewSet, basename="campaign")

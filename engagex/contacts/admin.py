@@ -580,6 +580,8 @@ class ImportJobAdmin(ModelAdmin):
                     groups=form.cleaned_data["groups"],
                     unknown_columns=form.cleaned_data["unknown_columns"],
                     file_status=form.cleaned_data["file_status"],
+                    list_consent=form.cleaned_data["list_consent"],
+                    user=request.user,
                 )
                 importing.import_job_check(job=job)
             elif step == "confirm":

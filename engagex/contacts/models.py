@@ -358,6 +358,13 @@ class ImportJob(models.Model):
         related_name="+",
         verbose_name=_("permission confirmed by"),
     )
+    list_consent_at = models.DateTimeField(_("consent choice made"), null=True, blank=True)
+    list_consent_text = models.TextField(
+        _("consent choice as shown"),
+        blank=True,
+        default="",
+        help_text=_("The words of the choice the importer made, as they read them."),
+    )
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.MAPPING, verbose_name=_("status")
     )

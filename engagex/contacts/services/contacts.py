@@ -20,8 +20,9 @@ from engagex.contacts.models import (
     Membership,
     MembershipStatus,
 )
+from engagex.contacts.selectors import contact_get_by_email
 from engagex.contacts.services.erasure import address_key, erased_among, erasure_check
-from engagex.contacts.services.lists import memberships_set
+from engagex.contacts.services.lists import Consent, membership_subscribe, memberships_set
 from engagex.contacts.services.status import (
     status_merge_sql,
     status_resubscribes,
@@ -126,6 +127,30 @@ def contact_create(
     if groups:
         memberships_set(contact=contact, groups=groups, source=_consent_source(source))
     return contact
+
+
+@transaction.atomic
+def contact_subscribe(
+    *,
+    group: ContactGroup,
+    consent: Consent,
+    contact: Contact | None = None,
+    email: str = "",
+    double_opt_in: bool | None = None,
+) -> tuple[Membership, bool]:
+    """Put `contact`, or the contact with `email` (created when there is none), on `group`
+    (see membership_subscribe); return the membership and whether it is new. A refusal
+    leaves nothing behind, not even the new contact."""
+    if contact is None:
+        email = email_normalize(email)
+        contact = contact_get_by_email(email)
+        if contact is None:
+            contact = contact_create(email=email, source=consent.source)
+    existed = Membership.objects.filter(contact=contact, group=group).exists()
+    membership = membership_subscribe(
+        contact=contact, group=group, consent=consent, double_opt_in=double_opt_in
+    )
+    return membership, not existed
 
 
 def contact_status_check(*, contact: Contact, new_status: str) -> None:
