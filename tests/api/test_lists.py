@@ -177,7 +177,7 @@ def test_subscribing_a_suppressed_contact_is_400_and_changes_nothing(tenant, api
     response = api.post(f"{API}/lists/{group.pk}/subscribe/", {"email": "gone@example.com"}, **JSON)
 
     assert response.status_code == 400
-    label = {"bounced": "bounced", "unsubscribed": "unsubscribed"}[status]
+    label = {"bounced": "Bounced", "unsubscribed": "Unsubscribed"}[status]
     assert response.json()["error"]["message"] == str(
         lists.CONTACT_SUPPRESSED.format(email="gone@example.com", status=label)
     )
