@@ -187,6 +187,16 @@ UNFOLD_WORKSPACE = {
                         "upload_file",
                         reverse_lazy("admin:contacts_importjob_changelist"),
                     ),
+                    _item(
+                        _("Segments"),
+                        "filter_alt",
+                        reverse_lazy("admin:segments_segment_changelist"),
+                    ),
+                    _item(
+                        _("Custom attributes"),
+                        "data_object",
+                        reverse_lazy("admin:contacts_attributedefinition_changelist"),
+                    ),
                 ],
             },
             {

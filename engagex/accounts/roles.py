@@ -24,7 +24,14 @@ ROLE_DESCRIPTIONS = {
     VIEWER: _("Reads everything they can see; changes and exports nothing."),
 }
 
-MARKETING_APPS = {"contacts", "email_templates", "campaigns", "analytics", "import_export"}
+MARKETING_APPS = {
+    "contacts",
+    "email_templates",
+    "campaigns",
+    "analytics",
+    "segments",
+    "import_export",
+}
 TEAM_APPS = {"accounts", "auth"}
 SETTINGS_APPS = {"domains", "api"}
 BILLING_APPS = {"billing"}

@@ -29,13 +29,16 @@ def segment_contacts(
 
 def segment_count(*, segment: Segment | None = None, rule=None, sample: int = SAMPLE_SIZE) -> dict:
     """How many contacts match, how many of them a campaign would send to (subscribed),
-    and the newest few of them, in two queries."""
+    and a few of them, in two queries."""
     contacts = segment_contacts(segment=segment, rule=rule)
     counts = contacts.aggregate(
         matching=Count("pk"), sendable=Count("pk", filter=Q(status=ContactStatus.SUBSCRIBED))
     )
-    rows = list(
-        contacts.order_by("-pk").values("pk", "email", "first_name", "last_name", "status")[:sample]
+    # Any few of them, not the newest: ORDER BY id with a LIMIT makes PostgreSQL walk the
+    # primary key testing every contact (slow for a rare rule at a million contacts).
+    rows = sorted(
+        contacts.order_by().values("pk", "email", "first_name", "last_name", "status")[:sample],
+        key=lambda row: -row["pk"],
     )
     return {**counts, "sample": rows}
 
@@ -68,4 +71,49 @@ def condition_catalogue() -> list[dict]:
                 else [],
             }
         )
+    return catalogue
+
+
+def builder_catalogue(*, exclude_segment: Segment | None = None) -> list[dict]:
+    """The catalogue with what the builder lists by name: attributes (and their operators),
+    lists, sent campaigns and the other segments."""
+    from django.utils.translation import gettext
+
+    from engagex.campaigns.models import Campaign
+    from engagex.contacts.models import AttributeType, ContactGroup
+    from engagex.segments.conditions.attributes import OPERATORS
+
+    catalogue = condition_catalogue()
+    others = Segment.objects.all()
+    if exclude_segment is not None and exclude_segment.pk:
+        others = others.exclude(pk=exclude_segment.pk)
+    ids = {
+        "list": list(ContactGroup.objects.values_list("pk", "name")),
+        "campaign": list(
+            Campaign.objects.exclude(status=Campaign.Status.DRAFT)
+            .order_by("-created_at")
+            .values_list("pk", "name")[:200]
+        ),
+        "segment": list(others.values_list("pk", "name")),
+    }
+    from engagex.contacts.services.attributes import attribute_types
+
+    for entry in catalogue:
+        if entry["field"] in ids:
+            entry["ids"] = ids[entry["field"]]
+        if "include_machine_opens" in entry["options"]:
+            entry["machine_label"] = gettext("include machine opens")
+        if entry["field"] == "attribute":
+            entry["attributes"] = [
+                {
+                    "name": name,
+                    "type": kind,
+                    "type_label": str(AttributeType(kind).label),
+                    "operators": [
+                        {"name": op.name, "label": str(op.label), "value": op.value}
+                        for op in OPERATORS[AttributeType(kind)]
+                    ],
+                }
+                for name, kind in sorted(attribute_types().items())
+            ]
     return catalogue
