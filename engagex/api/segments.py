@@ -8,6 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from engagex.api.pagination import IdCursorPagination
+from engagex.api.views import _acting_user
 from engagex.contacts.models import Contact
 from engagex.segments.models import Segment
 from engagex.segments.selectors import segment_contacts, segment_count
@@ -54,7 +55,9 @@ class SegmentViewSet(viewsets.ModelViewSet):
     }
 
     def perform_create(self, serializer):
-        serializer.instance = segment_create(user=self.request.user, **serializer.validated_data)
+        serializer.instance = segment_create(
+            user=_acting_user(self.request), **serializer.validated_data
+        )
 
     def perform_update(self, serializer):
         serializer.instance = segment_update(
