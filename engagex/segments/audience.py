@@ -13,6 +13,10 @@ SEGMENT_EMPTY = gettext_lazy(
     "This campaign has no recipients: its segment(s) {names} match no subscribed contacts "
     "(and its lists add none)."
 )
+EVERYONE_OPENED = gettext_lazy(
+    "This resend has no recipients: everyone the original reached has opened it (or can no "
+    "longer be emailed)."
+)
 SEGMENT_BROKEN = gettext_lazy("The segment “{name}” cannot be used as it stands: {reason}")
 
 
@@ -32,7 +36,14 @@ def _union(campaign, *, exclude: bool) -> Q | None:
 
 
 def _include(campaign) -> Q | None:
-    return _union(campaign, exclude=False)
+    from engagex.segments.resend import non_openers, resend_original
+
+    included = _union(campaign, exclude=False)
+    original = resend_original(campaign.pk)
+    if original is not None:
+        # A resend reaches the original's non-openers (and whatever else it includes).
+        included = non_openers(original) if included is None else included | non_openers(original)
+    return included
 
 
 def _exclude(campaign) -> Q | None:
@@ -52,6 +63,10 @@ def _check(campaign) -> None:
 
 
 def _empty_reason(campaign) -> str | None:
+    from engagex.segments.resend import resend_original
+
+    if resend_original(campaign.pk) is not None:
+        return str(EVERYONE_OPENED)
     segments = campaign_segments(campaign.pk, exclude=False)
     if not segments:
         return None

@@ -56,3 +56,23 @@ class CampaignSegment(models.Model):
 
     def __str__(self):
         return f"{self.campaign_id} · {self.segment}"
+
+
+class Resend(models.Model):
+    """A campaign sent again to the recipients of another who did not open it (human opens)."""
+
+    original = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="+", verbose_name=_("original campaign")
+    )
+    campaign = models.OneToOneField(
+        Campaign, on_delete=models.CASCADE, related_name="+", verbose_name=_("resend")
+    )
+    after_hours = models.PositiveSmallIntegerField(_("after (hours)"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("resend to non-openers")
+        verbose_name_plural = _("resends to non-openers")
+
+    def __str__(self):
+        return f"{self.original_id} → {self.campaign_id}"

@@ -2,7 +2,9 @@
 
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from engagex.contacts.models import Contact, ContactStatus
@@ -29,18 +31,29 @@ def segment_contacts(
 
 def segment_count(*, segment: Segment | None = None, rule=None, sample: int = SAMPLE_SIZE) -> dict:
     """How many contacts match, how many of them a campaign would send to (subscribed),
-    and a few of them, in two queries."""
-    contacts = segment_contacts(segment=segment, rule=rule)
-    counts = contacts.aggregate(
-        matching=Count("pk"), sendable=Count("pk", filter=Q(status=ContactStatus.SUBSCRIBED))
-    )
-    # Any few of them, not the newest: ORDER BY id with a LIMIT makes PostgreSQL walk the
-    # primary key testing every contact (slow for a rare rule at a million contacts).
-    rows = sorted(
-        contacts.order_by().values("pk", "email", "first_name", "last_name", "status")[:sample],
-        key=lambda row: -row["pk"],
-    )
-    return {**counts, "sample": rows}
+    and a few of them.
+
+    Two plain counts rather than one with FILTER (status = …): a count that needs no column
+    lets PostgreSQL skip the heap for all-visible pages and combine the status index with
+    the rule's, ten times faster at a million contacts (bench/segment_count.py). The hash
+    joins of engagement and list rules get `SEGMENT_WORK_MEM` instead of spilling to disk.
+    """
+    contacts = segment_contacts(segment=segment, rule=rule).order_by()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL work_mem = '{int(settings.SEGMENT_WORK_MEM_MB)}MB'")
+        matching = contacts.count()
+        sendable = contacts.filter(status=ContactStatus.SUBSCRIBED).count() if matching else 0
+        # Any few of them, not the newest: ORDER BY id with a LIMIT makes PostgreSQL walk
+        # the primary key testing every contact (slow for a rare rule).
+        rows = (
+            sorted(
+                contacts.values("pk", "email", "first_name", "last_name", "status")[:sample],
+                key=lambda row: -row["pk"],
+            )
+            if matching
+            else []
+        )
+    return {"matching": matching, "sendable": sendable, "sample": rows}
 
 
 def segment_list() -> QuerySet[Segment]:
