@@ -16,7 +16,8 @@ IN_USE_BY_SEGMENTS = gettext_lazy(
     "This segment is used by the segment(s) {names}: remove it from their rules first."
 )
 IN_USE_BY_CAMPAIGNS = gettext_lazy(
-    "This segment is the audience of the campaign(s) {names}: it cannot be deleted."
+    "This segment is the audience of the campaign(s) {names}, not sent yet: remove it from "
+    "them first."
 )
 
 
@@ -74,12 +75,17 @@ def segment_delete(*, segment: Segment) -> None:
     if users:
         names = ", ".join(f"“{s.name}”" for s in users)
         raise ValidationError(IN_USE_BY_SEGMENTS.format(names=names))
-    campaigns = Campaign.objects.filter(
-        pk__in=CampaignSegment.objects.filter(segment=segment).values("campaign_id")
+    uses = CampaignSegment.objects.filter(segment=segment)
+    # A campaign that has started snapshotted its audience: only drafts and scheduled ones
+    # still need the segment.
+    waiting = Campaign.objects.filter(
+        pk__in=uses.values("campaign_id"),
+        status__in=[Campaign.Status.DRAFT, Campaign.Status.SCHEDULED],
     )
-    if campaigns.exists():
-        names = ", ".join(f"“{c.name}”" for c in campaigns[:5])
+    if waiting.exists():
+        names = ", ".join(f"“{c.name}”" for c in waiting[:5])
         raise ValidationError(IN_USE_BY_CAMPAIGNS.format(names=names))
+    uses.delete()
     segment.delete()
 
 

@@ -328,3 +328,31 @@ def test_segments_and_counts_never_cross_workspaces(tenant, other_tenant):
             segment_count(rule=rule({"field": "segment", "op": "is_member", "value": mine.pk}))
     with schema_context(tenant.schema_name):
         assert segment_count(segment=mine)["matching"] == 1
+
+
+def test_is_empty_counts_absent_null_and_blank_values(in_tenant):
+    from engagex.contacts.models import Contact
+
+    AttributeDefinition.objects.create(name="plan", type="text")
+    Contact.objects.create(email="a@x.example", attributes={})
+    Contact.objects.create(email="b@x.example", attributes={"plan": None})
+    Contact.objects.create(email="c@x.example", attributes={"plan": ""})
+    Contact.objects.create(email="d@x.example", attributes={"plan": "pro"})
+
+    empty = rule({"field": "attribute", "name": "plan", "op": "is_empty"})
+    filled = rule({"field": "attribute", "name": "plan", "op": "is_not_empty"})
+
+    assert emails(empty) == ["a@x.example", "b@x.example", "c@x.example"]
+    assert emails(filled) == ["d@x.example"]
+
+
+def test_a_segment_used_by_a_draft_campaign_is_not_deleted(in_tenant):
+    from engagex.segments.services import campaign_segments_set
+
+    segment = segment_create(name="A", rule=rule())
+    campaign_segments_set(campaign=CampaignFactory(), include=[segment])
+
+    with pytest.raises(ValidationError):
+        segment_delete(segment=segment)
+
+    assert Segment.objects.filter(pk=segment.pk).exists()

@@ -4,7 +4,14 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.db.models.lookups import Exact, GreaterThanOrEqual, In, LessThan, LessThanOrEqual
+from django.db.models.lookups import (
+    Exact,
+    GreaterThanOrEqual,
+    In,
+    IsNull,
+    LessThan,
+    LessThanOrEqual,
+)
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -61,7 +68,9 @@ def _operators(cond, ctx, path):
 
 
 def _present(name: str) -> Q:
-    return Q(attributes__has_key=name) & ~Q(Exact(attribute_text(name), ""))
+    """Has a value: not absent, not JSON null, not "" (never NULL itself, so ~ is safe)."""
+    text = attribute_text(name)
+    return Q(attributes__has_key=name) & Q(IsNull(text, False)) & ~Q(Exact(text, ""))
 
 
 def _compile(cond: dict, ctx: Context, path: str) -> Q:
