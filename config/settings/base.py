@@ -232,6 +232,3 @@ from config.settings.email import *  # noqa: E402, F403
 from config.settings.q2 import *  # noqa: E402, F403
 from config.settings.stripe import *  # noqa: E402, F403
 from config.settings.unfold import *  # noqa: E402, F403
-
-# Segment counts: memory for one count's hash joins (SET LOCAL, that transaction only).
-SEGMENT_WORK_MEM_MB = env.int("SEGMENT_WORK_MEM_MB", default=64)

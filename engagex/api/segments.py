@@ -71,7 +71,7 @@ class SegmentViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get"])
     def count(self, request, pk=None):
         try:
-            return Response(segment_count(segment=self.get_object()))
+            return Response(segment_count(segment=self.get_object(), every_status=True))
         except DjangoValidationError as error:
             raise _rule_refused(error) from error
 

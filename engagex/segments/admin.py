@@ -85,13 +85,7 @@ class SegmentAdmin(ServiceErrorsAdminMixin, ModelAdmin):
             counted = segment_count(rule=rule)
         except ValidationError as error:
             return JsonResponse({"errors": rule_errors(error)}, status=400)
-        return JsonResponse(
-            {
-                **counted,
-                "matching_text": number(counted["matching"]),
-                "sendable_text": number(counted["sendable"]),
-            }
-        )
+        return JsonResponse({**counted, "sendable_text": number(counted["sendable"])})
 
 
 class SegmentFilter(admin.SimpleListFilter):
@@ -121,7 +115,7 @@ def _add_segment_filter() -> None:
     """The contact list is contacts' admin (below segments): add the filter from here."""
     contact_admin = workspace_site._registry.get(Contact)
     if contact_admin is not None and SegmentFilter not in contact_admin.list_filter:
-        contact_admin.list_filter = [*contact_admin.list_filter, SegmentFilter]
+        setattr(contact_admin, "list_filter", [*contact_admin.list_filter, SegmentFilter])  # noqa: B010
 
 
 workspace_site.register(Segment, SegmentAdmin)
@@ -152,7 +146,7 @@ def _extend_campaign_admin() -> None:
 
     base = type(workspace_site._registry[Campaign])
 
-    class CampaignSegmentsForm(base.form):  # type: ignore[name-defined, misc]
+    class CampaignSegmentsForm(base.form):  # type: ignore[name-defined]
         include_segments = forms.ModelMultipleChoiceField(
             Segment.objects.all(),
             required=False,
@@ -204,7 +198,7 @@ def _extend_campaign_admin() -> None:
                 )
 
         # --- resend to non-openers -------------------------------------------------------
-        actions_detail = [*base.actions_detail, "resend_detail"]
+        actions_detail = [*getattr(base, "actions_detail", []), "resend_detail"]
 
         def has_resend_detail_permission(self, request, object_id=None):
             return self._can_send(request)

@@ -7,7 +7,8 @@ PostgreSQL as a parameter and no rule is ever SQL.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import datetime
 from typing import Any
 
@@ -43,7 +44,7 @@ class Context:
 
     now: datetime
     stack: tuple[int, ...] = ()
-    cache: dict = field(default_factory=dict)
+    cache: dict = dc_field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class ConditionType:
     operators: tuple[Operator, ...]
     compile: Callable[[dict, Context, str], Q]
     # Extra keys a condition of this type may carry, with the value kind of each.
-    options: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = dc_field(default_factory=dict)
     choices: Callable[[], list[tuple[str, Any]]] | None = None
     # Operators for one condition when they depend on it (an attribute's type).
     operators_for: Callable[[dict, Context, str], tuple[Operator, ...]] | None = None

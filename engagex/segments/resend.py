@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy
 
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.campaigns.services.campaigns import campaign_duplicate, campaign_schedule
@@ -53,7 +53,7 @@ def campaign_resend_non_openers(
         raise ValidationError(ALREADY.format(name=existing.campaign.name))
     copy = campaign_duplicate(campaign=campaign, user=user)
     with workspace_language():
-        name = gettext(RESEND_NAME).format(name=campaign.name)
+        name = str(RESEND_NAME).format(name=campaign.name)
     copy = campaign_update(
         campaign=copy,
         name=name[: Campaign._meta.get_field("name").max_length],

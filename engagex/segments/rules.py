@@ -130,7 +130,7 @@ def _condition(condition: dict, context: Context, path: str) -> Q:
     for key in condition:
         if key not in _ALLOWED_CONDITION_KEYS and key not in kind.options:
             raise _fail(_join(path, str(key)), UNKNOWN_KEY.format(key=key))
-    operator, operators = kind.operator(condition.get("op"), condition, context, path)
+    operator, operators = kind.operator(str(condition.get("op")), condition, context, path)
     if operator is None:
         choices = ", ".join(op.name for op in operators)
         raise _fail(

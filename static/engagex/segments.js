@@ -80,7 +80,7 @@
         return;
       }
       self.countBox.classList.remove("text-red-600");
-      self.countBox.textContent = data.matching_text + " " + self.root.dataset.textCount + " " + data.sendable_text;
+      self.countBox.textContent = self.root.dataset.textCount + " " + data.sendable_text;
       data.sample.forEach(function (row) {
         self.sampleBox.appendChild(el("li", { text: row.email + (row.status !== "subscribed" ? " (" + row.status + ")" : "") }));
       });

@@ -8,6 +8,7 @@ times has opened one campaign.
 """
 
 from datetime import timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Q
@@ -76,6 +77,7 @@ def _clicked_any(cond, ctx, path) -> Q:
 def _opens(cond, ctx, path) -> Q:
     count, days = cond["value"]["count"], cond["value"]["days"]
     since = ctx.now - timedelta(days=days)
+    opened: Any
     if cond.get("include_machine_opens"):
         opened = (
             EmailEvent.objects.filter(type=OPEN, occurred_at__gte=since, contact_id__isnull=False)
