@@ -30,7 +30,7 @@ from engagex.segments.registry import ValueKind as V
 
 T = AttributeType
 UNKNOWN_ATTRIBUTE = _(
-    "There is no custom attribute “{name}”: give it a type under Contacts → Custom attributes "
+    "There is no custom attribute “{name}”: give it a type under Audience → Custom attributes "
     "(or run “Infer types”) first."
 )
 NEED_NAME = _("Name the custom attribute.")
