@@ -71,6 +71,7 @@ TENANT_APPS = [
     "engagex.email_templates",
     "engagex.campaigns",
     "engagex.analytics",
+    "engagex.segments",
     "engagex.subscriptions",
     "engagex.domains",
     "engagex.api",

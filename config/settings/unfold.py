@@ -192,6 +192,16 @@ UNFOLD_WORKSPACE = {
                         "edit_note",
                         reverse_lazy("admin:subscriptions_signupform_changelist"),
                     ),
+                    _item(
+                        _("Segments"),
+                        "filter_alt",
+                        reverse_lazy("admin:segments_segment_changelist"),
+                    ),
+                    _item(
+                        _("Custom attributes"),
+                        "data_object",
+                        reverse_lazy("admin:contacts_attributedefinition_changelist"),
+                    ),
                 ],
             },
             {

@@ -152,6 +152,37 @@ class CampaignRecipient(models.Model):
             ),
             models.Index(fields=["campaign", "status"], name="recipient_status_idx"),
             models.Index(fields=["contact"], name="recipient_contact_idx"),
+            # Segment conditions on engagement (engagex.segments), each over the few rows
+            # with the outcome: who opened or clicked, which campaign and when.
+            models.Index(
+                fields=["opened_at"],
+                include=["contact", "campaign"],
+                condition=models.Q(opened_at__isnull=False),
+                name="recipient_opened_idx",
+            ),
+            models.Index(
+                fields=["campaign", "contact"],
+                condition=models.Q(opened_at__isnull=False),
+                name="recipient_campaign_opened_idx",
+            ),
+            models.Index(
+                fields=["clicked_at"],
+                include=["contact"],
+                condition=models.Q(clicked_at__isnull=False),
+                name="recipient_clicked_idx",
+            ),
+            models.Index(
+                fields=["campaign", "contact"],
+                condition=models.Q(clicked_at__isnull=False),
+                name="recipient_campaign_clicked_idx",
+            ),
+            models.Index(
+                fields=["contact"],
+                condition=(
+                    models.Q(bounced_at__isnull=False) | models.Q(complained_at__isnull=False)
+                ),
+                name="recipient_bounced_idx",
+            ),
         ]
 
     def __str__(self):

@@ -680,3 +680,5 @@ OPTED_OUT_LABELS = [
 workspace_site.register(Contact, ContactAdmin)
 workspace_site.register(ContactGroup, ContactGroupAdmin)
 workspace_site.register(ImportJob, ImportJobAdmin)
+
+from engagex.contacts import admin_attributes  # noqa: E402, F401  (registers its admin)

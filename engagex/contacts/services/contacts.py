@@ -21,6 +21,7 @@ from engagex.contacts.models import (
     MembershipStatus,
 )
 from engagex.contacts.selectors import contact_get_by_email
+from engagex.contacts.services.attributes import attribute_types, attribute_values_check
 from engagex.contacts.services.erasure import address_key, erased_among, erasure_check
 from engagex.contacts.services.lists import Consent, membership_subscribe, memberships_set
 from engagex.contacts.services.status import (
@@ -75,10 +76,11 @@ ATTRIBUTES_NOT_FINITE = gettext_lazy(
 )
 
 
-def attributes_check(attributes) -> None:
+def attributes_check(attributes, *, types: dict[str, str] | None = None) -> None:
     """Refuse what PostgreSQL's jsonb cannot store: NUL characters and NaN/Infinity.
 
-    Also refuse anything but an object (exports and merge tags read attributes by name).
+    Also refuse anything but an object (exports and merge tags read attributes by name), and
+    a value that does not fit its attribute's type (`types`: name → type, read if not given).
     """
     if not isinstance(attributes, dict):
         raise ValidationError({"attributes": ATTRIBUTES_NOT_AN_OBJECT})
@@ -95,6 +97,7 @@ def attributes_check(attributes) -> None:
             pending.extend((top, item, name) for name, item in value.items())
         elif isinstance(value, list):
             pending.extend((top, item, None) for item in value)
+    attribute_values_check(attributes, types=types)
 
 
 def contact_limit_check(*, adding: int = 1) -> None:
@@ -287,9 +290,10 @@ def contact_bulk_upsert(*, items: list[dict], source: str = "api") -> dict:
     """
     if len(items) > BULK_LIMIT:
         raise ValidationError({"items": [BULK_TOO_MANY.format(limit=number(BULK_LIMIT))]})
+    types = attribute_types()
     for index, item in enumerate(items):
         try:
-            attributes_check(item.get("attributes") or {})
+            attributes_check(item.get("attributes") or {}, types=types)
         except ValidationError as error:
             raise ValidationError(
                 {f"contacts[{index}].attributes": error.message_dict["attributes"]}
