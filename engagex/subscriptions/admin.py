@@ -101,7 +101,7 @@ class SignupFormForm(forms.ModelForm):
         # Public lists, plus any chosen list made private since (so the error can name it).
         self.fields["groups"].queryset = (public | chosen).distinct()
         self.fields["groups"].label_from_instance = lambda g: (
-            g.name if g.is_public else f"{g.name} ({_('private')})"
+            g.name if g.is_public else _("%(name)s (private)") % {"name": g.name}
         )
 
 
