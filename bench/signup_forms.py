@@ -313,17 +313,22 @@ def main():  # noqa: PLR0915 - one linear script
         redis_process.terminate()
         redis_process.wait(10)
     print(  # noqa: T201
-        f"\ngunicorn 2 workers, {args.connections} client threads, loopback, {os.cpu_count()} cores"
+        f"\ngunicorn 2 workers, {args.connections} client threads, loopback, "
+        f"{os.cpu_count()} cores, CONN_MAX_AGE={args.conn_max_age}"
     )
-    print(f"{'variant':<58}{'posts':>7}{'per s':>8}{'ms CPU/post':>13}  answers  stored")  # noqa: T201
+    print(  # noqa: T201
+        f"{'variant':<52}{'posts':>7}{'per s':>8}{'ms CPU/post':>13}{'ms PG CPU/post':>16}"
+        f"{'load':>6}  answers  stored"
+    )
     for r in results:
         extra = f"queued {r['queued']}" if r["queued"] is not None else ""
         if r["emails"] is not None:
             extra = f"emails {r['emails']}"
+        pg = "-" if r["postgres_cpu"] is None else f"{1000 * r['postgres_cpu'] / r['posts']:.2f}"
         print(  # noqa: T201
-            f"{r['label']:<58}{r['posts']:>7}{r['per_second']:>8.1f}"
-            f"{1000 * r['gunicorn_cpu'] / r['posts']:>13.2f}  {r['codes']}  "
-            f"contacts {r['contacts']} {extra}"
+            f"{r['label']:<52}{r['posts']:>7}{r['per_second']:>8.1f}"
+            f"{1000 * r['gunicorn_cpu'] / r['posts']:>13.2f}{pg:>16}{r['load']:>6.1f}  "
+            f"{r['codes']}  contacts {r['contacts']} {extra}"
         )
 
 
