@@ -13,7 +13,7 @@ export PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.development
 
 .PHONY: install messages setup run scheduler test lint format migrate makemigrations check \
-	check-deploy bench shell clean lock dump-db load-db docker-build docker-run
+	check-deploy bench shell clean lock dump-db load-db docker-build docker-run assets
 
 install: $(STAMP)
 
@@ -52,6 +52,12 @@ makemigrations: install
 test: install messages
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run -v0
 	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest
+
+# The visual email editor's JavaScript and CSS (GrapesJS + grapesjs-mjml, bundled by esbuild)
+# from frontend/package-lock.json into static/engagex/editor/. The output is committed, so
+# `make run` and CI need no Node.js; run this (Node.js 20+) after changing frontend/.
+assets:
+	cd frontend && npm ci --no-audit --no-fund && npm run build
 
 # Layers: the import-linter contracts in pyproject.toml. Types: mypy with django-stubs
 # (settings: config.settings.test) on engagex, tenants and config.

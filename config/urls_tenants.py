@@ -14,6 +14,7 @@ urlpatterns = [
     path("", lambda request: redirect("admin:index")),
     path("admin/", workspace_site.urls),
     path("api/v1/", include(("engagex.api.urls", "api"))),
+    path("", include("engagex.email_templates.urls")),
     *workspace_urlpatterns,
     *subscription_workspace_urlpatterns,
     *urlpatterns_for(workspace_site),

@@ -71,6 +71,7 @@ TENANT_APPS = [
     "engagex.email_templates",
     "engagex.campaigns",
     "engagex.analytics",
+    "engagex.segments",
     "engagex.subscriptions",
     "engagex.domains",
     "engagex.api",
@@ -164,6 +165,27 @@ STORAGES: dict[str, dict[str, Any]] = {
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".local" / "media")
 MEDIA_URL = "/media/"
+# The media library (images for emails): local files under MEDIA_ROOT, served per workspace
+# at <workspace>/media/…, or an S3-compatible bucket when MEDIA_S3_BUCKET is set (the
+# bucket then serves the files: make them publicly readable, mail clients do not log in).
+MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=5 * 1024 * 1024)
+# 40 megapixels (e.g. 8,000 × 5,000): decoding one costs ~160 MB; Pillow only warns below 89.
+MEDIA_MAX_PIXELS = env.int("MEDIA_MAX_PIXELS", default=40_000_000)
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+if MEDIA_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are read by boto3 from the environment.
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "custom_domain": env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None,
+            "querystring_auth": False,  # image URLs in emails must not expire
+            "file_overwrite": False,
+            "default_acl": env.str("AWS_DEFAULT_ACL", default="") or None,
+        },
+    }
 
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")  # "json" in production
 LOGGING: dict[str, Any] = {
@@ -221,6 +243,9 @@ ERASURE_PEPPER = env.str("ERASURE_PEPPER", default="")
 
 # --- Sender domains ------------------------------------------------------------------------
 DNS_TIMEOUT_SECONDS = env.float("DNS_TIMEOUT_SECONDS", default=5.0)
+# Pre-send link checks (task cluster): per request; private addresses only when allowed.
+LINK_CHECK_TIMEOUT_SECONDS = env.float("LINK_CHECK_TIMEOUT_SECONDS", default=5.0)
+LINK_CHECK_ALLOW_PRIVATE = env.bool("LINK_CHECK_ALLOW_PRIVATE", default=False)
 
 # --- Event webhook --------------------------------------------------------------------------
 # Soft bounces (mailbox full, greylisted...) a contact may have before it is suppressed.

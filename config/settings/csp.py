@@ -72,6 +72,7 @@ CSP_SURFACES = [
     ("/anymail/", CSP_NONE),
     ("/billing/stripe/webhook/", CSP_NONE),
     ("/healthz", CSP_NONE),
+    ("/media/", CSP_NONE),  # the media library's images: never a page
     ("/u/", CSP_PUBLIC),
     ("/c/", CSP_PUBLIC),  # double opt-in confirmation links
     ("/f/", CSP_SIGNUP),  # sign-up forms (hosted page, snippet target, JSON endpoint)

@@ -192,6 +192,16 @@ UNFOLD_WORKSPACE = {
                         "edit_note",
                         reverse_lazy("admin:subscriptions_signupform_changelist"),
                     ),
+                    _item(
+                        _("Segments"),
+                        "filter_alt",
+                        reverse_lazy("admin:segments_segment_changelist"),
+                    ),
+                    _item(
+                        _("Custom attributes"),
+                        "data_object",
+                        reverse_lazy("admin:contacts_attributedefinition_changelist"),
+                    ),
                 ],
             },
             {
@@ -206,6 +216,16 @@ UNFOLD_WORKSPACE = {
                         _("Templates"),
                         "draft",
                         reverse_lazy("admin:email_templates_emailtemplate_changelist"),
+                    ),
+                    _item(
+                        _("Media library"),
+                        "photo_library",
+                        reverse_lazy("admin:email_templates_mediaasset_changelist"),
+                    ),
+                    _item(
+                        _("Brand kit"),
+                        "palette",
+                        reverse_lazy("admin:email_templates_brandkit_changelist"),
                     ),
                     _item(
                         _("Analytics"),

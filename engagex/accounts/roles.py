@@ -29,6 +29,7 @@ MARKETING_APPS = {
     "email_templates",
     "campaigns",
     "analytics",
+    "segments",
     "import_export",
     "subscriptions",
 }

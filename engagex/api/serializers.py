@@ -1,22 +1,38 @@
 from django.utils.translation import gettext as _
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from engagex.accounts import roles
 from engagex.accounts.models import Invitation, User
 from engagex.analytics.models import EmailEvent
 from engagex.billing.models import Plan
 from engagex.campaigns.models import Campaign
-from engagex.contacts.models import Contact, ContactGroup, ContactStatus, ImportJob
+from engagex.contacts.models import (
+    Contact,
+    ContactGroup,
+    ContactStatus,
+    ImportJob,
+    ListConsent,
+    Membership,
+    MembershipStatus,
+)
 from engagex.contacts.services.contacts import email_is_valid, email_normalize
+from engagex.contacts.services.importing import LIST_CONSENT_REQUIRED
 from engagex.domains.models import SendingDomain
 from engagex.email_templates.models import EmailTemplate
 from engagex.email_templates.selectors import contact_attribute_names
 from engagex.email_templates.services import template_warnings
 
+CURRENT = [MembershipStatus.SUBSCRIBED, MembershipStatus.UNCONFIRMED]
+
 
 class ContactSerializer(serializers.ModelSerializer):
     groups = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=ContactGroup.objects.all(), required=False
+        many=True,
+        queryset=ContactGroup.objects.all(),
+        required=False,
+        help_text="The lists the contact is on now (subscribed, or waiting to confirm); "
+        "lists it unsubscribed from are in `memberships/`.",
     )
 
     class Meta:
@@ -43,6 +59,14 @@ class ContactSerializer(serializers.ModelSerializer):
         if not isinstance(value, dict):
             raise serializers.ValidationError(_("Custom attributes must be a JSON object."))
         return value
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        current = getattr(instance, "current_memberships", None)
+        if current is None:
+            current = instance.memberships.filter(status__in=CURRENT)
+        data["groups"] = sorted(m.group_id for m in current)
+        return data
 
 
 class BulkContactSerializer(serializers.Serializer):
@@ -92,8 +116,26 @@ class BulkResultSerializer(serializers.Serializer):
 class ImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
     update_existing = serializers.BooleanField(default=True)
+    lists = serializers.PrimaryKeyRelatedField(
+        many=True,
+        queryset=ContactGroup.objects.all(),
+        required=False,
+        help_text="Put every imported contact on these lists (needs `list_consent`).",
+    )
     groups = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=ContactGroup.objects.all(), required=False
+        many=True,
+        queryset=ContactGroup.objects.all(),
+        required=False,
+        help_text="Deprecated name of `lists`.",
+    )
+    list_consent = serializers.ChoiceField(
+        choices=ListConsent.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Required with lists: `permission` (you have their permission to email "
+        "them; recorded with each membership, with the key's creator and the time) or "
+        "`double_opt_in` (members are added unconfirmed and each is emailed a confirmation "
+        "link after the import).",
     )
     file_status = serializers.ChoiceField(
         choices=ImportJob.FileStatus.choices,
@@ -102,6 +144,17 @@ class ImportUploadSerializer(serializers.Serializer):
         help_text="Everyone in the file unsubscribed/bounced/complained; guessed from the "
         "file name when omitted (e.g. Mailchimp's unsubscribed_members_export_…).",
     )
+
+    def validate(self, attrs):
+        lists, groups = attrs.pop("lists", None) or [], attrs.pop("groups", None) or []
+        if lists and groups:
+            raise serializers.ValidationError(
+                {"groups": [_("Give the lists once, as “lists” (“groups” is its old name).")]}
+            )
+        attrs["lists"] = lists or groups
+        if attrs["lists"] and not attrs.get("list_consent"):
+            raise serializers.ValidationError({"list_consent": [str(LIST_CONSENT_REQUIRED)]})
+        return attrs
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
@@ -133,6 +186,77 @@ class GroupSerializer(serializers.ModelSerializer):
         if others.exists():
             raise serializers.ValidationError(_("A group with this name already exists."))
         return value.strip()
+
+
+class ListCountsSerializer(serializers.Serializer):
+    subscribed = serializers.IntegerField(source="subscribed_count")
+    unconfirmed = serializers.IntegerField(source="unconfirmed_count")
+    unsubscribed = serializers.IntegerField(source="unsubscribed_count")
+    reachable = serializers.IntegerField(
+        source="reachable_count",
+        help_text="Subscribed members whose contact is subscribed too: whom a campaign reaches.",
+    )
+    total = serializers.IntegerField(source="member_count")
+
+
+class ListSerializer(serializers.ModelSerializer):
+    counts = ListCountsSerializer(source="*", read_only=True)
+
+    class Meta:
+        model = ContactGroup
+        fields = ["id", "name", "description", "opt_in", "visibility", "counts", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    list = serializers.IntegerField(source="group_id", read_only=True)
+    list_name = serializers.CharField(source="group.name", read_only=True)
+    email = serializers.CharField(source="contact.email", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = [
+            "id", "list", "list_name", "contact", "email", "status", "status_changed_at",
+            "source", "consent_at", "consent_text", "consent_ip", "consent_user_agent",
+            "confirmed_at", "confirm_ip", "confirm_user_agent",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class _OptionalBooleanField(serializers.BooleanField):
+    """A boolean that stays unset when a form post leaves it out (DRF reads that as False)."""
+
+    default_empty_html = empty
+
+
+class MemberRefSerializer(serializers.Serializer):
+    contact = serializers.PrimaryKeyRelatedField(
+        queryset=Contact.objects.all(), required=False, help_text="The contact's id (or `email`)."
+    )
+    email = serializers.EmailField(max_length=254, required=False)
+
+    def validate(self, attrs):
+        if ("contact" in attrs) == ("email" in attrs):
+            message = _("Give either “contact” (an id) or “email”, not both.")
+            raise serializers.ValidationError({"contact": [message], "email": [message]})
+        return attrs
+
+
+class SubscribeSerializer(MemberRefSerializer):
+    email = serializers.EmailField(
+        max_length=254, required=False, help_text="A new address creates the contact."
+    )
+    double_opt_in = _OptionalBooleanField(
+        required=False,
+        help_text="Add them unconfirmed and email a confirmation link; default: the "
+        "list's opt-in setting.",
+    )
+    consent_text = serializers.CharField(
+        max_length=10_000, required=False, allow_blank=True, help_text="What they agreed to."
+    )
+    consent_ip = serializers.IPAddressField(
+        required=False, allow_null=True, help_text="Where they agreed from."
+    )
 
 
 class ContactIdsSerializer(serializers.Serializer):

@@ -4,11 +4,13 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
 from engagex.api import views
+from engagex.api.segments import SegmentViewSet
 
 router = DefaultRouter()
 router.include_root_view = False
 router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("imports", views.ImportJobViewSet, basename="import")
+router.register("lists", views.ListViewSet, basename="mailing-list")
 router.register("groups", views.GroupViewSet, basename="group")
 router.register("templates", views.TemplateViewSet, basename="template")
 router.register("campaigns", views.CampaignViewSet, basename="campaign")
@@ -16,6 +18,7 @@ router.register("domains", views.DomainViewSet, basename="domain")
 router.register("users", views.MemberViewSet, basename="user")
 router.register("invitations", views.InvitationViewSet, basename="invitation")
 router.register("analytics/events", views.EventViewSet, basename="event")
+router.register("segments", SegmentViewSet, basename="segment")
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -1,7 +1,8 @@
 """The workspace JSON API (v1). Views adapt HTTP to the services; they hold no business logic."""
 
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils.translation import gettext, gettext_lazy
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -20,17 +21,31 @@ from engagex.billing.selectors import billing_summary, plan_list
 from engagex.campaigns.selectors import campaign_list
 from engagex.campaigns.services import campaigns as campaign_service
 from engagex.campaigns.services.drafts import campaign_create, campaign_update
-from engagex.contacts.models import Contact, ContactGroup, ContactStatus, ImportJob
-from engagex.contacts.selectors import contact_search, group_list
+from engagex.contacts.models import (
+    ConsentSource,
+    Contact,
+    ContactGroup,
+    ContactStatus,
+    ImportJob,
+    Membership,
+)
+from engagex.contacts.selectors import (
+    contact_get_by_email,
+    contact_search,
+    group_list,
+    membership_list,
+)
 from engagex.contacts.services import importing
 from engagex.contacts.services.contacts import (
     contact_bulk_upsert,
     contact_create,
     contact_delete_many,
+    contact_subscribe,
     contact_update,
     group_add_contacts,
     group_remove_contacts,
 )
+from engagex.contacts.services.lists import Consent, group_create, group_update, membership_leave
 from engagex.core.ids import id_from_text
 from engagex.core.tenancy import current_schema, current_tenant, workspace_language
 from engagex.domains.models import SendingDomain
@@ -99,17 +114,23 @@ class ContactViewSet(viewsets.ModelViewSet):
     action_permissions = {
         "bulk_upsert": ["contacts.add_contact", "contacts.change_contact"],
         "import_file": ["contacts.add_importjob"],
+        "memberships": ["contacts.view_contact"],
     }
 
     def get_queryset(self):
-        queryset = Contact.objects.prefetch_related("groups")
+        # `groups` reads as the lists a contact is on now (s.CURRENT statuses).
+        current = Membership.objects.filter(status__in=s.CURRENT).only("contact_id", "group_id")
+        queryset = Contact.objects.prefetch_related(
+            Prefetch("memberships", queryset=current, to_attr="current_memberships")
+        )
         params = self.request.query_params
         status_value = _choice_param(self.request, "status", ContactStatus.values)
         if status_value is not None:
             queryset = queryset.filter(status=status_value)
         group = _id_param(self.request, "group")
         if group is not None:
-            queryset = queryset.filter(groups__id=group)
+            members = current.filter(contact_id=OuterRef("pk"), group_id=group)
+            queryset = queryset.filter(Exists(members))
         if params.get("search"):
             queryset = contact_search(queryset, params["search"])
         return queryset
@@ -122,6 +143,14 @@ class ContactViewSet(viewsets.ModelViewSet):
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         serializer.instance = contact_update(contact=serializer.instance, source="api", **data)
+        serializer.instance.__dict__.pop("current_memberships", None)  # read them anew
+
+    @extend_schema(responses=s.MembershipSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def memberships(self, request, pk=None):
+        """The contact's lists, in every status, with the evidence of their consent."""
+        contact = self.get_object()
+        return Response(s.MembershipSerializer(membership_list(contact), many=True).data)
 
     def perform_destroy(self, instance):
         contact_delete_many(contacts=Contact.objects.filter(pk=instance.pk))
@@ -145,8 +174,9 @@ class ContactViewSet(viewsets.ModelViewSet):
             created_by=_acting_user(request),
             unattended=True,
             update_existing=data["update_existing"],
-            groups=data.get("groups", []),
+            groups=data["lists"],
             file_status=data.get("file_status"),
+            list_consent=data.get("list_consent") or "",
         )
         return Response(s.ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
@@ -182,7 +212,88 @@ class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.ImportJobSerializer(job).data)
 
 
+LIST_WRITE = ["contacts.change_contact", "contacts.add_contact"]
+
+
+class ListViewSet(viewsets.ModelViewSet):
+    """Lists, with their members counted by status; people join and leave one at a time
+    through `subscribe/` and `unsubscribe/`."""
+
+    serializer_class = s.ListSerializer
+    queryset = ContactGroup.objects.all()
+    action_permissions = {"subscribe": LIST_WRITE, "unsubscribe": ["contacts.change_contact"]}
+
+    def get_queryset(self):
+        return group_list()
+
+    def perform_create(self, serializer):
+        group = group_create(**serializer.validated_data)
+        serializer.instance = group_list().get(pk=group.pk)
+
+    def perform_update(self, serializer):
+        group = group_update(group=serializer.instance, **serializer.validated_data)
+        serializer.instance = group_list().get(pk=group.pk)
+
+    @extend_schema(
+        request=s.SubscribeSerializer,
+        responses={200: s.MembershipSerializer, 201: s.MembershipSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def subscribe(self, request, pk=None):
+        """Put a contact (by id, or by email: created when new) on the list: subscribed, or
+        unconfirmed and emailed a confirmation link (double opt-in). 201 when it joined,
+        200 when it was already on the list."""
+        group = self.get_object()
+        serializer = s.SubscribeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        membership, created = contact_subscribe(
+            group=group,
+            contact=data.get("contact"),
+            email=data.get("email", ""),
+            double_opt_in=data.get("double_opt_in"),
+            consent=Consent(
+                source=ConsentSource.API,
+                text=data.get("consent_text", ""),
+                ip=data.get("consent_ip"),
+            ),
+        )
+        return Response(
+            s.MembershipSerializer(membership).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(request=s.MemberRefSerializer, responses=s.MembershipSerializer)
+    @action(detail=True, methods=["post"])
+    def unsubscribe(self, request, pk=None):
+        """Unsubscribe a contact (by id or email) from the list; it stays on record as
+        unsubscribed, and only the person can subscribe again."""
+        group = self.get_object()
+        serializer = s.MemberRefSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contact = serializer.validated_data.get("contact") or contact_get_by_email(
+            serializer.validated_data["email"]
+        )
+        if contact is None:
+            raise ValidationError({"email": [NO_SUCH_CONTACT]})
+        membership = membership_leave(contact=contact, group=group)
+        return Response(s.MembershipSerializer(membership).data)
+
+
+NO_SUCH_CONTACT = gettext_lazy("No contact has this email address.")
+
+
+@extend_schema_view(
+    list=extend_schema(deprecated=True),
+    create=extend_schema(deprecated=True),
+    retrieve=extend_schema(deprecated=True),
+    update=extend_schema(deprecated=True),
+    partial_update=extend_schema(deprecated=True),
+    destroy=extend_schema(deprecated=True),
+)
 class GroupViewSet(viewsets.ModelViewSet):
+    """Deprecated: lists under their old name (use `lists/`); kept working as before."""
+
     serializer_class = s.GroupSerializer
     queryset = ContactGroup.objects.all()
     action_permissions = {

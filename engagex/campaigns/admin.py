@@ -11,6 +11,7 @@ from django.utils.translation import pgettext_lazy
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
+from engagex.campaigns.checks import campaign_checks
 from engagex.campaigns.forms import CampaignForm, ScheduleForm
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.campaigns.reports import campaign_activity_chart, campaign_report, campaign_top_links
@@ -166,6 +167,13 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
                 else None,
                 "recipients_url": reverse("admin:campaigns_campaignrecipient_changelist")
                 + f"?campaign__id__exact={campaign.pk}",
+                "template_version_url": reverse(
+                    "admin:email_templates_emailtemplate_version",
+                    args=[campaign.template_id, campaign.template_version.number],
+                )
+                if campaign.template_version_id
+                and request.user.has_perm("email_templates.view_emailtemplate")
+                else "",
             }
             if campaign.started_at:
                 extra_context.update(
@@ -252,7 +260,11 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
             )
         audience = service.campaign_audience(campaign).count()
         return self._confirm(
-            request, campaign, _("Send “%s” now?") % campaign.name, audience=audience
+            request,
+            campaign,
+            _("Send “%s” now?") % campaign.name,
+            audience=audience,
+            checklist=campaign_checks(campaign, request),
         )
 
     @action(description=_("Schedule…"), url_path="schedule", permissions=["schedule_detail"])
@@ -274,7 +286,12 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
                 return redirect(self._change_url(object_id))
         audience = service.campaign_audience(campaign).count()
         return self._confirm(
-            request, campaign, _("Schedule “%s”") % campaign.name, form=form, audience=audience
+            request,
+            campaign,
+            _("Schedule “%s”") % campaign.name,
+            form=form,
+            audience=audience,
+            checklist=campaign_checks(campaign, request),
         )
 
     @action(description=_("Unschedule"), url_path="unschedule", permissions=["unschedule_detail"])
@@ -370,8 +387,16 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
             self.message_user(request, done(result) if callable(done) else done, messages.SUCCESS)
         return redirect(self._change_url(object_id))
 
-    def _confirm(self, request, campaign, title, form=None, audience=None, danger=False):
+    def _confirm(
+        self, request, campaign, title, form=None, audience=None, danger=False, checklist=None
+    ):
         context = {
+            "checklist": checklist,
+            "link_checks_url": reverse(
+                "admin:email_templates_emailtemplate_link_checks", args=[campaign.template_id]
+            )
+            if checklist
+            else "",
             **self.admin_site.each_context(request),
             "title": title,
             "opts": self.model._meta,

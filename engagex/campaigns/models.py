@@ -3,7 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from engagex.contacts.models import Contact, ContactGroup
-from engagex.email_templates.models import EmailTemplate
+from engagex.email_templates.models import EmailTemplate, TemplateVersion
 
 
 class Campaign(models.Model):
@@ -54,6 +54,17 @@ class Campaign(models.Model):
     content_preheader = models.TextField(blank=True)
     content_html = models.TextField(blank=True)
     content_text = models.TextField(blank=True)
+    # The template version those contents came from. PROTECT: a version goes only with its
+    # template, which a campaign already protects, so this never blocks a delete; it makes
+    # sure the record of what went out cannot vanish underneath the campaign.
+    template_version = models.ForeignKey(
+        TemplateVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        verbose_name=_("template version"),
+    )
     recipients_total = models.PositiveIntegerField(default=0, verbose_name=_("recipients total"))
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -141,6 +152,37 @@ class CampaignRecipient(models.Model):
             ),
             models.Index(fields=["campaign", "status"], name="recipient_status_idx"),
             models.Index(fields=["contact"], name="recipient_contact_idx"),
+            # Segment conditions on engagement (engagex.segments), each over the few rows
+            # with the outcome: who opened or clicked, which campaign and when.
+            models.Index(
+                fields=["opened_at"],
+                include=["contact", "campaign"],
+                condition=models.Q(opened_at__isnull=False),
+                name="recipient_opened_idx",
+            ),
+            models.Index(
+                fields=["campaign", "contact"],
+                condition=models.Q(opened_at__isnull=False),
+                name="recipient_campaign_opened_idx",
+            ),
+            models.Index(
+                fields=["clicked_at"],
+                include=["contact"],
+                condition=models.Q(clicked_at__isnull=False),
+                name="recipient_clicked_idx",
+            ),
+            models.Index(
+                fields=["campaign", "contact"],
+                condition=models.Q(clicked_at__isnull=False),
+                name="recipient_campaign_clicked_idx",
+            ),
+            models.Index(
+                fields=["contact"],
+                condition=(
+                    models.Q(bounced_at__isnull=False) | models.Q(complained_at__isnull=False)
+                ),
+                name="recipient_bounced_idx",
+            ),
         ]
 
     def __str__(self):

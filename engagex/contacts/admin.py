@@ -580,6 +580,8 @@ class ImportJobAdmin(ModelAdmin):
                     groups=form.cleaned_data["groups"],
                     unknown_columns=form.cleaned_data["unknown_columns"],
                     file_status=form.cleaned_data["file_status"],
+                    list_consent=form.cleaned_data["list_consent"],
+                    user=request.user,
                 )
                 importing.import_job_check(job=job)
             elif step == "confirm":
@@ -678,3 +680,5 @@ OPTED_OUT_LABELS = [
 workspace_site.register(Contact, ContactAdmin)
 workspace_site.register(ContactGroup, ContactGroupAdmin)
 workspace_site.register(ImportJob, ImportJobAdmin)
+
+from engagex.contacts import admin_attributes  # noqa: E402, F401  (registers its admin)

@@ -13,9 +13,10 @@ from unfold.widgets import (
     UnfoldBooleanWidget,
 )
 
-from engagex.contacts.models import Contact, ContactGroup, ImportJob
+from engagex.contacts.models import Contact, ContactGroup, ImportJob, ListConsent
 from engagex.contacts.services import mapping as mapping_rules
 from engagex.contacts.services.contacts import email_normalize
+from engagex.contacts.services.importing import LIST_CONSENT_REQUIRED
 from engagex.contacts.services.lists import memberships_current
 from engagex.contacts.services.reading import ENCODINGS
 
@@ -149,6 +150,18 @@ class ImportMappingForm(forms.Form):
         required=False,
         widget=UnfoldAdminCheckboxSelectMultipleWidget,
     )
+    list_consent = forms.ChoiceField(
+        label=_("How did the people in this file agree to get email from you?"),
+        choices=ListConsent.choices,
+        required=False,
+        widget=UnfoldAdminRadioSelectWidget,
+        help_text=_(
+            "Asked when you choose lists. Your answer is kept with each membership as its "
+            "consent record (your name, the time, the words above). Members asked to "
+            "confirm get an email once the import is done and receive campaigns only after "
+            "confirming."
+        ),
+    )
 
     def __init__(self, *args, job: ImportJob, **kwargs):
         super().__init__(*args, **kwargs)
@@ -157,6 +170,7 @@ class ImportMappingForm(forms.Form):
         self.initial.setdefault("update_existing", job.update_existing)
         self.initial.setdefault("file_status", job.file_status)
         self.initial.setdefault("groups", list(job.target_groups.values_list("pk", flat=True)))
+        self.initial.setdefault("list_consent", job.list_consent)
         self.columns = []
         for index, header in enumerate(job.headers):
             name = f"column_{index}"
@@ -180,4 +194,6 @@ class ImportMappingForm(forms.Form):
         errors = mapping_rules.mapping_errors(self.mapping(), self.job.headers)
         if errors:
             raise forms.ValidationError(errors)
+        if cleaned.get("groups") and not cleaned.get("list_consent"):
+            self.add_error("list_consent", LIST_CONSENT_REQUIRED)
         return cleaned

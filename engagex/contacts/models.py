@@ -1,6 +1,7 @@
 from django.conf import settings
-from django.contrib.postgres.indexes import OpClass
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models import Func, Value
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
@@ -151,6 +152,20 @@ class Contact(models.Model):
             ),
             models.Index(fields=["status", "-id"], name="contact_status_idx"),
             models.Index(fields=["created_at"], name="contact_created_idx"),
+            # Segment conditions: "email domain is …" and attribute equality (containment).
+            models.Index(
+                Func(
+                    Lower("email"),
+                    Value("@"),
+                    Value(2),
+                    function="split_part",
+                    output_field=models.CharField(),
+                ),
+                name="contact_email_domain_idx",
+            ),
+            GinIndex(
+                OpClass("attributes", name="jsonb_path_ops"), name="contact_attributes_gin_idx"
+            ),
         ]
 
     def __str__(self):
@@ -213,6 +228,32 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.contact} · {self.group}"
+
+
+class AttributeType(models.TextChoices):
+    TEXT = "text", _("Text")
+    NUMBER = "number", _("Number")
+    DATE = "date", _("Date")
+    BOOLEAN = "boolean", _("Yes/no")
+
+
+class AttributeDefinition(models.Model):
+    """The type of one custom attribute in this workspace; values are checked against it."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    type = models.CharField(
+        _("type"), max_length=10, choices=AttributeType.choices, default=AttributeType.TEXT
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("custom attribute")
+        verbose_name_plural = _("custom attributes")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
 
 
 def _workspace_path(folder: str, filename: str) -> str:
@@ -357,6 +398,13 @@ class ImportJob(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=_("permission confirmed by"),
+    )
+    list_consent_at = models.DateTimeField(_("consent choice made"), null=True, blank=True)
+    list_consent_text = models.TextField(
+        _("consent choice as shown"),
+        blank=True,
+        default="",
+        help_text=_("The words of the choice the importer made, as they read them."),
     )
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.MAPPING, verbose_name=_("status")

@@ -84,6 +84,18 @@ def contact_get(contact_id: int) -> Contact | None:
     return Contact.objects.filter(pk=contact_id).first()
 
 
+def contact_get_by_email(email: str) -> Contact | None:
+    """The contact with `email`, ignoring case (served by the lower(email) index)."""
+    return Contact.objects.alias(email_l=Lower("email")).filter(email_l=email.lower()).first()
+
+
+def membership_list(contact: Contact) -> QuerySet[Membership]:
+    """A contact's memberships (every status) with their lists, by list name."""
+    return (
+        Membership.objects.filter(contact=contact).select_related("group").order_by("group__name")
+    )
+
+
 def contact_attribute_names(sample: int) -> set[str]:
     """The custom attribute names the workspace's most recent `sample` contacts have."""
     recent = Contact.objects.order_by("-pk").values("pk")[:sample]

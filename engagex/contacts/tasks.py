@@ -1,4 +1,4 @@
-from engagex.contacts.services import importing
+from engagex.contacts.services import importing, lists
 from engagex.core.tasks import for_each_schema, tenant_task
 
 
@@ -12,6 +12,12 @@ def contacts_import_run(schema_name: str, job_id: int) -> None:
 contacts_import_validate = contacts_import_run
 contacts_import_apply = contacts_import_run
 contacts_import_unattended = contacts_import_run
+
+
+@tenant_task
+def contacts_confirmation_request(schema_name: str, membership_ids: list[int]) -> int:
+    """Email double-opt-in confirmations to these memberships (a batch an import queued)."""
+    return lists.confirmation_request_send(ids=membership_ids)
 
 
 def contacts_imports_sweep() -> int:

@@ -1,11 +1,12 @@
 """Render email templates with Django's template language, restricted to a safe subset.
 
 Templates see plain values only (`contact`, `workspace`, `unsubscribe_url`,
-`view_in_browser_url`): no settings, request, models or managers. The engine has no
-template loaders and only the tags in `sandbox_library`, so `{% load %}`, `{% include %}`
-and `{% extends %}` are syntax errors reported with their line. What a template may cost
-is capped twice: when it is compiled (size, tags, nesting: see below) and while it renders
-(`sandbox_limits`: loop items, output, filter work, CPU time, per email and recipient).
+`view_in_browser_url`, `preferences_url`): no settings, request, models or managers. The
+engine has no template loaders and only the tags in `sandbox_library`, so `{% load %}`,
+`{% include %}` and `{% extends %}` are syntax errors reported with their line. What a
+template may cost is capped twice: when it is compiled (size, tags, nesting: see below)
+and while it renders (`sandbox_limits`: loop items, output, filter work, CPU time, per
+email and recipient).
 
 For batch sending, `merge_compile` renders everything that is the same for every recipient
 once, and turns each top-level piece that depends on the recipient into a merge field whose

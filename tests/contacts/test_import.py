@@ -32,11 +32,23 @@ def upload(name, data):
     return SimpleUploadedFile(name, data)
 
 
-def run_import(data: bytes, name="people.csv", update_existing=True, groups=(), mapping=None, **kw):
+def run_import(
+    data: bytes,
+    name="people.csv",
+    update_existing=True,
+    groups=(),
+    mapping=None,
+    list_consent="permission",
+    **kw,
+):
     """Upload → mapping → dry run → confirm → apply, through the services the admin uses."""
     job = importing.import_job_create(upload=upload(name, data), **kw)
     importing.import_job_configure(
-        job=job, mapping=mapping or job.mapping, update_existing=update_existing, groups=groups
+        job=job,
+        mapping=mapping or job.mapping,
+        update_existing=update_existing,
+        groups=groups,
+        list_consent=list_consent if groups else "",
     )
     importing.import_job_validate(job=job)
     return job

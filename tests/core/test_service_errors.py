@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
-from engagex.email_templates import admin as template_admin
+from engagex.email_templates.admin import templates as template_admin
 from engagex.email_templates.models import EmailTemplate
 from tests.factories.email_templates import EmailTemplateFactory
 

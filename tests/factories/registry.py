@@ -27,12 +27,15 @@ from engagex.api.models import ApiKey
 from engagex.api.services import api_key_create
 from engagex.billing.models import BillingAccount, Plan, PlanChange, UsagePeriod
 from engagex.campaigns.models import Campaign, CampaignRecipient
-from engagex.contacts.models import Contact, ContactGroup, ImportJob
+from engagex.contacts.models import AttributeDefinition, Contact, ContactGroup, ImportJob
 from engagex.contacts.services.importing import import_job_create
 from engagex.core.audit import AuditVerb, audit_record
 from engagex.domains.models import SendingDomain
-from engagex.email_templates.models import EmailTemplate
+from engagex.email_templates.models import BrandKit, EmailTemplate, MediaAsset
+from engagex.email_templates.services.brand import brand_kit_update
+from engagex.email_templates.services.media import media_upload
 from engagex.notifications.models import Notification
+from engagex.segments.models import Segment
 from engagex.subscriptions.models import SignupForm
 from tenants.models import Domain, Tenant
 from tests.factories import stripe, tasks
@@ -66,6 +69,13 @@ def _role(user: User) -> Role:
 def _import_job(user: User) -> ImportJob:
     upload = SimpleUploadedFile("people.csv", b"email,first_name\nada@example.com,Ada\n")
     return import_job_create(upload=upload, created_by=user)
+
+
+def _media_asset(user: User) -> MediaAsset:
+    from tests.email_templates.images import image_bytes
+
+    upload = SimpleUploadedFile("smoke.png", image_bytes(), "image/png")
+    return media_upload(files=[upload], user=user)[0]
 
 
 PLATFORM_ROWS: dict[type[Model], RowFactory] = {
@@ -107,7 +117,13 @@ WORKSPACE_ROWS: dict[type[Model], RowFactory] = {
     Contact: lambda user: ContactFactory(),
     ContactGroup: lambda user: ContactGroupFactory(),
     ImportJob: _import_job,
+    AttributeDefinition: lambda user: AttributeDefinition.objects.create(
+        name=f"attribute{next(_n)}", type="number"
+    ),
+    Segment: lambda user: Segment.objects.create(name=f"Segment {next(_n)}"),
     EmailTemplate: lambda user: EmailTemplateFactory(),
+    MediaAsset: _media_asset,
+    BrandKit: lambda user: brand_kit_update(user=user, primary_colour="#123456"),
     Campaign: lambda user: CampaignFactory(),
     CampaignRecipient: lambda user: CampaignRecipientFactory(),
     SendingDomain: lambda user: SendingDomainFactory(),

@@ -13,6 +13,7 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 from psycopg import sql
 
 from engagex.billing.services.accounts import ensure_writable
+from engagex.campaigns.audience import audience_sources
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.campaigns.services.state import (
     ENDED,
@@ -31,7 +32,7 @@ from engagex.contacts.models import Contact, ContactStatus, Membership, Membersh
 from engagex.core.audit import AuditVerb, audit_record
 from engagex.core.formats import number
 from engagex.core.tenancy import current_schema, current_tenant, workspace_language
-from engagex.email_templates.services import COPY_NAME
+from engagex.email_templates.services import COPY_NAME, template_version_current
 
 logger = logging.getLogger(__name__)
 
@@ -57,20 +58,40 @@ def campaign_audience(campaign: Campaign) -> QuerySet[Contact]:
     membership = Membership.objects.filter(contact_id=OuterRef("pk"))
     include = list(campaign.include_groups.values_list("pk", flat=True))
     exclude = list(campaign.exclude_groups.values_list("pk", flat=True))
-    if include:
-        audience = audience.filter(
-            Exists(membership.filter(group_id__in=include, status=MembershipStatus.SUBSCRIBED))
-        )
+    included = (
+        Q(Exists(membership.filter(group_id__in=include, status=MembershipStatus.SUBSCRIBED)))
+        if include
+        else None
+    )
+    if exclude:
+        audience = audience.exclude(Exists(membership.filter(group_id__in=exclude)))
+    # Segments (registered from above): they add to the included lists and take away.
+    for source in audience_sources():
+        extra, left_out = source.include(campaign), source.exclude(campaign)
+        if extra is not None:
+            included = extra if included is None else included | extra
+        if left_out is not None:
+            # NOT IN over keys: a contact the rule leaves undecided (NULL) is not left out.
+            audience = audience.exclude(pk__in=Contact.objects.filter(left_out).values("pk"))
+    if included is not None:
+        audience = audience.filter(included)
     else:
         # "Everyone subscribed" leaves out people who so far only signed up and have not
-        # confirmed (a double-opt-in form made their contact): they consented to nothing yet.
+        # confirmed (a double-opt-in form or import made their contact): no consent yet.
         audience = audience.exclude(
             Exists(membership.filter(status=MembershipStatus.UNCONFIRMED))
             & ~Exists(membership.filter(status=MembershipStatus.SUBSCRIBED))
         )
-    if exclude:
-        audience = audience.exclude(Exists(membership.filter(group_id__in=exclude)))
     return audience
+
+
+def campaign_empty_reason(campaign: Campaign):
+    """Why a campaign has nobody to send to (a segment that became empty, or its lists)."""
+    for source in audience_sources():
+        reason = source.empty_reason(campaign)
+        if reason:
+            return reason
+    return NO_AUDIENCE
 
 
 DELETE_REFUSED = gettext_lazy(
@@ -154,6 +175,8 @@ def campaign_check_sendable(campaign: Campaign) -> None:
             CONTENT_REFUSED.format(name=template.name, reason=" ".join(error.messages))
         ) from error
     sender_address_check(campaign.from_email)
+    for source in audience_sources():
+        source.check(campaign)
 
 
 def campaign_start(*, campaign_id: int, user=None, via: str = "") -> Campaign:
@@ -165,13 +188,16 @@ def campaign_start(*, campaign_id: int, user=None, via: str = "") -> Campaign:
         campaign_check_sendable(campaign)
         count = _snapshot_recipients(campaign)
         if count == 0:
-            raise ValidationError(NO_AUDIENCE)
+            raise ValidationError(campaign_empty_reason(campaign))
         usage = usage_reserve(count)
-        template = campaign.template
-        campaign.content_subject = campaign.subject
-        campaign.content_preheader = template.preheader
-        campaign.content_html = template.html_body
-        campaign.content_text = template.text_body
+        # The template version the contents come from: later edits (and restores) of the
+        # template make new versions and never reach this campaign.
+        version = template_version_current(template=campaign.template, user=user)
+        campaign.template_version = version
+        campaign.content_subject = campaign.subject_override or version.subject
+        campaign.content_preheader = version.preheader
+        campaign.content_html = version.html_body
+        campaign.content_text = version.text_body
         campaign.recipients_total = count
         campaign.started_at = timezone.now()
         campaign.started_by = user or campaign.started_by

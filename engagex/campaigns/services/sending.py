@@ -485,6 +485,9 @@ def recipient_context(
         "contact": merge,
         "unsubscribe_url": unsubscribe_url(token),
         "view_in_browser_url": web_version_url(token),
+        # Until the preference centre exists (issue 16) the link opens the unsubscribe
+        # page, which changes nothing on GET: a working, harmless stand-in.
+        "preferences_url": unsubscribe_url(token),
     }
     if preferences:
         context["preferences_url"] = preferences_url_for(schema=schema, contact_id=contact_id)

@@ -20,8 +20,10 @@ from engagex.contacts.models import (
     Membership,
     MembershipStatus,
 )
+from engagex.contacts.selectors import contact_get_by_email
+from engagex.contacts.services.attributes import attribute_types, attribute_values_check
 from engagex.contacts.services.erasure import address_key, erased_among, erasure_check
-from engagex.contacts.services.lists import memberships_set
+from engagex.contacts.services.lists import Consent, membership_subscribe, memberships_set
 from engagex.contacts.services.status import (
     status_merge_sql,
     status_resubscribes,
@@ -74,10 +76,11 @@ ATTRIBUTES_NOT_FINITE = gettext_lazy(
 )
 
 
-def attributes_check(attributes) -> None:
+def attributes_check(attributes, *, types: dict[str, str] | None = None) -> None:
     """Refuse what PostgreSQL's jsonb cannot store: NUL characters and NaN/Infinity.
 
-    Also refuse anything but an object (exports and merge tags read attributes by name).
+    Also refuse anything but an object (exports and merge tags read attributes by name), and
+    a value that does not fit its attribute's type (`types`: name → type, read if not given).
     """
     if not isinstance(attributes, dict):
         raise ValidationError({"attributes": ATTRIBUTES_NOT_AN_OBJECT})
@@ -94,6 +97,7 @@ def attributes_check(attributes) -> None:
             pending.extend((top, item, name) for name, item in value.items())
         elif isinstance(value, list):
             pending.extend((top, item, None) for item in value)
+    attribute_values_check(attributes, types=types)
 
 
 def contact_limit_check(*, adding: int = 1) -> None:
@@ -126,6 +130,30 @@ def contact_create(
     if groups:
         memberships_set(contact=contact, groups=groups, source=_consent_source(source))
     return contact
+
+
+@transaction.atomic
+def contact_subscribe(
+    *,
+    group: ContactGroup,
+    consent: Consent,
+    contact: Contact | None = None,
+    email: str = "",
+    double_opt_in: bool | None = None,
+) -> tuple[Membership, bool]:
+    """Put `contact`, or the contact with `email` (created when there is none), on `group`
+    (see membership_subscribe); return the membership and whether it is new. A refusal
+    leaves nothing behind, not even the new contact."""
+    if contact is None:
+        email = email_normalize(email)
+        contact = contact_get_by_email(email)
+        if contact is None:
+            contact = contact_create(email=email, source=consent.source)
+    existed = Membership.objects.filter(contact=contact, group=group).exists()
+    membership = membership_subscribe(
+        contact=contact, group=group, consent=consent, double_opt_in=double_opt_in
+    )
+    return membership, not existed
 
 
 def contact_status_check(*, contact: Contact, new_status: str) -> None:
@@ -262,9 +290,10 @@ def contact_bulk_upsert(*, items: list[dict], source: str = "api") -> dict:
     """
     if len(items) > BULK_LIMIT:
         raise ValidationError({"items": [BULK_TOO_MANY.format(limit=number(BULK_LIMIT))]})
+    types = attribute_types()
     for index, item in enumerate(items):
         try:
-            attributes_check(item.get("attributes") or {})
+            attributes_check(item.get("attributes") or {}, types=types)
         except ValidationError as error:
             raise ValidationError(
                 {f"contacts[{index}].attributes": error.message_dict["attributes"]}

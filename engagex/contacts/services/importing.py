@@ -21,8 +21,10 @@ import csv
 import datetime
 import hashlib
 import io
+import ipaddress
 import json
 import logging
+import re
 import tempfile
 import zoneinfo
 from collections.abc import Callable
@@ -40,9 +42,10 @@ from psycopg import sql
 
 from engagex.billing.limits import LIMIT_REACHED, Limit, capacity, limit_serialise
 from engagex.billing.services.accounts import billing_account_get, ensure_writable
-from engagex.contacts.models import Contact, ImportJob
+from engagex.contacts.models import Contact, ImportJob, ListConsent
 from engagex.contacts.services import mapping as mapping_rules
 from engagex.contacts.services.contacts import email_is_valid, email_normalize
+from engagex.contacts.services.lists import confirmation_request_ids
 from engagex.contacts.services.reading import (
     MAX_JSON_DEPTH,
     FileInfo,
@@ -75,6 +78,10 @@ PREVIEW_ERRORS = 100
 TIMEZONES = frozenset(zoneinfo.available_timezones())
 FIELDS = ["first_name", "last_name", "phone", "language", "timezone", "status"]
 STATUS = FIELDS.index("status")
+# Consent columns, staged after the contact's fields (mapping.CONSENT's order).
+CONSENT_FIELDS = list(mapping_rules.CONSENT)
+# A consent date this far past the clock is a mistake in the file, not a time zone.
+CONSENT_SLACK = datetime.timedelta(days=1)
 # Runs of one job that may end without lasting progress before it is given up.
 MAX_ATTEMPTS = 3
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
@@ -104,6 +111,15 @@ NOT_A_JSON_OBJECT = gettext_lazy('The cell is not a JSON object such as {"city":
 SAME_AS_ROW = gettext_lazy("Same email address as row {row}")
 NO_ROWS = gettext_lazy("The file has a header row but no contact rows.")
 DRY_RUN_EXPIRED = gettext_lazy("This dry run has expired: upload the file again.")
+LIST_CONSENT_REQUIRED = gettext_lazy(
+    "You chose lists: say how the people in this file agreed to get email from you (you have "
+    "their permission, or each of them is asked to confirm by email)."
+)
+CONSENT_DATE_INVALID = gettext_lazy(
+    "“{value}” is not a date: write it like 2024-03-15 or 2024-03-15 14:30:00 (UTC)."
+)
+CONSENT_DATE_FUTURE = gettext_lazy("{value} is in the future: a consent date cannot be.")
+CONSENT_IP_INVALID = gettext_lazy("“{value}” is not an IP address.")
 
 # Failures, as the uploader reads them (the exception itself goes to the log).
 CRASHED: dict[str, "StrOrPromise"] = {
@@ -155,14 +171,18 @@ def import_job_create(
     update_existing: bool = True,
     groups=(),
     file_status: str | None = None,
+    list_consent: str = "",
 ) -> ImportJob:
     """Check an uploaded file and create its import job.
 
     A CSV (read from its first 256 KB) and a small workbook or JSON file are described here;
     a larger one is read in the task cluster (status "reading"): parsing never runs long in a
     web request. An unattended job (API upload) is checked and applied without review.
+    Lists (`groups`) need `list_consent`, said by `created_by` (see import_job_configure).
     """
     ensure_writable(current_tenant())
+    groups = list(groups)
+    import_list_consent_check(groups=groups, list_consent=list_consent)
     name = clean_text(upload.name or "upload")[:255]
     fmt, unpacked = file_check(upload, name=name, size=upload.size)
     job = ImportJob(
@@ -189,6 +209,7 @@ def import_job_create(
     upload.seek(0)
     job.file.save(name, upload, save=False)
     job.heartbeat_at = timezone.now()
+    _list_consent_set(job, groups=groups, list_consent=list_consent, user=created_by)
     job.save()
     if groups:
         job.target_groups.set(groups)
@@ -198,7 +219,8 @@ def import_job_create(
             verb=AuditVerb.IMPORTED,
             obj=job,
             detail=gettext("%(name)s: uploaded through the API, applied without review")
-            % {"name": name},
+            % {"name": name}
+            + _consent_note(job, job.target_groups.all()),
         )
     if job.status in ImportJob.RUNNING:
         _queue(job)
@@ -228,13 +250,22 @@ def import_job_configure(
     groups=(),
     unknown_columns=None,
     file_status: str | None = None,
+    list_consent: str = "",
+    user=None,
 ) -> ImportJob:
-    """Store the user's column mapping and options; raise ValidationError if unusable."""
+    """Store the user's column mapping and options; raise ValidationError if unusable.
+
+    Choosing lists needs `list_consent`: `user` has the people's permission, or each of them
+    is asked to confirm by email (double opt-in) once the import commits.
+    """
     _require(job, {Status.MAPPING, Status.VALIDATED}, gettext_lazy("configured"))
     mapping = {str(k): v for k, v in mapping.items()}
     errors = mapping_rules.mapping_errors(mapping, job.headers)
     if errors:
         raise ValidationError(errors)
+    groups = list(groups)
+    import_list_consent_check(groups=groups, list_consent=list_consent)
+    _list_consent_set(job, groups=groups, list_consent=list_consent, user=user)
     job.mapping = mapping
     job.update_existing = update_existing
     if unknown_columns:
@@ -245,6 +276,22 @@ def import_job_configure(
     job.save()
     job.target_groups.set(groups)
     return job
+
+
+def import_list_consent_check(*, groups, list_consent: str) -> None:
+    """Refuse lists without an answer to how their people agreed to get email."""
+    if groups and list_consent not in ListConsent.values:
+        raise ValidationError({"list_consent": LIST_CONSENT_REQUIRED})
+
+
+def _list_consent_set(job: ImportJob, *, groups, list_consent: str, user) -> None:
+    """Record the importer's consent choice: who made it, when, and its words as shown
+    (in the language they read it in); no lists, no choice."""
+    chosen = list_consent if groups else ""
+    job.list_consent = chosen
+    job.list_consent_confirmed_by = user if chosen == ListConsent.PERMISSION else None
+    job.list_consent_at = timezone.now() if chosen else None
+    job.list_consent_text = str(ListConsent(chosen).label) if chosen else ""
 
 
 def import_runs_in_background(job: ImportJob) -> bool:
@@ -506,13 +553,15 @@ def _stage(job: ImportJob) -> int:
                 email_key text GENERATED ALWAYS AS (lower(email)) STORED,
                 first_name text, last_name text, phone text, language text, timezone text,
                 status text, status_source text, status_at timestamptz, attributes jsonb,
+                consent_at timestamptz, consent_ip inet, confirmed_at timestamptz,
+                confirm_ip inet,
                 error_column text, error text, action text, contact_id bigint
             )""").format(table)
         )
     columns = sql.SQL(", ").join(
         sql.Identifier(name)
         for name in ["row_no", "email", *FIELDS, "status_source", "status_at", "attributes"]
-        + ["error_column", "error"]
+        + [*CONSENT_FIELDS, "error_column", "error"]
     )
     plan = _RowPlan(job)
     total = 0
@@ -585,6 +634,17 @@ class _RowPlan:
             (i, f, job.headers[i]) for i, f in mapping.items() if f in mapping_rules.OPT_OUTS
         ]
         self.email_index = self.index["email"]
+        self.consent = [
+            (
+                position,
+                field,
+                self.index[field],
+                _consent_time if field in mapping_rules.CONSENT_DATES else _consent_ip,
+            )
+            for position, field in enumerate(CONSENT_FIELDS)
+            if field in self.index
+        ]
+        self.latest = timezone.now() + CONSENT_SLACK
         self.full_name = self.index.get(mapping_rules.FULL_NAME)
         self.fields = [self.index.get(f) for f in FIELDS]
         self.source = f"import: {job.original_name}"
@@ -663,6 +723,12 @@ class _RowPlan:
                     error_column, error = name, str(NOT_A_JSON_OBJECT)
                 attrs.update(found or {})
             attributes = json.dumps(attrs) if attrs else None
+        consent = [None, None, None, None]
+        for position, field, i, parse in self.consent:
+            value, problem = parse(cells[i], self.latest)
+            consent[position] = value
+            if problem is not None and error is None:
+                error_column, error = field, problem
         return (
             row_no,
             email[:254] or None,
@@ -670,6 +736,7 @@ class _RowPlan:
             status_source,
             status_at,
             attributes,
+            *consent,
             error_column,
             error,
         )
@@ -747,6 +814,50 @@ def _when(cell) -> datetime.datetime | None:
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=datetime.UTC)
     return min(moment, timezone.now())
+
+
+# Dotted IPv4 without leading zeros: already in the form ip_address() would give back.
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+
+
+def _consent_ip(cell, latest=None):
+    """An address cell as (text, None), (None, problem) or (None, None) when empty."""
+    text = (cell if type(cell) is str else _text(cell)).strip()
+    if not text:
+        return None, None
+    if _IPV4.fullmatch(text):  # the common case, without ipaddress's slower parse
+        return text, None
+    try:
+        return str(ipaddress.ip_address(text)), None
+    except ValueError:
+        return None, str(CONSENT_IP_INVALID.format(value=text[:50]))
+
+
+def _consent_time(cell, latest: datetime.datetime):
+    """A date cell as (aware time, None), (None, problem) or (None, None) when empty. Times
+    without a zone are UTC (as Mailchimp writes OPTIN_TIME and CONFIRM_TIME)."""
+    if type(cell) is str:
+        text = cell.strip()
+        if not text:
+            return None, None
+        try:
+            moment = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            return None, str(CONSENT_DATE_INVALID.format(value=text[:50]))
+    elif isinstance(cell, datetime.datetime):
+        moment = cell
+    elif isinstance(cell, datetime.date):
+        moment = datetime.datetime(cell.year, cell.month, cell.day, tzinfo=datetime.UTC)
+    elif cell is None:
+        return None, None
+    else:
+        return _consent_time(_text(cell), latest)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    if moment > latest:
+        return None, str(CONSENT_DATE_FUTURE.format(value=_text(cell).strip()[:50]))
+    return moment, None
 
 
 def _json_object(cell):
@@ -1024,8 +1135,17 @@ def import_job_confirm(*, job: ImportJob, user=None) -> ImportJob:
             "update": number_format(counts.get("update", 0), force_grouping=True),
             "rejected": number_format(_rejected(counts), force_grouping=True),
         }
+        detail += _consent_note(job, list(job.target_groups.all()))
     audit_record(user=user, verb=AuditVerb.IMPORTED, obj=job, detail=detail)
     return job
+
+
+def _consent_note(job: ImportJob, groups) -> str:
+    """What the audit entry adds for lists: their names and the importer's consent choice."""
+    if not job.list_consent or not groups:
+        return ""
+    names = ", ".join(sorted(group.name for group in groups))
+    return f" · {names}: “{ListConsent(job.list_consent).label}”"
 
 
 def import_job_start(*, job: ImportJob) -> ImportJob:
@@ -1052,6 +1172,17 @@ def _apply(job: ImportJob) -> None:
     source = f"import: {job.original_name}"[:120]
     groups = list(job.target_groups.values_list("pk", flat=True))
     total = job.total_rows or 1
+    with connection.cursor() as cursor:
+        # A dry run staged before consent columns existed (an import running across an
+        # upgrade) gets them empty.
+        cursor.execute(
+            sql.SQL(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS consent_at timestamptz, "
+                "ADD COLUMN IF NOT EXISTS consent_ip inet, "
+                "ADD COLUMN IF NOT EXISTS confirmed_at timestamptz, "
+                "ADD COLUMN IF NOT EXISTS confirm_ip inet"
+            ).format(_stage_table(job))
+        )
     while job.applied_through_row < last_row:
         low = job.applied_through_row
         high = min(last_row, low + APPLY_CHUNK_ROWS)
@@ -1101,6 +1232,10 @@ def _rejected(counts: dict) -> int:
 
 
 def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: list[int]) -> None:
+    # Double opt-in: new members wait unconfirmed and are asked to confirm once this range
+    # commits. Otherwise the importer vouched for their consent (and without lists, the
+    # import did so before lists had consent): new subscribed contacts consented now.
+    double = bool(groups) and job.list_consent == ListConsent.DOUBLE_OPT_IN
     names = {
         "table": _stage_table(job),
         "contacts": CONTACTS,
@@ -1116,6 +1251,9 @@ def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: li
         "source": source,
         "groups": groups,
         "update": job.update_existing,
+        "vouched": not double,
+        "member_status": "unconfirmed" if double else "subscribed",
+        "consent_text": job.list_consent_text,
     }
     with connection.cursor() as cursor:
         cursor.execute(
@@ -1128,8 +1266,10 @@ def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: li
                     coalesce(s.phone, ''), coalesce(s.language, ''), coalesce(s.timezone, ''),
                     coalesce(s.attributes, '{{}}'::jsonb), coalesce(s.status, 'subscribed'),
                     coalesce(s.status_at, %(now)s), coalesce(s.status_source, %(source)s),
-                    CASE WHEN coalesce(s.status, 'subscribed') = 'subscribed' THEN %(now)s END,
                     CASE WHEN coalesce(s.status, 'subscribed') = 'subscribed'
+                        THEN coalesce(s.consent_at, CASE WHEN %(vouched)s THEN %(now)s END) END,
+                    CASE WHEN coalesce(s.status, 'subscribed') = 'subscribed'
+                        AND (s.consent_at IS NOT NULL OR %(vouched)s)
                         THEN %(source)s ELSE '' END,
                     %(now)s, %(now)s
                 FROM {table} s WHERE s.action = 'new' AND {in_range}
@@ -1173,19 +1313,39 @@ def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: li
             params,
         )
         if groups:
+            # Existing members keep their status (one who left stays unsubscribed). Double
+            # opt-in asks only contacts who may get email at all, by contact (a batch then
+            # holds each one's lists together); a file's confirmation is not theirs here.
             cursor.execute(
                 sql.SQL("""
                 INSERT INTO {through} (contact_id, group_id, status, status_changed_at,
-                    source, consent_at)
-                SELECT s.contact_id, g.id, 'subscribed', %(now)s, 'import', %(now)s
+                    source, consent_at, consent_text, consent_ip, confirmed_at, confirm_ip)
+                SELECT s.contact_id, g.id, %(member_status)s, %(now)s, 'import',
+                    coalesce(s.consent_at, %(now)s), %(consent_text)s, s.consent_ip,
+                    CASE WHEN %(vouched)s THEN s.confirmed_at END,
+                    CASE WHEN %(vouched)s THEN s.confirm_ip END
                 FROM {table} s
                 CROSS JOIN unnest(%(groups)s::bigint[]) AS g(id)
+                {double_join}
                 WHERE s.contact_id IS NOT NULL
                     AND s.action IN ('new', 'update', 'unchanged', 'skipped') AND {in_range}
+                {double_order}
                 ON CONFLICT DO NOTHING
-                """).format(**names),
+                {returning}
+                """).format(
+                    **names,
+                    double_join=sql.SQL(
+                        "JOIN {} c ON c.id = s.contact_id AND c.status = 'subscribed'"
+                    ).format(CONTACTS)
+                    if double
+                    else sql.SQL(""),
+                    double_order=sql.SQL("ORDER BY s.row_no, g.id" if double else ""),
+                    returning=sql.SQL("RETURNING id" if double else ""),
+                ),
                 params,
             )
+            if double:
+                confirmation_request_ids(ids=[row[0] for row in cursor.fetchall()])
 
 
 # --- Retry, cancel, the sweeper --------------------------------------------------------------

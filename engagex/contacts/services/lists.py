@@ -35,6 +35,8 @@ from engagex.contacts.models import (
     MembershipStatus,
 )
 from engagex.contacts.services.status import Suppression, contacts_suppress
+from engagex.core.tasks import enqueue_tenant_task
+from engagex.core.tenancy import current_schema
 
 M = MembershipStatus
 # Consent sources where the person acts for themselves (and may undo their own opt-out).
@@ -44,9 +46,11 @@ LIST_RESUBSCRIBE_REFUSED = gettext_lazy(
     "{email} unsubscribed from “{list}” themselves: only they can subscribe again (through a "
     "sign-up form or the preference centre)."
 )
+NOT_A_MEMBER = gettext_lazy("{email} is not on “{list}”.")
+LIST_NAME_TAKEN = gettext_lazy("A list with this name already exists.")
 CONTACT_SUPPRESSED = gettext_lazy(
-    "{email} is {status}: they cannot be subscribed to a list until they subscribe again "
-    "themselves."
+    "{email} has the status “{status}”: they cannot be subscribed to a list until they "
+    "subscribe again themselves."
 )
 
 
@@ -88,11 +92,42 @@ def confirmation_request(*, memberships: list[Membership]) -> None:
         transaction.on_commit(partial(sender, memberships=pending))
 
 
+# Memberships per confirmation task: an import of a million people queues a thousand small
+# tasks after it commits instead of holding every membership in one process.
+CONFIRMATION_BATCH = 1000
+
+
+def confirmation_request_ids(*, ids: list[int]) -> None:
+    """Ask for a confirmation email for each of the memberships `ids` once this transaction
+    commits, in tasks of CONFIRMATION_BATCH memberships (ordered as given: pass them by
+    contact, so that one contact's lists tend to share a batch)."""
+    if not ids or not _CONFIRMATION_SENDERS:
+        return
+    from engagex.contacts.tasks import contacts_confirmation_request
+
+    schema = current_schema()
+    for start in range(0, len(ids), CONFIRMATION_BATCH):
+        batch = list(ids[start : start + CONFIRMATION_BATCH])
+        enqueue_tenant_task(contacts_confirmation_request, schema, batch)
+
+
+def confirmation_request_send(*, ids: list[int]) -> int:
+    """Hand the memberships `ids` still unconfirmed to the registered senders; return how
+    many (a confirmation task's body)."""
+    memberships = list(
+        Membership.objects.filter(pk__in=ids, status=M.UNCONFIRMED)
+        .select_related("contact", "group")
+        .order_by("contact_id", "group_id")
+    )
+    confirmation_request(memberships=memberships)
+    return len(memberships)
+
+
 def _refuse_suppressed(contact: Contact) -> None:
     if contact.status in (ContactStatus.BOUNCED, ContactStatus.COMPLAINED):
         raise ValidationError(
             CONTACT_SUPPRESSED.format(
-                email=contact.email, status=ContactStatus(contact.status).label.lower()
+                email=contact.email, status=ContactStatus(contact.status).label
             )
         )
 
@@ -119,7 +154,7 @@ def membership_subscribe(
         if not by_person:
             raise ValidationError(
                 CONTACT_SUPPRESSED.format(
-                    email=contact.email, status=ContactStatus(contact.status).label.lower()
+                    email=contact.email, status=ContactStatus(contact.status).label
                 )
             )
         double = True
@@ -194,6 +229,43 @@ def membership_unsubscribe(
     return Membership.objects.filter(
         contact=contact, group__in=list(groups), status__in=[M.SUBSCRIBED, M.UNCONFIRMED]
     ).update(status=M.UNSUBSCRIBED, status_changed_at=timezone.now())
+
+
+@transaction.atomic
+def membership_leave(*, contact: Contact, group: ContactGroup) -> Membership:
+    """Unsubscribe `contact` from one list it is on (again: no change); return the membership.
+
+    Raise ValidationError when it was never on the list.
+    """
+    membership_unsubscribe(contact=contact, groups=[group])
+    membership = Membership.objects.filter(contact=contact, group=group).first()
+    if membership is None:
+        raise ValidationError(NOT_A_MEMBER.format(email=contact.email, list=group.name))
+    return membership
+
+
+def _group_save(group: ContactGroup) -> ContactGroup:
+    group.name = (group.name or "").strip()
+    taken = ContactGroup.objects.filter(name__iexact=group.name).exclude(pk=group.pk)
+    if group.name and taken.exists():
+        raise ValidationError({"name": LIST_NAME_TAKEN})
+    group.full_clean(validate_constraints=False)  # the name's, checked above with its message
+    group.save()
+    return group
+
+
+@transaction.atomic
+def group_create(*, name: str, **fields) -> ContactGroup:
+    """Create a list (`description`, `opt_in`, `visibility` as given, else the defaults)."""
+    return _group_save(ContactGroup(name=name, **fields))
+
+
+@transaction.atomic
+def group_update(*, group: ContactGroup, **fields) -> ContactGroup:
+    """Change a list's name, description, opt-in or visibility; members keep their status."""
+    for name, value in fields.items():
+        setattr(group, name, value)
+    return _group_save(group)
 
 
 @transaction.atomic

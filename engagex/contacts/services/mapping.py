@@ -35,7 +35,19 @@ OPT_OUTS = {
     "bounced": _("Bounced or cleaned when filled in"),
     "complained": _("Marked as spam when filled in"),
 }
-SINGLE = {**FIELDS, FULL_NAME: _("Full name (first word: first name; the rest: last name)")}
+# Consent evidence for the lists an import fills (and the contact's consent date).
+CONSENT = {
+    "consent_at": _("Consent date (when they agreed to get email)"),
+    "consent_ip": _("Consent IP address"),
+    "confirmed_at": _("Double opt-in confirmed (date)"),
+    "confirm_ip": _("Double opt-in confirmation IP address"),
+}
+CONSENT_DATES = frozenset({"consent_at", "confirmed_at"})
+SINGLE = {
+    **FIELDS,
+    FULL_NAME: _("Full name (first word: first name; the rest: last name)"),
+    **CONSENT,
+}
 CHOICES = [
     *SINGLE.items(),
     *OPT_OUTS.items(),
@@ -84,6 +96,14 @@ SYNONYMS = {
                  "zonahoraria"},
     "status": {"status", "subscriptionstatus", "emailstatus", "memberstatus", "statut",
                "estado", "abonnementstatus", "emailsubscriptionstatus"},
+    # Mailchimp's OPTIN_TIME, OPTIN_IP, CONFIRM_TIME, CONFIRM_IP; generic consent columns.
+    "consent_at": {"optintime", "optindate", "optinat", "optedinat", "consentdate",
+                   "consenttime", "consentat", "consentedat", "einwilligungsdatum",
+                   "fechadeconsentimiento", "dateconsentement"},
+    "consent_ip": {"optinip", "consentip", "consentipaddress", "optinipaddress"},
+    "confirmed_at": {"confirmtime", "confirmedat", "confirmationtime", "confirmationdate",
+                     "confirmeddate", "doubleoptintime", "doubleoptindate"},
+    "confirm_ip": {"confirmip", "confirmationip", "confirmedip", "confirmipaddress"},
 }  # fmt: skip
 SECONDARY = {
     "phone": {

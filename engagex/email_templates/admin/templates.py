@@ -18,13 +18,22 @@ from unfold.decorators import action
 from engagex.core.admin import ServiceErrorsAdminMixin, confirm_response
 from engagex.core.sites import workspace_site
 from engagex.core.tenancy import workspace_name
+from engagex.email_templates.admin.editor import VisualEditorAdminMixin
+from engagex.email_templates.admin.starters import StartersAdminMixin
+from engagex.email_templates.admin.versions import TemplateVersionsAdminMixin
 from engagex.email_templates.forms import EmailTemplateForm, SendTestForm
-from engagex.email_templates.models import TEMPLATE_FIELDS, EmailTemplate
+from engagex.email_templates.models import TEMPLATE_FIELDS, Editor, EmailTemplate
 from engagex.email_templates.sandbox import sample_context
 from engagex.email_templates.sandbox_limits import render_limits
-from engagex.email_templates.selectors import preview_contact_get, preview_contact_list
+from engagex.email_templates.selectors import (
+    preview_contact_get,
+    preview_contact_list,
+    template_checks,
+)
 from engagex.email_templates.services import (
     EDITABLE_FIELDS,
+    html_with_preheader,
+    template_compile_source,
     template_create,
     template_duplicate,
     template_render,
@@ -32,6 +41,7 @@ from engagex.email_templates.services import (
     template_update,
     template_warnings,
 )
+from engagex.email_templates.services.links import link_checks_request
 
 SAVED_WITH_WARNINGS = _("The template was saved, but some merge tags will render empty:")
 CONTACT_NOT_FOUND = _("That contact does not exist; the preview uses the sample contact.")
@@ -39,13 +49,20 @@ CONTACTS_NOT_VISIBLE = _("You cannot see contacts; the preview uses the sample c
 PREVIEW_WIDTHS = {"desktop": 640, "mobile": 375}
 
 
-class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
+class EmailTemplateAdmin(
+    ServiceErrorsAdminMixin,
+    VisualEditorAdminMixin,
+    StartersAdminMixin,
+    TemplateVersionsAdminMixin,
+    ModelAdmin,
+):
     form = EmailTemplateForm
     list_display = ["name", "subject", "updated_at", "updated_by"]
     search_fields = ["name", "subject"]
     list_select_related = ["updated_by"]
     readonly_fields = ["created_by", "created_at", "updated_by", "updated_at"]
     actions = ["duplicate_selected"]
+    actions_list = ["from_starter"]
     actions_detail = ["preview", "duplicate"]
     actions_row = ["preview"]
     change_form_template = "admin/email_templates/emailtemplate/change_form.html"
@@ -53,7 +70,11 @@ class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
             (None, {"fields": ["name", "description"]}),
-            (_("Message"), {"fields": ["subject", "preheader", "html_body", "text_body"]}),
+            (_("Message"), {"fields": ["subject", "preheader", "editor"]}),
+            (
+                _("Content"),
+                {"fields": ["mjml_source", "design", "html_body", "text_body"]},
+            ),
         ]
         if obj is not None:
             fieldsets.append(
@@ -62,7 +83,7 @@ class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
                     {"fields": [("created_by", "created_at"), ("updated_by", "updated_at")]},
                 )
             )
-        return fieldsets
+        return self.editor_fieldsets(request, obj, fieldsets)
 
     def get_urls(self):
         return [
@@ -70,6 +91,11 @@ class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
                 "live-preview/",
                 self.admin_site.admin_view(self.live_preview_view),
                 name="email_templates_emailtemplate_live_preview",
+            ),
+            path(
+                "<path:object_id>/link-checks/",
+                self.admin_site.admin_view(self.link_checks_view),
+                name="email_templates_emailtemplate_link_checks",
             ),
             path(
                 "<path:object_id>/send-test/",
@@ -104,6 +130,19 @@ class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
                 ),
                 messages.WARNING,
             )
+
+    @action(
+        description=_("New from a starter"),
+        permissions=["add"],
+        icon="auto_awesome_mosaic",
+        url_path="new-from-starter",
+    )
+    def from_starter(self, request):
+        return redirect(
+            reverse(
+                "admin:email_templates_emailtemplate_starters", current_app=self.admin_site.name
+            )
+        )
 
     # --- duplicate ------------------------------------------------------------------------
     @admin.action(description=_("Duplicate selected templates"), permissions=["add"])
@@ -208,7 +247,19 @@ class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
         except ValidationError as error:
             render_error = " ".join(error.messages)
         chosen = {"contact": contact.pk} if contact else {}
+        link_checks_request(template=template, html=template.html_body)
+        checklist = template_checks(
+            template=template,
+            subject=rendered.subject if rendered else None,  # as the inbox shows it
+            preheader=rendered.preheader if rendered else None,
+            rendered_html=html_with_preheader(rendered.html, rendered.preheader)
+            if rendered
+            else None,
+            merge_warnings=template_warnings(template=template),
+        )
         context = {
+            "checklist": checklist,
+            "link_checks_url": self._url("link_checks", template.pk),
             **self.admin_site.each_context(request),
             "title": _("Preview: %(name)s") % {"name": template.name},
             "opts": self.model._meta,
@@ -259,8 +310,12 @@ class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         draft = EmailTemplate(**{name: request.POST.get(name, "") for name in TEMPLATE_FIELDS})
+        if request.POST.get("editor") in (Editor.MJML, Editor.VISUAL):
+            draft.editor = request.POST["editor"]
+            draft.mjml_source = request.POST.get("mjml_source", "")
         try:
             with render_limits():  # compiling and rendering the draft: one email's caps
+                template_compile_source(draft)  # the MJML, for the code and visual editors
                 draft.clean()
                 rendered = template_render(template=draft, workspace_name=workspace_name(request))
         except ValidationError as error:
@@ -273,6 +328,18 @@ class EmailTemplateAdmin(ServiceErrorsAdminMixin, ModelAdmin):
                 "preheader": rendered.preheader,
                 "html": rendered.html,
                 "text": rendered.text,
+            }
+        )
+
+    def link_checks_view(self, request, object_id):
+        """GET: the template's link checks as JSON, for the checklist to update itself."""
+        template = self._template_or_404(request, object_id)
+        item = template_checks(template=template, rendered_html=None, merge_warnings={})[-1]
+        return JsonResponse(
+            {
+                "status": item.status,
+                "detail": str(item.detail),
+                "links": [{**link, "label": str(link["label"])} for link in item.items],
             }
         )
 
@@ -310,7 +377,7 @@ def _warning_lines(warnings: dict[str, list[str]]) -> list[str]:
 
 def _field_lines(messages_by_field: dict[str, list[str]]) -> list[str]:
     fields = EmailTemplate._meta.fields
-    labels = {field.name: field.verbose_name for field in fields if field.name in TEMPLATE_FIELDS}
+    labels = {field.name: field.verbose_name for field in fields}
     return [
         f"{capfirst(labels.get(field, field))}: {message}"
         for field, field_messages in messages_by_field.items()

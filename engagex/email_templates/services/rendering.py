@@ -1,10 +1,8 @@
-"""Write, render and test-send email templates."""
+"""Render templates for one recipient (previews, test sends, campaigns) and send tests."""
 
 import logging
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -13,27 +11,13 @@ from django.utils.html import escape
 from django.utils.translation import gettext_lazy
 
 from engagex.email_templates.audience import MergeContact
-from engagex.email_templates.models import TEMPLATE_FIELDS, EmailTemplate
+from engagex.email_templates.models import EmailTemplate
 from engagex.email_templates.plaintext import html_to_text
-from engagex.email_templates.sandbox import (
-    render,
-    render_error_message,
-    sample_context,
-)
-from engagex.email_templates.sandbox_fields import unknown_field_warnings
+from engagex.email_templates.sandbox import render, render_error_message, sample_context
 from engagex.email_templates.sandbox_limits import render_limits
-from engagex.email_templates.selectors import contact_attribute_names
-
-if TYPE_CHECKING:
-    from django_stubs_ext import StrOrPromise
 
 logger = logging.getLogger(__name__)
 
-EDITABLE_FIELDS = ["name", "subject", "preheader", "html_body", "text_body", "description"]
-HTML_BODY_EMPTY = gettext_lazy(
-    "The HTML body is empty: write the content of the email (text or images) before saving."
-)
-COPY_NAME = gettext_lazy("Copy of {name}")
 TEST_SUBJECT_PREFIX = gettext_lazy("[Test] ")
 TEST_RECIPIENTS_MAX = 5
 TEST_RECIPIENTS_REQUIRED = gettext_lazy("Enter at least one email address to send the test to.")
@@ -41,7 +25,6 @@ TEST_RECIPIENTS_TOO_MANY = gettext_lazy(
     "A test email can go to at most {limit} addresses at a time; you entered {count}."
 )
 TEST_RECIPIENTS_INVALID = gettext_lazy("Not a valid email address: {addresses}.")
-UNKNOWN_FIELDS = gettext_lazy("These template fields cannot be set: {fields}.")
 
 # Preheaders are shown by inboxes as the first text of the body, so the sent HTML starts
 # with the preheader in an element that mail clients do not display.
@@ -73,142 +56,13 @@ def html_with_preheader(html: str, preheader: str) -> str:
     return html[: match.end()] + hidden + html[match.end() :]
 
 
-# --- validation -----------------------------------------------------------------------------
-def _has_content(html: str) -> bool:
-    return bool(html_to_text(html).strip()) or "<img" in (html or "").lower()
-
-
-def template_content_check(*, template: EmailTemplate, fields=TEMPLATE_FIELDS) -> None:
-    """Refuse an HTML body without content and fields that fail when rendered.
-
-    The fields are rendered for the sample contact as one email, within one render budget
-    (as a send renders them): a template past the caps is refused on the field that ran
-    out, and the fields after it are not tried.
-    """
-    errors: dict[str, Sequence[StrOrPromise]] = {}
-    if "html_body" in fields and not _has_content(template.html_body):
-        errors["html_body"] = [HTML_BODY_EMPTY]
-    context = sample_context()
-    with render_limits() as budget:
-        for field in fields:
-            if field in errors:
-                continue
-            try:
-                _render_field(getattr(template, field), context, html=field == "html_body")
-            except ValidationError as error:
-                errors[field] = error.messages
-                if budget.error is not None:
-                    break
-    if errors:
-        raise ValidationError(errors)
-
-
-def template_warnings(
-    *, template: EmailTemplate, fields=TEMPLATE_FIELDS, attribute_names: set[str] | None = None
-) -> dict[str, list[str]]:
-    """Per field, a warning for each merge tag no recipient has (the template may still save).
-
-    A field that does not compile has no warnings: its error is reported by validation.
-    `attribute_names` (the workspace's, from `contact_attribute_names()`) saves its query
-    when several templates are checked.
-    """
-    attributes = contact_attribute_names() if attribute_names is None else attribute_names
-    warnings = {}
-    for field in fields:
-        try:
-            found = unknown_field_warnings(
-                getattr(template, field) or "",
-                contact_fields=CONTACT_FIELDS,
-                attribute_names=attributes,
-            )
-        except ValidationError:
-            continue
-        if found:
-            warnings[field] = found
-    return warnings
-
-
-def _validate(template: EmailTemplate) -> None:
-    errors: dict[str, Sequence[StrOrPromise]] = {}
-    with render_limits() as budget:  # compiling and rendering the fields: one email's caps
-        try:
-            template.full_clean()
-        except ValidationError as error:
-            errors.update(error.message_dict)
-        unchecked = [field for field in TEMPLATE_FIELDS if field not in errors]
-        if "html_body" in errors and not (template.html_body or "").strip():
-            errors["html_body"] = [HTML_BODY_EMPTY]  # clearer than "This field cannot be blank."
-        try:
-            if budget.error is None:  # else the caps are spent: the error is on its field
-                template_content_check(template=template, fields=unchecked)
-        except ValidationError as error:
-            errors.update(error.message_dict)
-    if errors:
-        raise ValidationError(errors)
-
-
-# --- writes ---------------------------------------------------------------------------------
-def template_create(
-    *,
-    name: str,
-    subject: str,
-    html_body: str,
-    user,
-    text_body: str = "",
-    preheader: str = "",
-    description: str = "",
-) -> EmailTemplate:
-    """Create a template after checking that every field compiles and renders."""
-    template = EmailTemplate(
-        name=name,
-        subject=subject,
-        preheader=preheader,
-        html_body=html_body,
-        text_body=text_body,
-        description=description,
-        created_by=user,
-        updated_by=user,
-    )
-    _validate(template)
-    template.save()
-    return template
-
-
-def template_update(*, template: EmailTemplate, user, **fields) -> EmailTemplate:
-    """Change the given fields; nothing is saved unless every field compiles and renders."""
-    unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
-    if unknown:
-        raise TypeError(UNKNOWN_FIELDS.format(fields=", ".join(unknown)))
-    for name, value in fields.items():
-        setattr(template, name, value)
-    template.updated_by = user
-    _validate(template)
-    template.save()
-    return template
-
-
-def template_duplicate(*, template: EmailTemplate, user) -> EmailTemplate:
-    """Create "Copy of <name>" with the same content."""
-    max_length = EmailTemplate._meta.get_field("name").max_length
-    return template_create(
-        name=COPY_NAME.format(name=template.name)[:max_length],
-        subject=template.subject,
-        preheader=template.preheader,
-        html_body=template.html_body,
-        text_body=template.text_body,
-        description=template.description,
-        user=user,
-    )
-
-
-# --- rendering and test sends ---------------------------------------------------------------
 def _plain(value: str) -> str:
     # Rendered output is marked safe by the template engine; it is untrusted wherever it is
     # shown next (the admin page), so it must be escaped there like any other text.
     return str.__str__(value)
 
 
-def _render_field(source: str, context: dict, *, html: bool) -> str:
+def render_field(source: str, context: dict, *, html: bool) -> str:
     try:
         return _plain(render(source, context, html=html))
     except ValidationError:
@@ -266,7 +120,7 @@ def template_render(
 
     def field(name: str) -> str:
         try:
-            return _render_field(getattr(template, name), context, html=name == "html_body")
+            return render_field(getattr(template, name), context, html=name == "html_body")
         except ValidationError as error:
             raise ValidationError({name: error.messages}) from error
 

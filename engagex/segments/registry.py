@@ -1,0 +1,79 @@
+"""The conditions a segment rule may use, registered by the apps whose data they read.
+
+A condition type names a field ("email_domain", "attribute", "campaign"…), the operators it
+offers and, for each operator, the kind of value it takes. Its `compile` turns one checked
+condition into a `Q` over contacts: ORM lookups and subqueries only, so every value reaches
+PostgreSQL as a parameter and no rule is ever SQL.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q
+
+
+class ValueKind:
+    """What an operator's `value` must be (checked before compiling)."""
+
+    NONE = "none"  # no value
+    TEXT = "text"  # a non-empty string (≤ 255 characters)
+    NUMBER = "number"  # a finite number
+    RANGE = "range"  # [low, high], two numbers, low ≤ high
+    DATE = "date"  # "YYYY-MM-DD"
+    DAYS = "days"  # whole number of days, 1..3650
+    CHOICE = "choice"  # one of the condition type's choices
+    ID = "id"  # a positive whole number naming a row (checked by the type)
+    BOOLEAN = "boolean"  # true or false
+    OPENS = "opens"  # {"count": K ≥ 1, "days": N}
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    label: Any
+    value: str = ValueKind.NONE
+
+
+@dataclass
+class Context:
+    """What compiling needs beyond the rule: the time it is used at (relative dates are
+    evaluated then, not when the rule was saved) and the segments being expanded (cycles)."""
+
+    now: datetime
+    stack: tuple[int, ...] = ()
+    cache: dict = dc_field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConditionType:
+    field: str
+    label: Any
+    family: str  # fields, attributes, lists, engagement, segments (the builder's groups)
+    operators: tuple[Operator, ...]
+    compile: Callable[[dict, Context, str], Q]
+    # Extra keys a condition of this type may carry, with the value kind of each.
+    options: dict[str, str] = dc_field(default_factory=dict)
+    choices: Callable[[], list[tuple[str, Any]]] | None = None
+    # Operators for one condition when they depend on it (an attribute's type).
+    operators_for: Callable[[dict, Context, str], tuple[Operator, ...]] | None = None
+
+    def operator(self, name: str, condition: dict, context: Context, path: str):
+        operators = (
+            self.operators_for(condition, context, path) if self.operators_for else self.operators
+        )
+        return next((op for op in operators if op.name == name), None), operators
+
+
+_CONDITIONS: dict[str, ConditionType] = {}
+
+
+def register_condition(condition: ConditionType) -> None:
+    """Offer a condition type to segment rules (apps call this from `AppConfig.ready()`)."""
+    _CONDITIONS[condition.field] = condition
+
+
+def condition_types() -> dict[str, ConditionType]:
+    return dict(_CONDITIONS)
