@@ -11,9 +11,15 @@ one creates a contact, an unconfirmed membership and its sign-up record, then:
   its own process) before the answer, with `--esp-latency-ms` of answer time (default 0,
   loopback; a remote ESP answers in 100-300 ms) and again with 150 ms.
 
-Rate limits are lifted for the run (every post comes from 127.0.0.1). Counted in the cache
-every worker shares: the PostgreSQL cache table, and Redis (cache and broker) when
-`redis-server` is installed. Client: `--connections` threads on raw sockets.
+Rate limits are lifted for the run (every post comes from 127.0.0.1), still counted:
+in the workspace's counter table, and in Redis (cache and broker) when `redis-server` is
+installed. Client: `--connections` threads on raw sockets. Connections to PostgreSQL are
+kept for `--conn-max-age` seconds (60: production's default; 0 opens one per request).
+
+"ms CPU/post" is the gunicorn workers' CPU time; "ms PG CPU/post" that of the PostgreSQL
+server (every process of the embedded server: backends, WAL writer...), when it is ours.
+Together they bound the rate 2 idle cores can reach, whatever else loads the machine. The
+floor: a view that only answers "ok" (GET /_empty/ on the workspace's address).
 """
 
 import argparse
@@ -113,11 +119,36 @@ def prepared_posts(form, schema: str, count: int, tag: str) -> list[bytes]:
     return posts
 
 
-def server_start(port: int, env: dict, extra: list[str]) -> subprocess.Popen:
+def postgres_processes() -> list[psutil.Process]:
+    """The embedded PostgreSQL server's processes (none when DATABASE_URL names another)."""
+    if os.environ.get("DATABASE_URL"):
+        return []
+    try:
+        pid = int((ROOT / ".local" / "postgres" / "postmaster.pid").read_text().split()[0])
+        postmaster = psutil.Process(pid)
+        return [postmaster, *postmaster.children(recursive=True)]
+    except (OSError, ValueError, psutil.Error):
+        return []
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> dict[int, float]:
+    seconds = {}
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            seconds[process.pid] = times.user + times.system
+        except psutil.Error:
+            pass
+    return seconds
+
+
+def server_start(
+    port: int, env: dict, extra: list[str], app: str = "config.wsgi:application"
+) -> subprocess.Popen:
     import requests
 
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
+        [sys.executable, "-m", "gunicorn", app, "--bind",
          f"127.0.0.1:{port}", "--workers", "2", "--log-level", "warning", *extra],
         cwd=ROOT, env=env,
     )  # fmt: skip
@@ -154,6 +185,8 @@ def main():  # noqa: PLR0915 - one linear script
     parser.add_argument("--sync-posts", type=int, default=1000, help="per synchronous run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--esp-latency-ms", type=float, default=0)
+    parser.add_argument("--conn-max-age", type=int, default=60)
+    parser.add_argument("--no-sync", action="store_true", help="only the queued variants")
     args = parser.parse_args()
     # The server's settings and this process's (which builds the posts) must agree.
     os.environ.update(BENCH_SETTINGS)
@@ -195,8 +228,10 @@ def main():  # noqa: PLR0915 - one linear script
             "DJANGO_SETTINGS_MODULE": "config.settings.bench",
             "ENGAGEX_BENCH_DATABASE_NAME": connection.settings_dict["NAME"],
             "ENGAGEX_BENCH_SHARED_CACHE": "1",
+            "CONN_MAX_AGE": str(args.conn_max_age),
         }
-        variants = [("queued: task per sign-up (PostgreSQL cache + ORM broker)", {}, [], None)]
+        variants = [("floor: a view that only answers ok", {}, ["EMPTY"], None)]
+        variants.append(("queued: task per sign-up (PostgreSQL + ORM broker)", {}, [], None))
         if redis_process:
             redis_env = {
                 "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
@@ -206,10 +241,11 @@ def main():  # noqa: PLR0915 - one linear script
                 ("queued: task per sign-up (Redis cache + broker)", redis_env, [], None)
             )
         hooks = ["--config", "python:bench._signup_sync_gunicorn"]
-        variants.append(
-            ("email sent in the request (loopback ESP)", {}, hooks, args.esp_latency_ms)
-        )
-        variants.append(("email sent in the request (ESP answers in 150 ms)", {}, hooks, 150.0))
+        if not args.no_sync:
+            variants.append(
+                ("email sent in the request (loopback ESP)", {}, hooks, args.esp_latency_ms)
+            )
+            variants.append(("email sent in the request (ESP answers in 150 ms)", {}, hooks, 150.0))
         for n, (label, extra_env, extra_args, latency) in enumerate(variants):
             sync = latency is not None
             count = args.sync_posts if sync else args.posts
@@ -220,20 +256,32 @@ def main():  # noqa: PLR0915 - one linear script
                 fake = fake_esp(esp_port, latency)
                 env["SENDGRID_API_KEY"] = "SG.bench"
                 env["SENDGRID_API_URL"] = f"http://127.0.0.1:{esp_port}/v3/"
-            posts = prepared_posts(form, tenant.schema_name, count, tag=f"v{n}-")
-            warmup = prepared_posts(form, tenant.schema_name, 40, tag=f"w{n}-")
+            empty = extra_args == ["EMPTY"]
+            app = "config.wsgi:application"
+            if empty:
+                extra_args, app = [], "bench._empty_view_wsgi:application"
+                get = b"GET /_empty/ HTTP/1.1\r\nHost: bench.localhost\r\nConnection: close\r\n\r\n"
+                posts, warmup = [get] * count, [get] * 40
+            else:
+                posts = prepared_posts(form, tenant.schema_name, count, tag=f"v{n}-")
+                warmup = prepared_posts(form, tenant.schema_name, 40, tag=f"w{n}-")
             with schema_context(tenant.schema_name):
                 contacts_before = Contact.objects.count()
             queued_before = OrmQ.objects.count()
             port = _free_port()
             python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-            server = server_start(port, {**env, "PYTHONPATH": python_path}, extra_args)
+            server = server_start(port, {**env, "PYTHONPATH": python_path}, extra_args, app)
             try:
                 load(port, warmup, 2)
                 watched = [psutil.Process(server.pid), *psutil.Process(server.pid).children()]
                 cpu_before = sum(p.cpu_times().user + p.cpu_times().system for p in watched)
+                pg_before = cpu_seconds(postgres_processes())
+                load_before = os.getloadavg()[0]
                 seconds, codes = load(port, posts, args.connections)
                 cpu = sum(p.cpu_times().user + p.cpu_times().system for p in watched) - cpu_before
+                pg_after = cpu_seconds(postgres_processes())
+                pg_cpu = sum(t - pg_before.get(pid, 0.0) for pid, t in pg_after.items())
+                load_avg = (load_before + os.getloadavg()[0]) / 2
                 sent = esp_accepted(esp_port) if sync else None
             finally:
                 server.terminate()
@@ -256,6 +304,8 @@ def main():  # noqa: PLR0915 - one linear script
                     "queued": queued,
                     "emails": sent,
                     "gunicorn_cpu": cpu,
+                    "postgres_cpu": pg_cpu if pg_after else None,
+                    "load": load_avg,
                 }
             )
             print(results[-1], flush=True)  # noqa: T201
@@ -263,17 +313,22 @@ def main():  # noqa: PLR0915 - one linear script
         redis_process.terminate()
         redis_process.wait(10)
     print(  # noqa: T201
-        f"\ngunicorn 2 workers, {args.connections} client threads, loopback, {os.cpu_count()} cores"
+        f"\ngunicorn 2 workers, {args.connections} client threads, loopback, "
+        f"{os.cpu_count()} cores, CONN_MAX_AGE={args.conn_max_age}"
     )
-    print(f"{'variant':<58}{'posts':>7}{'per s':>8}{'ms CPU/post':>13}  answers  stored")  # noqa: T201
+    print(  # noqa: T201
+        f"{'variant':<52}{'posts':>7}{'per s':>8}{'ms CPU/post':>13}{'ms PG CPU/post':>16}"
+        f"{'load':>6}  answers  stored"
+    )
     for r in results:
         extra = f"queued {r['queued']}" if r["queued"] is not None else ""
         if r["emails"] is not None:
             extra = f"emails {r['emails']}"
+        pg = "-" if r["postgres_cpu"] is None else f"{1000 * r['postgres_cpu'] / r['posts']:.2f}"
         print(  # noqa: T201
-            f"{r['label']:<58}{r['posts']:>7}{r['per_second']:>8.1f}"
-            f"{1000 * r['gunicorn_cpu'] / r['posts']:>13.2f}  {r['codes']}  "
-            f"contacts {r['contacts']} {extra}"
+            f"{r['label']:<52}{r['posts']:>7}{r['per_second']:>8.1f}"
+            f"{1000 * r['gunicorn_cpu'] / r['posts']:>13.2f}{pg:>16}{r['load']:>6.1f}  "
+            f"{r['codes']}  contacts {r['contacts']} {extra}"
         )
 
 

@@ -88,6 +88,10 @@ TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
 DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.unknown_workspace"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# Issue `SET search_path` once per connection and schema change, not before every cursor
+# (half the statements of a short request). Safe with our django-tenants: set_tenant,
+# close, rollback and savepoint rollback (which undo a SET) all forget the cached path.
+TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "engagex.core.logging.RequestIdMiddleware",

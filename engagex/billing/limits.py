@@ -41,11 +41,25 @@ class LimitExceeded(ValidationError):
 
 # Limit → how much of it the current workspace uses, run inside its schema.
 _COUNTERS: dict[str, Callable[[], int]] = {}
+# Limit → a cheap number never below that usage (e.g. the span of the ids), if any.
+_BOUNDS: dict[str, Callable[[], int]] = {}
 
 
-def register_usage(limit: Limit, counter: Callable[[], int]) -> None:
-    """Count `limit` with `counter` (called inside the workspace's schema); one per limit."""
+def register_usage(
+    limit: Limit, counter: Callable[[], int], *, bound: Callable[[], int] | None = None
+) -> None:
+    """Count `limit` with `counter` (called inside the workspace's schema); one per limit.
+
+    `bound`, if given, returns at once a number never below what `counter` would return
+    (a count of rows that costs as much as the table is large, against an index look-up):
+    while it leaves room for what is added, the exact count is not needed; near the limit
+    the counter decides, so the limit stays exact.
+    """
     _COUNTERS[limit] = counter
+    if bound is not None:
+        _BOUNDS[limit] = bound
+    else:
+        _BOUNDS.pop(limit, None)
 
 
 def _account(tenant=None):
@@ -92,6 +106,9 @@ def ensure_within(limit: Limit, *, adding: int = 1, tenant=None, used: int | Non
         return
     if used is None:
         limit_serialise(limit)
+        bound = _BOUNDS.get(limit)
+        if bound is not None and bound() + adding <= cap:
+            return  # the usage is at most the bound: room for certain, no count needed
         used = usage(limit)
     if used + adding > cap:
         raise LimitExceeded(

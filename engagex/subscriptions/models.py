@@ -130,3 +130,21 @@ class Signup(models.Model):
 
     def __str__(self):
         return f"{self.form} · {self.membership}"
+
+
+class SignupCounter(models.Model):
+    """A sign-up rate-limit window or a used ALTCHA challenge, counted in one statement
+    (services.abuse.counter_hit) when no Redis is configured: the PostgreSQL cache costs
+    a get, a set and a COUNT(*) of its whole table per hit."""
+
+    key = models.CharField(_("key"), max_length=120, primary_key=True)
+    expires = models.DateTimeField(_("expires"))
+    hits = models.PositiveIntegerField(_("hits"), default=0)
+
+    class Meta:
+        verbose_name = _("sign-up counter")
+        verbose_name_plural = _("sign-up counters")
+        indexes = [models.Index(fields=["expires"], name="signup_counter_expires_idx")]
+
+    def __str__(self):
+        return self.key

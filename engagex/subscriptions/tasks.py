@@ -1,5 +1,5 @@
 from engagex.core.tasks import for_each_schema, tenant_task
-from engagex.subscriptions.services import confirmation
+from engagex.subscriptions.services import abuse, confirmation
 
 
 @tenant_task
@@ -15,6 +15,7 @@ def signups_expire() -> dict[str, int]:
     def expire():
         for key, value in confirmation.unconfirmed_expire().items():
             totals[key] += value
+        abuse.counters_purge()  # rate-limit windows and ALTCHA challenges that ended
 
     for_each_schema(expire)
     return totals

@@ -101,6 +101,26 @@ def test_bulk_api_create_respects_the_contact_limit(in_tenant, on_plan):
     assert Contact.objects.count() == 0
 
 
+def test_the_contact_limit_stays_exact_when_deleted_contacts_leave_gaps_in_the_ids(
+    in_tenant, on_plan
+):
+    """The cheap check (the span of the ids) only ever says "room for certain": once gaps
+    make it too large, the exact count decides, both ways."""
+    on_plan(in_tenant, contact_limit=3)
+    first, *_ = [contact_create(email=f"p{i}@example.com") for i in range(3)]
+    with pytest.raises(LimitExceeded):  # 3 of 3, ids 1-3
+        contact_create(email="full@example.com")
+    first.delete()  # 2 contacts, ids still span 3
+
+    contact_create(email="back@example.com")  # the count (2) leaves room for one
+
+    with pytest.raises(LimitExceeded) as error:
+        contact_create(email="over@example.com")
+    assert "this workspace uses 3" in error.value.messages[0]
+    assert Contact.objects.count() == 3
+    assert not Contact.objects.filter(email__in=["full@example.com", "over@example.com"]).exists()
+
+
 def test_limits_are_per_workspace(tenant, other_tenant, on_plan):
     on_plan(tenant, contact_limit=0)
 

@@ -1,9 +1,11 @@
 """The hosted sign-up form, the snippet's post, the JSON endpoint and their guards."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from engagex.contacts.models import (
@@ -14,7 +16,8 @@ from engagex.contacts.models import (
     Membership,
     MembershipStatus,
 )
-from engagex.subscriptions.models import Signup, SignupForm
+from engagex.subscriptions.models import Signup, SignupCounter, SignupForm
+from engagex.subscriptions.services import abuse
 from tests.factories.contacts import ContactFactory
 from tests.subscriptions.conftest import (
     confirm_link,
@@ -295,6 +298,37 @@ def test_per_ip_rate_limit_answers_429(tenant, signup_form, settings):
 
     assert codes == [400, 400, 400, 429, 429]
     assert "Too many attempts" in client.post(f"/f/{signup_form.public_id}/", {}).content.decode()
+
+
+def test_the_per_ip_limit_of_one_workspace_does_not_limit_another(
+    tenant, other_tenant, signup_form, settings
+):
+    settings.SIGNUP_RATE_PER_IP = "2/60"
+    with schema_context(other_tenant.schema_name):
+        other_form = make_form()
+    ours, theirs = workspace_client(tenant), workspace_client(other_tenant)
+
+    codes = [ours.post(f"/f/{signup_form.public_id}/", {}).status_code for _ in range(3)]
+    other = ours.post(f"/f/{other_form.public_id}/", {}).status_code  # another workspace's form
+    theirs_code = theirs.post(f"/f/{other_form.public_id}/", {}).status_code
+
+    assert codes == [400, 400, 429]
+    assert (other, theirs_code) == (404, 400)
+
+
+def test_a_rate_window_that_ended_counts_afresh_and_is_purged_daily(tenant):
+    rate = abuse.Rate(2, 60)
+    with schema_context(tenant.schema_name):
+        hits = [abuse.rate_consume(scope="ip", key="192.0.2.1", rate=rate) for _ in range(3)]
+        SignupCounter.objects.update(expires=timezone.now() - timedelta(seconds=1))
+        after_the_window = abuse.rate_consume(scope="ip", key="192.0.2.1", rate=rate)
+        SignupCounter.objects.update(expires=timezone.now() - timedelta(seconds=1))
+        purged = abuse.counters_purge()
+
+        assert hits == [True, True, False]
+        assert after_the_window is True
+        assert purged == 1
+        assert not SignupCounter.objects.exists()
 
 
 def test_a_flood_of_bot_posts_creates_nobody_and_sends_at_most_the_address_limit(

@@ -9,12 +9,17 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import altcha
 from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+from engagex.subscriptions.models import SignupCounter
 
 # The hosted page and the interstitial carry a signed issue time; a post that comes back
 # sooner than this was not typed by a person (autofill included: it still needs a click).
@@ -136,7 +141,54 @@ def altcha_verify(payload: str, *, scope: str) -> bool:
         return False
     if not result.verified:
         return False
-    return cache.add(f"signup:altcha:{params.nonce}", 1, timeout=ALTCHA_LIFETIME + 60)
+    return counter_hit(f"altcha:{params.nonce}", seconds=ALTCHA_LIFETIME + 60) == 1
+
+
+# --- shared counters ----------------------------------------------------------------------
+
+
+def counter_hit(key: str, *, seconds: int) -> int:
+    """Count one hit on `key` in its window of `seconds` (from its first hit); return the
+    window's hits, this one included. Shared by every worker and machine.
+
+    In the cache when it is Redis (REDIS_URL); otherwise one upsert on the workspace's
+    counter table, not the PostgreSQL cache's get + set + COUNT(*) of its whole table.
+    The bound is the same either way: at most `count` hits per window pass.
+    """
+    if _cache_is_redis():
+        return _cache_hit(key, seconds=seconds)
+    now = timezone.now()
+    table = SignupCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} AS c (key, expires, hits) VALUES (%s, %s, 1) "  # noqa: S608 - our table
+            "ON CONFLICT (key) DO UPDATE SET "
+            "hits = CASE WHEN c.expires <= %s THEN 1 ELSE c.hits + 1 END, "
+            "expires = CASE WHEN c.expires <= %s THEN EXCLUDED.expires ELSE c.expires END "
+            "RETURNING hits",
+            [key, now + timedelta(seconds=seconds), now, now],
+        )
+        return cursor.fetchone()[0]
+
+
+def _cache_is_redis() -> bool:
+    return settings.CACHES["default"]["BACKEND"].endswith(".RedisCache")
+
+
+def _cache_hit(key: str, *, seconds: int) -> int:
+    cache_key = f"signup:{key}:{int(time.time() // seconds)}"
+    if cache.add(cache_key, 1, timeout=seconds + 5):
+        return 1
+    try:
+        return cache.incr(cache_key)
+    except ValueError:  # expired between add and incr
+        cache.add(cache_key, 1, timeout=seconds + 5)
+        return 1
+
+
+def counters_purge() -> int:
+    """Delete the counter windows that have ended (daily, with the sign-up expiry)."""
+    return SignupCounter.objects.filter(expires__lte=timezone.now()).delete()[0]
 
 
 # --- rate limits --------------------------------------------------------------------------
@@ -158,19 +210,11 @@ class Rate:
 def rate_consume(*, scope: str, key: str, rate: Rate) -> bool:
     """Count one hit for `key` in a fixed window; False once the window is full.
 
-    Counted in the shared cache (Redis or the PostgreSQL cache table; keys carry the
-    schema), so every gunicorn worker and machine sees the same count.
+    Counted where every gunicorn worker and machine sees the same count (`counter_hit`:
+    Redis, or the workspace's counter table).
     """
-    window = int(time.time() // rate.seconds)
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    cache_key = f"signup:rate:{scope}:{digest}:{window}"
-    if cache.add(cache_key, 1, timeout=rate.seconds + 5):
-        return rate.count >= 1
-    try:
-        return cache.incr(cache_key) <= rate.count
-    except ValueError:  # expired between add and incr
-        cache.add(cache_key, 1, timeout=rate.seconds + 5)
-        return True
+    return counter_hit(f"rate:{scope}:{rate.seconds}:{digest}", seconds=rate.seconds) <= rate.count
 
 
 def ip_rate_ok(request) -> bool:

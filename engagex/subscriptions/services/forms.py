@@ -247,7 +247,7 @@ def _submit(*, form: SignupForm, submission: Submission, ip: str | None, user_ag
         contact = contact_create(
             email=submission.email,
             source="sign-up form",
-            allow_erased=erased,
+            allow_erased=True,  # looked up just above (`erased`): not a second time
             attributes=submission.attributes,
             **submission.fields,
         )
