@@ -1,11 +1,7 @@
 """Signed, compact unsubscribe tokens: workspace + contact + campaign + issue day."""
 
-import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 
 from django.conf import settings
 from django.db import transaction
@@ -19,7 +15,11 @@ from engagex.contacts.services.lists import (
     membership_unsubscribe,
     memberships_current,
 )
+from engagex.core.tokens import b36, token_sign, token_signature_valid
 from tenants.selectors import platform_url
+
+# Keys the signatures: a token of another purpose never passes here.
+PURPOSE = "unsubscribe"
 
 
 class BadToken(Exception):
@@ -33,33 +33,12 @@ class UnsubscribeTarget:
     campaign_id: int
 
 
-@lru_cache(maxsize=4)
-def _key(secret: str) -> bytes:
-    return hashlib.sha256(b"engagex.unsubscribe:" + secret.encode()).digest()
-
-
-def _sign(payload: str, secret: str | None = None) -> str:
-    key = _key(secret or settings.SECRET_KEY)
-    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:15]).decode()
-
-
-def _b36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-        if not number:
-            return out
-
-
 def unsubscribe_token(
     *, schema: str, contact_id: int, campaign_id: int, issued: date | None = None
 ) -> str:
     day = (issued or timezone.now().date()).toordinal()
-    payload = f"{schema}.{_b36(contact_id)}.{_b36(campaign_id)}.{_b36(day)}"
-    return f"{payload}.{_sign(payload)}"
+    payload = f"{schema}.{b36(contact_id)}.{b36(campaign_id)}.{b36(day)}"
+    return f"{payload}.{token_sign(PURPOSE, payload)}"
 
 
 def unsubscribe_token_parse(token: str) -> UnsubscribeTarget:
@@ -67,9 +46,8 @@ def unsubscribe_token_parse(token: str) -> UnsubscribeTarget:
     try:
         schema, contact, campaign, day, signature = token.split(".")
         payload = f"{schema}.{contact}.{campaign}.{day}"
-        secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
         # Links already sent keep working after the secret key is rotated.
-        if not any(hmac.compare_digest(signature, _sign(payload, s)) for s in secrets):
+        if not token_signature_valid(PURPOSE, payload, signature):
             raise BadToken("signature")
         age = timezone.now().date().toordinal() - int(day, 36)
         if age > settings.UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS:

@@ -7,19 +7,20 @@ use it. A link names the schema it was issued in; signing covers it, so a token 
 pointed at another workspace.
 """
 
-import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 
 from django.conf import settings
 from django.utils import timezone
 
+from engagex.core.tokens import b36, token_sign, token_signature_valid
 from tenants.selectors import platform_url
 
 PREFIX = "p1"
+
+
+# Keys the signatures: a token of another purpose never passes here.
+PURPOSE = "preferences"
 
 
 class BadToken(Exception):
@@ -33,30 +34,10 @@ class PreferencesTarget:
     issued: date
 
 
-@lru_cache(maxsize=4)
-def _key(secret: str) -> bytes:
-    return hashlib.sha256(b"engagex.preferences:" + secret.encode()).digest()
-
-
-def _sign(payload: str, secret: str | None = None) -> str:
-    digest = hmac.new(_key(secret or settings.SECRET_KEY), payload.encode(), hashlib.sha256)
-    return base64.urlsafe_b64encode(digest.digest()[:15]).decode()
-
-
-def _b36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-        if not number:
-            return out
-
-
 def preferences_token(*, schema: str, contact_id: int, issued: date | None = None) -> str:
     day = (issued or timezone.now().date()).toordinal()
-    payload = f"{PREFIX}.{schema}.{_b36(contact_id)}.{_b36(day)}"
-    return f"{payload}.{_sign(payload)}"
+    payload = f"{PREFIX}.{schema}.{b36(contact_id)}.{b36(day)}"
+    return f"{payload}.{token_sign(PURPOSE, payload)}"
 
 
 def preferences_token_parse(token: str) -> PreferencesTarget:
@@ -66,9 +47,8 @@ def preferences_token_parse(token: str) -> PreferencesTarget:
         if prefix != PREFIX:
             raise BadToken("kind")
         payload = f"{prefix}.{schema}.{contact}.{day}"
-        secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
         # Links already sent keep working after the secret key is rotated.
-        if not any(hmac.compare_digest(signature, _sign(payload, s)) for s in secrets):
+        if not token_signature_valid(PURPOSE, payload, signature):
             raise BadToken("signature")
         issued = date.fromordinal(int(day, 36))
         age = (timezone.now().date() - issued).days

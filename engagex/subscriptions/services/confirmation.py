@@ -11,14 +11,10 @@ workspace's name, another member or a later expiry breaks the signature. GET sho
 whose button POSTs (link scanners fetch links); only the POST confirms.
 """
 
-import base64
-import hashlib
-import hmac
 import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -33,6 +29,7 @@ from engagex.contacts.selectors import consent_settings
 from engagex.contacts.services.contacts import contact_delete_many
 from engagex.contacts.services.lists import membership_confirm
 from engagex.core.tenancy import current_schema, current_tenant
+from engagex.core.tokens import b36, token_sign, token_signature_valid
 from engagex.subscriptions.models import Signup, SignupForm
 from tenants.selectors import platform_url
 
@@ -40,6 +37,10 @@ logger = logging.getLogger(__name__)
 PLACEHOLDER_URL = "{{ confirm_url }}"
 PLACEHOLDER_LIST = "{{ list }}"
 PLACEHOLDER_WORKSPACE = "{{ workspace }}"
+
+
+# Keys the signatures: a token of another purpose never passes here.
+PURPOSE = "confirm"
 
 
 class BadToken(Exception):
@@ -53,30 +54,10 @@ class ConfirmTarget:
     contact_id: int
 
 
-@lru_cache(maxsize=4)
-def _key(secret: str) -> bytes:
-    return hashlib.sha256(b"engagex.confirm:" + secret.encode()).digest()
-
-
-def _sign(payload: str, secret: str | None = None) -> str:
-    digest = hmac.new(_key(secret or settings.SECRET_KEY), payload.encode(), hashlib.sha256)
-    return base64.urlsafe_b64encode(digest.digest()[:15]).decode()
-
-
-def _b36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-        if not number:
-            return out
-
-
 def confirm_token(*, schema: str, membership_id: int, contact_id: int, expires: int) -> str:
     """`expires` is a Unix time; the link stops working then."""
-    payload = f"{schema}.{_b36(membership_id)}.{_b36(contact_id)}.{_b36(expires)}"
-    return f"{payload}.{_sign(payload)}"
+    payload = f"{schema}.{b36(membership_id)}.{b36(contact_id)}.{b36(expires)}"
+    return f"{payload}.{token_sign(PURPOSE, payload)}"
 
 
 def confirm_token_parse(token: str) -> ConfirmTarget:
@@ -84,8 +65,7 @@ def confirm_token_parse(token: str) -> ConfirmTarget:
     try:
         schema, membership, contact, expires, signature = token.split(".")
         payload = f"{schema}.{membership}.{contact}.{expires}"
-        secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-        if not any(hmac.compare_digest(signature, _sign(payload, s)) for s in secrets):
+        if not token_signature_valid(PURPOSE, payload, signature):
             raise BadToken("signature")
         if int(expires, 36) < time.time():
             raise BadToken("expired")
