@@ -35,7 +35,7 @@ class SegmentMemberSerializer(serializers.ModelSerializer):
         fields = ["id", "email", "first_name", "last_name", "status", "attributes"]
 
 
-class CountSerializer(serializers.Serializer):
+class SegmentCountSerializer(serializers.Serializer):
     matching = serializers.IntegerField()
     sendable = serializers.IntegerField()
     sample = serializers.ListField(child=serializers.DictField())
@@ -67,7 +67,7 @@ class SegmentViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         segment_delete(segment=instance)
 
-    @extend_schema(request=None, responses=CountSerializer)
+    @extend_schema(request=None, responses=SegmentCountSerializer)
     @action(detail=True, methods=["get"])
     def count(self, request, pk=None):
         try:
