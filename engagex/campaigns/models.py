@@ -37,11 +37,11 @@ class Campaign(models.Model):
         ContactGroup,
         blank=True,
         related_name="+",
-        verbose_name=_("send to groups"),
+        verbose_name=_("send to lists"),
         help_text=_("Leave empty to send to every subscribed contact."),
     )
     exclude_groups = models.ManyToManyField(
-        ContactGroup, blank=True, related_name="+", verbose_name=_("except groups")
+        ContactGroup, blank=True, related_name="+", verbose_name=_("except lists")
     )
     send_at = models.DateTimeField(_("send at"), null=True, blank=True)
     status = models.CharField(

@@ -268,23 +268,23 @@ class ContactAdmin(ServiceErrorsAdminMixin, ModelAdmin):
         return _csv_response(queryset)
 
     # --- group actions -----------------------------------------------------------------
-    @admin.action(description=_("Add selected to a group"), permissions=["change"])
+    @admin.action(description=_("Add selected to a list"), permissions=["change"])
     def add_to_group(self, request, queryset):
         return self._group_action(
             request,
             queryset,
             group_add_contacts,
-            _("Add to group"),
+            _("Add to list"),
             _("%(n)d contact(s) added to “%(group)s”."),
         )
 
-    @admin.action(description=_("Remove selected from a group"), permissions=["change"])
+    @admin.action(description=_("Remove selected from a list"), permissions=["change"])
     def remove_from_group(self, request, queryset):
         return self._group_action(
             request,
             queryset,
             group_remove_contacts,
-            _("Remove from group"),
+            _("Remove from list"),
             _("%(n)d contact(s) removed from “%(group)s”."),
         )
 

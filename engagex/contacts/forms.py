@@ -145,7 +145,7 @@ class ImportMappingForm(forms.Form):
         ),
     )
     groups = forms.ModelMultipleChoiceField(
-        label=_("Add every imported contact to these groups"),
+        label=_("Add every imported contact to these lists"),
         queryset=ContactGroup.objects.all(),
         required=False,
         widget=UnfoldAdminCheckboxSelectMultipleWidget,

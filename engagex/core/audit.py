@@ -24,7 +24,7 @@ class AuditVerb(models.TextChoices):
     PAUSED = "paused", _("Paused")
     RESUMED = "resumed", _("Resumed")
     CANCELLED = "cancelled", _("Cancelled")
-    GROUP_CHANGED = "group_changed", _("Changed group members")
+    GROUP_CHANGED = "group_changed", _("Changed list members")
     KEY_CREATED = "key_created", _("Created API key")
     KEY_REVOKED = "key_revoked", _("Revoked API key")
     ERASED = "erased", _("Erased at the person's request")

@@ -37,9 +37,7 @@ from engagex.email_templates.services import COPY_NAME, template_version_current
 logger = logging.getLogger(__name__)
 
 S = Campaign.Status
-NO_AUDIENCE = gettext_lazy(
-    "This campaign has no recipients: its groups hold no subscribed contacts."
-)
+NO_AUDIENCE = gettext_lazy("This campaign has no recipients: its lists hold no subscribed members.")
 EMPTY_TEMPLATE = gettext_lazy(
     "The template “{name}” has no content: add an HTML body before sending."
 )
