@@ -23,3 +23,6 @@ SIGNUP_ALTCHA_COUNTER = (
 SIGNUP_MAX_BYTES = env.int("SIGNUP_MAX_BYTES", default=16 * 1024)
 # Memberships per confirmation-email task (imports and the API hand over thousands at once).
 SIGNUP_CONFIRMATION_BATCH = env.int("SIGNUP_CONFIRMATION_BATCH", default=500)
+# Accepted posts wait in a table for the task cluster; one task takes this many per
+# transaction (a burst of sign-ups becomes a few tasks, not one per post).
+SIGNUP_PROCESS_BATCH = env.int("SIGNUP_PROCESS_BATCH", default=200)

@@ -64,6 +64,12 @@ SCHEDULES = [
         "schedule_type": Schedule.DAILY,
     },
     {
+        "name": "subscriptions: process sign-ups left waiting",
+        "func": "engagex.subscriptions.tasks.signups_sweep",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
+    {
         "name": "subscriptions: expire unconfirmed sign-ups",
         "func": "engagex.subscriptions.tasks.signups_expire",
         "schedule_type": Schedule.DAILY,

@@ -148,3 +148,28 @@ class SignupCounter(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class PendingSignup(models.Model):
+    """A visitor's accepted post, kept until the task cluster makes it a contact and its
+    memberships (services.forms.signups_process). The request stores only this row, so a
+    form keeps answering at once under a burst; what the visitor reads does not depend on
+    what processing finds (known, bounced, over the plan's limit: no enumeration)."""
+
+    form = models.ForeignKey(
+        SignupForm, on_delete=models.CASCADE, related_name="pending", verbose_name=_("form")
+    )
+    email = models.CharField(_("email"), max_length=254)
+    fields = models.JSONField(_("fields"), default=dict)
+    attributes = models.JSONField(_("attributes"), default=dict)
+    lists = models.JSONField(_("lists"), default=list, help_text=_("The ids of the lists chosen."))
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.TextField(_("user agent"), blank=True)
+    submitted_at = models.DateTimeField(_("submitted"))
+
+    class Meta:
+        verbose_name = _("waiting sign-up")
+        verbose_name_plural = _("waiting sign-ups")
+
+    def __str__(self):
+        return self.email

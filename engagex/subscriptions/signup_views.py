@@ -32,7 +32,7 @@ from engagex.subscriptions.services.confirmation import (
 )
 from engagex.subscriptions.services.forms import (
     signup_form_lists,
-    signup_submit,
+    signup_queue,
     submission_clean,
 )
 
@@ -150,9 +150,10 @@ def _form_or_404(public_id: str) -> SignupForm:
 
 
 def _accept(request, form, submission) -> None:
-    """Store the sign-up unless this address has used up its sign-ups for now."""
+    """Keep the sign-up for the task cluster unless this address has used up its sign-ups
+    for now (the answer is the same either way)."""
     if abuse.address_rate_ok(submission.email):
-        signup_submit(
+        signup_queue(
             form=form,
             submission=submission,
             ip=abuse.client_ip(request),

@@ -1,5 +1,8 @@
 from engagex.core.tasks import for_each_schema, tenant_task
-from engagex.subscriptions.services import abuse, confirmation
+from engagex.subscriptions.services import abuse, confirmation, forms
+
+# A waiting sign-up older than this has lost its task (one normally takes it in a second).
+SWEEP_AFTER_SECONDS = 30
 
 
 @tenant_task
@@ -19,3 +22,22 @@ def signups_expire() -> dict[str, int]:
 
     for_each_schema(expire)
     return totals
+
+
+@tenant_task
+def signups_process_task(schema_name: str) -> int:
+    """Make the workspace's waiting sign-ups contacts and memberships (queued by a post)."""
+    return forms.signups_process()
+
+
+def signups_sweep() -> int:
+    """Minute schedule: sign-ups left waiting (their task died or was never queued)."""
+    total = 0
+
+    def sweep():
+        nonlocal total
+        if forms.signups_stale(seconds=SWEEP_AFTER_SECONDS):
+            total += forms.signups_process()
+
+    for_each_schema(sweep)
+    return total

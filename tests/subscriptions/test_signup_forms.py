@@ -16,13 +16,14 @@ from engagex.contacts.models import (
     Membership,
     MembershipStatus,
 )
-from engagex.subscriptions.models import Signup, SignupCounter, SignupForm
+from engagex.subscriptions.models import PendingSignup, Signup, SignupCounter, SignupForm
 from engagex.subscriptions.services import abuse
 from tests.factories.contacts import ContactFactory
 from tests.subscriptions.conftest import (
     confirm_link,
     human_fields,
     make_form,
+    process_signups,
     queued_signup_tasks,
     run_queued_tasks,
     sign_up,
@@ -36,6 +37,7 @@ def _nothing_written(tenant) -> None:
         assert Contact.objects.count() == 0
         assert Membership.objects.count() == 0
         assert Signup.objects.count() == 0
+        assert PendingSignup.objects.count() == 0
     assert queued_signup_tasks() == []
     assert mail.outbox == []
 
@@ -66,6 +68,11 @@ def test_double_opt_in_signup_stores_an_unconfirmed_member_and_emails_a_link(
 
     assert response.status_code == 200
     assert "we have sent you an email" in response.content.decode()
+    with schema_context(tenant.schema_name):  # kept for the cluster: nobody is on file yet
+        assert not Contact.objects.exists()
+        assert PendingSignup.objects.get().email == "ann@example.com"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert process_signups(tenant) == 1
     with schema_context(tenant.schema_name):
         membership = Membership.objects.select_related("contact").get()
         assert (membership.contact.email, membership.contact.first_name) == (
@@ -79,7 +86,7 @@ def test_double_opt_in_signup_stores_an_unconfirmed_member_and_emails_a_link(
         assert membership.consent_user_agent == "Firefox/140"
         assert SignupForm.objects.get().submissions_count == 1
     assert mail.outbox == []  # queued, not sent in the request
-    assert run_queued_tasks() == 1
+    assert run_queued_tasks() == 1  # the confirmation email
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["ann@example.com"]
     assert mail.outbox[0].subject == "Please confirm your subscription to News"
@@ -93,11 +100,12 @@ def test_single_opt_in_signup_subscribes_at_once_without_email(
         form = make_form(opt_in=ContactGroup.OptIn.SINGLE)
     with django_capture_on_commit_callbacks(execute=True):
         response = sign_up(workspace_client(tenant), form)
+    assert process_signups(tenant) == 1
 
     assert "Thank you for signing up." in response.content.decode()
     with schema_context(tenant.schema_name):
         assert Membership.objects.get().status == MembershipStatus.SUBSCRIBED
-    assert queued_signup_tasks() == []
+    assert queued_signup_tasks() == []  # no confirmation email
 
 
 def test_redirect_url_answers_303(tenant, django_capture_on_commit_callbacks):
@@ -119,9 +127,11 @@ def test_known_and_unknown_addresses_get_the_same_answer(
     for email in ["known@example.com", "new@example.com", "bounced@example.com"]:
         response = sign_up(workspace_client(tenant), signup_form, email=email)
         answers.append((response.status_code, response.content))
+    process_signups(tenant)
 
     assert answers[0] == answers[1] == answers[2]
     with schema_context(tenant.schema_name):
+        assert Membership.objects.filter(contact__email="new@example.com").exists()
         # the bounced contact was not put on the list
         assert not Membership.objects.filter(contact__email="bounced@example.com").exists()
 
@@ -130,9 +140,11 @@ def test_a_form_never_overwrites_a_known_contacts_name(tenant, signup_form):
     with schema_context(tenant.schema_name):
         ContactFactory(email="ann@example.com", first_name="Ann")
     sign_up(workspace_client(tenant), signup_form, first_name="Mallory")
+    process_signups(tenant)
 
     with schema_context(tenant.schema_name):
         assert Contact.objects.get(email="ann@example.com").first_name == "Ann"
+        assert Membership.objects.get().contact.email == "ann@example.com"  # it was processed
 
 
 @pytest.mark.parametrize(
@@ -220,6 +232,7 @@ def test_the_interstitial_once_solved_signs_up(tenant, signup_form):
     )
 
     assert "we have sent you an email" in response.content.decode()
+    process_signups(tenant)
     with schema_context(tenant.schema_name):
         assert Membership.objects.count() == 1
 
@@ -244,6 +257,7 @@ def test_a_wrong_or_replayed_solution_writes_nothing(tenant, signup_form):
 
     assert "Thank you" in first.content.decode()
     assert "One more step" in replay.content.decode()
+    process_signups(tenant)
     with schema_context(tenant.schema_name):
         assert list(Contact.objects.values_list("email", flat=True)) == ["b@example.com"]
 
@@ -356,7 +370,10 @@ def test_a_flood_of_bot_posts_creates_nobody_and_sends_at_most_the_address_limit
     assert codes == {200: 200, 429: 700}
     with schema_context(tenant.schema_name):
         assert Contact.objects.count() == 1
-    assert len(mail.outbox) == 3
+        # SIGNUP_RATE_PER_ADDRESS posts got through, processed in one batch: the one
+        # membership gets one email (resends are for posts after it was emailed)
+        assert PendingSignup.objects.count() == 0
+    assert len(mail.outbox) == 1
 
 
 def test_json_endpoint_describes_the_form_and_signs_up(tenant, signup_form):
@@ -383,6 +400,7 @@ def test_json_endpoint_describes_the_form_and_signs_up(tenant, signup_form):
     assert response.json()["ok"] is True
     assert response["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Credentials" not in response
+    process_signups(tenant)
     with schema_context(tenant.schema_name):
         assert Membership.objects.get().status == MembershipStatus.UNCONFIRMED
 
@@ -432,3 +450,139 @@ def test_a_solution_for_one_form_does_not_open_another(tenant, signup_form):
 
     assert "One more step" in response.content.decode()
     _nothing_written(tenant)
+
+
+# --- accepted posts wait for the cluster ---------------------------------------------------
+
+
+def _queued_processing() -> int:
+    return sum(1 for _, t in queued_signup_tasks() if t["func"].endswith(".signups_process_task"))
+
+
+def test_a_burst_of_posts_queues_one_processing_task_until_it_starts(
+    tenant, signup_form, django_capture_on_commit_callbacks
+):
+    client = workspace_client(tenant)
+    with django_capture_on_commit_callbacks(execute=True):
+        for i in range(5):
+            sign_up(client, signup_form, email=f"p{i}@example.com")
+
+    assert _queued_processing() == 1
+    assert run_queued_tasks() == 1 + 1  # the processing, then one task with the 5 emails
+    with schema_context(tenant.schema_name):
+        assert Membership.objects.filter(status=MembershipStatus.UNCONFIRMED).count() == 5
+        assert not PendingSignup.objects.exists()
+    assert len(mail.outbox) == 5
+    with django_capture_on_commit_callbacks(execute=True):  # after it started: a new task
+        sign_up(client, signup_form, email="late@example.com")
+    assert _queued_processing() == 1
+
+
+def test_a_signup_whose_list_was_deleted_before_processing_writes_nothing(tenant, signup_form):
+    sign_up(workspace_client(tenant), signup_form)
+    with schema_context(tenant.schema_name):
+        signup_form.groups.get().delete()
+
+    process_signups(tenant)
+
+    with schema_context(tenant.schema_name):
+        assert not Contact.objects.exists()
+        assert not PendingSignup.objects.exists()
+
+
+def test_the_minute_sweep_processes_signups_whose_task_was_lost(
+    tenant, signup_form, django_capture_on_commit_callbacks
+):
+    from engagex.subscriptions.tasks import signups_sweep
+
+    client = workspace_client(tenant)
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_up(client, signup_form)
+    for queued, _task in queued_signup_tasks():
+        queued.delete()  # the worker holding it was killed
+    with schema_context(tenant.schema_name):
+        fresh = PendingSignup.objects.get().pk
+
+    assert signups_sweep() == 0  # a fresh one is left to its own task
+    with schema_context(tenant.schema_name):
+        PendingSignup.objects.filter(pk=fresh).update(
+            submitted_at=timezone.now() - timedelta(seconds=60)
+        )
+    assert signups_sweep() == 1
+
+    with schema_context(tenant.schema_name):
+        assert Membership.objects.get().contact.email == "ann@example.com"
+    with django_capture_on_commit_callbacks(execute=True):  # and posts queue tasks again
+        sign_up(client, signup_form, email="next@example.com")
+    assert _queued_processing() == 1
+
+
+def test_one_signup_that_fails_does_not_hold_up_the_others(
+    tenant, signup_form, monkeypatch, caplog
+):
+    from engagex.subscriptions.services import forms
+
+    client = workspace_client(tenant)
+    for email in ["a@example.com", "boom@example.com", "c@example.com"]:
+        sign_up(client, signup_form, email=email)
+    real = forms.signup_submit
+
+    def flaky(*, submission, **kwargs):
+        if submission.email == "boom@example.com":
+            raise RuntimeError("disk on fire")
+        return real(submission=submission, **kwargs)
+
+    monkeypatch.setattr(forms, "signup_submit", flaky)
+
+    assert process_signups(tenant) == 3
+
+    with schema_context(tenant.schema_name):
+        assert set(Contact.objects.values_list("email", flat=True)) == {
+            "a@example.com",
+            "c@example.com",
+        }
+        assert not PendingSignup.objects.exists()
+    assert "disk on fire" in caplog.text
+
+
+def test_processing_a_workspace_leaves_another_workspaces_signups_alone(
+    tenant, other_tenant, signup_form
+):
+    with schema_context(other_tenant.schema_name):
+        other_form = make_form(name="Theirs")
+    sign_up(workspace_client(tenant), signup_form, email="ours@example.com")
+    sign_up(workspace_client(other_tenant), other_form, email="theirs@example.com")
+
+    assert process_signups(tenant) == 1
+
+    with schema_context(tenant.schema_name):
+        assert list(Contact.objects.values_list("email", flat=True)) == ["ours@example.com"]
+    with schema_context(other_tenant.schema_name):
+        assert not Contact.objects.exists()
+        assert PendingSignup.objects.get().email == "theirs@example.com"
+
+
+def test_a_batch_bigger_than_the_plans_room_signs_up_only_as_many_as_fit(
+    tenant, signup_form, on_plan
+):
+    with schema_context(tenant.schema_name):
+        ContactFactory(email="already@example.com")
+    on_plan(tenant, contact_limit=3)
+    client = workspace_client(tenant)
+    for email in ["a@example.com", "already@example.com", "b@example.com", "c@example.com"]:
+        sign_up(client, signup_form, email=email)
+
+    assert process_signups(tenant) == 4  # all taken; the batch could not reserve room for 4
+
+    with schema_context(tenant.schema_name):
+        assert set(Contact.objects.values_list("email", flat=True)) == {
+            "already@example.com",
+            "a@example.com",
+            "b@example.com",
+        }
+        assert set(Membership.objects.values_list("contact__email", flat=True)) == {
+            "a@example.com",
+            "already@example.com",
+            "b@example.com",
+        }
+        assert not PendingSignup.objects.exists()

@@ -1,7 +1,9 @@
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -102,7 +104,36 @@ def attributes_check(attributes, *, types: dict[str, str] | None = None) -> None
 
 def contact_limit_check(*, adding: int = 1) -> None:
     """Refuse new contacts past the plan's limit, or in a read-only workspace."""
+    room = _room.get()
+    if room is not None and room[0] >= adding:
+        room[0] -= adding  # checked for the whole batch already (contacts_room)
+        return
     ensure_within(Limit.CONTACTS, adding=adding)
+
+
+# Inside contacts_room(): how many more contacts the check made for the batch still covers.
+_room: ContextVar[list[int] | None] = ContextVar("contact_room", default=None)
+
+
+@contextmanager
+def contacts_room(*, adding: int) -> Iterator[None]:
+    """Check the contact limit once for a batch that may create up to `adding` contacts;
+    contact_create inside uses that room up instead of checking (and reading the plan) per
+    contact. Use it inside the batch's transaction: the check's lock lasts until it ends,
+    so concurrent batches cannot both count on the same room. When the plan has less room
+    than the whole batch, every contact is checked on its own, as outside.
+    """
+    try:
+        contact_limit_check(adding=adding)
+    except ValidationError:
+        room = None
+    else:
+        room = [adding]
+    token = _room.set(room)
+    try:
+        yield
+    finally:
+        _room.reset(token)
 
 
 @transaction.atomic

@@ -15,7 +15,9 @@ Double opt-in emails are sent by the app that owns sign-up (subscriptions), whic
 a sender here (`register_confirmation_sender`): contacts never imports it.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -83,13 +85,39 @@ def register_confirmation_sender(sender: Callable[..., object]) -> None:
         _CONFIRMATION_SENDERS.append(sender)
 
 
+# Inside confirmations_batched(): the memberships asked for so far, handed over together.
+_collected: ContextVar[list[Membership] | None] = ContextVar("confirmations", default=None)
+
+
 def confirmation_request(*, memberships: list[Membership]) -> None:
     """Ask the registered sender to email a confirmation link for each unconfirmed member."""
     pending = [m for m in memberships if m.status == M.UNCONFIRMED]
     if not pending:
         return
+    collected = _collected.get()
+    if collected is not None:
+        collected.extend(pending)
+        return
     for sender in _CONFIRMATION_SENDERS:
         transaction.on_commit(partial(sender, memberships=pending))
+
+
+@contextmanager
+def confirmations_batched() -> Iterator[None]:
+    """Hand the confirmations asked for inside to the senders at once, when the transaction
+    around commits (a batch of sign-ups becomes a few email tasks, not one each).
+
+    A membership whose savepoint rolled back may be among them: the senders look each one
+    up and skip those no longer unconfirmed (or gone).
+    """
+    collected: list[Membership] = []
+    token = _collected.set(collected)
+    try:
+        yield
+    finally:
+        _collected.reset(token)
+    if collected:
+        confirmation_request(memberships=collected)
 
 
 # Memberships per confirmation task: an import of a million people queues a thousand small

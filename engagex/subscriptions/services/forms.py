@@ -1,15 +1,20 @@
 """Sign-up forms: the console's writes (every one validated here) and a visitor's post."""
 
+import json
+import logging
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
+from django_q.tasks import async_task
 
 from engagex.contacts.models import (
     ConsentSource,
@@ -20,14 +25,28 @@ from engagex.contacts.models import (
 from engagex.contacts.services.contacts import (
     attributes_check,
     contact_create,
+    contacts_room,
     email_is_valid,
     email_normalize,
 )
 from engagex.contacts.services.erasure import address_is_erased
-from engagex.contacts.services.lists import Consent, membership_subscribe
-from engagex.subscriptions.models import FieldMode, Signup, SignupForm
+from engagex.contacts.services.lists import (
+    Consent,
+    confirmations_batched,
+    membership_subscribe,
+)
+from engagex.core.tenancy import current_schema
+from engagex.subscriptions.models import (
+    FieldMode,
+    PendingSignup,
+    Signup,
+    SignupCounter,
+    SignupForm,
+)
 from engagex.subscriptions.services.abuse import address_is_disposable
 from engagex.subscriptions.services.confirmation import PLACEHOLDER_URL
+
+logger = logging.getLogger(__name__)
 
 LISTS_REQUIRED = gettext_lazy("Choose at least one list for people to join.")
 LIST_NOT_PUBLIC = gettext_lazy(
@@ -206,8 +225,114 @@ def _list_values(data) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-def signup_submit(
+# --- accepted posts wait for the cluster -----------------------------------------------------
+
+# The counter row that says "a processing task is queued": its hits are the sign-ups stored
+# since the last task began (never purged: it expires in the year 9999).
+PROCESS_KEY = "signups:process"
+
+
+def signup_queue(
     *, form: SignupForm, submission: Submission, ip: str | None, user_agent: str
+) -> None:
+    """Store an accepted post for the task cluster, and queue that task unless one is
+    already waiting: one statement, whatever the post holds.
+
+    The counter row is locked until this transaction commits, so a task that is starting
+    (it deletes the row first, see signups_process) waits for this row and then reads it;
+    a post after that delete finds no row, counts 1 and queues the next task.
+    """
+    pending, counter = PendingSignup._meta.db_table, SignupCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH waiting AS (INSERT INTO {pending} "  # noqa: S608 - our tables
+            "(form_id, email, fields, attributes, lists, ip, user_agent, submitted_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, now())) "
+            f"INSERT INTO {counter} AS c (key, expires, hits) VALUES (%s, '9999-12-31', 1) "
+            "ON CONFLICT (key) DO UPDATE SET hits = c.hits + 1 RETURNING hits",
+            [
+                form.pk,
+                submission.email,
+                json.dumps(submission.fields),
+                json.dumps(submission.attributes),
+                json.dumps([g.pk for g in submission.lists]),
+                ip or None,
+                user_agent[:1000],
+                PROCESS_KEY,
+            ],
+        )
+        first = cursor.fetchone()[0] == 1
+    if first:
+        schema = current_schema()
+        transaction.on_commit(
+            lambda: async_task("engagex.subscriptions.tasks.signups_process_task", schema)
+        )
+
+
+def signups_process() -> int:
+    """Turn the workspace's waiting sign-ups into contacts and memberships (signup_submit),
+    in batches of SIGNUP_PROCESS_BATCH, each in one transaction; return how many.
+
+    Several tasks may run at once: each takes rows the others have not locked. A sign-up
+    that fails for a reason of its own is logged and dropped (its visitor was already told
+    the same as everyone); a failure of the database ends the task with the rows kept, for
+    the next task or the minute sweep.
+    """
+    # From here on, a new post queues another task (see signup_queue).
+    SignupCounter.objects.filter(key=PROCESS_KEY).delete()
+    done = 0
+    lists_of: dict[int, dict[int, ContactGroup]] = {}
+    while True:
+        # One email task per SIGNUP_CONFIRMATION_BATCH confirmations of the batch, not one each.
+        with transaction.atomic(), confirmations_batched():
+            rows = list(
+                PendingSignup.objects.select_for_update(skip_locked=True)
+                .select_related("form")
+                .order_by("id")[: settings.SIGNUP_PROCESS_BATCH]
+            )
+            if not rows:
+                return done
+            with contacts_room(adding=len(rows)):  # the plan's limit read once a batch
+                for row in rows:
+                    if row.form_id not in lists_of:
+                        lists_of[row.form_id] = {g.pk: g for g in signup_form_lists(row.form)}
+                    _process(row, offered=lists_of[row.form_id])
+            PendingSignup.objects.filter(pk__in=[row.pk for row in rows]).delete()
+        done += len(rows)
+
+
+def _process(row: PendingSignup, *, offered: dict[int, ContactGroup]) -> None:
+    lists = [offered[pk] for pk in row.lists if pk in offered]
+    if not lists:  # its lists were deleted or made private since the post
+        return
+    submission = Submission(
+        email=row.email, lists=lists, fields=row.fields, attributes=row.attributes
+    )
+    try:
+        signup_submit(
+            form=row.form,
+            submission=submission,
+            ip=row.ip,
+            user_agent=row.user_agent,
+            submitted_at=row.submitted_at,
+        )
+    except Exception:  # this sign-up's own problem: the others go on
+        logger.exception("sign-up %s of form %s failed", row.pk, row.form_id)
+
+
+def signups_stale(*, seconds: int) -> bool:
+    """Has a sign-up waited longer than `seconds` (its task died, or was never queued)?"""
+    cutoff = timezone.now() - timedelta(seconds=seconds)
+    return PendingSignup.objects.filter(submitted_at__lt=cutoff).exists()
+
+
+def signup_submit(
+    *,
+    form: SignupForm,
+    submission: Submission,
+    ip: str | None,
+    user_agent: str,
+    submitted_at=None,
 ) -> bool:
     """Sign a visitor up: the contact (created, or only its empty fields filled), a
     membership per list (unconfirmed with a confirmation email on double-opt-in lists and
@@ -217,7 +342,13 @@ def signup_submit(
     the plan's contact limit): the visitor is told the same as anyone else (no enumeration).
     """
     try:
-        _submit(form=form, submission=submission, ip=ip, user_agent=user_agent)
+        _submit(
+            form=form,
+            submission=submission,
+            ip=ip,
+            user_agent=user_agent,
+            submitted_at=submitted_at or timezone.now(),
+        )
     except _Refused:
         return False
     except (ValidationError, IntegrityError):  # refused by a service, or the same address now
@@ -230,7 +361,9 @@ class _Refused(Exception):
 
 
 @transaction.atomic
-def _submit(*, form: SignupForm, submission: Submission, ip: str | None, user_agent: str):
+def _submit(
+    *, form: SignupForm, submission: Submission, ip: str | None, user_agent: str, submitted_at
+):
     contact = (
         Contact.objects.select_for_update()
         .alias(email_lower=Lower("email"))  # the unique index is on LOWER(email)
@@ -256,7 +389,6 @@ def _submit(*, form: SignupForm, submission: Submission, ip: str | None, user_ag
     consent = Consent(
         source=ConsentSource.FORM, text=form.consent_text, ip=ip, user_agent=user_agent
     )
-    now = timezone.now()
     memberships = [
         membership_subscribe(
             contact=contact, group=group, consent=consent, double_opt_in=True if erased else None
@@ -266,7 +398,7 @@ def _submit(*, form: SignupForm, submission: Submission, ip: str | None, user_ag
     # One statement whatever happened before: a membership's latest form wins.
     Signup.objects.bulk_create(
         [
-            Signup(form=form, membership=m, created_contact=created, submitted_at=now)
+            Signup(form=form, membership=m, created_contact=created, submitted_at=submitted_at)
             for m in memberships
         ],
         update_conflicts=True,
