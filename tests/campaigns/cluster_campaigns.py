@@ -1,5 +1,7 @@
 """Campaigns committed for tests that run a real task cluster (`devtools.cluster`)."""
 
+import math
+import time
 from contextlib import contextmanager
 
 from django_tenants.utils import schema_context
@@ -38,3 +40,27 @@ def campaign_finished(tenant, campaign) -> bool:
 def sent_count(tenant, campaign) -> int:
     with schema_context(tenant.schema_name):
         return CampaignRecipient.objects.filter(campaign=campaign, status="sent").count()
+
+
+class Recovery:
+    """Seconds from a kill until the campaign sends again and until it has finished, as
+    `done` (polled by `wait_for`) first sees them: stopping the cluster is not counted."""
+
+    def __init__(self, tenant, campaign, *, killed: float, sent_at_kill: int):
+        self.tenant, self.campaign = tenant, campaign
+        self.killed, self.sent_at_kill = killed, sent_at_kill
+        self.resumed = self.finished = math.inf
+
+    def done(self) -> bool:
+        if self.resumed == math.inf and sent_count(self.tenant, self.campaign) > self.sent_at_kill:
+            self.resumed = time.monotonic() - self.killed
+        if campaign_finished(self.tenant, self.campaign):
+            self.finished = time.monotonic() - self.killed
+            return True
+        return False
+
+    def __str__(self) -> str:
+        return (
+            f"sending again {self.resumed:.1f} s after the SIGKILL, finished after "
+            f"{self.finished:.1f} s (sent at the kill: {self.sent_at_kill})"
+        )

@@ -15,7 +15,7 @@ from devtools.cluster import start_cluster, wait_for
 from engagex.campaigns.models import Campaign
 from engagex.core.schedules import SCHEDULES
 from tenants.models import Tenant
-from tests.campaigns.cluster_campaigns import campaign_finished, committed_campaign, sent_count
+from tests.campaigns.cluster_campaigns import Recovery, committed_campaign, sent_count
 from tests.campaigns.test_fault import _kill_tree
 
 STALE_CLAIM_SECONDS = 20
@@ -69,18 +69,22 @@ def test_after_sigkill_the_sweeper_finishes_the_campaign_within_stale_claim_time
             _kill_tree(first)
             killed = time.monotonic()
             sent_at_kill = sent_count(tenant, campaign)
+            recovery = Recovery(tenant, campaign, killed=killed, sent_at_kill=sent_at_kill)
 
+            # Waits past the budget so that a late recovery is measured, not only timed out.
             errors = wait_for(
-                lambda: campaign_finished(tenant, campaign),
+                recovery.done,
                 [start_cluster(env)],
                 timeout=budget + 30 if sweeper_schedule else 800,
             )
-            recovery = time.monotonic() - killed
             final = sent_count(tenant, campaign)
-    print(f"\nrecovery after SIGKILL: {recovery:.0f} s (sent at kill {sent_at_kill})")  # noqa: T201
+    print(f"\n{recovery} (budget {budget} s)")  # noqa: T201 - the figure the issue asks for
     stats = fake_sendgrid_server.stats()
     assert campaign.status == Campaign.Status.SENT, errors
     assert 50 <= sent_at_kill < 200
     assert final == 300
     assert (stats["recipients"], stats["duplicates"]) == (300, 0)
-    assert recovery <= budget + 15  # scheduler passes run every 30 s, plus the sends
+    # Issue 14 item 10: recovered within CAMPAIGN_STALE_CLAIM_SECONDS + one minute. The
+    # campaign is finished, not only sending again, by then.
+    assert recovery.resumed <= budget
+    assert recovery.finished <= budget

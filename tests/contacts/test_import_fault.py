@@ -33,9 +33,11 @@ def test_a_killed_cluster_leaves_an_import_that_the_sweeper_finishes(
             "OPTIONS": {"location": str(tmp_path / "media")},
         },
     }
+    stale_seconds = 2
+    budget = stale_seconds + 60
     env = {
         "ENGAGEX_TEST_MEDIA_ROOT": str(tmp_path / "media"),
-        "IMPORT_STALE_SECONDS": "2",
+        "IMPORT_STALE_SECONDS": str(stale_seconds),
         "Q_WORKERS": "2",
         # django-q2's own redelivery (Q_RETRY) comes far too late to be what recovers it.
         "Q_RETRY": "900",
@@ -78,16 +80,31 @@ def test_a_killed_cluster_leaves_an_import_that_the_sweeper_finishes(
                 next_run=timezone.now(),
             )
 
-            errors = wait_for(lambda: _status(tenant, job) == "done", [start_cluster(env)],
-                              timeout=300)  # fmt: skip
-            recovered_in = time.monotonic() - killed_at
+            seconds: dict[str, float] = {}  # since the kill, as the poll first sees them
+
+            def done() -> bool:
+                now = _job(tenant, job)
+                # A new run counts one more attempt as it takes the job (the killed run's
+                # checkpoint left 1); the sweeper's re-queue alone does not.
+                if "resumed" not in seconds and (
+                    now.attempts > at_kill.attempts or now.status == ImportJob.Status.DONE
+                ):
+                    seconds["resumed"] = time.monotonic() - killed_at
+                if now.status == ImportJob.Status.DONE:
+                    seconds["done"] = time.monotonic() - killed_at  # not the cluster's stop
+                    return True
+                return False
+
+            # Waits past the budget so that a late recovery is measured, not only timed out.
+            errors = wait_for(done, [start_cluster(env)], timeout=budget + 60)
             final = _job(tenant, job)
             assert final.status == ImportJob.Status.DONE, errors
             with schema_context(tenant.schema_name):
                 imported = Contact.objects.filter(email__endswith="@fault.example").count()
             print(  # noqa: T201 - the figure the issue asks for
-                f"\nimport recovered {recovered_in:.1f} s after SIGKILL "
-                f"(killed at row {at_kill.applied_through_row:,} of {ROWS:,})"
+                f"\nimport after SIGKILL: running again in {seconds['resumed']:.1f} s, done in "
+                f"{seconds['done']:.1f} s (killed at row {at_kill.applied_through_row:,} of "
+                f"{ROWS:,}, budget {budget} s)"
             )
         finally:
             BillingAccount.objects.filter(pk=account.pk).update(
@@ -103,15 +120,13 @@ def test_a_killed_cluster_leaves_an_import_that_the_sweeper_finishes(
     assert imported == ROWS  # nobody skipped, nobody twice
     assert final.counts["new"] == ROWS
     assert final.attempts == 0
-    # Stale after 2 s, found at the restarted scheduler's first pass (about 30 s after it
-    # starts); the rest is the cluster starting and the last range, slow on a loaded machine.
-    assert recovered_in < 150
+    # Issue 14 items 6 and 10: recovered within IMPORT_STALE_SECONDS + one minute (stale
+    # after 2 s, found at the restarted scheduler's first pass, about 30 s after it starts).
+    # The job is done, not only running again, by then: its last range is 20,000 rows.
+    assert seconds["resumed"] <= budget
+    assert seconds["done"] <= budget
 
 
 def _job(tenant, job) -> ImportJob:
     with schema_context(tenant.schema_name):
         return ImportJob.objects.get(pk=job.pk)
-
-
-def _status(tenant, job) -> str:
-    return _job(tenant, job).status

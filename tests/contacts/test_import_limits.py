@@ -11,12 +11,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django_q.models import OrmQ
 from django_tenants.utils import schema_context
+from openpyxl.utils import get_column_letter
 
+from engagex.accounts import roles
 from engagex.contacts.models import Contact, ImportJob
 from engagex.contacts.services import importing, reading
 from engagex.contacts.tasks import contacts_import_run
+from tests.api.conftest import key_client
 from tests.contacts.corpus.build_xlsx import PARTS
 
+API = "/api/v1"
 ADD = "admin:contacts_importjob_add"
 
 
@@ -149,6 +153,166 @@ def test_a_sheet_without_a_dimension_imports(tenant, owner_client):
         job = ImportJob.objects.get(pk=job_of(response))
         assert job.headers == ["Email", "First name"]
         assert job.estimated_rows > 0
+
+
+# --- Rows and columns: refused at upload when the file says so, else when the rows are read ---
+CY = f'<row r="4">{cell("A4", "cy@example.com")}{cell("B4", "Cy")}</row>'
+TOO_MANY_ROWS = "The file has more than 2 rows; split it into files of at most 2 rows."
+
+
+def wide_rows(columns: int, *, far: bool = False) -> str:
+    """A header `columns` cells wide (or Email plus one cell in column `columns`, `far`)
+    and one contact row."""
+    letters = [get_column_letter(n) for n in ([columns] if far else range(2, columns + 1))]
+    header = cell("A1", "Email") + "".join(cell(f"{c}1", f"Extra {c}") for c in letters)
+    return f'<row r="1">{header}</row><row r="2">{cell("A2", "ann@example.com")}</row>'
+
+
+def too_wide(columns: int) -> str:
+    return f"The header has {columns:,} columns; at most 200 can be imported."
+
+
+def configure_two_columns(client, job_url):
+    return client.post(
+        job_url,
+        {"step": "configure", "column_0": "email", "column_1": "first_name",
+         "unknown_columns": "attributes", "update_existing": "on", "file_status": ""},
+        follow=True,
+    )  # fmt: skip
+
+
+def test_an_xlsx_declaring_more_rows_than_the_limit_is_refused_at_upload(
+    tenant, owner_client, settings
+):
+    settings.IMPORT_MAX_ROWS = 2
+
+    response = post_upload(owner_client, "long.xlsx", workbook(sheet(ROWS + CY, "A1:B4")))
+    at_the_limit = post_upload(owner_client, "ok.xlsx", workbook(sheet(ROWS, "A1:B3")))
+
+    assert response.status_code == 200
+    assert TOO_MANY_ROWS in response.content.decode()
+    assert at_the_limit.status_code == 302  # the header plus 2 rows is within a limit of 2
+    with schema_context(tenant.schema_name):
+        assert list(ImportJob.objects.values_list("original_name", flat=True)) == ["ok.xlsx"]
+        assert Contact.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "dimension",
+    [pytest.param(None, id="no-dimension"), pytest.param("A1:B2", id="dimension-understated")],
+)
+def test_an_xlsx_whose_rows_pass_the_limit_unannounced_fails_its_dry_run(
+    tenant, owner_client, settings, dimension
+):
+    # Nothing at upload tells how many rows there are: the dry run counts them as it reads.
+    settings.IMPORT_MAX_ROWS = 2
+    response = post_upload(owner_client, "long.xlsx", workbook(sheet(ROWS + CY, dimension)))
+    assert response.status_code == 302
+
+    page = configure_two_columns(owner_client, response["Location"])
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "The import failed" in html
+    assert TOO_MANY_ROWS in html
+    with schema_context(tenant.schema_name):
+        job = ImportJob.objects.get(pk=job_of(response))
+        assert (job.status, job.error_message) == (ImportJob.Status.FAILED, TOO_MANY_ROWS)
+        assert Contact.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        pytest.param(wide_rows(201), too_wide(201), id="201-columns"),
+        # One far cell makes the header as wide as its column (the cells between are empty).
+        pytest.param(wide_rows(16_384, far=True), too_wide(16_384), id="a-cell-in-column-XFD"),
+    ],
+)
+def test_an_xlsx_wider_than_the_column_limit_is_refused_at_upload(
+    tenant, owner_client, rows, message
+):
+    response = post_upload(owner_client, "wide.xlsx", workbook(sheet(rows, dimension=None)))
+    at_the_limit = post_upload(owner_client, "ok.xlsx", workbook(sheet(wide_rows(200), None)))
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert at_the_limit.status_code == 302
+    with schema_context(tenant.schema_name):
+        assert list(ImportJob.objects.values_list("original_name", flat=True)) == ["ok.xlsx"]
+        assert Contact.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("rows", "dimension", "message"),
+    [
+        pytest.param(ROWS + CY, "A1:B4", TOO_MANY_ROWS, id="rows"),
+        pytest.param(wide_rows(201), None, too_wide(201), id="columns"),
+    ],
+)
+def test_a_large_xlsx_past_a_limit_fails_when_the_cluster_reads_it(
+    tenant, owner_client, settings, django_capture_on_commit_callbacks, rows, dimension, message
+):
+    settings.IMPORT_MAX_ROWS = 2
+    settings.IMPORT_BACKGROUND_BYTES = 1000  # read in the cluster, not in the request
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_upload(owner_client, "big.xlsx", workbook(sheet(rows, dimension)))
+    job_id = job_of(response)
+
+    contacts_import_run(tenant.schema_name, job_id)
+
+    page = owner_client.get(response["Location"]).content.decode()
+    assert "The import failed" in page
+    assert message in page
+    with schema_context(tenant.schema_name):
+        job = ImportJob.objects.get(pk=job_id)
+        assert (job.status, job.error_message) == (ImportJob.Status.FAILED, message)
+        assert Contact.objects.count() == 0
+
+
+def api_upload(client, data: bytes, name="people.xlsx"):
+    file = io.BytesIO(data)
+    file.name = name
+    return client.post(f"{API}/contacts/import/", {"file": file})
+
+
+@pytest.mark.parametrize(
+    ("rows", "dimension", "message"),
+    [
+        pytest.param(ROWS + CY, "A1:B4", TOO_MANY_ROWS, id="rows"),
+        pytest.param(wide_rows(201), None, too_wide(201), id="columns"),
+    ],
+)
+def test_api_upload_of_an_xlsx_past_a_limit_is_a_400_and_stores_nothing(
+    tenant, owner, settings, rows, dimension, message
+):
+    settings.IMPORT_MAX_ROWS = 2
+    api = key_client(tenant, roles.OWNER, owner)
+
+    response = api_upload(api, workbook(sheet(rows, dimension)))
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == message
+    with schema_context(tenant.schema_name):
+        assert ImportJob.objects.count() == 0
+        assert Contact.objects.count() == 0
+
+
+def test_api_upload_of_an_xlsx_with_unannounced_rows_past_the_limit_fails_the_job(
+    tenant, owner, settings, django_capture_on_commit_callbacks
+):
+    settings.IMPORT_MAX_ROWS = 2
+    api = key_client(tenant, roles.OWNER, owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_upload(api, workbook(sheet(ROWS + CY, dimension=None)))
+    assert response.status_code == 202
+
+    contacts_import_run(tenant.schema_name, response.json()["id"])
+
+    job = api.get(f"{API}/imports/{response.json()['id']}/").json()
+    assert (job["status"], job["error_message"]) == ("failed", TOO_MANY_ROWS)
+    with schema_context(tenant.schema_name):
+        assert Contact.objects.count() == 0
 
 
 @pytest.mark.parametrize(
