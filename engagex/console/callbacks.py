@@ -1,4 +1,4 @@
-"""Callbacks the UNFOLD settings name by dotted path: sidebar badges and permissions."""
+"""Callbacks of the console sidebars (`navigation`): the unread badge and who sees which item."""
 
 from engagex.accounts.roles import is_owner
 from engagex.notifications.selectors import notification_unread_count
