@@ -44,17 +44,6 @@ class ContactSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = ["status_changed_at", "status_source", "created_at", "updated_at"]
 
-    def validate_email(self, value):
-        value = email_normalize(value)
-        others = Contact.objects.filter(email__iexact=value)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError(
-                _("A contact with this email address already exists.")
-            )
-        return value
-
     def validate_attributes(self, value):
         if not isinstance(value, dict):
             raise serializers.ValidationError(_("Custom attributes must be a JSON object."))

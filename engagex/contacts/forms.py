@@ -15,13 +15,16 @@ from unfold.widgets import (
 
 from engagex.contacts.models import Contact, ContactGroup, ImportJob, ListConsent
 from engagex.contacts.services import mapping as mapping_rules
-from engagex.contacts.services.contacts import email_normalize
 from engagex.contacts.services.importing import LIST_CONSENT_REQUIRED
 from engagex.contacts.services.lists import memberships_current
 from engagex.contacts.services.reading import ENCODINGS
+from engagex.core.forms import ServiceValidatedFieldsMixin
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(ServiceValidatedFieldsMixin, forms.ModelForm):
+    # Whether the address is taken is contact_create's / contact_update's to say (on email).
+    service_validated = ("email",)
+
     class Meta:
         model = Contact
         fields = [
@@ -52,13 +55,6 @@ class ContactForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["lists"].initial = list(memberships_current(self.instance))
-
-    def clean_email(self):
-        email = email_normalize(self.cleaned_data["email"])
-        others = Contact.objects.filter(email__iexact=email).exclude(pk=self.instance.pk)
-        if others.exists():
-            raise forms.ValidationError(_("A contact with this email address already exists."))
-        return email
 
     def clean_attributes(self):
         # An emptied field means no attributes; what jsonb cannot store, the service refuses.

@@ -140,6 +140,30 @@ def test_contact_errors_name_the_field(tenant, api):
     )
 
 
+def test_a_taken_email_is_400_on_the_email_field_and_changes_nothing(tenant, api):
+    with in_schema(tenant):
+        ContactFactory(email="taken@example.com")
+        other = ContactFactory(email="other@example.com", first_name="Before")
+        before = list(Contact.objects.order_by("pk").values())
+
+    created = api.post(
+        f"{API}/contacts/", {"email": " Taken@EXAMPLE.com "}, content_type="application/json"
+    )
+    changed = api.patch(
+        f"{API}/contacts/{other.pk}/",
+        {"email": "TAKEN@example.com", "first_name": "After"},
+        content_type="application/json",
+    )
+
+    for response in (created, changed):
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"] == {
+            "email": ["A contact with this email address already exists."]
+        }
+    with in_schema(tenant):
+        assert list(Contact.objects.order_by("pk").values()) == before
+
+
 def test_bulk_upsert_creates_updates_and_never_resubscribes(tenant, api):
     with in_schema(tenant):
         ContactFactory(email="old@example.com", first_name="Old", status=ContactStatus.UNSUBSCRIBED)
