@@ -168,14 +168,6 @@ class GroupSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "description", "member_count", "subscribed_count", "created_at"]
         read_only_fields = ["created_at"]
 
-    def validate_name(self, value):
-        others = ContactGroup.objects.filter(name__iexact=value.strip())
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError(_("A group with this name already exists."))
-        return value.strip()
-
 
 class ListCountsSerializer(serializers.Serializer):
     subscribed = serializers.IntegerField(source="subscribed_count")

@@ -43,6 +43,7 @@ from engagex.contacts.services.exporting import (
     export_record,
     export_xlsx_file,
 )
+from engagex.contacts.services.lists import group_create, group_update
 from engagex.core.admin import ServiceErrorsAdminMixin
 from engagex.core.formats import number
 from engagex.core.paginator import LargeTablePaginator
@@ -366,7 +367,7 @@ def _filters(request) -> str:
     )
 
 
-class ContactGroupAdmin(ModelAdmin):
+class ContactGroupAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     form = ContactGroupForm
     list_display = [
         "name",
@@ -433,6 +434,13 @@ class ContactGroupAdmin(ModelAdmin):
             )
             % {"count": number(counts.reachable_count)},
         )
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in ContactGroupForm.Meta.fields}
+        if change:
+            group_update(group=obj, **data)
+        else:
+            obj.pk = group_create(**data).pk
 
     def view_on_site(self, obj):
         return None

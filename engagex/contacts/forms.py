@@ -62,7 +62,10 @@ class ContactForm(ServiceValidatedFieldsMixin, forms.ModelForm):
         return {} if attributes is None else attributes
 
 
-class ContactGroupForm(forms.ModelForm):
+class ContactGroupForm(ServiceValidatedFieldsMixin, forms.ModelForm):
+    # Whether the name is taken is group_create's / group_update's to say (on name).
+    service_validated = ("name",)
+
     class Meta:
         model = ContactGroup
         fields = ["name", "description", "opt_in", "visibility"]
@@ -70,13 +73,6 @@ class ContactGroupForm(forms.ModelForm):
             "opt_in": UnfoldAdminRadioSelectWidget,
             "visibility": UnfoldAdminRadioSelectWidget,
         }
-
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        others = ContactGroup.objects.filter(name__iexact=name).exclude(pk=self.instance.pk)
-        if others.exists():
-            raise forms.ValidationError(_("A list with this name already exists."))
-        return name
 
 
 class GroupChoiceForm(forms.Form):

@@ -114,6 +114,38 @@ def test_the_old_groups_route_still_works(tenant, api):
     assert [g["name"] for g in listed] == ["VIP"]
 
 
+@pytest.mark.parametrize("route", ["lists", "groups"])
+def test_a_taken_list_name_is_400_on_the_name_field_and_changes_nothing(tenant, api, route):
+    with in_schema(tenant):
+        ContactGroupFactory(name="News")
+        other = ContactGroupFactory(name="Offers", description="Before")
+        before = list(ContactGroup.objects.order_by("pk").values())
+
+    created = api.post(f"{API}/{route}/", {"name": " news "}, **JSON)
+    changed = api.patch(f"{API}/{route}/{other.pk}/", {"name": "NEWS", "description": "x"}, **JSON)
+
+    for response in (created, changed):
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"] == {"name": [str(lists.LIST_NAME_TAKEN)]}
+    with in_schema(tenant):
+        assert list(ContactGroup.objects.order_by("pk").values()) == before
+
+
+def test_the_old_groups_route_creates_and_renames_a_list(tenant, api):
+    created = api.post(f"{API}/groups/", {"name": " VIP ", "description": "Best"}, **JSON)
+    renamed = api.patch(f"{API}/groups/{created.json()['id']}/", {"name": "VIPs"}, **JSON)
+
+    assert created.status_code == 201
+    assert created.json() == {
+        "id": created.json()["id"], "name": "VIP", "description": "Best",
+        "created_at": created.json()["created_at"],
+    }  # fmt: skip
+    assert renamed.status_code == 200
+    assert (renamed.json()["name"], renamed.json()["member_count"]) == ("VIPs", 0)
+    with in_schema(tenant):
+        assert list(ContactGroup.objects.values_list("name", "description")) == [("VIPs", "Best")]
+
+
 # --- subscribe ------------------------------------------------------------------------------
 def test_subscribe_by_email_creates_the_contact_and_records_the_consent(tenant, api):
     with in_schema(tenant):
