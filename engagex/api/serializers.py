@@ -17,7 +17,6 @@ from engagex.contacts.models import (
     MembershipStatus,
 )
 from engagex.contacts.services.contacts import email_is_valid, email_normalize
-from engagex.contacts.services.importing import LIST_CONSENT_REQUIRED
 from engagex.domains.models import SendingDomain
 from engagex.email_templates.models import EmailTemplate
 from engagex.email_templates.selectors import contact_attribute_names
@@ -140,9 +139,7 @@ class ImportUploadSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"groups": [_("Give the lists once, as “lists” (“groups” is its old name).")]}
             )
-        attrs["lists"] = lists or groups
-        if attrs["lists"] and not attrs.get("list_consent"):
-            raise serializers.ValidationError({"list_consent": [str(LIST_CONSENT_REQUIRED)]})
+        attrs["lists"] = lists or groups  # import_job_create asks for list_consent with them
         return attrs
 
 

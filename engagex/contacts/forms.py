@@ -15,7 +15,6 @@ from unfold.widgets import (
 
 from engagex.contacts.models import Contact, ContactGroup, ImportJob, ListConsent
 from engagex.contacts.services import mapping as mapping_rules
-from engagex.contacts.services.importing import LIST_CONSENT_REQUIRED
 from engagex.contacts.services.lists import memberships_current
 from engagex.contacts.services.reading import ENCODINGS
 from engagex.core.forms import ServiceValidatedFieldsMixin
@@ -180,12 +179,3 @@ class ImportMappingForm(forms.Form):
         return {
             str(i): self.cleaned_data.get(f"column_{i}", "") for i in range(len(self.job.headers))
         }
-
-    def clean(self):
-        cleaned = super().clean()
-        errors = mapping_rules.mapping_errors(self.mapping(), self.job.headers)
-        if errors:
-            raise forms.ValidationError(errors)
-        if cleaned.get("groups") and not cleaned.get("list_consent"):
-            self.add_error("list_consent", LIST_CONSENT_REQUIRED)
-        return cleaned

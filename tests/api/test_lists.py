@@ -10,7 +10,7 @@ from django_tenants.utils import schema_context
 
 from engagex.accounts import roles
 from engagex.contacts.models import Contact, ContactGroup, ContactStatus, ImportJob, Membership
-from engagex.contacts.services import lists
+from engagex.contacts.services import importing, lists
 from engagex.core.audit import audit_parse
 from tests.api.conftest import key_client
 from tests.factories.contacts import ContactFactory, ContactGroupFactory
@@ -437,11 +437,11 @@ def test_an_api_import_into_lists_needs_list_consent_and_stores_nothing_without(
         f"{API}/contacts/import/", {"file": _csv(), "lists": [999999], "list_consent": "permission"}
     )
 
-    message = "You chose lists: say how the people in this file agreed to get email"
+    message = str(importing.LIST_CONSENT_REQUIRED)
     for response in (missing, old_name):
         assert response.status_code == 400
         assert list(response.json()["error"]["fields"]) == ["list_consent"]
-        assert response.json()["error"]["fields"]["list_consent"][0].startswith(message)
+        assert response.json()["error"]["fields"]["list_consent"] == [message]
     assert (wrong.status_code, list(wrong.json()["error"]["fields"])) == (400, ["list_consent"])
     assert (unknown.status_code, list(unknown.json()["error"]["fields"])) == (400, ["lists"])
     with in_schema(tenant):
