@@ -17,7 +17,6 @@ from engagex.contacts.models import (
     MembershipStatus,
 )
 from engagex.contacts.services.contacts import email_is_valid, email_normalize
-from engagex.contacts.services.importing import LIST_CONSENT_REQUIRED
 from engagex.domains.models import SendingDomain
 from engagex.email_templates.models import EmailTemplate
 from engagex.email_templates.selectors import contact_attribute_names
@@ -43,17 +42,6 @@ class ContactSerializer(serializers.ModelSerializer):
             "consent_source", "groups", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["status_changed_at", "status_source", "created_at", "updated_at"]
-
-    def validate_email(self, value):
-        value = email_normalize(value)
-        others = Contact.objects.filter(email__iexact=value)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError(
-                _("A contact with this email address already exists.")
-            )
-        return value
 
     def validate_attributes(self, value):
         if not isinstance(value, dict):
@@ -151,9 +139,7 @@ class ImportUploadSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"groups": [_("Give the lists once, as “lists” (“groups” is its old name).")]}
             )
-        attrs["lists"] = lists or groups
-        if attrs["lists"] and not attrs.get("list_consent"):
-            raise serializers.ValidationError({"list_consent": [str(LIST_CONSENT_REQUIRED)]})
+        attrs["lists"] = lists or groups  # import_job_create asks for list_consent with them
         return attrs
 
 
@@ -178,14 +164,6 @@ class GroupSerializer(serializers.ModelSerializer):
         model = ContactGroup
         fields = ["id", "name", "description", "member_count", "subscribed_count", "created_at"]
         read_only_fields = ["created_at"]
-
-    def validate_name(self, value):
-        others = ContactGroup.objects.filter(name__iexact=value.strip())
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError(_("A group with this name already exists."))
-        return value.strip()
 
 
 class ListCountsSerializer(serializers.Serializer):

@@ -304,6 +304,13 @@ class GroupViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return group_list()
 
+    # The list service, as `lists/`; the answer keeps its old shape (no counts on create).
+    def perform_create(self, serializer):
+        serializer.instance = group_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = group_update(group=serializer.instance, **serializer.validated_data)
+
     @extend_schema(request=s.ContactIdsSerializer, responses=s.CountSerializer)
     @action(detail=True, methods=["post"], url_path="add-contacts")
     def add_contacts(self, request, pk=None):

@@ -43,7 +43,8 @@ from engagex.contacts.services.exporting import (
     export_record,
     export_xlsx_file,
 )
-from engagex.core.admin import ServiceErrorsAdminMixin
+from engagex.contacts.services.lists import group_create, group_update
+from engagex.core.admin import ServiceErrorsAdminMixin, form_add_errors
 from engagex.core.formats import number
 from engagex.core.paginator import LargeTablePaginator
 from engagex.core.sites import workspace_site
@@ -366,7 +367,7 @@ def _filters(request) -> str:
     )
 
 
-class ContactGroupAdmin(ModelAdmin):
+class ContactGroupAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     form = ContactGroupForm
     list_display = [
         "name",
@@ -433,6 +434,13 @@ class ContactGroupAdmin(ModelAdmin):
             )
             % {"count": number(counts.reachable_count)},
         )
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in ContactGroupForm.Meta.fields}
+        if change:
+            group_update(group=obj, **data)
+        else:
+            obj.pk = group_create(**data).pk
 
     def view_on_site(self, obj):
         return None
@@ -571,18 +579,8 @@ class ImportJobAdmin(ModelAdmin):
         try:
             if step == "configure":
                 form = ImportMappingForm(request.POST, job=job)
-                if not form.is_valid():
+                if not form.is_valid() or not self._configure(request, job, form):
                     return None, form
-                importing.import_job_configure(
-                    job=job,
-                    mapping=form.mapping(),
-                    update_existing=form.cleaned_data["update_existing"],
-                    groups=form.cleaned_data["groups"],
-                    unknown_columns=form.cleaned_data["unknown_columns"],
-                    file_status=form.cleaned_data["file_status"],
-                    list_consent=form.cleaned_data["list_consent"],
-                    user=request.user,
-                )
                 importing.import_job_check(job=job)
             elif step == "confirm":
                 importing.import_job_confirm(job=job, user=request.user)
@@ -605,6 +603,30 @@ class ImportJobAdmin(ModelAdmin):
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
         return here, None
+
+    def _configure(self, request, job, form) -> bool:
+        """Store the mapping page's choices; False when the service refused them.
+
+        The refusal (the mapping: above the form; the consent answer: on its field) is put
+        on the form, which the page shows again with what was chosen; nothing is stored.
+        """
+        try:
+            importing.import_job_configure(
+                job=job,
+                mapping=form.mapping(),
+                update_existing=form.cleaned_data["update_existing"],
+                groups=form.cleaned_data["groups"],
+                unknown_columns=form.cleaned_data["unknown_columns"],
+                file_status=form.cleaned_data["file_status"],
+                list_consent=form.cleaned_data["list_consent"],
+                user=request.user,
+            )
+        except ValidationError as error:
+            if job.status != ImportJob.Status.MAPPING:
+                raise  # no mapping form on the page (e.g. a stale tab): shown as a message
+            form_add_errors(form, error)
+            return False
+        return True
 
     def progress_view(self, request, job_id):
         job = get_object_or_404(ImportJob, pk=job_id)

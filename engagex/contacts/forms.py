@@ -15,13 +15,15 @@ from unfold.widgets import (
 
 from engagex.contacts.models import Contact, ContactGroup, ImportJob, ListConsent
 from engagex.contacts.services import mapping as mapping_rules
-from engagex.contacts.services.contacts import email_normalize
-from engagex.contacts.services.importing import LIST_CONSENT_REQUIRED
 from engagex.contacts.services.lists import memberships_current
 from engagex.contacts.services.reading import ENCODINGS
+from engagex.core.forms import ServiceValidatedFieldsMixin
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(ServiceValidatedFieldsMixin, forms.ModelForm):
+    # Whether the address is taken is contact_create's / contact_update's to say (on email).
+    service_validated = ("email",)
+
     class Meta:
         model = Contact
         fields = [
@@ -53,20 +55,16 @@ class ContactForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["lists"].initial = list(memberships_current(self.instance))
 
-    def clean_email(self):
-        email = email_normalize(self.cleaned_data["email"])
-        others = Contact.objects.filter(email__iexact=email).exclude(pk=self.instance.pk)
-        if others.exists():
-            raise forms.ValidationError(_("A contact with this email address already exists."))
-        return email
-
     def clean_attributes(self):
         # An emptied field means no attributes; what jsonb cannot store, the service refuses.
         attributes = self.cleaned_data.get("attributes")
         return {} if attributes is None else attributes
 
 
-class ContactGroupForm(forms.ModelForm):
+class ContactGroupForm(ServiceValidatedFieldsMixin, forms.ModelForm):
+    # Whether the name is taken is group_create's / group_update's to say (on name).
+    service_validated = ("name",)
+
     class Meta:
         model = ContactGroup
         fields = ["name", "description", "opt_in", "visibility"]
@@ -74,13 +72,6 @@ class ContactGroupForm(forms.ModelForm):
             "opt_in": UnfoldAdminRadioSelectWidget,
             "visibility": UnfoldAdminRadioSelectWidget,
         }
-
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        others = ContactGroup.objects.filter(name__iexact=name).exclude(pk=self.instance.pk)
-        if others.exists():
-            raise forms.ValidationError(_("A list with this name already exists."))
-        return name
 
 
 class GroupChoiceForm(forms.Form):
@@ -188,12 +179,3 @@ class ImportMappingForm(forms.Form):
         return {
             str(i): self.cleaned_data.get(f"column_{i}", "") for i in range(len(self.job.headers))
         }
-
-    def clean(self):
-        cleaned = super().clean()
-        errors = mapping_rules.mapping_errors(self.mapping(), self.job.headers)
-        if errors:
-            raise forms.ValidationError(errors)
-        if cleaned.get("groups") and not cleaned.get("list_consent"):
-            self.add_error("list_consent", LIST_CONSENT_REQUIRED)
-        return cleaned

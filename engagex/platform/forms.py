@@ -2,17 +2,19 @@ import zoneinfo
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
-from django_tenants.utils import schema_exists
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
-from engagex.platform.provisioning import TEMPLATE_MISSING, slug_validate
+from engagex.core.forms import ServiceValidatedFieldsMixin
 from tenants.models import Tenant
 
 
-class TenantCreateForm(forms.ModelForm):
-    # A plain CharField, so a bad slug gets our message rather than the generic slug one.
+class TenantCreateForm(ServiceValidatedFieldsMixin, forms.ModelForm):
+    # The slug's format, reserved names and uniqueness are tenant_create's to say, on this
+    # field (TenantAdmin shows its refusal): not the model's generic slug and unique checks.
+    service_validated = ("slug",)
+
+    # A plain CharField: a form SlugField would refuse first, with the generic slug message.
     slug = forms.CharField(
         label=_("Workspace slug"), max_length=40, widget=UnfoldAdminTextInputWidget
     )
@@ -33,18 +35,6 @@ class TenantCreateForm(forms.ModelForm):
             "3 to 40 lowercase letters, digits and hyphens, e.g. “acme-co”: the workspace "
             "then lives at acme-co.%(domain)s. It cannot be changed later."
         ) % {"domain": settings.BASE_DOMAIN}
-
-    def clean_slug(self):
-        try:
-            return slug_validate(self.cleaned_data["slug"])
-        except ValidationError as error:
-            raise forms.ValidationError(error.message_dict["slug"]) from error
-
-    def clean(self):
-        cleaned = super().clean()
-        if not schema_exists(settings.TENANT_BASE_SCHEMA):
-            raise forms.ValidationError(TEMPLATE_MISSING.format(schema=settings.TENANT_BASE_SCHEMA))
-        return cleaned
 
 
 class SuspendForm(forms.Form):

@@ -12,6 +12,7 @@ from engagex.api.services import api_key_revoke
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.campaigns.services.drafts import GROUPS_OVERLAP
 from engagex.contacts.models import Contact, ContactStatus, ImportJob
+from engagex.contacts.services.mapping import NO_EMAIL_COLUMN
 from engagex.contacts.tasks import contacts_import_unattended
 from tests.api.conftest import key_client
 from tests.factories.campaigns import CampaignFactory, TemplateFactory
@@ -140,6 +141,30 @@ def test_contact_errors_name_the_field(tenant, api):
     )
 
 
+def test_a_taken_email_is_400_on_the_email_field_and_changes_nothing(tenant, api):
+    with in_schema(tenant):
+        ContactFactory(email="taken@example.com")
+        other = ContactFactory(email="other@example.com", first_name="Before")
+        before = list(Contact.objects.order_by("pk").values())
+
+    created = api.post(
+        f"{API}/contacts/", {"email": " Taken@EXAMPLE.com "}, content_type="application/json"
+    )
+    changed = api.patch(
+        f"{API}/contacts/{other.pk}/",
+        {"email": "TAKEN@example.com", "first_name": "After"},
+        content_type="application/json",
+    )
+
+    for response in (created, changed):
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"] == {
+            "email": ["A contact with this email address already exists."]
+        }
+    with in_schema(tenant):
+        assert list(Contact.objects.order_by("pk").values()) == before
+
+
 def test_bulk_upsert_creates_updates_and_never_resubscribes(tenant, api):
     with in_schema(tenant):
         ContactFactory(email="old@example.com", first_name="Old", status=ContactStatus.UNSUBSCRIBED)
@@ -198,6 +223,21 @@ def test_bulk_upsert_is_all_or_nothing_and_names_the_bad_item(tenant, api):
     assert "contacts" in response.json()["error"]["fields"]
     with in_schema(tenant):
         assert not Contact.objects.filter(email="ok@example.com").exists()
+
+
+def test_an_import_whose_columns_cannot_be_mapped_is_400_and_stores_nothing(tenant, api):
+    queued = OrmQ.objects.count()
+    upload = io.BytesIO(b"Name,City\nAnn,Oslo\n")
+    upload.name = "people.csv"
+
+    response = api.post(f"{API}/contacts/import/", {"file": upload})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == str(NO_EMAIL_COLUMN)
+    assert response.json()["error"]["fields"] == {}
+    with in_schema(tenant):
+        assert ImportJob.objects.count() == Contact.objects.count() == 0
+        assert OrmQ.objects.count() == queued
 
 
 def test_import_upload_returns_a_job_that_imports_in_the_background(

@@ -10,7 +10,7 @@ from django_tenants.utils import schema_context
 
 from engagex.accounts import roles
 from engagex.contacts.models import Contact, ContactGroup, ContactStatus, ImportJob, Membership
-from engagex.contacts.services import lists
+from engagex.contacts.services import importing, lists
 from engagex.core.audit import audit_parse
 from tests.api.conftest import key_client
 from tests.factories.contacts import ContactFactory, ContactGroupFactory
@@ -112,6 +112,38 @@ def test_the_old_groups_route_still_works(tenant, api):
 
     assert created.status_code == 201
     assert [g["name"] for g in listed] == ["VIP"]
+
+
+@pytest.mark.parametrize("route", ["lists", "groups"])
+def test_a_taken_list_name_is_400_on_the_name_field_and_changes_nothing(tenant, api, route):
+    with in_schema(tenant):
+        ContactGroupFactory(name="News")
+        other = ContactGroupFactory(name="Offers", description="Before")
+        before = list(ContactGroup.objects.order_by("pk").values())
+
+    created = api.post(f"{API}/{route}/", {"name": " news "}, **JSON)
+    changed = api.patch(f"{API}/{route}/{other.pk}/", {"name": "NEWS", "description": "x"}, **JSON)
+
+    for response in (created, changed):
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"] == {"name": [str(lists.LIST_NAME_TAKEN)]}
+    with in_schema(tenant):
+        assert list(ContactGroup.objects.order_by("pk").values()) == before
+
+
+def test_the_old_groups_route_creates_and_renames_a_list(tenant, api):
+    created = api.post(f"{API}/groups/", {"name": " VIP ", "description": "Best"}, **JSON)
+    renamed = api.patch(f"{API}/groups/{created.json()['id']}/", {"name": "VIPs"}, **JSON)
+
+    assert created.status_code == 201
+    assert created.json() == {
+        "id": created.json()["id"], "name": "VIP", "description": "Best",
+        "created_at": created.json()["created_at"],
+    }  # fmt: skip
+    assert renamed.status_code == 200
+    assert (renamed.json()["name"], renamed.json()["member_count"]) == ("VIPs", 0)
+    with in_schema(tenant):
+        assert list(ContactGroup.objects.values_list("name", "description")) == [("VIPs", "Best")]
 
 
 # --- subscribe ------------------------------------------------------------------------------
@@ -405,11 +437,11 @@ def test_an_api_import_into_lists_needs_list_consent_and_stores_nothing_without(
         f"{API}/contacts/import/", {"file": _csv(), "lists": [999999], "list_consent": "permission"}
     )
 
-    message = "You chose lists: say how the people in this file agreed to get email"
+    message = str(importing.LIST_CONSENT_REQUIRED)
     for response in (missing, old_name):
         assert response.status_code == 400
         assert list(response.json()["error"]["fields"]) == ["list_consent"]
-        assert response.json()["error"]["fields"]["list_consent"][0].startswith(message)
+        assert response.json()["error"]["fields"]["list_consent"] == [message]
     assert (wrong.status_code, list(wrong.json()["error"]["fields"])) == (400, ["list_consent"])
     assert (unknown.status_code, list(unknown.json()["error"]["fields"])) == (400, ["lists"])
     with in_schema(tenant):

@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django_tenants.utils import schema_context
@@ -150,6 +151,38 @@ def test_admin_shows_duplicate_email_as_a_form_error(owner_client, tenant):
     assert "A contact with this email address already exists." in response.content.decode()
     with schema_context(tenant.schema_name):
         assert Contact.objects.count() == 1
+
+
+EMAIL_TAKEN = "A contact with this email address already exists."
+
+
+@pytest.mark.parametrize("change", [False, True])
+def test_a_taken_email_is_an_error_on_the_email_field_and_stores_nothing(
+    owner_client, tenant, change
+):
+    with schema_context(tenant.schema_name):
+        ContactFactory(email="taken@example.com")
+        other = ContactFactory(email="other@example.com", first_name="Before")
+        before = list(Contact.objects.order_by("pk").values())
+    url = (
+        _url("admin:contacts_contact_change", other.pk)
+        if change
+        else _url("admin:contacts_contact_add")
+    )
+
+    response = owner_client.post(
+        url,
+        {"email": " TAKEN@Example.com ", "first_name": "After", "status": "subscribed",
+         "attributes": "{}"},
+    )  # fmt: skip
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"email": [EMAIL_TAKEN]}
+    page = response.content.decode()
+    assert "/None/" not in page
+    assert [str(m) for m in get_messages(response.wsgi_request)] == []
+    with schema_context(tenant.schema_name):
+        assert list(Contact.objects.order_by("pk").values()) == before
 
 
 @pytest.mark.parametrize("status", ["unsubscribed", "bounced", "complained"])

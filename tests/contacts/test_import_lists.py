@@ -7,15 +7,22 @@ from pathlib import Path
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.html import escape
 from django_q.models import OrmQ
 from django_tenants.utils import schema_context
 
 from engagex.contacts.models import Contact, ContactStatus, ImportJob, Membership
 from engagex.contacts.services import importing, lists
-from engagex.contacts.services.mapping import mapping_guess
+from engagex.contacts.services.mapping import (
+    DOUBLE_MAPPED,
+    FULL_NAME_AND_PARTS,
+    NO_EMAIL_COLUMN,
+    mapping_guess,
+)
 from engagex.contacts.tasks import contacts_confirmation_request
 from engagex.core.audit import audit_parse
 from tests.factories.contacts import ContactFactory, ContactGroupFactory
@@ -166,6 +173,53 @@ def test_choosing_lists_without_saying_how_they_agreed_is_refused_and_changes_no
         job = ImportJob.objects.get(pk=job_id)
         assert job.status == ImportJob.Status.MAPPING
         assert (job.list_consent, list(job.target_groups.all())) == ("", [])
+        assert Contact.objects.count() == Membership.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("columns", "with_lists", "errors"),
+    [
+        (["email", "first_name", "last_name"], True,
+         {"list_consent": [str(importing.LIST_CONSENT_REQUIRED)]}),
+        (["", "first_name", "last_name"], False, {"__all__": [str(NO_EMAIL_COLUMN)]}),
+        (["email", "first_name", "first_name"], False,
+         {"__all__": [str(DOUBLE_MAPPED).format(field="First name", columns="first, last")]}),
+        # The mapping is refused first: the consent answer is asked for once it is usable.
+        (["email", "full_name", "last_name"], True, {"__all__": [str(FULL_NAME_AND_PARTS)]}),
+    ],
+)  # fmt: skip
+def test_a_refused_mapping_shows_the_form_again_with_each_error_on_its_field(
+    tenant, owner_client, columns, with_lists, errors
+):
+    with schema_context(tenant.schema_name):
+        news = ContactGroupFactory(name="Newsletter")
+    job_url, job_id = upload_to_mapping(
+        owner_client, "people.csv", b"email,first,last\nann@example.com,Ann,Lee\n"
+    )
+    with schema_context(tenant.schema_name):
+        before = ImportJob.objects.filter(pk=job_id).values().get()
+
+    response = owner_client.post(
+        job_url,
+        {
+            "step": "configure",
+            "unknown_columns": "attributes",
+            "update_existing": "on",
+            **{f"column_{i}": field for i, field in enumerate(columns)},
+            **({"groups": [news.pk]} if with_lists else {}),
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == errors
+    page = response.content.decode()
+    for message in [m for field_errors in errors.values() for m in field_errors]:
+        assert escape(message) in page
+    assert [str(m) for m in get_messages(response.wsgi_request)] == []
+    with schema_context(tenant.schema_name):
+        job = ImportJob.objects.get(pk=job_id)
+        assert ImportJob.objects.filter(pk=job_id).values().get() == before
+        assert list(job.target_groups.all()) == []
         assert Contact.objects.count() == Membership.objects.count() == 0
 
 

@@ -1,6 +1,7 @@
 """Lists with a status per member: migration, rules, console pages, audiences, isolation."""
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -18,6 +19,7 @@ from engagex.contacts.models import (
 )
 from engagex.contacts.services.contacts import group_add_contacts, group_remove_contacts
 from engagex.contacts.services.lists import (
+    LIST_NAME_TAKEN,
     Consent,
     membership_confirm,
     membership_subscribe,
@@ -193,6 +195,50 @@ def test_list_page_counts_members_by_status_and_links_to_them(owner_client, tena
     assert f'href="{members_url}?list={news.pk}&amp;list_status=subscribed">2</a>' in body
     assert f'href="{members_url}?list={news.pk}&amp;list_status=unconfirmed">1</a>' in body
     assert f'href="{members_url}?list={news.pk}&amp;list_status=unsubscribed">1</a>' in body
+
+
+@pytest.mark.parametrize("change", [False, True])
+def test_a_taken_list_name_is_an_error_on_the_name_field_and_stores_nothing(
+    owner_client, tenant, change
+):
+    with schema_context(tenant.schema_name):
+        ContactGroupFactory(name="News")
+        other = ContactGroupFactory(name="Offers", description="Before")
+        before = list(ContactGroup.objects.order_by("pk").values())
+    url = (
+        _url("admin:contacts_contactgroup_change", other.pk)
+        if change
+        else _url("admin:contacts_contactgroup_add")
+    )
+
+    response = owner_client.post(
+        url,
+        {"name": " news ", "description": "After", "opt_in": "single",
+         "visibility": "private"},
+    )  # fmt: skip
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"name": [str(LIST_NAME_TAKEN)]}
+    assert "/None/" not in response.content.decode()
+    assert [str(m) for m in get_messages(response.wsgi_request)] == []
+    with schema_context(tenant.schema_name):
+        assert list(ContactGroup.objects.order_by("pk").values()) == before
+
+
+def test_a_list_is_added_and_renamed_in_the_console(owner_client, tenant):
+    form = {"description": "", "opt_in": "double", "visibility": "public"}
+
+    added = owner_client.post(_url("admin:contacts_contactgroup_add"), {"name": " News ", **form})
+    with schema_context(tenant.schema_name):
+        news = ContactGroup.objects.get()
+    renamed = owner_client.post(
+        _url("admin:contacts_contactgroup_change", news.pk), {"name": "Weekly news", **form}
+    )
+
+    assert added.status_code == renamed.status_code == 302
+    with schema_context(tenant.schema_name):
+        news.refresh_from_db()
+        assert (news.name, news.opt_in, news.visibility) == ("Weekly news", "double", "public")
 
 
 def test_contact_list_filters_by_list_and_list_status(owner_client, tenant):

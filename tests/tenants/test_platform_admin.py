@@ -1,6 +1,8 @@
 import pytest
 from django.contrib.admin.models import DELETION, LogEntry
+from django.contrib.messages import get_messages
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django_tenants.utils import schema_context, schema_exists
 
@@ -9,7 +11,14 @@ from engagex.accounts.models import User
 from engagex.accounts.services import user_create
 from engagex.campaigns.models import Campaign
 from engagex.contacts.models import Contact
-from engagex.platform.provisioning import tenant_create, tenant_suspend
+from engagex.platform.admin import tenants as tenant_admin
+from engagex.platform.provisioning import (
+    SLUG_INVALID,
+    SLUG_TAKEN,
+    TEMPLATE_MISSING,
+    tenant_create,
+    tenant_suspend,
+)
 from tenants.models import Tenant
 from tests.factories.campaigns import CampaignFactory
 from tests.factories.contacts import ContactFactory
@@ -67,6 +76,75 @@ def test_admin_add_form_shows_slug_errors(platform_client, tenant):
     assert "is reserved for EngageX itself" in reserved.content.decode()
     assert "lowercase letters, digits and single hyphens" in invalid.content.decode()
     assert Tenant.objects.count() == count
+
+
+def _add_workspace(client, slug):
+    return client.post(
+        _url("admin:tenants_tenant_add"),
+        {"name": "X", "slug": slug, "owner_email": "x@example.com"},
+    )
+
+
+def _stored():
+    return sorted(Tenant.objects.values_list("slug", "schema_name"))
+
+
+@pytest.mark.parametrize(
+    ("slug", "message"),
+    [
+        ("TENANT", "The workspace slug “{tenant}” is already taken."),
+        ("www", "“www” is reserved for EngageX itself. Choose another workspace slug."),
+        ("Bad Slug!", str(SLUG_INVALID)),
+        ("under_score", str(SLUG_INVALID)),
+    ],
+)
+def test_a_refused_slug_is_an_error_on_the_slug_field_and_creates_nothing(
+    platform_client, tenant, slug, message
+):
+    before = _stored()
+    slug = tenant.slug if slug == "TENANT" else slug
+
+    response = _add_workspace(platform_client, slug)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors == {"slug": [message.format(tenant=tenant.slug)]}
+    assert "/None/" not in response.content.decode()
+    assert [str(m) for m in get_messages(response.wsgi_request)] == []
+    assert _stored() == before
+
+
+def test_a_refusal_only_the_service_sees_is_a_form_error_not_a_500(platform_client, monkeypatch):
+    before = _stored()
+    taken = str(SLUG_TAKEN).format(slug="fresh-slug")
+
+    def refuse(**kwargs):  # e.g. another request took the slug after the form was read
+        raise ValidationError({"slug": taken})
+
+    monkeypatch.setattr(tenant_admin, "tenant_create", refuse)
+
+    response = _add_workspace(platform_client, "fresh-slug")
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"slug": [taken]}
+    assert 'value="fresh-slug"' in response.content.decode()
+    assert [str(m) for m in get_messages(response.wsgi_request)] == []
+    assert _stored() == before
+
+
+def test_a_missing_template_schema_is_an_error_above_the_form(platform_client, settings):
+    before = _stored()
+    settings.TENANT_BASE_SCHEMA = "no_such_template"
+
+    response = _add_workspace(platform_client, "fresh-slug")
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == [
+        str(TEMPLATE_MISSING).format(schema="no_such_template")
+    ]
+    assert [str(m) for m in get_messages(response.wsgi_request)] == []
+    assert _stored() == before
+    assert not schema_exists("fresh_slug")
 
 
 def test_changelist_lists_workspaces_with_status_but_not_the_platform(platform_client, tenant):

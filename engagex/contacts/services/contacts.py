@@ -8,7 +8,8 @@ from contextvars import ContextVar
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy, ngettext
 from psycopg import sql
@@ -65,6 +66,22 @@ def email_is_valid(value: str) -> bool:
     except ValidationError:
         return False
     return True
+
+
+EMAIL_TAKEN = gettext_lazy("A contact with this email address already exists.")
+
+
+def _contact_clean(contact: Contact) -> None:
+    """Validate `contact` as its model does, a taken address reported on `email`.
+
+    Addresses are unique ignoring case by a constraint on lower(email), which Django reports
+    for no field; checked here first, the console and the API show it where it was typed.
+    """
+    email_l = Lower(Value(contact.email))  # lowered as the constraint lowers, by PostgreSQL
+    taken = Contact.objects.alias(key=Lower("email")).filter(key=email_l)
+    if taken.exclude(pk=contact.pk).exists():
+        raise ValidationError({"email": EMAIL_TAKEN})
+    contact.full_clean(validate_constraints=False)  # the address's, checked above
 
 
 ATTRIBUTES_NOT_AN_OBJECT = gettext_lazy(
@@ -156,7 +173,7 @@ def contact_create(
     if contact.status == ContactStatus.SUBSCRIBED and not contact.consent_at:
         contact.consent_at = now
         contact.consent_source = contact.consent_source or source
-    contact.full_clean()
+    _contact_clean(contact)
     contact.save()
     if groups:
         memberships_set(contact=contact, groups=groups, source=_consent_source(source))
@@ -214,7 +231,7 @@ def contact_update(*, contact: Contact, groups=None, source: str = "admin", **fi
     if old_status != new_status:
         contact.status_changed_at = timezone.now()
         contact.status_source = source
-    contact.full_clean()
+    _contact_clean(contact)
     contact.save()
     if groups is not None:
         memberships_set(contact=contact, groups=groups, source=_consent_source(source))

@@ -12,7 +12,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
 from engagex.billing.models import BillingAccount, PlanChange, UsagePeriod
-from engagex.core.admin import ReadOnlyModelAdmin, confirm_response
+from engagex.core.admin import ReadOnlyModelAdmin, ServiceErrorsAdminMixin, confirm_response
 from engagex.platform.forms import (
     SuspendForm,
     TenantChangeForm,
@@ -43,7 +43,7 @@ class DomainInline(TabularInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(ModelAdmin):
+class TenantAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     list_display = ["name", "slug", "workspace_link", "status_badge", "owner_email", "created_at"]
     list_filter = ["status"]
     search_fields = ["name", "slug", "owner_email", "domains__domain"]
