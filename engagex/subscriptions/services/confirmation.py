@@ -140,6 +140,7 @@ def confirmations_send(*, membership_ids: list[int], schema: str) -> int:
         Membership.objects.filter(pk__in=membership_ids, status=MembershipStatus.UNCONFIRMED)
         .exclude(contact__status__in=[ContactStatus.BOUNCED, ContactStatus.COMPLAINED])
         .select_related("contact", "group", "signup__form")
+        .order_by("contact_id", "group_id")  # a person's emails in their lists' order
     )
     messages = []
     for membership in memberships:
