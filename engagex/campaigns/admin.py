@@ -11,6 +11,7 @@ from django.utils.translation import pgettext_lazy
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
+from engagex.campaigns.audience import audience_fields
 from engagex.campaigns.checks import campaign_checks
 from engagex.campaigns.forms import CampaignForm, ScheduleForm
 from engagex.campaigns.models import Campaign, CampaignRecipient
@@ -101,11 +102,9 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
         return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        data = {
-            name: form.cleaned_data[name]
-            for name in [*drafts.DRAFT_FIELDS, "include_groups", "exclude_groups"]
-            if name in form.cleaned_data
-        }
+        # Segments' fields too (their admin adds them to the form): the services check them.
+        names = [*drafts.DRAFT_FIELDS, "include_groups", "exclude_groups", *audience_fields()]
+        data = {name: form.cleaned_data[name] for name in names if name in form.cleaned_data}
         if change:
             drafts.campaign_update(campaign=obj, **data)
         else:

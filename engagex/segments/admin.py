@@ -142,7 +142,6 @@ def _extend_campaign_admin() -> None:
 
     from engagex.campaigns.models import Campaign
     from engagex.segments.selectors import campaign_segments
-    from engagex.segments.services import campaign_segments_set
 
     base = type(workspace_site._registry[Campaign])
 
@@ -187,15 +186,6 @@ def _extend_campaign_admin() -> None:
         @admin.display(description=_("except segments"))
         def exclude_segments(self, obj):
             return ", ".join(s.name for s in campaign_segments(obj.pk, exclude=True)) or "-"
-
-        def save_model(self, request, obj, form, change):
-            super().save_model(request, obj, form, change)
-            if "include_segments" in form.cleaned_data:
-                campaign_segments_set(
-                    campaign=obj,
-                    include=form.cleaned_data["include_segments"],
-                    exclude=form.cleaned_data["exclude_segments"],
-                )
 
         # --- resend to non-openers -------------------------------------------------------
         actions_detail = [*getattr(base, "actions_detail", []), "resend_detail"]
