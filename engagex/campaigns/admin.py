@@ -266,6 +266,14 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
             checklist=campaign_checks(campaign, request),
         )
 
+    def _empty_reason(self, campaign: Campaign, audience) -> str | None:
+        """Why nobody would get it, when a source above campaigns (an empty segment, a
+        resend everyone opened) is the reason; the page words the lists' reasons itself."""
+        if audience != 0:
+            return None
+        reason = service.campaign_empty_reason(campaign)
+        return None if reason is service.NO_AUDIENCE else str(reason)
+
     @action(description=_("Schedule…"), url_path="schedule", permissions=["schedule_detail"])
     def schedule_detail(self, request, object_id):
         if refusal := self._not_applicable(request, object_id, "schedule"):
@@ -402,6 +410,7 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
             "original": campaign,
             "form": form,
             "audience": audience,
+            "empty_reason": self._empty_reason(campaign, audience),
             "danger": danger,
             "tz_name": current_tenant().timezone if form else None,
         }

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from engagex.campaigns.models import Campaign
 from engagex.contacts.models import Contact, ContactStatus
@@ -13,6 +14,13 @@ from engagex.segments.registry import Context, condition_types
 from engagex.segments.rules import rule_compile
 
 SAMPLE_SIZE = 10
+FAMILY_LABELS = {
+    "fields": gettext_lazy("Contact fields"),
+    "attributes": gettext_lazy("Custom attributes"),
+    "lists": gettext_lazy("Lists"),
+    "engagement": gettext_lazy("Engagement"),
+    "segments": gettext_lazy("Segments"),
+}
 
 
 def rule_q(rule, *, now: datetime | None = None, segment: Segment | None = None) -> Q:
@@ -107,6 +115,8 @@ def builder_catalogue(*, exclude_segment: Segment | None = None) -> list[dict]:
     from engagex.segments.conditions.attributes import OPERATORS
 
     catalogue = condition_catalogue()
+    for entry in catalogue:  # the builder groups its field list by these
+        entry["family_label"] = str(FAMILY_LABELS.get(entry["family"], entry["family"]))
     others = Segment.objects.all()
     if exclude_segment is not None and exclude_segment.pk:
         others = others.exclude(pk=exclude_segment.pk)
