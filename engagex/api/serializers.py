@@ -21,6 +21,7 @@ from engagex.domains.models import SendingDomain
 from engagex.email_templates.models import EmailTemplate
 from engagex.email_templates.selectors import contact_attribute_names
 from engagex.email_templates.services import template_warnings
+from engagex.segments.selectors import campaign_segments
 
 CURRENT = [MembershipStatus.SUBSCRIBED, MembershipStatus.UNCONFIRMED]
 
@@ -264,12 +265,39 @@ class TemplateSerializer(serializers.ModelSerializer):
         return template_warnings(template=obj, attribute_names=self.context["attribute_names"])
 
 
+class SegmentIdsField(serializers.ListField):
+    """A campaign's segments as ids. Only their shape is read here: which ids name segments
+    of the workspace, and whether one is both sent to and excluded, the campaign services
+    check (through the segments' audience source), as they do for the console."""
+
+    def __init__(self, *, exclude: bool, **kwargs):
+        self.exclude = exclude
+        super().__init__(child=serializers.IntegerField(), required=False, **kwargs)
+
+    def get_attribute(self, instance):
+        # The list and detail views annotate the ids (one query for a page of campaigns).
+        annotated = getattr(instance, f"{self.field_name}_ids", None)
+        if annotated is not None:
+            return sorted(annotated)
+        if not instance.pk:
+            return []
+        return sorted(s.pk for s in campaign_segments(instance.pk, exclude=self.exclude))
+
+
 class CampaignSerializer(serializers.ModelSerializer):
     include_groups = serializers.PrimaryKeyRelatedField(
         many=True, queryset=ContactGroup.objects.all(), required=False
     )
     exclude_groups = serializers.PrimaryKeyRelatedField(
         many=True, queryset=ContactGroup.objects.all(), required=False
+    )
+    include_segments = SegmentIdsField(
+        exclude=False,
+        help_text="Ids of segments it also sends to: their subscribed contacts get it, with "
+        "the subscribed members of `include_groups` (neither: every subscribed contact).",
+    )
+    exclude_segments = SegmentIdsField(
+        exclude=True, help_text="Ids of segments whose contacts it leaves out."
     )
     in_flight = serializers.SerializerMethodField(
         help_text="Recipients handed to the ESP and not yet answered (a pause or cancel "
@@ -280,8 +308,9 @@ class CampaignSerializer(serializers.ModelSerializer):
         model = Campaign
         fields = [
             "id", "name", "template", "subject_override", "from_name", "from_email", "reply_to",
-            "include_groups", "exclude_groups", "status", "send_at", "recipients_total",
-            "in_flight", "started_at", "finished_at", "failure_reason", "created_at",
+            "include_groups", "exclude_groups", "include_segments", "exclude_segments", "status",
+            "send_at", "recipients_total", "in_flight", "started_at", "finished_at",
+            "failure_reason", "created_at",
         ]  # fmt: skip
         read_only_fields = [
             "status", "send_at", "recipients_total", "started_at", "finished_at",

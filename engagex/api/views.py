@@ -52,6 +52,7 @@ from engagex.domains.models import SendingDomain
 from engagex.domains.services import domain_create, domain_verify
 from engagex.email_templates.models import EmailTemplate
 from engagex.email_templates.services import template_create, template_update
+from engagex.segments.selectors import with_segment_ids
 
 
 def _acting_user(request):
@@ -352,7 +353,9 @@ class CampaignViewSet(viewsets.ModelViewSet):
     with the ESP after a pause or cancel; `paused` / `cancelled` once they are answered."""
 
     serializer_class = s.CampaignSerializer
-    queryset = campaign_list().prefetch_related("include_groups", "exclude_groups")
+    queryset = with_segment_ids(
+        campaign_list().prefetch_related("include_groups", "exclude_groups")
+    )
     action_permissions = {
         "send": ["campaigns.send_campaign"],
         "schedule": ["campaigns.send_campaign"],

@@ -11,6 +11,7 @@ from django.utils.translation import pgettext_lazy
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
+from engagex.campaigns.audience import audience_fields
 from engagex.campaigns.checks import campaign_checks
 from engagex.campaigns.forms import CampaignForm, ScheduleForm
 from engagex.campaigns.models import Campaign, CampaignRecipient
@@ -101,11 +102,9 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
         return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        data = {
-            name: form.cleaned_data[name]
-            for name in [*drafts.DRAFT_FIELDS, "include_groups", "exclude_groups"]
-            if name in form.cleaned_data
-        }
+        # Segments' fields too (their admin adds them to the form): the services check them.
+        names = [*drafts.DRAFT_FIELDS, "include_groups", "exclude_groups", *audience_fields()]
+        data = {name: form.cleaned_data[name] for name in names if name in form.cleaned_data}
         if change:
             drafts.campaign_update(campaign=obj, **data)
         else:
@@ -267,6 +266,14 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
             checklist=campaign_checks(campaign, request),
         )
 
+    def _empty_reason(self, campaign: Campaign, audience) -> str | None:
+        """Why nobody would get it, when a source above campaigns (an empty segment, a
+        resend everyone opened) is the reason; the page words the lists' reasons itself."""
+        if audience != 0:
+            return None
+        reason = service.campaign_empty_reason(campaign)
+        return None if reason is service.NO_AUDIENCE else str(reason)
+
     @action(description=_("Schedule…"), url_path="schedule", permissions=["schedule_detail"])
     def schedule_detail(self, request, object_id):
         if refusal := self._not_applicable(request, object_id, "schedule"):
@@ -403,6 +410,7 @@ class CampaignAdmin(ServiceErrorsAdminMixin, ModelAdmin):
             "original": campaign,
             "form": form,
             "audience": audience,
+            "empty_reason": self._empty_reason(campaign, audience),
             "danger": danger,
             "tz_name": current_tenant().timezone if form else None,
         }

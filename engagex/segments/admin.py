@@ -2,19 +2,22 @@ import json
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.urls import path, reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import action as unfold_action
+from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTextInputWidget
 
-from engagex.contacts.models import Contact
+from engagex.contacts.models import Contact, ContactStatus
 from engagex.core.admin import ServiceErrorsAdminMixin, form_add_errors
 from engagex.core.formats import number
 from engagex.core.sites import workspace_site
 from engagex.segments.forms import RuleBuilderWidget, SegmentForm
-from engagex.segments.models import Segment
+from engagex.segments.models import CampaignSegment, Segment
 from engagex.segments.selectors import builder_catalogue, segment_contacts, segment_count
 from engagex.segments.services import (
     rule_errors,
@@ -25,6 +28,10 @@ from engagex.segments.services import (
 
 MAX_RULE_BYTES = 64 * 1024
 BAD_JSON = _("The rule is not JSON.")
+RESEND_OF = _(
+    "{campaign}: it goes to the recipients of that campaign who have not opened it (worked "
+    "out when it sends)."
+)
 
 
 class SegmentAdmin(ServiceErrorsAdminMixin, ModelAdmin):
@@ -84,7 +91,12 @@ class SegmentAdmin(ServiceErrorsAdminMixin, ModelAdmin):
         try:
             counted = segment_count(rule=rule)
         except ValidationError as error:
-            return JsonResponse({"errors": rule_errors(error)}, status=400)
+            # `fields` by the condition's path, for the builder to show beside the condition.
+            fields = error.message_dict if hasattr(error, "error_dict") else {}
+            return JsonResponse({"errors": rule_errors(error), "fields": fields}, status=400)
+        statuses = dict(ContactStatus.choices)
+        for row in counted["sample"]:  # a contact not subscribed is marked, in the language
+            row["status_label"] = str(statuses.get(row["status"], row["status"]))
         return JsonResponse({**counted, "sendable_text": number(counted["sendable"])})
 
 
@@ -125,16 +137,23 @@ _add_segment_filter()
 # --- segments as a campaign's audience -------------------------------------------------------
 # The campaign admin belongs to campaigns, below segments in the stack: segments extends it
 # from here (as it adds its filter to the contact list) instead of campaigns importing us.
+# Labels keep their lower-case catalogue entries; capfirst (lazy) makes them look like the
+# console's other labels. The widgets are unfold's, as on every console form.
 class ResendForm(forms.Form):
     after_hours = forms.IntegerField(
-        label=_("after (hours)"),
+        label=capfirst(_("after (hours)")),
         min_value=1,
         max_value=720,
         initial=48,
+        widget=UnfoldAdminIntegerFieldWidget,
         help_text=_("Counted from when the original started; recipients with no human open."),
     )
     subject = forms.CharField(
-        label=_("new subject"), max_length=255, required=False, help_text=_("Blank: the same.")
+        label=capfirst(_("new subject")),
+        max_length=255,
+        required=False,
+        widget=UnfoldAdminTextInputWidget,
+        help_text=_("Blank: the same."),
     )
 
 
@@ -142,19 +161,26 @@ def _extend_campaign_admin() -> None:
 
     from engagex.campaigns.models import Campaign
     from engagex.segments.selectors import campaign_segments
-    from engagex.segments.services import campaign_segments_set
 
     base = type(workspace_site._registry[Campaign])
+    segment_field = CampaignSegment._meta.get_field("segment")
 
     class CampaignSegmentsForm(base.form):  # type: ignore[name-defined]
+        # The same box as the lists above (the admin's autocomplete, searching segments by
+        # name), not a bare multiple select. A client-side select2 would not do: the page's
+        # autocomplete script takes over every box of that theme and finds no results.
         include_segments = forms.ModelMultipleChoiceField(
             Segment.objects.all(),
             required=False,
-            label=_("send to segments"),
+            label=capfirst(_("send to segments")),
+            widget=AutocompleteSelectMultiple(segment_field, workspace_site),
             help_text=_("Added to the lists above: contacts in any of them get it."),
         )
         exclude_segments = forms.ModelMultipleChoiceField(
-            Segment.objects.all(), required=False, label=_("except segments")
+            Segment.objects.all(),
+            required=False,
+            label=capfirst(_("except segments")),
+            widget=AutocompleteSelectMultiple(segment_field, workspace_site),
         )
 
         def __init__(self, *args, **kwargs):
@@ -169,16 +195,44 @@ def _extend_campaign_admin() -> None:
 
         def get_fieldsets(self, request, obj=None):
             fieldsets = [list(item) for item in super().get_fieldsets(request, obj)]
+            # A resend's audience is the original's non-openers: say so above its lists,
+            # whose "leave empty to send to everyone" would mislead here.
+            first = ["resend_of"] if self._is_resend(obj) else []
             for item in fieldsets:
                 fields = item[1]["fields"]
                 if "include_groups" in fields:
                     item[1] = {
                         **item[1],
-                        "fields": [*fields, "include_segments", "exclude_segments"],
+                        "fields": [*first, *fields, "include_segments", "exclude_segments"],
                     }
             if obj is not None and obj.status == Campaign.Status.SENT:
                 fieldsets.append([_("Resend to non-openers"), {"fields": ["resend"]}])
             return [tuple(item) for item in fieldsets]
+
+        def get_readonly_fields(self, request, obj=None):
+            readonly = list(super().get_readonly_fields(request, obj))
+            return [*readonly, "resend_of"] if self._is_resend(obj) else readonly
+
+        def _is_resend(self, obj) -> bool:
+            from engagex.segments.resend import resend_original
+
+            return bool(obj is not None and obj.pk and resend_original(obj.pk) is not None)
+
+        @admin.display(description=_("Resend of"))
+        def resend_of(self, obj):
+            from django.utils.html import format_html
+
+            from engagex.segments.resend import resend_original
+
+            original = Campaign.objects.filter(pk=resend_original(obj.pk)).first()
+            if original is None:
+                return "-"
+            link = format_html(
+                '<a class="text-primary-600" href="{}">{}</a>',
+                self._change_url(original.pk),
+                original.name,
+            )
+            return format_html(str(RESEND_OF), campaign=link)
 
         @admin.display(description=_("send to segments"))
         def include_segments(self, obj):
@@ -187,15 +241,6 @@ def _extend_campaign_admin() -> None:
         @admin.display(description=_("except segments"))
         def exclude_segments(self, obj):
             return ", ".join(s.name for s in campaign_segments(obj.pk, exclude=True)) or "-"
-
-        def save_model(self, request, obj, form, change):
-            super().save_model(request, obj, form, change)
-            if "include_segments" in form.cleaned_data:
-                campaign_segments_set(
-                    campaign=obj,
-                    include=form.cleaned_data["include_segments"],
-                    exclude=form.cleaned_data["exclude_segments"],
-                )
 
         # --- resend to non-openers -------------------------------------------------------
         actions_detail = [*getattr(base, "actions_detail", []), "resend_detail"]

@@ -7,7 +7,13 @@ from django.utils.translation import gettext_lazy
 from engagex.campaigns.audience import AudienceSource
 from engagex.contacts.models import Contact, ContactStatus
 from engagex.segments.selectors import campaign_segments, rule_q
-from engagex.segments.services import rule_errors
+from engagex.segments.services import (
+    SEGMENT_FIELDS,
+    campaign_segments_check,
+    campaign_segments_copy,
+    campaign_segments_store,
+    rule_errors,
+)
 
 SEGMENT_EMPTY = gettext_lazy(
     "This campaign has no recipients: its segment(s) {names} match no subscribed contacts "
@@ -79,5 +85,12 @@ def _empty_reason(campaign) -> str | None:
 
 
 SEGMENT_AUDIENCE = AudienceSource(
-    include=_include, exclude=_exclude, empty_reason=_empty_reason, check=_check
+    include=_include,
+    exclude=_exclude,
+    empty_reason=_empty_reason,
+    check=_check,
+    fields=SEGMENT_FIELDS,
+    validate=campaign_segments_check,
+    save=campaign_segments_store,
+    copy=campaign_segments_copy,
 )

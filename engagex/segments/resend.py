@@ -58,8 +58,11 @@ def campaign_resend_non_openers(
         campaign=copy,
         name=name[: Campaign._meta.get_field("name").max_length],
         subject_override=subject or campaign.subject_override,
+        # Only the original's non-openers (the resend's audience source adds them at send).
         include_groups=[],
         exclude_groups=[],
+        include_segments=[],
+        exclude_segments=[],
     )
     Resend.objects.create(original=campaign, campaign=copy, after_hours=after_hours)
     send_at = (campaign.started_at or timezone.now()) + timedelta(hours=after_hours)

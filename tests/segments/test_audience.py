@@ -10,6 +10,7 @@ from django.utils import timezone
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.campaigns.services.campaigns import campaign_audience, campaign_start
 from engagex.contacts.models import AttributeDefinition, Contact, ContactStatus
+from engagex.segments.models import CampaignSegment
 from engagex.segments.selectors import segment_count
 from engagex.segments.services import campaign_segments_set, segment_create
 from tests.factories.campaigns import CampaignFactory
@@ -142,3 +143,28 @@ def test_a_campaign_whose_segment_names_a_deleted_list_is_refused(in_tenant):
         "The segment “Readers” cannot be used as it stands: conditions[0].value: The list with id"
     )
     assert CampaignRecipient.objects.count() == 0
+
+
+def test_a_duplicate_keeps_the_segments_and_a_resend_does_not(in_tenant):
+    """A copy without its segments would go to every subscribed contact."""
+    from engagex.campaigns.services.campaigns import campaign_duplicate
+    from engagex.segments.resend import campaign_resend_non_openers
+    from engagex.segments.selectors import campaign_segments
+    from tests.factories.campaigns import CampaignRecipientFactory
+
+    shop = segment_create(
+        name="Shop", rule=rule({"field": "email_domain", "op": "is", "value": "shop.example"})
+    )
+    cys = segment_create(name="Cys", rule=rule({"field": "first_name", "op": "is", "value": "cy"}))
+    campaign = CampaignFactory()
+    campaign_segments_set(campaign=campaign, include=[shop], exclude=[cys])
+    sent = CampaignFactory(status=Campaign.Status.SENT, started_at=timezone.now() - timedelta(2))
+    CampaignSegment.objects.create(campaign=sent, segment=shop)
+    CampaignRecipientFactory(campaign=sent)
+
+    copy = campaign_duplicate(campaign=campaign)
+    resend = campaign_resend_non_openers(campaign=sent, after_hours=24)
+
+    assert [s.name for s in campaign_segments(copy.pk, exclude=False)] == ["Shop"]
+    assert [s.name for s in campaign_segments(copy.pk, exclude=True)] == ["Cys"]
+    assert campaign_segments(resend.pk, exclude=False) == []

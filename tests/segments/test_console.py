@@ -36,6 +36,11 @@ def test_builder_counts_an_unsaved_rule_with_a_sample(tenant, owner_client):
     body = response.json()
     assert (body["sendable"], body["sendable_text"]) == (1, "1")
     assert sorted(row["email"] for row in body["sample"]) == ["a@shop.example", "b@shop.example"]
+    # A contact not subscribed is marked with its status in the console's language.
+    assert {row["email"]: row["status_label"] for row in body["sample"]} == {
+        "a@shop.example": "Subscribed",
+        "b@shop.example": "Unsubscribed",
+    }
 
 
 def test_builder_count_of_a_bad_rule_is_a_400_naming_the_condition(tenant, owner_client):
@@ -46,8 +51,10 @@ def test_builder_count_of_a_bad_rule_is_a_400_naming_the_condition(tenant, owner
     )
 
     assert response.status_code == 400
+    # Also by path, for the builder to put the message beside the condition.
     assert response.json() == {
-        "errors": ["conditions[0].value: Enter a text of at most 255 characters."]
+        "errors": ["conditions[0].value: Enter a text of at most 255 characters."],
+        "fields": {"conditions[0].value": ["Enter a text of at most 255 characters."]},
     }
     response = owner_client.post(
         "/admin/segments/segment/count/", "{not json", content_type="application/json"

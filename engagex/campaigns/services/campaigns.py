@@ -122,6 +122,10 @@ def campaign_duplicate(*, campaign: Campaign, user=None) -> Campaign:
     )
     copy.include_groups.set(campaign.include_groups.all())
     copy.exclude_groups.set(campaign.exclude_groups.all())
+    # Its segments too: a copy without them would go to every subscribed contact.
+    for source in audience_sources():
+        if source.copy is not None:
+            source.copy(original=campaign, copy=copy)
     return copy
 
 
