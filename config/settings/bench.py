@@ -25,3 +25,6 @@ if env.bool("ENGAGEX_BENCH_SHARED_CACHE", default=False):
     from config.settings.cache import cache_settings
 
     CACHES = cache_settings(env.str("REDIS_URL", default=""))
+
+# Benchmarks run what production runs (the tests read forms every time).
+SIGNUP_FORM_CACHE_SECONDS = env.int("SIGNUP_FORM_CACHE_SECONDS", default=5)

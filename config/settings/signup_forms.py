@@ -26,3 +26,6 @@ SIGNUP_CONFIRMATION_BATCH = env.int("SIGNUP_CONFIRMATION_BATCH", default=500)
 # Accepted posts wait in a table for the task cluster; one task takes this many per
 # transaction (a burst of sign-ups becomes a few tasks, not one per post).
 SIGNUP_PROCESS_BATCH = env.int("SIGNUP_PROCESS_BATCH", default=200)
+# The public pages read a form and its lists at most this often per process: a change to a
+# form reaches visitors within these seconds (the sign-up itself is checked when processed).
+SIGNUP_FORM_CACHE_SECONDS = env.int("SIGNUP_FORM_CACHE_SECONDS", default=5)

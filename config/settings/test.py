@@ -56,3 +56,6 @@ if env.str("ENGAGEX_TEST_MEDIA_ROOT", default=""):
 # A worker started by a test (a real qcluster subprocess) must use the test database.
 if env.str("ENGAGEX_TEST_DATABASE_NAME", default=""):
     DATABASES["default"]["NAME"] = env.str("ENGAGEX_TEST_DATABASE_NAME")
+# Tests change forms and lists between two requests of one test: read them every time
+# (tests/subscriptions/test_signup_forms.py covers the cache with it on).
+SIGNUP_FORM_CACHE_SECONDS = 0

@@ -586,3 +586,25 @@ def test_a_batch_bigger_than_the_plans_room_signs_up_only_as_many_as_fit(
             "b@example.com",
         }
         assert not PendingSignup.objects.exists()
+
+
+def test_public_pages_read_a_form_once_per_cache_window_and_its_own_save_at_once(
+    tenant, other_tenant, signup_form, settings, django_assert_num_queries
+):
+    from engagex.subscriptions.selectors import signup_form_get, signup_forms_forget
+    from engagex.subscriptions.services.forms import signup_form_save
+
+    settings.SIGNUP_FORM_CACHE_SECONDS = 60
+    signup_forms_forget()
+    with schema_context(tenant.schema_name):
+        first = signup_form_get(public_id=signup_form.public_id)
+        with django_assert_num_queries(0):  # the form and its lists, kept
+            again = signup_form_get(public_id=signup_form.public_id)
+            assert [g.name for g in again.groups.all()] == ["News"]
+        assert again is first
+        signup_form.name = "Renamed"
+        signup_form_save(form=signup_form, groups=list(signup_form.groups.all()))
+        assert signup_form_get(public_id=signup_form.public_id).name == "Renamed"
+    with schema_context(other_tenant.schema_name):  # kept per workspace: not served there
+        assert signup_form_get(public_id=signup_form.public_id) is None
+    signup_forms_forget()

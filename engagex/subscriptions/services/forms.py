@@ -43,6 +43,7 @@ from engagex.subscriptions.models import (
     SignupCounter,
     SignupForm,
 )
+from engagex.subscriptions.selectors import signup_forms_forget
 from engagex.subscriptions.services.abuse import address_is_disposable
 from engagex.subscriptions.services.confirmation import PLACEHOLDER_URL
 
@@ -135,6 +136,7 @@ def signup_form_save(*, form: SignupForm, groups) -> SignupForm:
     _validate(form, groups)
     form.save()
     form.groups.set(groups)
+    signup_forms_forget()  # this process shows the change at once, others within seconds
     return form
 
 
