@@ -28,6 +28,7 @@ from engagex.subscriptions.services.confirmation import (
     BadToken,
     confirm_lookup,
     confirm_token_parse,
+    list_names,
     signup_confirm,
 )
 from engagex.subscriptions.services.forms import (
@@ -297,18 +298,19 @@ def signup_form_json(request, public_id: str):
 def confirm(request, token: str):
     try:
         target = confirm_token_parse(token)
-        workspace, membership = confirm_lookup(target)
+        workspace, memberships = confirm_lookup(target)
     except BadToken:
         return render(request, "subscriptions/confirm_invalid.html", status=400)
-    context = {"workspace": workspace, "list": membership.group}
-    language = _confirm_language(membership)
-    with translation.override(language):
-        if membership.contact.status in (ContactStatus.BOUNCED, ContactStatus.COMPLAINED):
+    # Lists the person left since are not theirs to confirm again through this link.
+    open_ = [m for m in memberships if m.status != MembershipStatus.UNSUBSCRIBED]
+    with translation.override(_confirm_language(memberships[0])):
+        context = {"workspace": workspace, "lists": list_names(open_ or memberships, quoted=True)}
+        if memberships[0].contact.status in (ContactStatus.BOUNCED, ContactStatus.COMPLAINED):
             return render(request, "subscriptions/confirm_invalid.html", status=400)
-        if membership.status == MembershipStatus.SUBSCRIBED and membership.confirmed_at:
+        if not open_:
+            return render(request, "subscriptions/confirm_invalid.html", status=400)
+        if all(m.status == MembershipStatus.SUBSCRIBED and m.confirmed_at for m in open_):
             return render(request, "subscriptions/confirmed.html", context)
-        if membership.status == MembershipStatus.UNSUBSCRIBED:
-            return render(request, "subscriptions/confirm_invalid.html", status=400)
         if request.method == "GET":  # link scanners fetch links: a GET changes nothing
             return render(request, "subscriptions/confirm.html", context)
         try:

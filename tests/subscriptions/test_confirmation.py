@@ -19,10 +19,12 @@ from engagex.contacts.models import (
 from engagex.contacts.services.lists import Consent, membership_subscribe
 from engagex.subscriptions.models import SignupForm
 from engagex.subscriptions.services.confirmation import confirm_token
+from engagex.subscriptions.services.forms import signup_form_save
 from engagex.subscriptions.tasks import signups_expire
 from tests.factories.contacts import ContactFactory
 from tests.subscriptions.conftest import (
     confirm_link,
+    make_form,
     process_signups,
     queued_signup_tasks,
     run_queued_tasks,
@@ -240,3 +242,106 @@ def test_expiry_deletes_old_unconfirmed_signups_and_the_contacts_they_created(
         assert list(Membership.objects.values_list("contact__email", flat=True)) == [
             "fresh@example.com"
         ]
+
+
+def _two_list_form(tenant):
+    with schema_context(tenant.schema_name):
+        news = make_form(name="News")
+        deals = ContactGroup.objects.create(
+            name="Deals",
+            visibility=ContactGroup.Visibility.PUBLIC,
+            opt_in=ContactGroup.OptIn.DOUBLE,
+        )
+        return signup_form_save(form=news, groups=[*news.groups.all(), deals])
+
+
+def test_a_sign_up_to_two_lists_gets_one_email_whose_button_confirms_both(
+    tenant, django_capture_on_commit_callbacks
+):
+    form = _two_list_form(tenant)
+    link = _signed_up(tenant, form, django_capture_on_commit_callbacks)
+
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].subject == "Please confirm your subscription to News, Deals"
+    page = public_client().get(link).content.decode()
+    assert "Press the button to receive “News”, “Deals” from" in page
+    with schema_context(tenant.schema_name):
+        assert set(Membership.objects.values_list("status", flat=True)) == {
+            MembershipStatus.UNCONFIRMED
+        }
+
+    response = public_client().post(link)
+
+    assert "you will receive “News”, “Deals” from" in response.content.decode()
+    with schema_context(tenant.schema_name):
+        assert set(Membership.objects.values_list("group__name", "status")) == {
+            ("News", MembershipStatus.SUBSCRIBED),
+            ("Deals", MembershipStatus.SUBSCRIBED),
+        }
+        assert SignupForm.objects.get().confirmations_count == 2
+
+
+def test_a_list_left_before_confirming_stays_left(tenant, django_capture_on_commit_callbacks):
+    form = _two_list_form(tenant)
+    link = _signed_up(tenant, form, django_capture_on_commit_callbacks)
+    with schema_context(tenant.schema_name):
+        Membership.objects.filter(group__name="Deals").update(status=MembershipStatus.UNSUBSCRIBED)
+
+    response = public_client().post(link)
+
+    assert "you will receive “News” from" in response.content.decode()
+    with schema_context(tenant.schema_name):
+        assert set(Membership.objects.values_list("group__name", "status")) == {
+            ("News", MembershipStatus.SUBSCRIBED),
+            ("Deals", MembershipStatus.UNSUBSCRIBED),
+        }
+
+
+def test_a_link_never_confirms_another_persons_membership(tenant, signup_form):
+    with schema_context(tenant.schema_name):
+        ann, bob = ContactFactory(), ContactFactory()
+        group = signup_form.groups.get()
+        theirs = Membership.objects.create(
+            contact=bob, group=group, status=MembershipStatus.UNCONFIRMED
+        )
+    # A validly signed link for Ann that names Bob's membership (as a bug would make it).
+    token = confirm_token(
+        schema=tenant.schema_name,
+        membership_ids=[theirs.pk],
+        contact_id=ann.pk,
+        expires=int(time.time()) + 3600,
+    )
+    tampered_ids = confirm_link_with_extra_id(
+        tenant, signup_form, contact=bob, extra=theirs.pk + 1000
+    )
+
+    assert public_client().post(f"/c/{token}/").status_code == 400
+    assert public_client().post(tampered_ids).status_code == 400
+    with schema_context(tenant.schema_name):
+        assert Membership.objects.get(pk=theirs.pk).status == MembershipStatus.UNCONFIRMED
+
+
+def confirm_link_with_extra_id(tenant, form, *, contact, extra) -> str:
+    """Bob's own one-list link with a membership id added by hand (the signature breaks)."""
+    with schema_context(tenant.schema_name):
+        own = Membership.objects.get(contact=contact)
+    token = confirm_token(
+        schema=tenant.schema_name,
+        membership_id=own.pk,
+        contact_id=contact.pk,
+        expires=int(time.time()) + 3600,
+    )
+    schema, members, rest = token.split(".", 2)
+    return f"/c/{schema}.{members}-{extra:x}.{rest}/"
+
+
+def test_the_confirmation_page_quotes_list_names_the_way_the_forms_language_does(
+    tenant, django_capture_on_commit_callbacks
+):
+    with schema_context(tenant.schema_name):
+        form = make_form(name="Neuigkeiten", language="de")
+    link = _signed_up(tenant, form, django_capture_on_commit_callbacks)
+
+    page = public_client().get(link).content.decode()
+
+    assert "um „Neuigkeiten“ von <strong>Alpha Corp</strong> zu erhalten" in page

@@ -47,16 +47,36 @@ class BadToken(Exception):
     pass
 
 
+# A link confirms at most this many of one person's lists (one email, one button).
+MAX_LISTS_PER_LINK = 20
+
+
 @dataclass(frozen=True)
 class ConfirmTarget:
     schema: str
     membership_id: int
     contact_id: int
+    also: tuple[int, ...] = ()  # the person's other memberships the same email asked about
+
+    @property
+    def membership_ids(self) -> tuple[int, ...]:
+        return (self.membership_id, *self.also)
 
 
-def confirm_token(*, schema: str, membership_id: int, contact_id: int, expires: int) -> str:
-    """`expires` is a Unix time; the link stops working then."""
-    payload = f"{schema}.{b36(membership_id)}.{b36(contact_id)}.{b36(expires)}"
+def confirm_token(
+    *,
+    schema: str,
+    contact_id: int,
+    expires: int,
+    membership_id: int | None = None,
+    membership_ids: list[int] | None = None,
+) -> str:
+    """A link for one contact's membership, or several (one email for every list they just
+    asked for); `expires` is a Unix time, the link stops working then. Links of one
+    membership keep the form they always had."""
+    ids = membership_ids or [membership_id]
+    members = "-".join(b36(pk) for pk in ids[:MAX_LISTS_PER_LINK])
+    payload = f"{schema}.{members}.{b36(contact_id)}.{b36(expires)}"
     return f"{payload}.{token_sign(PURPOSE, payload)}"
 
 
@@ -69,20 +89,32 @@ def confirm_token_parse(token: str) -> ConfirmTarget:
             raise BadToken("signature")
         if int(expires, 36) < time.time():
             raise BadToken("expired")
-        return ConfirmTarget(schema, int(membership, 36), int(contact, 36))
+        ids = [int(pk, 36) for pk in membership.split("-")]
+        if not 1 <= len(ids) <= MAX_LISTS_PER_LINK:
+            raise BadToken("malformed")
+        return ConfirmTarget(schema, ids[0], int(contact, 36), tuple(ids[1:]))
     except (ValueError, TypeError) as error:
         raise BadToken("malformed") from error
 
 
-def confirm_url(membership: Membership, *, schema: str, expiry_days: int) -> str:
+def confirm_url(memberships: list[Membership], *, schema: str, expiry_days: int) -> str:
+    """The link confirming `memberships`, all of one contact."""
     expires = int(time.time()) + expiry_days * 86400
     token = confirm_token(
         schema=schema,
-        membership_id=membership.pk,
-        contact_id=membership.contact_id,
+        membership_ids=[m.pk for m in memberships],
+        contact_id=memberships[0].contact_id,
         expires=expires,
     )
     return platform_url(f"/c/{token}/")
+
+
+def list_names(memberships: list[Membership], *, quoted: bool = False) -> str:
+    """The lists a confirmation is about: `News, Deals` for an email's {{ list }} (the
+    default text puts quotes around it), `“News”, “Deals”` for our pages."""
+    if quoted:  # in the page's language: „News“ in German
+        return ", ".join(_("“%(name)s”") % {"name": m.group.name} for m in memberships)
+    return ", ".join(m.group.name for m in memberships)
 
 
 # --- sending ------------------------------------------------------------------------------
@@ -130,7 +162,8 @@ def _language_for(membership: Membership, form: SignupForm | None) -> str | None
 
 
 def confirmations_send(*, membership_ids: list[int], schema: str) -> int:
-    """Email a confirmation link to each membership still waiting for one; return how many.
+    """Email a confirmation link to each person with memberships still waiting for one: one
+    email and one button for all of a person's lists in the batch; return how many emails.
 
     Members confirmed, deleted or suppressed (bounced, complained) meanwhile get nothing.
     """
@@ -140,67 +173,94 @@ def confirmations_send(*, membership_ids: list[int], schema: str) -> int:
         Membership.objects.filter(pk__in=membership_ids, status=MembershipStatus.UNCONFIRMED)
         .exclude(contact__status__in=[ContactStatus.BOUNCED, ContactStatus.COMPLAINED])
         .select_related("contact", "group", "signup__form")
-        .order_by("contact_id", "group_id")  # a person's emails in their lists' order
+        .order_by("contact_id", "group_id")  # a person's lists together, in list order
     )
-    messages = []
+    people: dict[int, list[Membership]] = {}
     for membership in memberships:
-        signup = getattr(membership, "signup", None)
-        form = signup.form if signup is not None else None
-        with translation.override(_language_for(membership, form)):
-            subject = (form and form.confirmation_subject) or _default_subject()
-            body = (form and form.confirmation_body) or _default_body()
-        values = {
-            "url": confirm_url(membership, schema=schema, expiry_days=expiry_days),
-            "list_name": membership.group.name,
-            "workspace": workspace,
-        }
-        message = EmailMessage(
-            _fill(subject, **values).replace("\n", " ")[:250],
-            _fill(body, **values),
-            None,
-            [membership.contact.email],
-        )
-        message.metadata = {"tenant": schema, "kind": "confirmation"}  # type: ignore[attr-defined]
-        messages.append(message)
+        people.setdefault(membership.contact_id, []).append(membership)
+    messages = []
+    for theirs in people.values():
+        for start in range(0, len(theirs), MAX_LISTS_PER_LINK):
+            messages.append(
+                _confirmation_email(
+                    theirs[start : start + MAX_LISTS_PER_LINK],
+                    schema=schema,
+                    workspace=workspace,
+                    expiry_days=expiry_days,
+                )
+            )
     if messages:
         get_connection().send_messages(messages)
     return len(messages)
+
+
+def _confirmation_email(
+    memberships: list[Membership], *, schema: str, workspace: str, expiry_days: int
+) -> EmailMessage:
+    first = memberships[0]
+    signup = getattr(first, "signup", None)
+    form = signup.form if signup is not None else None
+    with translation.override(_language_for(first, form)):
+        subject = (form and form.confirmation_subject) or _default_subject()
+        body = (form and form.confirmation_body) or _default_body()
+    values = {
+        "url": confirm_url(memberships, schema=schema, expiry_days=expiry_days),
+        "list_name": list_names(memberships),
+        "workspace": workspace,
+    }
+    message = EmailMessage(
+        _fill(subject, **values).replace("\n", " ")[:250],
+        _fill(body, **values),
+        None,
+        [first.contact.email],
+    )
+    message.metadata = {"tenant": schema, "kind": "confirmation"}  # type: ignore[attr-defined]
+    return message
 
 
 # --- confirming ---------------------------------------------------------------------------
 
 
 def confirm_lookup(target: ConfirmTarget):
-    """Return (workspace, membership) for a valid token, or raise BadToken."""
+    """Return (workspace, memberships) for a valid token, or raise BadToken. The
+    memberships are those of the token's contact that still exist, in list order."""
     tenant = get_tenant_model().objects.filter(schema_name=target.schema).first()
     if tenant is None:
         raise BadToken("workspace")
     with schema_context(target.schema):
-        membership = (
+        memberships = list(
             Membership.objects.select_related("contact", "group", "signup__form")
-            .filter(pk=target.membership_id, contact_id=target.contact_id)
-            .first()
+            .filter(pk__in=target.membership_ids, contact_id=target.contact_id)
+            .order_by("group_id")
         )
-    if membership is None:
+    if not memberships:
         raise BadToken("membership")
-    return tenant, membership
+    return tenant, memberships
 
 
-def signup_confirm(*, target: ConfirmTarget, ip: str | None, user_agent: str) -> Membership:
-    """Confirm the membership a token names (idempotent); count it on its form."""
+def signup_confirm(*, target: ConfirmTarget, ip: str | None, user_agent: str) -> list[Membership]:
+    """Confirm the memberships a token names that still wait (idempotent); count each on
+    its form. Lists left since (unsubscribed) stay left: confirming is not rejoining."""
     with schema_context(target.schema):
-        membership = Membership.objects.filter(
-            pk=target.membership_id, contact_id=target.contact_id
-        ).first()
-        if membership is None:
+        memberships = list(
+            Membership.objects.filter(
+                pk__in=target.membership_ids, contact_id=target.contact_id
+            ).order_by("group_id")
+        )
+        if not memberships:
             raise BadToken("membership")
-        was_waiting = membership.status == MembershipStatus.UNCONFIRMED
-        membership = membership_confirm(membership=membership, ip=ip, user_agent=user_agent)
-        if was_waiting:
-            SignupForm.objects.filter(signups__membership=membership).update(
-                confirmations_count=F("confirmations_count") + 1
-            )
-        return membership
+        confirmed = []
+        for membership in memberships:
+            if membership.status == MembershipStatus.UNSUBSCRIBED:
+                continue
+            was_waiting = membership.status == MembershipStatus.UNCONFIRMED
+            membership = membership_confirm(membership=membership, ip=ip, user_agent=user_agent)
+            if was_waiting:
+                SignupForm.objects.filter(signups__membership=membership).update(
+                    confirmations_count=F("confirmations_count") + 1
+                )
+            confirmed.append(membership)
+        return confirmed
 
 
 # --- expiry -------------------------------------------------------------------------------
