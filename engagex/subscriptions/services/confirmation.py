@@ -74,7 +74,9 @@ def confirm_token(
     """A link for one contact's membership, or several (one email for every list they just
     asked for); `expires` is a Unix time, the link stops working then. Links of one
     membership keep the form they always had."""
-    ids = membership_ids or [membership_id]
+    ids = membership_ids or ([membership_id] if membership_id is not None else [])
+    if not ids:
+        raise ValueError("confirm_token() needs membership_id or membership_ids")
     members = "-".join(b36(pk) for pk in ids[:MAX_LISTS_PER_LINK])
     payload = f"{schema}.{members}.{b36(contact_id)}.{b36(expires)}"
     return f"{payload}.{token_sign(PURPOSE, payload)}"
