@@ -29,3 +29,6 @@ SIGNUP_PROCESS_BATCH = env.int("SIGNUP_PROCESS_BATCH", default=200)
 # The public pages read a form and its lists at most this often per process: a change to a
 # form reaches visitors within these seconds (the sign-up itself is checked when processed).
 SIGNUP_FORM_CACHE_SECONDS = env.int("SIGNUP_FORM_CACHE_SECONDS", default=5)
+# One processing task works this long, then queues the next if sign-ups are still waiting
+# (a worker is never held by one workspace's burst).
+SIGNUP_PROCESS_SECONDS = env.int("SIGNUP_PROCESS_SECONDS", default=60)

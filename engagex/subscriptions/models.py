@@ -165,7 +165,11 @@ class PendingSignup(models.Model):
     lists = models.JSONField(_("lists"), default=list, help_text=_("The ids of the lists chosen."))
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.TextField(_("user agent"), blank=True)
+    consent_text = models.TextField(
+        _("consent text"), blank=True, help_text=_("The words the visitor agreed to.")
+    )
     submitted_at = models.DateTimeField(_("submitted"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
 
     class Meta:
         verbose_name = _("waiting sign-up")

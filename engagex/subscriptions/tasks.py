@@ -1,4 +1,5 @@
 from engagex.core.tasks import for_each_schema, tenant_task
+from engagex.core.tenancy import current_schema
 from engagex.subscriptions.services import abuse, confirmation, forms
 
 # A waiting sign-up older than this has lost its task (one normally takes it in a second).
@@ -25,19 +26,25 @@ def signups_expire() -> dict[str, int]:
 
 
 @tenant_task
-def signups_process_task(schema_name: str) -> int:
-    """Make the workspace's waiting sign-ups contacts and memberships (queued by a post)."""
-    return forms.signups_process()
+def signups_process_task(schema_name: str) -> bool:
+    """Make the workspace's waiting sign-ups contacts and memberships (queued by a post);
+    when its time is up with sign-ups still waiting, the next task takes over."""
+    finished = forms.signups_process()
+    if not finished:
+        forms.signups_process_enqueue(schema=schema_name)
+    return finished
 
 
 def signups_sweep() -> int:
-    """Minute schedule: sign-ups left waiting (their task died or was never queued)."""
-    total = 0
+    """Minute schedule: queue processing for workspaces whose sign-ups have waited too long
+    (their task died or was never queued); return how many workspaces."""
+    stale: list[str] = []
 
     def sweep():
-        nonlocal total
         if forms.signups_stale(seconds=SWEEP_AFTER_SECONDS):
-            total += forms.signups_process()
+            stale.append(current_schema())
 
     for_each_schema(sweep)
-    return total
+    for schema in stale:
+        forms.signups_process_enqueue(schema=schema)
+    return len(stale)

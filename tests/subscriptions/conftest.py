@@ -93,13 +93,19 @@ def run_queued_tasks() -> int:
 
 def process_signups(tenant) -> int:
     """What the cluster does with the workspace's waiting sign-ups (the task a post queues
-    at commit; tests without a commit queue none, so it runs here either way)."""
+    at commit; tests without a commit queue none, so it runs here either way); return how
+    many it took."""
+    from engagex.subscriptions.models import PendingSignup
     from engagex.subscriptions.tasks import signups_process_task
 
     for queued, task in queued_signup_tasks():
         if task["func"].endswith(".signups_process_task"):
             queued.delete()
-    return signups_process_task(tenant.schema_name)
+    with schema_context(tenant.schema_name):
+        waiting = PendingSignup.objects.count()
+    assert signups_process_task(tenant.schema_name) is True  # nothing left waiting
+    with schema_context(tenant.schema_name):
+        return waiting - PendingSignup.objects.count()
 
 
 def confirm_link(body: str) -> str:

@@ -373,6 +373,7 @@ def test_a_flood_of_bot_posts_creates_nobody_and_sends_at_most_the_address_limit
         # SIGNUP_RATE_PER_ADDRESS posts got through, processed in one batch: the one
         # membership gets one email (resends are for posts after it was emailed)
         assert PendingSignup.objects.count() == 0
+        assert SignupForm.objects.get().submissions_count == 3
     assert len(mail.outbox) == 1
 
 
@@ -504,11 +505,14 @@ def test_the_minute_sweep_processes_signups_whose_task_was_lost(
         fresh = PendingSignup.objects.get().pk
 
     assert signups_sweep() == 0  # a fresh one is left to its own task
+    assert _queued_processing() == 0
     with schema_context(tenant.schema_name):
         PendingSignup.objects.filter(pk=fresh).update(
             submitted_at=timezone.now() - timedelta(seconds=60)
         )
-    assert signups_sweep() == 1
+    assert signups_sweep() == 1  # one workspace: a task is queued for it
+    assert _queued_processing() == 1
+    assert process_signups(tenant) == 1
 
     with schema_context(tenant.schema_name):
         assert Membership.objects.get().contact.email == "ann@example.com"
@@ -589,7 +593,12 @@ def test_a_batch_bigger_than_the_plans_room_signs_up_only_as_many_as_fit(
 
 
 def test_public_pages_read_a_form_once_per_cache_window_and_its_own_save_at_once(
-    tenant, other_tenant, signup_form, settings, django_assert_num_queries
+    tenant,
+    other_tenant,
+    signup_form,
+    settings,
+    django_assert_num_queries,
+    django_capture_on_commit_callbacks,
 ):
     from engagex.subscriptions.selectors import signup_form_get, signup_forms_forget
     from engagex.subscriptions.services.forms import signup_form_save
@@ -603,8 +612,84 @@ def test_public_pages_read_a_form_once_per_cache_window_and_its_own_save_at_once
             assert [g.name for g in again.groups.all()] == ["News"]
         assert again is first
         signup_form.name = "Renamed"
-        signup_form_save(form=signup_form, groups=list(signup_form.groups.all()))
+        with django_capture_on_commit_callbacks(execute=True):  # forgotten once committed
+            signup_form_save(form=signup_form, groups=list(signup_form.groups.all()))
         assert signup_form_get(public_id=signup_form.public_id).name == "Renamed"
     with schema_context(other_tenant.schema_name):  # kept per workspace: not served there
         assert signup_form_get(public_id=signup_form.public_id) is None
     signup_forms_forget()
+
+
+def test_a_signup_keeps_the_consent_words_and_time_of_its_post(tenant, signup_form):
+    sign_up(workspace_client(tenant), signup_form)
+    with schema_context(tenant.schema_name):
+        posted_at = PendingSignup.objects.get().submitted_at
+        SignupForm.objects.filter(pk=signup_form.pk).update(consent_text="New words.")
+
+    process_signups(tenant)
+
+    with schema_context(tenant.schema_name):
+        membership = Membership.objects.get()
+        assert membership.consent_text == "Yes, send me the newsletter."
+        assert membership.consent_at == posted_at
+
+
+def test_a_signup_the_database_failed_on_is_tried_again_then_dropped(
+    tenant, signup_form, monkeypatch
+):
+    from django.db import OperationalError
+
+    from engagex.subscriptions.services import forms
+
+    client = workspace_client(tenant)
+    for email in ["a@example.com", "locked@example.com"]:
+        sign_up(client, signup_form, email=email)
+    real = forms.signup_submit
+
+    def deadlocked(*, submission, **kwargs):
+        if submission.email == "locked@example.com":
+            raise OperationalError("deadlock detected")
+        return real(submission=submission, **kwargs)
+
+    monkeypatch.setattr(forms, "signup_submit", deadlocked)
+    with schema_context(tenant.schema_name):
+        assert forms._process_batch() == 2
+        assert list(Contact.objects.values_list("email", flat=True)) == ["a@example.com"]
+        kept = PendingSignup.objects.get()
+        assert (kept.email, kept.attempts) == ("locked@example.com", 1)
+        forms._process_batch()
+        assert PendingSignup.objects.get().attempts == 2
+        forms._process_batch()  # the third failure: given up
+        assert not PendingSignup.objects.exists()
+        assert list(Contact.objects.values_list("email", flat=True)) == ["a@example.com"]
+
+
+def test_a_task_whose_time_is_up_hands_over_to_the_next(tenant, signup_form, settings):
+    from engagex.subscriptions.tasks import signups_process_task
+
+    sign_up(workspace_client(tenant), signup_form)
+    settings.SIGNUP_PROCESS_SECONDS = 0
+
+    assert signups_process_task(tenant.schema_name) is False
+
+    with schema_context(tenant.schema_name):
+        assert PendingSignup.objects.count() == 1
+    assert _queued_processing() == 1
+
+
+def test_a_batch_locks_only_its_waiting_signups_not_their_forms(tenant, signup_form):
+    """A form row locked by a batch would hold every post to that form (its insert checks
+    the form) until the batch commits."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from engagex.subscriptions.services import forms
+
+    sign_up(workspace_client(tenant), signup_form)
+    with schema_context(tenant.schema_name), CaptureQueriesContext(connection) as queries:
+        forms._process_batch()
+
+    locking = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert any(
+        'FOR UPDATE OF "subscriptions_pendingsignup" SKIP LOCKED' in sql for sql in locking
+    ), locking

@@ -3,13 +3,15 @@
 import json
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -136,7 +138,8 @@ def signup_form_save(*, form: SignupForm, groups) -> SignupForm:
     _validate(form, groups)
     form.save()
     form.groups.set(groups)
-    signup_forms_forget()  # this process shows the change at once, others within seconds
+    # This process shows the change at once, others within SIGNUP_FORM_CACHE_SECONDS.
+    transaction.on_commit(signup_forms_forget)
     return form
 
 
@@ -248,8 +251,8 @@ def signup_queue(
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH waiting AS (INSERT INTO {pending} "  # noqa: S608 - our tables
-            "(form_id, email, fields, attributes, lists, ip, user_agent, submitted_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, now())) "
+            "(form_id, email, fields, attributes, lists, ip, user_agent, consent_text, "
+            "submitted_at, attempts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now(), 0)) "
             f"INSERT INTO {counter} AS c (key, expires, hits) VALUES (%s, '9999-12-31', 1) "
             "ON CONFLICT (key) DO UPDATE SET hits = c.hits + 1 RETURNING hits",
             [
@@ -260,53 +263,84 @@ def signup_queue(
                 json.dumps([g.pk for g in submission.lists]),
                 ip or None,
                 user_agent[:1000],
+                form.consent_text,  # what the visitor saw, whatever the form says later
                 PROCESS_KEY,
             ],
         )
         first = cursor.fetchone()[0] == 1
     if first:
-        schema = current_schema()
-        transaction.on_commit(
-            lambda: async_task("engagex.subscriptions.tasks.signups_process_task", schema)
-        )
+        transaction.on_commit(partial(signups_process_enqueue, schema=current_schema()))
 
 
-def signups_process() -> int:
+def signups_process_enqueue(*, schema: str) -> None:
+    """Queue the processing task. If the broker fails, the sign-up is kept all the same and
+    the minute sweep queues the task instead: the visitor's answer never depends on it."""
+    try:
+        async_task("engagex.subscriptions.tasks.signups_process_task", schema)
+    except Exception:
+        logger.exception("could not queue the sign-up processing of %s", schema)
+
+
+def signups_process(*, seconds: float | None = None) -> bool:
     """Turn the workspace's waiting sign-ups into contacts and memberships (signup_submit),
-    in batches of SIGNUP_PROCESS_BATCH, each in one transaction; return how many.
+    in batches of SIGNUP_PROCESS_BATCH, each in one transaction, for up to `seconds`
+    (SIGNUP_PROCESS_SECONDS); return True when none is left waiting (False: the caller
+    queues another task, so one busy workspace never holds a worker for long).
 
-    Several tasks may run at once: each takes rows the others have not locked. A sign-up
-    that fails for a reason of its own is logged and dropped (its visitor was already told
-    the same as everyone); a failure of the database ends the task with the rows kept, for
-    the next task or the minute sweep.
+    Batches of one workspace run one at a time (a lock per workspace), so two tasks never
+    deadlock over the same address. A sign-up refused for a reason of its own is dropped
+    (its visitor was already answered, as everyone is); one the database failed on (a
+    deadlock, a timeout) is kept for the next batch, up to MAX_ATTEMPTS.
     """
+    budget = settings.SIGNUP_PROCESS_SECONDS if seconds is None else seconds
+    deadline = time.monotonic() + budget
     # From here on, a new post queues another task (see signup_queue).
     SignupCounter.objects.filter(key=PROCESS_KEY).delete()
-    done = 0
-    lists_of: dict[int, dict[int, ContactGroup]] = {}
-    while True:
-        # One email task per SIGNUP_CONFIRMATION_BATCH confirmations of the batch, not one each.
-        with transaction.atomic(), confirmations_batched():
-            rows = list(
-                PendingSignup.objects.select_for_update(skip_locked=True)
-                .select_related("form")
-                .order_by("id")[: settings.SIGNUP_PROCESS_BATCH]
+    while time.monotonic() < deadline:
+        if not _process_batch():
+            return True
+    return not PendingSignup.objects.exists()
+
+
+MAX_ATTEMPTS = 3
+
+
+def _process_batch() -> int:
+    """One batch in one transaction; return how many waiting sign-ups it took."""
+    # One email task per SIGNUP_CONFIRMATION_BATCH confirmations of the batch, not one each.
+    with transaction.atomic(), confirmations_batched():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                [f"engagex.signups:{current_schema()}"],
             )
-            if not rows:
-                return done
-            with contacts_room(adding=len(rows)):  # the plan's limit read once a batch
-                for row in rows:
-                    if row.form_id not in lists_of:
-                        lists_of[row.form_id] = {g.pk: g for g in signup_form_lists(row.form)}
-                    _process(row, offered=lists_of[row.form_id])
-            PendingSignup.objects.filter(pk__in=[row.pk for row in rows]).delete()
-        done += len(rows)
+        rows = list(
+            PendingSignup.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("form")
+            .order_by("id")[: settings.SIGNUP_PROCESS_BATCH]
+        )
+        if not rows:
+            return 0
+        lists_of: dict[int, dict[int, ContactGroup]] = {}  # read again every batch
+        retry = []
+        with contacts_room(adding=len(rows)):  # the plan's limit read once a batch
+            for row in rows:
+                if row.form_id not in lists_of:
+                    lists_of[row.form_id] = {g.pk: g for g in signup_form_lists(row.form)}
+                if not _process(row, offered=lists_of[row.form_id]):
+                    retry.append(row.pk)
+        PendingSignup.objects.filter(pk__in=[r.pk for r in rows if r.pk not in retry]).delete()
+        if retry:
+            PendingSignup.objects.filter(pk__in=retry).update(attempts=F("attempts") + 1)
+        return len(rows)
 
 
-def _process(row: PendingSignup, *, offered: dict[int, ContactGroup]) -> None:
+def _process(row: PendingSignup, *, offered: dict[int, ContactGroup]) -> bool:
+    """Process one waiting sign-up; False when the database failed and it should be tried
+    again (not after MAX_ATTEMPTS)."""
     lists = [offered[pk] for pk in row.lists if pk in offered]
     if not lists:  # its lists were deleted or made private since the post
-        return
+        return True
     submission = Submission(
         email=row.email, lists=lists, fields=row.fields, attributes=row.attributes
     )
@@ -317,9 +351,16 @@ def _process(row: PendingSignup, *, offered: dict[int, ContactGroup]) -> None:
             ip=row.ip,
             user_agent=row.user_agent,
             submitted_at=row.submitted_at,
+            consent_text=row.consent_text,
         )
+    except DatabaseError:  # rolled back to its savepoint: the batch goes on
+        if row.attempts + 1 < MAX_ATTEMPTS:
+            logger.warning("sign-up %s of form %s: retrying", row.pk, row.form_id, exc_info=True)
+            return False
+        logger.exception("sign-up %s of form %s failed %s times", row.pk, row.form_id, MAX_ATTEMPTS)
     except Exception:  # this sign-up's own problem: the others go on
         logger.exception("sign-up %s of form %s failed", row.pk, row.form_id)
+    return True
 
 
 def signups_stale(*, seconds: int) -> bool:
@@ -335,6 +376,7 @@ def signup_submit(
     ip: str | None,
     user_agent: str,
     submitted_at=None,
+    consent_text: str | None = None,
 ) -> bool:
     """Sign a visitor up: the contact (created, or only its empty fields filled), a
     membership per list (unconfirmed with a confirmation email on double-opt-in lists and
@@ -350,10 +392,11 @@ def signup_submit(
             ip=ip,
             user_agent=user_agent,
             submitted_at=submitted_at or timezone.now(),
+            consent_text=form.consent_text if consent_text is None else consent_text,
         )
     except _Refused:
         return False
-    except (ValidationError, IntegrityError):  # refused by a service, or the same address now
+    except ValidationError:  # refused by a service (a database error goes to the caller)
         return False
     return True
 
@@ -364,7 +407,13 @@ class _Refused(Exception):
 
 @transaction.atomic
 def _submit(
-    *, form: SignupForm, submission: Submission, ip: str | None, user_agent: str, submitted_at
+    *,
+    form: SignupForm,
+    submission: Submission,
+    ip: str | None,
+    user_agent: str,
+    submitted_at,
+    consent_text: str,
 ):
     contact = (
         Contact.objects.select_for_update()
@@ -388,8 +437,9 @@ def _submit(
         )
     else:
         _fill_blanks(contact, submission)
+    # Consent as given: the words and the time of the post, not of its processing.
     consent = Consent(
-        source=ConsentSource.FORM, text=form.consent_text, ip=ip, user_agent=user_agent
+        source=ConsentSource.FORM, text=consent_text, ip=ip, user_agent=user_agent, at=submitted_at
     )
     memberships = [
         membership_subscribe(
