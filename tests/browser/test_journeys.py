@@ -167,6 +167,18 @@ class Steps:
         self.page.screenshot(path=str(path), full_page=True)
 
 
+def pick_template(page, name: str, pk) -> None:
+    """Choose the campaign's template in its autocomplete box, as picking it from the list
+    does (the select only holds what a search has loaded)."""
+    page.evaluate(
+        f"""() => {{
+            const select = document.querySelector('#id_template');
+            select.add(new Option({name!r}, '{pk}', true, true));
+            select.dispatchEvent(new Event('change', {{bubbles: true}}));
+        }}"""
+    )
+
+
 def test_main_journeys(server, django_db_blocker, fake_sendgrid_server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
@@ -249,13 +261,7 @@ def test_main_journeys(server, django_db_blocker, fake_sendgrid_server, tmp_path
         template_id = page.evaluate(
             "async () => (await (await fetch('/api/v1/templates/')).json()).results[0].id"
         )
-        page.evaluate(
-            f"""() => {{
-                const select = document.querySelector('#id_template');
-                select.add(new Option('Welcome', '{template_id}', true, true));
-                select.dispatchEvent(new Event('change', {{bubbles: true}}));
-            }}"""
-        )
+        pick_template(page, "Welcome", template_id)
         page.fill("#id_from_name", "Browser Co")
         page.fill("#id_from_email", "news@browser.example")
         page.click("button[name=_save]")

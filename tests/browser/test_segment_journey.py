@@ -26,7 +26,7 @@ from engagex.platform.provisioning import tenant_create, tenant_delete
 from engagex.segments.models import Resend, Segment
 from engagex.segments.selectors import campaign_segments
 from tests.browser import test_journeys as journeys
-from tests.browser.test_journeys import PASSWORD, SHOTS, Steps, _launch, _log_in
+from tests.browser.test_journeys import PASSWORD, SHOTS, Steps, _launch, _log_in, pick_template
 from tests.factories.campaigns import CampaignFactory, CampaignRecipientFactory, TemplateFactory
 from tests.factories.contacts import ContactFactory
 
@@ -225,13 +225,7 @@ def test_build_a_segment_send_to_it_and_resend_to_non_openers(
         # 4. A campaign to the segment, sent through the cluster to the fake SendGrid.
         page.goto(f"{workspace}/admin/campaigns/campaign/add/")
         page.fill("#id_name", "Last chance")
-        page.evaluate(
-            f"""() => {{
-                const select = document.querySelector('#id_template');
-                select.add(new Option('Newsletter', '{template.pk}', true, true));
-                select.dispatchEvent(new Event('change', {{bubbles: true}}));
-            }}"""
-        )
+        pick_template(page, "Newsletter", template.pk)
         page.fill("#id_from_name", "Segments Co")
         page.fill("#id_from_email", "news@segments.example")
         # The segments box works like the lists' one: click it, pick from the list.
