@@ -12,14 +12,22 @@ sys.path.insert(0, str(ROOT))
 
 
 @contextmanager
-def bench_database(name: str = "engagex_bench"):
-    """Create database `name` with the template schema and public tenant; drop it after."""
+def bench_database(name: str = "engagex_bench", *, keep: bool = False, reuse: bool = False):
+    """Create database `name` with the template schema and public tenant; drop it after.
+
+    `keep` leaves it in place afterwards and `reuse` works in the one a kept run left, so a
+    benchmark whose data takes minutes to build can be measured again on the same data.
+    """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.bench")
     import django
 
     django.setup()
     from django.db import connections
 
+    if reuse:
+        connections["default"].settings_dict["NAME"] = name
+        yield
+        return
     connections["default"].settings_dict["TEST"]["NAME"] = name
     from django.test.utils import setup_databases, teardown_databases
 
@@ -35,7 +43,10 @@ def bench_database(name: str = "engagex_bench"):
         from django.db import connection
 
         connection.set_schema_to_public()
-        teardown_databases(config, verbosity=0)
+        if keep:
+            print(f"kept the database {name} (--reuse measures on it again)")
+        else:
+            teardown_databases(config, verbosity=0)
 
 
 def bench_plan(tenant, *, contacts: int, sends: int = 0) -> None:

@@ -1,5 +1,7 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from engagex.contacts.models import Contact, ContactGroup
@@ -187,6 +189,48 @@ class CampaignRecipient(models.Model):
 
     def __str__(self):
         return self.email
+
+
+# How many of a contact's opened campaigns `ContactEngagement.open_times` keeps (the newest):
+# "opened at least K campaigns in the last N days" reads it for K up to this.
+OPEN_TIMES_KEPT = 50
+
+
+class ContactEngagement(models.Model):
+    """One row per contact who ever opened or clicked: what segments ask of engagement.
+
+    Derived from the contact's recipients and kept exact by database triggers on them (see
+    migration 0008), whatever writes an outcome (events, a resend, a test): a segment reads
+    one row per contact instead of grouping millions of recipients.
+    """
+
+    contact = models.OneToOneField(
+        Contact,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("contact"),
+    )
+    last_click_at = models.DateTimeField(null=True, verbose_name=_("last click"))
+    # The first human open of each campaign opened, newest first, at most OPEN_TIMES_KEPT
+    # (the first is the last time the contact opened anything).
+    open_times = ArrayField(
+        models.DateTimeField(), default=list, verbose_name=_("times of opened campaigns")
+    )
+
+    class Meta:
+        verbose_name = _("contact engagement")
+        verbose_name_plural = _("contact engagement")
+        indexes = [
+            # "Opened / clicked in the last N days": a range for short windows, and the
+            # statistics that size the join for long ones (without them PostgreSQL guesses a
+            # third of the rows and its hash spills to disk).
+            models.Index(F("open_times__0"), name="engagement_last_open_idx"),
+            models.Index(fields=["last_click_at"], name="engagement_last_click_idx"),
+        ]
+
+    def __str__(self):
+        return str(self.contact_id)
 
 
 class MonthlySendUsage(models.Model):

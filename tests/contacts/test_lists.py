@@ -309,3 +309,24 @@ def test_a_campaign_to_everyone_waits_for_a_double_opt_in_to_be_confirmed(in_ten
     membership_confirm(membership=membership)
 
     assert set(campaign_audience(campaign)) == {imported, signed_up}
+
+
+def test_memberships_keep_only_the_indexes_their_lookups_use(in_tenant):
+    """Lookups by contact and by list use the two compound indexes; the foreign keys' own
+    single-column indexes (two more writes per membership an import adds) are gone, and a
+    deleted contact or list still takes its memberships with it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'contacts_membership' "
+            "AND schemaname = current_schema() ORDER BY indexdef"
+        )
+        columns = sorted(row[0].split(" USING btree ")[1] for row in cursor.fetchall())
+    assert columns == ["(contact_id, group_id)", "(group_id, status, contact_id)", "(id)"]
+    kept, gone = ContactFactory(), ContactFactory()
+    news, deals = ContactGroupFactory(), ContactGroupFactory()
+    for contact in (kept, gone):
+        MembershipFactory(contact=contact, group=news)
+        MembershipFactory(contact=contact, group=deals)
+    gone.delete()
+    deals.delete()
+    assert list(Membership.objects.values_list("contact_id", "group_id")) == [(kept.pk, news.pk)]

@@ -173,6 +173,63 @@ def test_engagement_human_opens_apart_from_machine_opens(in_tenant):
     ]
 
 
+def test_engagement_rules_on_the_summary_match_the_recipients_on_randomised_data(in_tenant):
+    """Opens and clicks in the last N days and "at least K opens" read the contacts'
+    engagement summary; each agrees with the same question asked of the recipients, also
+    past the opens the summary keeps (K = 51 reads the recipients)."""
+    import random
+
+    from engagex.campaigns.models import OPEN_TIMES_KEPT, CampaignRecipient
+
+    rng = random.Random(5)
+    now = timezone.now()
+    campaigns = [CampaignFactory(status="sent") for _ in range(6)]
+    heavy = ContactFactory(email="heavy@x.example")
+    for day in range(OPEN_TIMES_KEPT + 2):  # 52 opened campaigns in 52 days
+        CampaignRecipientFactory(
+            campaign=CampaignFactory(status="sent"), contact=heavy,
+            opened_at=now - timedelta(days=day, hours=1),
+        )  # fmt: skip
+    for i in range(60):
+        contact = ContactFactory(email=f"c{i}@x.example")
+        for campaign in campaigns:
+            if rng.random() < 0.7:
+                # Half an hour off whole days: the rule's "now" comes a moment after this one.
+                ago = timedelta(days=rng.randint(0, 40), minutes=30)
+                opened = now - ago if rng.random() < 0.5 else None
+                clicked = now - ago * rng.random() if rng.random() < 0.2 else None
+                CampaignRecipientFactory(
+                    campaign=campaign, contact=contact, opened_at=opened, clicked_at=clicked
+                )
+
+    def truth(count, days, column="opened_at"):
+        since = now - timedelta(days=days)
+        per_contact: dict = {}
+        for contact_id, at in CampaignRecipient.objects.values_list("contact_id", column):
+            if at is not None and at >= since:
+                per_contact[contact_id] = per_contact.get(contact_id, 0) + 1
+        return sorted(pk for pk, n in per_contact.items() if n >= count)
+
+    def ids(r):
+        return sorted(segment_contacts(rule=r).values_list("pk", flat=True))
+
+    for days in (1, 7, 30):
+        assert ids(rule({"field": "opened_any", "op": "within_last_days", "value": days})) == (
+            truth(1, days)
+        )
+        assert ids(rule({"field": "clicked_any", "op": "within_last_days", "value": days})) == (
+            truth(1, days, "clicked_at")
+        )
+    for count, days in ((2, 30), (3, 10), (5, 40), (OPEN_TIMES_KEPT, 60), (51, 60), (52, 60)):
+        value = {"count": count, "days": days}
+        assert ids(rule({"field": "opens", "op": "at_least", "value": value})) == truth(
+            count, days
+        ), value
+    assert ids(rule({"field": "opens", "op": "at_least", "value": {"count": 52, "days": 60}})) == [
+        heavy.pk
+    ]
+
+
 def test_segment_of_segments_and_count_with_sample(in_tenant):
     ContactFactory(email="a@shop.example")
     ContactFactory(email="b@shop.example", status=ContactStatus.UNSUBSCRIBED)

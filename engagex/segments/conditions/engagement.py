@@ -5,6 +5,10 @@ open (analytics records it so). `include_machine_opens` adds the open events Sen
 flagged as machine opens (mail privacy proxies that fetch every image).
 "At least K opens in N days" counts campaigns opened: a person opening one email five
 times has opened one campaign.
+Human opens and clicks in the last N days read the contact's engagement summary (campaigns'
+`ContactEngagement`, one row per contact, kept exact by triggers): `open_times` holds the
+first human open of each opened campaign, newest first, so "opened anything since S" is
+`open_times[1] >= S` and "at least K campaigns since S" is `open_times[K] >= S`.
 """
 
 from datetime import timedelta
@@ -15,7 +19,12 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from engagex.analytics.models import EmailEvent
-from engagex.campaigns.models import Campaign, CampaignRecipient
+from engagex.campaigns.models import (
+    OPEN_TIMES_KEPT,
+    Campaign,
+    CampaignRecipient,
+    ContactEngagement,
+)
 from engagex.segments.registry import ConditionType, Operator, register_condition
 from engagex.segments.registry import ValueKind as V
 
@@ -66,18 +75,28 @@ def _campaign(cond, ctx, path) -> Q:
     raise ValueError(op)
 
 
+def _summary(**filters) -> Q:
+    return _mine(ContactEngagement, **filters)
+
+
 def _opened_any(cond, ctx, path) -> Q:
-    return _opened(cond, since=ctx.now - timedelta(days=cond["value"]))
+    since = ctx.now - timedelta(days=cond["value"])
+    if cond.get("include_machine_opens"):
+        return _opened(cond, since=since)
+    return _summary(open_times__0__gte=since)
 
 
 def _clicked_any(cond, ctx, path) -> Q:
-    return _mine(clicked_at__gte=ctx.now - timedelta(days=cond["value"]))
+    return _summary(last_click_at__gte=ctx.now - timedelta(days=cond["value"]))
 
 
 def _opens(cond, ctx, path) -> Q:
     count, days = cond["value"]["count"], cond["value"]["days"]
     since = ctx.now - timedelta(days=days)
     opened: Any
+    if not cond.get("include_machine_opens") and count <= OPEN_TIMES_KEPT:
+        # The K-th newest opened campaign was opened since then.
+        return _summary(**{f"open_times__{count - 1}__gte": since})
     if cond.get("include_machine_opens"):
         opened = (
             EmailEvent.objects.filter(type=OPEN, occurred_at__gte=since, contact_id__isnull=False)

@@ -1,0 +1,111 @@
+"""Contacts' engagement summary: kept exact by the recipients' triggers on every write path."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from engagex.campaigns.models import OPEN_TIMES_KEPT, CampaignRecipient, ContactEngagement
+from engagex.campaigns.services.outcomes import recipients_set_outcome
+from tests.factories.campaigns import CampaignFactory
+from tests.factories.contacts import ContactFactory
+
+
+def _recipient(contact, **outcomes):
+    campaign = CampaignFactory(status="sent")
+    return CampaignRecipient.objects.create(
+        campaign=campaign, contact=contact, email=contact.email, status="sent", **outcomes
+    )
+
+
+def _summary(contact):
+    row = ContactEngagement.objects.filter(contact=contact).first()
+    return None if row is None else (row.open_times, row.last_click_at)
+
+
+def test_opens_and_clicks_from_events_are_summarised_newest_first(in_tenant):
+    now = timezone.now()
+    ann, bob = ContactFactory(), ContactFactory()
+    first, second = _recipient(ann), _recipient(ann)
+    untouched = _recipient(bob)
+
+    recipients_set_outcome(field="opened_at", times={first.pk: now - timedelta(days=3)})
+    recipients_set_outcome(field="opened_at", times={second.pk: now - timedelta(days=1)})
+    recipients_set_outcome(field="clicked_at", times={first.pk: now - timedelta(days=2)})
+
+    assert _summary(ann) == ([now - timedelta(days=1), now - timedelta(days=3)],
+                             now - timedelta(days=2))  # fmt: skip
+    assert _summary(bob) is None
+    # A later open of a campaign already opened changes nothing; an earlier one moves it back.
+    recipients_set_outcome(field="opened_at", times={second.pk: now})
+    recipients_set_outcome(field="opened_at", times={second.pk: now - timedelta(days=5)})
+    assert _summary(ann)[0] == [now - timedelta(days=3), now - timedelta(days=5)]
+    untouched.refresh_from_db()
+    assert untouched.opened_at is None
+
+
+def test_removing_an_outcome_a_recipient_or_the_contact_recomputes(in_tenant):
+    now = timezone.now()
+    ann = ContactFactory()
+    old = _recipient(ann, opened_at=now - timedelta(days=9), clicked_at=now - timedelta(days=9))
+    new = _recipient(ann, opened_at=now - timedelta(days=1))
+    assert _summary(ann) == ([now - timedelta(days=1), now - timedelta(days=9)],
+                             now - timedelta(days=9))  # fmt: skip
+
+    CampaignRecipient.objects.filter(pk=new.pk).update(opened_at=None)
+    assert _summary(ann) == ([now - timedelta(days=9)], now - timedelta(days=9))
+    old.delete()
+    assert _summary(ann) is None
+
+    _recipient(ann, opened_at=now)
+    ann.delete()
+    assert ContactEngagement.objects.count() == 0
+
+
+def test_the_newest_opens_are_kept_up_to_the_limit(in_tenant):
+    now = timezone.now()
+    ann = ContactFactory()
+    for day in range(OPEN_TIMES_KEPT + 5):
+        _recipient(ann, opened_at=now - timedelta(days=day))
+    times = _summary(ann)[0]
+    assert times == [now - timedelta(days=day) for day in range(OPEN_TIMES_KEPT)]
+
+
+def test_each_workspace_summarises_only_its_own_recipients(in_tenant, other_tenant):
+    ann = ContactFactory()
+    _recipient(ann, opened_at=timezone.now())
+    with schema_context(other_tenant.schema_name):
+        assert ContactEngagement.objects.count() == 0
+        bob = ContactFactory()
+        _recipient(bob, opened_at=timezone.now())
+        assert list(ContactEngagement.objects.values_list("contact_id", flat=True)) == [bob.pk]
+    assert list(ContactEngagement.objects.values_list("contact_id", flat=True)) == [ann.pk]
+
+
+def test_a_rebuild_gives_what_the_triggers_kept(in_tenant):
+    from engagex.campaigns.services.outcomes import engagement_rebuild
+
+    now = timezone.now()
+    ann, bob = ContactFactory(), ContactFactory()
+    _recipient(ann, opened_at=now - timedelta(days=2), clicked_at=now)
+    _recipient(ann, opened_at=now)
+    _recipient(bob, clicked_at=now - timedelta(days=1))
+    _recipient(ContactFactory())
+    kept = {
+        row.contact_id: (row.open_times, row.last_click_at)
+        for row in ContactEngagement.objects.all()
+    }
+
+    assert engagement_rebuild() == 2
+    rebuilt = {
+        row.contact_id: (row.open_times, row.last_click_at)
+        for row in ContactEngagement.objects.all()
+    }
+    assert (
+        rebuilt
+        == kept
+        == {
+            ann.pk: ([now, now - timedelta(days=2)], now),
+            bob.pk: ([], now - timedelta(days=1)),
+        }
+    )
