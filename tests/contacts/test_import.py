@@ -206,6 +206,63 @@ def test_field_errors_name_the_column(in_tenant):
     assert "First name is longer than 100 characters." == errors[2]["reason"]
 
 
+def test_values_that_do_not_fit_a_typed_attribute_are_row_errors_naming_it(in_tenant):
+    """Typed attributes are checked on import as on every other write: the row is reported
+    with the attribute and value named, the others are imported, an untyped name takes
+    anything, and an existing contact keeps what it had."""
+    from engagex.contacts.models import AttributeDefinition
+
+    AttributeDefinition.objects.create(name="seats", type="number")
+    AttributeDefinition.objects.create(name="renews", type="date")
+    AttributeDefinition.objects.create(name="vip", type="boolean")
+    kept = ContactFactory(email="old@example.com", attributes={"seats": 3})
+    job = run_import(
+        b"email,seats,renews,vip,notes\n"
+        b"ann@example.com,12,31.01.2027,yes,anything\n"
+        b"bob@example.com,lots,2027-01-31,no,\n"
+        b"cy@example.com,4,31.02.2027,,\n"
+        b"dee@example.com,,,maybe,\n"
+        b"old@example.com,many,,,\n"
+        b"eve@example.com,-2.5,,TRUE,x\n"
+    )
+
+    errors = importing.import_job_errors(job=job)
+    assert [(e["row"], e["column"]) for e in errors] == [
+        (3, "seats"), (4, "renews"), (5, "vip"), (6, "seats"),
+    ]  # fmt: skip
+    assert errors[0]["reason"] == "Custom attribute “seats” holds numbers: “lots” is not a number."
+    assert "YYYY-MM-DD" in errors[1]["reason"]
+    apply(job)
+    assert sorted(Contact.objects.values_list("email", flat=True)) == [
+        "ann@example.com", "eve@example.com", "old@example.com",
+    ]  # fmt: skip
+    # Typed values are stored as their type reads them (yes → true, "12" → 12, a German
+    # 31.01.2027 → 2027-01-31); the untyped "notes" stays as written.
+    assert Contact.objects.get(email="ann@example.com").attributes == {
+        "seats": 12, "renews": "2027-01-31", "vip": True, "notes": "anything",
+    }  # fmt: skip
+    assert Contact.objects.get(email="eve@example.com").attributes == {
+        "seats": -2.5, "vip": True, "notes": "x",
+    }  # fmt: skip
+    kept.refresh_from_db()
+    assert kept.attributes == {"seats": 3}
+
+
+def test_a_typed_attribute_inside_a_json_attributes_column_is_checked(in_tenant):
+    from engagex.contacts.models import AttributeDefinition
+
+    AttributeDefinition.objects.create(name="seats", type="number")
+    job = run_import(
+        b'email,attributes\nann@example.com,"{""seats"": 5}"\n'
+        b'bob@example.com,"{""seats"": ""x""}"\n',
+        mapping={"0": "email", "1": "attributes_json"},
+    )
+    errors = importing.import_job_errors(job=job)
+    assert [(e["row"], e["column"]) for e in errors] == [(3, "seats")]
+    apply(job)
+    assert list(Contact.objects.values_list("email", flat=True)) == ["ann@example.com"]
+
+
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
 def test_any_delimiter_is_detected(in_tenant, delimiter):
     rows = [["email", "first_name"], ["ann@example.com", "Ann"], ["bob@example.com", "Bob"]]

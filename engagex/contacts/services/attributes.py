@@ -82,19 +82,55 @@ def attribute_types() -> dict[str, str]:
     return dict(AttributeDefinition.objects.values_list("name", "type"))
 
 
+# How files write yes and no (English, German, French, Spanish; spreadsheets' TRUE/FALSE).
+FILE_BOOLEANS = {
+    **dict.fromkeys(["true", "yes", "y", "1", "ja", "oui", "sí", "si", "x"], True),
+    **dict.fromkeys(["false", "no", "n", "0", "nein", "non"], False),
+}
+_DOTTED_DATE = re.compile(r"^(0?[1-9]|[12][0-9]|3[01])\.(0?[1-9]|1[0-2])\.([0-9]{4})$")
+
+
+def attribute_value_from_file(kind: str | None, value):
+    """A file's cell as the value its attribute's type stores, where it reads as one: yes/no
+    words as true/false, numeric text as a number, a German/Swiss 31.01.2027 as 2027-01-31.
+    Anything else is returned as it was (and `attribute_value_problem` names it)."""
+    if not kind or not isinstance(value, str):
+        return value
+    text = value.strip()
+    if kind == T.BOOLEAN:
+        return FILE_BOOLEANS.get(text.lower(), value)
+    if kind == T.NUMBER and re.match(NUMBER_PATTERN, text):
+        number = float(text)
+        return int(number) if number.is_integer() and "." not in text else number
+    if kind == T.DATE and (dotted := _DOTTED_DATE.match(text)):
+        day, month, year = (int(part) for part in dotted.groups())
+        try:
+            return date(year, month, day).isoformat()
+        except ValueError:
+            return value
+    return value
+
+
+def attribute_value_problem(kind: str | None, name: str, value) -> str | None:
+    """Why a value does not fit its attribute's type, or None (untyped names take anything)."""
+    if not kind or attribute_value_fits(kind, value):
+        return None
+    return str(_MESSAGES[T(kind)].format(name=name, value=str(value)[:60]))
+
+
 def attribute_values_check(attributes: dict, *, types: dict[str, str] | None = None) -> None:
     """Refuse a value that does not fit its attribute's type (untyped names take anything).
 
-    The one call contact writes (console, API, bulk upserts, imports) make.
+    The one call contact writes (console, API, bulk upserts) make; an import checks each
+    row's values with `attribute_value_problem` and reports the row.
     """
     if not attributes:
         return
     types = attribute_types() if types is None else types
     for name, value in attributes.items():
-        kind = types.get(str(name))
-        if kind and not attribute_value_fits(kind, value):
-            shown = str(value)[:60]
-            raise ValidationError({"attributes": _MESSAGES[T(kind)].format(name=name, value=shown)})
+        problem = attribute_value_problem(types.get(str(name)), str(name), value)
+        if problem is not None:
+            raise ValidationError({"attributes": problem})
 
 
 # --- reading typed values in SQL --------------------------------------------------------------

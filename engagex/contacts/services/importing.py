@@ -44,6 +44,11 @@ from engagex.billing.limits import LIMIT_REACHED, Limit, capacity, limit_seriali
 from engagex.billing.services.accounts import billing_account_get, ensure_writable
 from engagex.contacts.models import Contact, ImportJob, ListConsent
 from engagex.contacts.services import mapping as mapping_rules
+from engagex.contacts.services.attributes import (
+    attribute_types,
+    attribute_value_from_file,
+    attribute_value_problem,
+)
 from engagex.contacts.services.contacts import email_is_valid, email_normalize
 from engagex.contacts.services.lists import confirmation_request_ids
 from engagex.contacts.services.reading import (
@@ -630,6 +635,8 @@ class _RowPlan:
             for i, f in mapping.items()
             if f == mapping_rules.ATTRIBUTES_JSON and keep
         ]
+        # Typed custom attributes: a value that does not fit its type is the row's error.
+        self.types = attribute_types() if self.attributes or self.json_attributes else {}
         self.opt_outs = [
             (i, f, job.headers[i]) for i, f in mapping.items() if f in mapping_rules.OPT_OUTS
         ]
@@ -722,6 +729,13 @@ class _RowPlan:
                 if found is None and error is None:
                     error_column, error = name, str(NOT_A_JSON_OBJECT)
                 attrs.update(found or {})
+            if self.types:
+                for name, value in attrs.items():
+                    kind = self.types.get(name)
+                    attrs[name] = value = attribute_value_from_file(kind, value)
+                    problem = attribute_value_problem(kind, name, value)
+                    if problem is not None and error is None:
+                        error_column, error = name, problem
             attributes = json.dumps(attrs) if attrs else None
         consent = [None, None, None, None]
         for position, field, i, parse in self.consent:
