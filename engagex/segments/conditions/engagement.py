@@ -71,7 +71,12 @@ def _campaign(cond, ctx, path) -> Q:
     if op == "clicked":
         return _mine(campaign_id=campaign_id, clicked_at__isnull=False)
     if op == "not_opened":
-        return received & ~_opened(cond, campaign_id=campaign_id)
+        if cond.get("include_machine_opens"):
+            return received & ~_opened(cond, campaign_id=campaign_id)
+        # A contact has one recipient row per campaign: received and not opened is that
+        # row, sent and without a human open (one semi-join instead of a semi- and an
+        # anti-join over the campaign's recipients).
+        return _mine(campaign_id=campaign_id, status=R.Status.SENT, opened_at__isnull=True)
     raise ValueError(op)
 
 
