@@ -7,10 +7,13 @@ from pathlib import Path
 
 import yaml
 from django.core.management import call_command
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from engagex.campaigns.models import ContactEngagement
 from engagex.contacts.models import Contact
 from engagex.platform.provisioning import tenant_create
+from tests.factories.campaigns import CampaignRecipientFactory
 from tests.factories.contacts import ContactFactory, ContactGroupFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +69,10 @@ def test_procfile_has_release_web_and_worker():
 def test_dump_and_load_a_workspace(tenant, tmp_path):
     with schema_context(tenant.schema_name):
         group = ContactGroupFactory(name="Dumped")
-        ContactFactory(email="dumped@example.com").groups.add(group)
+        dumped = ContactFactory(email="dumped@example.com")
+        dumped.groups.add(group)
+        opened_at = timezone.now()
+        CampaignRecipientFactory(contact=dumped, opened_at=opened_at)
     target = tenant_create(name="Copy", slug="copy-ws", owner_email="o@copy.example").tenant
     fixture = tmp_path / "alpha.json"
 
@@ -80,3 +86,7 @@ def test_dump_and_load_a_workspace(tenant, tmp_path):
     with schema_context(target.schema_name):
         copied = Contact.objects.get(email="dumped@example.com")
         assert list(copied.groups.values_list("name", flat=True)) == ["Dumped"]
+        # The engagement summary is not in the fixture: the loaded recipients rebuild it.
+        assert list(ContactEngagement.objects.values_list("contact_id", "open_times")) == [
+            (copied.pk, [opened_at])
+        ]
