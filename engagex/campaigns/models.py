@@ -217,6 +217,11 @@ class ContactEngagement(models.Model):
     open_times = ArrayField(
         models.DateTimeField(), default=list, verbose_name=_("times of opened campaigns")
     )
+    # The ids of those campaigns, in the same order: an open already counted is not added
+    # again (say by two rows of one statement).
+    open_campaigns = ArrayField(
+        models.BigIntegerField(), default=list, verbose_name=_("opened campaigns")
+    )
 
     class Meta:
         verbose_name = _("contact engagement")

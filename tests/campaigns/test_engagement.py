@@ -87,25 +87,57 @@ def test_a_rebuild_gives_what_the_triggers_kept(in_tenant):
 
     now = timezone.now()
     ann, bob = ContactFactory(), ContactFactory()
-    _recipient(ann, opened_at=now - timedelta(days=2), clicked_at=now)
-    _recipient(ann, opened_at=now)
+    older = _recipient(ann, opened_at=now - timedelta(days=2), clicked_at=now)
+    newer = _recipient(ann, opened_at=now)
     _recipient(bob, clicked_at=now - timedelta(days=1))
     _recipient(ContactFactory())
     kept = {
-        row.contact_id: (row.open_times, row.last_click_at)
+        row.contact_id: (row.open_times, row.open_campaigns, row.last_click_at)
         for row in ContactEngagement.objects.all()
     }
 
     assert engagement_rebuild() == 2
     rebuilt = {
-        row.contact_id: (row.open_times, row.last_click_at)
+        row.contact_id: (row.open_times, row.open_campaigns, row.last_click_at)
         for row in ContactEngagement.objects.all()
     }
     assert (
         rebuilt
         == kept
         == {
-            ann.pk: ([now, now - timedelta(days=2)], now),
-            bob.pk: ([], now - timedelta(days=1)),
+            ann.pk: ([now, now - timedelta(days=2)], [newer.campaign_id, older.campaign_id], now),
+            bob.pk: ([], [], now - timedelta(days=1)),
         }
     )
+
+
+def test_one_statement_changing_several_recipients_of_a_contact_counts_each_open_once(in_tenant):
+    """A data fix: one UPDATE gives a first open to one recipient and moves another's back.
+    The second's recomputation already sees the first; the first is not added again."""
+    now = timezone.now()
+    ann = ContactFactory()
+    # Made first, so the statement reaches it (and its recomputation fires) first.
+    moved = _recipient(ann, opened_at=now - timedelta(days=1))
+    fresh = _recipient(ann)
+    CampaignRecipient.objects.filter(pk__in=[fresh.pk, moved.pk]).update(
+        opened_at=now - timedelta(days=2)
+    )
+    row = ContactEngagement.objects.get(contact=ann)
+    assert row.open_times == [now - timedelta(days=2)] * 2
+    assert sorted(row.open_campaigns) == sorted([fresh.campaign_id, moved.campaign_id])
+
+
+def test_deleting_many_contacts_drops_their_summaries_at_once(in_tenant):
+    from engagex.contacts.models import Contact
+    from engagex.contacts.services.contacts import contact_delete_many
+
+    now = timezone.now()
+    gone = [ContactFactory() for _ in range(3)]
+    kept = ContactFactory()
+    for contact in [*gone, kept]:
+        _recipient(contact, opened_at=now, clicked_at=now)
+    contact_delete_many(contacts=Contact.objects.filter(pk__in=[c.pk for c in gone]))
+
+    assert list(ContactEngagement.objects.values_list("contact_id", flat=True)) == [kept.pk]
+    assert CampaignRecipient.objects.filter(contact__isnull=True).count() == 3
+    assert _summary(kept) == ([now], now)

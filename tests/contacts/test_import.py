@@ -224,6 +224,8 @@ def test_values_that_do_not_fit_a_typed_attribute_are_row_errors_naming_it(in_te
         b"dee@example.com,,,maybe,\n"
         b"old@example.com,many,,,\n"
         b"eve@example.com,-2.5,,TRUE,x\n"
+        b"fay@example.com,0012,,FALSCH,\n"
+        b"gus@example.com,123456789012345678901,,vrai,\n"
     )
 
     errors = importing.import_job_errors(job=job)
@@ -234,8 +236,16 @@ def test_values_that_do_not_fit_a_typed_attribute_are_row_errors_naming_it(in_te
     assert "YYYY-MM-DD" in errors[1]["reason"]
     apply(job)
     assert sorted(Contact.objects.values_list("email", flat=True)) == [
-        "ann@example.com", "eve@example.com", "old@example.com",
+        "ann@example.com", "eve@example.com", "fay@example.com", "gus@example.com",
+        "old@example.com",
     ]  # fmt: skip
+    # A code with leading zeros stays as written; a big integer stays exact.
+    assert Contact.objects.get(email="fay@example.com").attributes == {
+        "seats": "0012", "vip": False,
+    }  # fmt: skip
+    assert Contact.objects.get(email="gus@example.com").attributes == {
+        "seats": 123456789012345678901, "vip": True,
+    }  # fmt: skip
     # Typed values are stored as their type reads them (yes → true, "12" → 12, a German
     # 31.01.2027 → 2027-01-31); the untyped "notes" stays as written.
     assert Contact.objects.get(email="ann@example.com").attributes == {

@@ -322,6 +322,12 @@ def test_memberships_keep_only_the_indexes_their_lookups_use(in_tenant):
         )
         columns = sorted(row[0].split(" USING btree ")[1] for row in cursor.fetchall())
     assert columns == ["(contact_id, group_id)", "(group_id, status, contact_id)", "(id)"]
+    with connection.cursor() as cursor:  # the foreign keys themselves stay
+        cursor.execute(
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' "
+            "AND conrelid = 'contacts_membership'::regclass"
+        )
+        assert cursor.fetchone()[0] == 2
     kept, gone = ContactFactory(), ContactFactory()
     news, deals = ContactGroupFactory(), ContactGroupFactory()
     for contact in (kept, gone):

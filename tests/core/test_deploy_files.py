@@ -71,7 +71,7 @@ def test_dump_and_load_a_workspace(tenant, tmp_path):
         group = ContactGroupFactory(name="Dumped")
         dumped = ContactFactory(email="dumped@example.com")
         dumped.groups.add(group)
-        opened_at = timezone.now()
+        opened_at = timezone.now().replace(microsecond=123000)  # JSON keeps milliseconds
         CampaignRecipientFactory(contact=dumped, opened_at=opened_at)
     target = tenant_create(name="Copy", slug="copy-ws", owner_email="o@copy.example").tenant
     fixture = tmp_path / "alpha.json"

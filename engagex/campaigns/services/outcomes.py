@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from psycopg import sql
 
@@ -70,12 +70,21 @@ def recipients_mark_hard_bounced(*, ids: list[int]) -> int:
     return CampaignRecipient.objects.filter(pk__in=ids).update(bounce_type="hard")
 
 
+@transaction.atomic
 def recipients_detach_contacts(*, contacts: QuerySet[Contact]) -> int:
     """Unlink recipients from contacts about to be deleted, in one statement.
 
-    The campaign's copy keeps its email address and outcome; only the link goes.
+    The campaign's copy keeps its email address and outcome; only the link goes. The
+    contacts' engagement summaries go with them in one statement (`engagex.detaching` tells
+    the recipients' trigger not to recompute them one recipient at a time).
     """
-    return CampaignRecipient.objects.filter(contact__in=contacts.values("pk")).update(contact=None)
+    ids = contacts.values("pk")
+    with connection.cursor() as cursor:  # for this transaction only, and only this update
+        cursor.execute("SELECT set_config('engagex.detaching', 'on', true)")
+        detached = CampaignRecipient.objects.filter(contact__in=ids).update(contact=None)
+        cursor.execute("SELECT set_config('engagex.detaching', 'off', true)")
+    ContactEngagement.objects.filter(contact__in=ids).delete()
+    return detached
 
 
 def recipients_forget_contacts(*, contacts: QuerySet[Contact]) -> int:
@@ -86,22 +95,27 @@ def recipients_forget_contacts(*, contacts: QuerySet[Contact]) -> int:
     )
 
 
+@transaction.atomic
 def engagement_rebuild() -> int:
     """Rebuild every contact's engagement summary from the recipients, in one statement, and
     return how many contacts have one. The triggers keep it exact; this is for a bulk load
-    made with them disabled (the benchmark's data) or a repair."""
+    made with them disabled (the benchmark's data) or a repair. Outcomes recorded meanwhile
+    wait for it (the table is locked against writes); counts read the old rows until then."""
     names = {
         "summary": sql.Identifier(ContactEngagement._meta.db_table),
         "recipients": sql.Identifier(CampaignRecipient._meta.db_table),
         "kept": sql.Literal(OPEN_TIMES_KEPT),
     }
     with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("LOCK TABLE {summary} IN SHARE ROW EXCLUSIVE MODE").format(**names))
         cursor.execute(sql.SQL("DELETE FROM {summary}").format(**names))
         cursor.execute(
             sql.SQL("""
-            INSERT INTO {summary} (contact_id, last_click_at, open_times)
+            INSERT INTO {summary} (contact_id, last_click_at, open_times, open_campaigns)
             SELECT r.contact_id, max(r.clicked_at),
-                coalesce((array_agg(r.opened_at ORDER BY r.opened_at DESC)
+                coalesce((array_agg(r.opened_at ORDER BY r.opened_at DESC, r.campaign_id DESC)
+                    FILTER (WHERE r.opened_at IS NOT NULL))[1:{kept}], '{{}}'),
+                coalesce((array_agg(r.campaign_id ORDER BY r.opened_at DESC, r.campaign_id DESC)
                     FILTER (WHERE r.opened_at IS NOT NULL))[1:{kept}], '{{}}')
             FROM {recipients} r
             WHERE r.contact_id IS NOT NULL AND (r.opened_at IS NOT NULL OR r.clicked_at IS NOT NULL)

@@ -82,26 +82,37 @@ def attribute_types() -> dict[str, str]:
     return dict(AttributeDefinition.objects.values_list("name", "type"))
 
 
-# How files write yes and no (English, German, French, Spanish; spreadsheets' TRUE/FALSE).
+# How files write yes and no: English, German, French, Spanish words, and spreadsheets'
+# TRUE/FALSE in those languages (WAHR/FALSCH, VRAI/FAUX, VERDADERO/FALSO).
 FILE_BOOLEANS = {
-    **dict.fromkeys(["true", "yes", "y", "1", "ja", "oui", "sí", "si", "x"], True),
-    **dict.fromkeys(["false", "no", "n", "0", "nein", "non"], False),
+    **dict.fromkeys(
+        ["true", "yes", "y", "1", "x", "ja", "wahr", "oui", "vrai", "sí", "si", "verdadero"],
+        True,
+    ),
+    **dict.fromkeys(["false", "no", "n", "0", "nein", "falsch", "non", "faux", "falso"], False),
 }
 _DOTTED_DATE = re.compile(r"^(0?[1-9]|[12][0-9]|3[01])\.(0?[1-9]|1[0-2])\.([0-9]{4})$")
 
 
 def attribute_value_from_file(kind: str | None, value):
     """A file's cell as the value its attribute's type stores, where it reads as one: yes/no
-    words as true/false, numeric text as a number, a German/Swiss 31.01.2027 as 2027-01-31.
+    words (and a spreadsheet's 1/0) as true/false, numeric text that reads back the same as
+    a number, a German/Swiss 31.01.2027 as 2027-01-31.
     Anything else is returned as it was (and `attribute_value_problem` names it)."""
+    if kind == T.BOOLEAN and type(value) is int and value in (0, 1):
+        return bool(value)  # a spreadsheet's 1 / 0
     if not kind or not isinstance(value, str):
         return value
     text = value.strip()
     if kind == T.BOOLEAN:
         return FILE_BOOLEANS.get(text.lower(), value)
     if kind == T.NUMBER and re.match(NUMBER_PATTERN, text):
+        # Only where the number reads back as the same text: "0012" (a code) and "2.50"
+        # stay as written (they still fit the type), big integers stay exact.
+        if "." not in text:
+            return int(text) if str(int(text)) == text else value
         number = float(text)
-        return int(number) if number.is_integer() and "." not in text else number
+        return number if repr(number) == text else value
     if kind == T.DATE and (dotted := _DOTTED_DATE.match(text)):
         day, month, year = (int(part) for part in dotted.groups())
         try:
