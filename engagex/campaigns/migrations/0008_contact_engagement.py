@@ -102,6 +102,9 @@ BEGIN
             open_times = CASE
                 WHEN EXCLUDED.open_campaigns = '{{}}'
                     OR EXCLUDED.open_campaigns[1] = ANY(e.open_campaigns) THEN e.open_times
+                -- The usual case, an open newer than all before: put in front.
+                WHEN e.open_times = '{{}}' OR EXCLUDED.open_times[1] > e.open_times[1]
+                    THEN EXCLUDED.open_times || e.open_times[1:{KEPT - 1}]
                 ELSE ARRAY(
                     SELECT u.t FROM unnest(e.open_times || EXCLUDED.open_times,
                                            e.open_campaigns || EXCLUDED.open_campaigns) AS u(t, c)
@@ -109,6 +112,8 @@ BEGIN
             open_campaigns = CASE
                 WHEN EXCLUDED.open_campaigns = '{{}}'
                     OR EXCLUDED.open_campaigns[1] = ANY(e.open_campaigns) THEN e.open_campaigns
+                WHEN e.open_times = '{{}}' OR EXCLUDED.open_times[1] > e.open_times[1]
+                    THEN EXCLUDED.open_campaigns || e.open_campaigns[1:{KEPT - 1}]
                 ELSE ARRAY(
                     SELECT u.c FROM unnest(e.open_times || EXCLUDED.open_times,
                                            e.open_campaigns || EXCLUDED.open_campaigns) AS u(t, c)
