@@ -141,3 +141,61 @@ def test_deleting_many_contacts_drops_their_summaries_at_once(in_tenant):
     assert list(ContactEngagement.objects.values_list("contact_id", flat=True)) == [kept.pk]
     assert CampaignRecipient.objects.filter(contact__isnull=True).count() == 3
     assert _summary(kept) == ([now], now)
+
+
+def test_batches_of_events_keep_the_summary_a_rebuild_would_give(in_tenant):
+    """The webhook's batches merge opens and clicks in one statement each (the trigger steps
+    aside): first opens, opens moved earlier, ties, late reports of old campaigns beyond the
+    newest OPEN_TIMES_KEPT, and first clicks, in random order."""
+    import random
+
+    from engagex.campaigns.services.outcomes import engagement_rebuild
+
+    rng = random.Random(16)
+    now = timezone.now().replace(microsecond=0)
+    contacts = [ContactFactory() for _ in range(3)]
+    campaigns = [CampaignFactory(status="sent") for _ in range(OPEN_TIMES_KEPT + 6)]
+    recipients = [
+        CampaignRecipient.objects.create(
+            campaign=campaign, contact=contact, email=contact.email, status="sent"
+        )
+        for campaign in campaigns
+        for contact in contacts
+    ]
+
+    def rows():
+        return {
+            row.contact_id: (row.open_times, row.open_campaigns, row.last_click_at)
+            for row in ContactEngagement.objects.all()
+        }
+
+    # Few distinct times, so ties between campaigns happen; a recipient's open comes again,
+    # sometimes earlier.
+    for _ in range(8):
+        times = {r.pk: now - timedelta(hours=rng.randrange(40)) for r in rng.sample(recipients, 60)}
+        recipients_set_outcome(field="opened_at", times=times)
+    kept = rows()
+    assert engagement_rebuild() == 3
+    assert rows() == kept
+    assert all(len(times) == OPEN_TIMES_KEPT for times, _, _ in kept.values())
+
+    # First clicks only (a click moved earlier is recomputed by the trigger).
+    unclicked = rng.sample(recipients, len(recipients))
+    for _ in range(4):
+        batch, unclicked = unclicked[:30], unclicked[30:]
+        times = {r.pk: now - timedelta(hours=rng.randrange(40)) for r in batch}
+        recipients_set_outcome(field="clicked_at", times=times)
+    kept = rows()
+    assert engagement_rebuild() == 3
+    assert rows() == kept
+
+
+def test_a_batch_for_a_recipient_without_a_contact_summarises_nobody(in_tenant):
+    ann = ContactFactory()
+    recipient = _recipient(ann)
+    CampaignRecipient.objects.filter(pk=recipient.pk).update(contact=None)
+
+    recipients_set_outcome(field="opened_at", times={recipient.pk: timezone.now()})
+    recipients_set_outcome(field="clicked_at", times={recipient.pk: timezone.now()})
+
+    assert ContactEngagement.objects.count() == 0

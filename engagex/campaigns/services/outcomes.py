@@ -6,7 +6,8 @@ lets go of contacts being deleted (a hook it registers with contacts, below it).
 """
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -24,11 +25,13 @@ OUTCOME_FIELDS = frozenset(
 )  # fmt: skip
 
 
+@transaction.atomic
 def recipients_set_outcome(*, field: str, times: Mapping[int, datetime]) -> Counter:
     """Record each recipient's (by id) earliest time of an outcome; return, per campaign,
     how many recipients had none before.
 
-    An earlier time that arrives late moves the recorded one back.
+    An earlier time that arrives late moves the recorded one back. Opens and clicks also go
+    into their contacts' engagement summaries, a batch in one statement.
     """
     if field not in OUTCOME_FIELDS:
         raise ValueError(f"{field!r} is not a recipient outcome")
@@ -39,30 +42,130 @@ def recipients_set_outcome(*, field: str, times: Mapping[int, datetime]) -> Coun
         "column": sql.Identifier(field),
     }
     params: list[list[Any]] = [list(times), list(times.values())]
+    first = sql.SQL(
+        """
+        UPDATE {table} r SET {column} = v.t
+        FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, t)
+        WHERE r.id = v.id AND r.{column} IS NULL
+        RETURNING r.campaign_id, r.contact_id, v.t
+        """
+    ).format(**names)
+    earlier = sql.SQL(
+        """
+        UPDATE {table} r SET {column} = v.t
+        FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, t)
+        WHERE r.id = v.id AND r.{column} > v.t
+        RETURNING r.campaign_id, r.contact_id, v.t
+        """
+    ).format(**names)
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql.SQL(
-                """
-                UPDATE {table} r SET {column} = v.t
-                FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, t)
-                WHERE r.id = v.id AND r.{column} IS NULL
-                RETURNING r.campaign_id
-                """
-            ).format(**names),
-            params,
-        )
-        newly = Counter(row[0] for row in cursor.fetchall())
-        cursor.execute(
-            sql.SQL(
-                """
-                UPDATE {table} r SET {column} = v.t
-                FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, t)
-                WHERE r.id = v.id AND r.{column} > v.t
-                """
-            ).format(**names),
-            params,
-        )
-    return newly
+        if field == "opened_at":
+            # The first open of each campaign, or one that moved earlier: merged in at once.
+            with _summary_by_caller(cursor):
+                cursor.execute(first, params)
+                firsts = cursor.fetchall()
+                cursor.execute(earlier, params)
+                _engagement_merge_opens(cursor, [*firsts, *cursor.fetchall()])
+        elif field == "clicked_at":
+            # A first click can only move the last click later; one that moved earlier may
+            # have been the last, so the trigger recomputes those contacts.
+            with _summary_by_caller(cursor):
+                cursor.execute(first, params)
+                firsts = cursor.fetchall()
+                _engagement_add_clicks(cursor, firsts)
+            cursor.execute(earlier, params)
+        else:
+            cursor.execute(first, params)
+            firsts = cursor.fetchall()
+            cursor.execute(earlier, params)
+    return Counter(campaign for campaign, _, _ in firsts)
+
+
+@contextmanager
+def _summary_by_caller(cursor) -> Iterator[None]:
+    """The recipients' trigger leaves the engagement summary to the caller for these
+    statements (migration 0009). Inside a transaction: the setting ends with it at most."""
+    cursor.execute("SELECT set_config('engagex.summary_by_caller', 'on', true)")
+    yield
+    cursor.execute("SELECT set_config('engagex.summary_by_caller', 'off', true)")
+
+
+def _engagement_merge_opens(cursor, opens: list[tuple[int, int | None, datetime]]) -> None:
+    """Merge campaigns' first open times (campaign, contact, time) into the contacts'
+    summaries: newest first, a campaign once, the newest OPEN_TIMES_KEPT; what a rebuild from
+    the recipients would give."""
+    opens = [row for row in opens if row[1] is not None]
+    if not opens:
+        return
+    campaigns, contacts, times = (list(column) for column in zip(*opens, strict=True))
+    # Usually the opens are newer than any before and go in front; otherwise (an open moved
+    # earlier, a late report of an old campaign) the two lists are merged and cut.
+    front = sql.SQL(
+        "e.open_times = '{}' OR (EXCLUDED.open_times[cardinality(EXCLUDED.open_times)]"
+        " > e.open_times[1] AND NOT e.open_campaigns && EXCLUDED.open_campaigns)"
+    )
+    cursor.execute(
+        sql.SQL(
+            """
+            INSERT INTO {summary} AS e (contact_id, last_click_at, open_times, open_campaigns)
+            SELECT v.contact, NULL,
+                (array_agg(v.t ORDER BY v.t DESC, v.campaign DESC))[1:{kept}],
+                (array_agg(v.campaign ORDER BY v.t DESC, v.campaign DESC))[1:{kept}]
+            FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[]) AS v(campaign, contact, t)
+            GROUP BY v.contact
+            ORDER BY v.contact
+            ON CONFLICT (contact_id) DO UPDATE SET
+                open_times = CASE WHEN {front}
+                    THEN (EXCLUDED.open_times || e.open_times)[1:{kept}]
+                    ELSE {merged_times} END,
+                open_campaigns = CASE WHEN {front}
+                    THEN (EXCLUDED.open_campaigns || e.open_campaigns)[1:{kept}]
+                    ELSE {merged_campaigns} END
+            """
+        ).format(
+            summary=sql.Identifier(ContactEngagement._meta.db_table),
+            kept=sql.Literal(OPEN_TIMES_KEPT),
+            front=front,
+            merged_times=_merged_opens("t"),
+            merged_campaigns=_merged_opens("c"),
+        ),
+        [campaigns, contacts, times],
+    )
+
+
+def _merged_opens(column: str) -> sql.Composed:
+    """A summary's opens merged with EXCLUDED's (whose campaigns replace theirs), newest
+    first and cut: the times (`t`) or the campaigns (`c`)."""
+    return sql.SQL(
+        """ARRAY(SELECT u.{column} FROM (
+            SELECT k.t, k.c FROM unnest(e.open_times, e.open_campaigns) AS k(t, c)
+            WHERE NOT k.c = ANY(EXCLUDED.open_campaigns)
+            UNION ALL
+            SELECT n.t, n.c FROM unnest(EXCLUDED.open_times, EXCLUDED.open_campaigns) AS n(t, c)
+        ) u ORDER BY u.t DESC, u.c DESC LIMIT {kept})"""
+    ).format(column=sql.Identifier(column), kept=sql.Literal(OPEN_TIMES_KEPT))
+
+
+def _engagement_add_clicks(cursor, clicks: list[tuple[int, int | None, datetime]]) -> None:
+    """Move the contacts' last click to their first clicks (campaign, contact, time) where
+    those are later."""
+    clicks = [row for row in clicks if row[1] is not None]
+    if not clicks:
+        return
+    cursor.execute(
+        sql.SQL(
+            """
+            INSERT INTO {summary} AS e (contact_id, last_click_at, open_times, open_campaigns)
+            SELECT v.contact, max(v.t), '{{}}', '{{}}'
+            FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(contact, t)
+            GROUP BY v.contact
+            ORDER BY v.contact
+            ON CONFLICT (contact_id) DO UPDATE SET
+                last_click_at = greatest(e.last_click_at, EXCLUDED.last_click_at)
+            """
+        ).format(summary=sql.Identifier(ContactEngagement._meta.db_table)),
+        [[row[1] for row in clicks], [row[2] for row in clicks]],
+    )
 
 
 def recipients_mark_hard_bounced(*, ids: list[int]) -> int:
@@ -75,14 +178,12 @@ def recipients_detach_contacts(*, contacts: QuerySet[Contact]) -> int:
     """Unlink recipients from contacts about to be deleted, in one statement.
 
     The campaign's copy keeps its email address and outcome; only the link goes. The
-    contacts' engagement summaries go with them in one statement (`engagex.detaching` tells
-    the recipients' trigger not to recompute them one recipient at a time).
+    contacts' engagement summaries go with them in one statement (the recipients' trigger
+    does not recompute them one recipient at a time).
     """
     ids = contacts.values("pk")
-    with connection.cursor() as cursor:  # for this transaction only, and only this update
-        cursor.execute("SELECT set_config('engagex.detaching', 'on', true)")
+    with connection.cursor() as cursor, _summary_by_caller(cursor):
         detached = CampaignRecipient.objects.filter(contact__in=ids).update(contact=None)
-        cursor.execute("SELECT set_config('engagex.detaching', 'off', true)")
     ContactEngagement.objects.filter(contact__in=ids).delete()
     return detached
 
