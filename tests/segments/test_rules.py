@@ -92,6 +92,52 @@ def test_typed_attribute_operators(in_tenant):
     assert attr("vip", "is", False) == ["c@x.example"]
 
 
+def test_text_is_compares_the_whole_value_and_is_not_takes_in_the_rest(in_tenant):
+    """A text attribute's index keeps its first 200 characters: values alike that far still
+    differ; a number stored before the attribute was typed matches as its text."""
+    AttributeDefinition.objects.create(name="note", type="text")
+    long = "x" * 250
+    ContactFactory(email="a@x.example", attributes={"note": long})
+    ContactFactory(email="b@x.example", attributes={"note": long + "y"})
+    ContactFactory(email="c@x.example", attributes={"note": 5})
+    ContactFactory(email="d@x.example", attributes={"note": None})
+    ContactFactory(email="e@x.example")
+
+    def attr(op, value):
+        return emails(rule({"field": "attribute", "name": "note", "op": op, "value": value}))
+
+    assert attr("is", long) == ["a@x.example"]
+    assert attr("is", long[:200]) == []
+    assert attr("is", "5") == ["c@x.example"]
+    assert attr("is_not", long) == ["b@x.example", "c@x.example", "d@x.example", "e@x.example"]
+    assert attr("is_not", "5") == ["a@x.example", "b@x.example", "d@x.example", "e@x.example"]
+
+
+def test_typed_attributes_are_indexed_with_the_status(in_tenant):
+    """What lets a segment's count read only the index (bench/segment_count.py)."""
+    from django.db import connection
+
+    from engagex.contacts.services.attributes import attribute_definition_save
+
+    for name, kind in [
+        ("plan", "text"),
+        ("seats", "number"),
+        ("renews", "date"),
+        ("vip", "boolean"),
+    ]:
+        attribute_definition_save(name=name, type=kind)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND ("
+            "indexname LIKE 'contact_attr_%' OR indexname = 'contact_domain_status_idx')"
+        )
+        definitions = [row[0] for row in cursor.fetchall()]
+    assert len(definitions) == 4  # plan, seats, renews and the email domain; yes/no has none
+    assert all(d.endswith(", status)") for d in definitions)
+    assert any("'plan'" in d for d in definitions)
+    assert not any("'vip'" in d for d in definitions)
+
+
 def test_date_attribute_values_that_are_not_dates_match_no_date_condition(in_tenant):
     # Stored before the attribute had a type (written straight to the table).
     from engagex.contacts.models import Contact

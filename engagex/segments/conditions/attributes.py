@@ -17,11 +17,13 @@ from django.utils.translation import gettext_lazy as _
 
 from engagex.contacts.models import AttributeType
 from engagex.contacts.services.attributes import (
+    TEXT_KEY_CHARS,
     attribute_boolean_text,
     attribute_date_text,
     attribute_month_day,
     attribute_number,
     attribute_text,
+    attribute_text_key,
     attribute_types,
 )
 from engagex.segments.conditions import common as c
@@ -81,11 +83,15 @@ def _compile(cond: dict, ctx: Context, path: str) -> Q:
     if op == "is_not_empty":
         return _present(name)
     if kind == T.TEXT:
-        if op == "is":
-            # Exact, as stored: jsonb containment, which the attributes GIN index serves.
-            return Q(attributes__contains={name: value})
-        if op == "is_not":
-            return ~Q(attributes__contains={name: value})
+        if op in ("is", "is_not"):
+            # The attribute's index holds the text's start (and the status: counts read no
+            # rows); a value that long must match in full too. A number or yes/no stored
+            # before the type existed matches as the text it reads as.
+            same = Q(Exact(attribute_text_key(name), value[:TEXT_KEY_CHARS]))
+            if len(value) >= TEXT_KEY_CHARS:
+                same &= Q(Exact(attribute_text(name), value))
+            # "is not" takes in contacts without the attribute (never NULL, so ~ is exact).
+            return same if op == "is" else ~(same & Q(IsNull(attribute_text(name), False)))
         return c.text_q(attribute_text(name), op, value)
     if kind == T.NUMBER:
         return c.number_q(attribute_number(name), op, value)
