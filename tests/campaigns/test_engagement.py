@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -143,7 +144,8 @@ def test_deleting_many_contacts_drops_their_summaries_at_once(in_tenant):
     assert _summary(kept) == ([now], now)
 
 
-def test_batches_of_events_keep_the_summary_a_rebuild_would_give(in_tenant):
+@pytest.mark.parametrize("seed", [16, 17, 18])
+def test_batches_of_events_keep_the_summary_a_rebuild_would_give(in_tenant, seed):
     """The webhook's batches merge opens and clicks in one statement each (the trigger steps
     aside): first opens, opens moved earlier, ties, late reports of old campaigns beyond the
     newest OPEN_TIMES_KEPT, and first clicks, in random order."""
@@ -151,7 +153,7 @@ def test_batches_of_events_keep_the_summary_a_rebuild_would_give(in_tenant):
 
     from engagex.campaigns.services.outcomes import engagement_rebuild
 
-    rng = random.Random(16)
+    rng = random.Random(seed)
     now = timezone.now().replace(microsecond=0)
     contacts = [ContactFactory() for _ in range(3)]
     campaigns = [CampaignFactory(status="sent") for _ in range(OPEN_TIMES_KEPT + 6)]
@@ -188,6 +190,26 @@ def test_batches_of_events_keep_the_summary_a_rebuild_would_give(in_tenant):
     kept = rows()
     assert engagement_rebuild() == 3
     assert rows() == kept
+
+
+def test_an_open_moved_back_past_the_newest_kept_lets_the_next_one_in(in_tenant):
+    """The summary keeps the newest OPEN_TIMES_KEPT; when one of them moves back behind all
+    of them, the open it drops below (which the summary did not hold) takes its place."""
+    now = timezone.now().replace(microsecond=0)
+    ann = ContactFactory()
+    recipients = [_recipient(ann) for _ in range(OPEN_TIMES_KEPT + 1)]
+    times = {r.pk: now - timedelta(hours=len(recipients) - n) for n, r in enumerate(recipients)}
+    recipients_set_outcome(field="opened_at", times=times)
+    oldest = recipients[0]
+    assert oldest.campaign_id not in ContactEngagement.objects.get(contact=ann).open_campaigns
+
+    newest = recipients[-1]
+    recipients_set_outcome(field="opened_at", times={newest.pk: now - timedelta(days=30)})
+
+    row = ContactEngagement.objects.get(contact=ann)
+    assert oldest.campaign_id in row.open_campaigns
+    assert newest.campaign_id not in row.open_campaigns
+    assert row.open_times[0] == now - timedelta(hours=2)
 
 
 def test_a_batch_for_a_recipient_without_a_contact_summarises_nobody(in_tenant):

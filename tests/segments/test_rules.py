@@ -113,6 +113,21 @@ def test_text_is_compares_the_whole_value_and_is_not_takes_in_the_rest(in_tenant
     assert attr("is_not", "5") == ["a@x.example", "b@x.example", "d@x.example", "e@x.example"]
 
 
+def test_an_attribute_named_like_a_number_is_a_key(in_tenant):
+    """A column headed "2024" is the key "2024", not an array position."""
+    AttributeDefinition.objects.create(name="2024", type="text")
+    AttributeDefinition.objects.create(name="7", type="number")
+    ContactFactory(email="a@x.example", attributes={"2024": "gold", "7": 3})
+    ContactFactory(email="b@x.example", attributes={"2024": "silver"})
+
+    def attr(name, op, value):
+        return emails(rule({"field": "attribute", "name": name, "op": op, "value": value}))
+
+    assert attr("2024", "is", "gold") == ["a@x.example"]
+    assert attr("2024", "is_not", "gold") == ["b@x.example"]
+    assert attr("7", "lt", 5) == ["a@x.example"]
+
+
 def test_typed_attributes_are_indexed_with_the_status(in_tenant):
     """What lets a segment's count read only the index (bench/segment_count.py)."""
     from django.db import connection

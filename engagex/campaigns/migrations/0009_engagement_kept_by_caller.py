@@ -2,9 +2,10 @@
 
 Event ingestion records a batch's first opens and clicks in one UPDATE; a row trigger then
 ran an upsert per recipient, which cost the webhook about a third of its rate. The caller
-(`recipients_set_outcome`) now merges the whole batch into the summary in one statement, and
-deleting contacts drops their summaries at once; both set `engagex.summary_by_caller` for
-their one statement (transaction-local). Every other write still goes through the trigger.
+(`recipients_set_outcome`) now merges a batch's first opens or clicks into the summary in one
+statement, and deleting contacts drops their summaries at once; both set
+`engagex.summary_by_caller` around those statements (transaction-local, replacing 0008's
+`engagex.detaching`). Every other write still goes through the trigger.
 """
 
 from django.db import migrations

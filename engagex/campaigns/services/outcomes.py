@@ -30,8 +30,8 @@ def recipients_set_outcome(*, field: str, times: Mapping[int, datetime]) -> Coun
     """Record each recipient's (by id) earliest time of an outcome; return, per campaign,
     how many recipients had none before.
 
-    An earlier time that arrives late moves the recorded one back. Opens and clicks also go
-    into their contacts' engagement summaries, a batch in one statement.
+    An earlier time that arrives late moves the recorded one back. First opens and clicks
+    also go into their contacts' engagement summaries, a batch in one statement.
     """
     if field not in OUTCOME_FIELDS:
         raise ValueError(f"{field!r} is not a recipient outcome")
@@ -55,29 +55,25 @@ def recipients_set_outcome(*, field: str, times: Mapping[int, datetime]) -> Coun
         UPDATE {table} r SET {column} = v.t
         FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, t)
         WHERE r.id = v.id AND r.{column} > v.t
-        RETURNING r.campaign_id, r.contact_id, v.t
         """
     ).format(**names)
     with connection.cursor() as cursor:
-        if field == "opened_at":
-            # The first open of each campaign, or one that moved earlier: merged in at once.
+        if field in ("opened_at", "clicked_at"):
+            # First opens and clicks are merged in at once. One that moved earlier goes
+            # through the trigger, which recomputes the contact: an open moved back past the
+            # newest OPEN_TIMES_KEPT lets an older one in that the summary no longer holds,
+            # and a click moved back may have been the last.
             with _summary_by_caller(cursor):
                 cursor.execute(first, params)
                 firsts = cursor.fetchall()
-                cursor.execute(earlier, params)
-                _engagement_merge_opens(cursor, [*firsts, *cursor.fetchall()])
-        elif field == "clicked_at":
-            # A first click can only move the last click later; one that moved earlier may
-            # have been the last, so the trigger recomputes those contacts.
-            with _summary_by_caller(cursor):
-                cursor.execute(first, params)
-                firsts = cursor.fetchall()
-                _engagement_add_clicks(cursor, firsts)
-            cursor.execute(earlier, params)
+                if field == "opened_at":
+                    _engagement_merge_opens(cursor, firsts)
+                else:
+                    _engagement_add_clicks(cursor, firsts)
         else:
             cursor.execute(first, params)
             firsts = cursor.fetchall()
-            cursor.execute(earlier, params)
+        cursor.execute(earlier, params)
     return Counter(campaign for campaign, _, _ in firsts)
 
 
@@ -98,8 +94,9 @@ def _engagement_merge_opens(cursor, opens: list[tuple[int, int | None, datetime]
     if not opens:
         return
     campaigns, contacts, times = (list(column) for column in zip(*opens, strict=True))
-    # Usually the opens are newer than any before and go in front; otherwise (an open moved
-    # earlier, a late report of an old campaign) the two lists are merged and cut.
+    # Usually the opens are newer than any before and go in front; otherwise (a late report
+    # of an old campaign) the two lists are merged and cut. Adding opens only pushes older
+    # ones out, so the newest OPEN_TIMES_KEPT of both are those of all the contact's opens.
     front = sql.SQL(
         "e.open_times = '{}' OR (EXCLUDED.open_times[cardinality(EXCLUDED.open_times)]"
         " > e.open_times[1] AND NOT e.open_campaigns && EXCLUDED.open_campaigns)"

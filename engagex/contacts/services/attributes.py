@@ -145,9 +145,18 @@ def attribute_values_check(attributes: dict, *, types: dict[str, str] | None = N
 
 
 # --- reading typed values in SQL --------------------------------------------------------------
+class _AttributeText(KeyTextTransform):
+    """attributes ->> 'name', the name always a key: Django reads a name that int() accepts
+    ("2024") as an array position, which an object never has."""
+
+    def as_postgresql(self, compiler, connection):
+        lhs, params, _ = self.preprocess_lhs(compiler, connection)
+        return f"({lhs} ->> %s)", (*params, self.key_name)
+
+
 def attribute_text(name: str) -> Expression:
     """The attribute as text (jsonb ->> name); NULL when absent."""
-    return KeyTextTransform(name, "attributes")
+    return _AttributeText(name, "attributes")
 
 
 # How much of a text attribute its index keeps: any value fits a btree entry (at most ~2.7 kB).
