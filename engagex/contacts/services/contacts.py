@@ -306,15 +306,25 @@ def register_contact_delete_hook(hook: Callable[..., object]) -> None:
 
 
 @transaction.atomic
+@transaction.atomic
 def contact_delete_many(*, contacts: QuerySet[Contact]) -> int:
-    """Delete contacts and their group memberships in two statements; return how many."""
+    """Delete contacts and their list memberships in two statements; return how many.
+
+    The contacts are locked first: one being joined to a list meanwhile (an import, a
+    form) is deleted once that commits, memberships included, and one joined after the
+    lock waits and is refused there, so the delete never fails on a new membership."""
     contacts = contacts.order_by()
-    for hook in _DELETE_HOOKS:
-        hook(contacts=contacts)
     through = sql.Identifier(Contact.groups.through._meta.db_table)
     table = sql.Identifier(Contact._meta.db_table)
     query, params = contacts.values("pk").query.sql_with_params()
     ids = sql.SQL(query)  # the ORM's own SQL
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("SELECT 1 FROM {} WHERE id IN ({}) ORDER BY id FOR UPDATE").format(table, ids),
+            params,
+        )
+    for hook in _DELETE_HOOKS:
+        hook(contacts=contacts)
     with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL("DELETE FROM {} WHERE contact_id IN ({})").format(through, ids), params
