@@ -399,3 +399,44 @@ def test_bad_consent_cells_are_row_errors_naming_the_row_and_column(tenant, owne
         "2001:db8::1",
     )
     assert ok.consent_at == datetime.datetime(2024, 3, 15, 10, 0, tzinfo=UTC)
+
+
+def test_addresses_added_or_deleted_after_the_dry_run_are_applied_as_they_now_are(in_tenant):
+    """A form adds b@ and c@ between the dry run and the import, and d@ is deleted: b@ and
+    c@ are not created twice but updated as the dry run would have (c@'s opt-out applies),
+    and d@ is left out instead of failing the import."""
+    news = ContactGroupFactory(name="Newsletter")
+    gone = ContactFactory(email="d@example.com")
+    job = importing.import_job_create(
+        upload=SimpleUploadedFile(
+            "people.csv",
+            b"email,first_name,status\na@example.com,Ann,\nb@example.com,Bea,\n"
+            b"c@example.com,Cy,unsubscribed\nd@example.com,Di,\n",
+        )
+    )
+    importing.import_job_configure(
+        job=job, mapping=job.mapping, update_existing=True, groups=[news],
+        list_consent="permission",
+    )  # fmt: skip
+    importing.import_job_validate(job=job)
+    assert (job.counts["new"], job.counts["update"]) == (3, 1)
+    form_b = ContactFactory(email="B@example.com", first_name="Form")
+    form_c = ContactFactory(email="c@example.com", first_name="Cy")
+    gone.delete()
+
+    importing.import_job_confirm(job=job)
+    importing.import_job_apply(job=job)
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE
+    assert (job.counts["new"], job.counts["update"]) == (1, 3)
+    assert Contact.objects.count() == 3
+    form_b.refresh_from_db()
+    form_c.refresh_from_db()
+    assert form_b.first_name == "Bea"
+    assert form_c.status == ContactStatus.UNSUBSCRIBED
+    assert sorted(Membership.objects.values_list("contact__email", flat=True)) == [
+        "B@example.com",
+        "a@example.com",
+        "c@example.com",
+    ]

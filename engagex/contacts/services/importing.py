@@ -33,7 +33,14 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.formats import number_format
@@ -942,15 +949,35 @@ def _stage_table(job: ImportJob) -> sql.Identifier:
 
 
 def _classify(job: ImportJob) -> None:
-    """Set every staged row's action in one statement, then mark rows over the limit."""
-    with connection.cursor() as cursor:
+    """Set every staged row's action in one statement, then mark rows over the limit.
+
+    The staging table is written anew rather than updated in place: `CREATE TABLE AS` of a
+    million rows costs about a third of an UPDATE of each (which writes every row again and
+    its index entries). Its columns are `_stage`'s, in the same order.
+    """
+    table = _stage_table(job)
+    classified = sql.Identifier(f"{job.stage_table}_classified")
+    names = ["row_no", "email", "email_key", *FIELDS, "status_source", "status_at",
+             "attributes", *CONSENT_FIELDS]  # fmt: skip
+    kept = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in names)
+    outer = sql.SQL(", ").join(
+        sql.SQL("k.{}").format(sql.Identifier(n))
+        for n in [*names, "error_column", "error", "action"]
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(classified))
         cursor.execute(
             sql.SQL("""
-            WITH firsts AS (
-                SELECT row_no, min(row_no) OVER (PARTITION BY email_key) AS first_row
-                FROM {table} WHERE error IS NULL
-            ), classified AS (
-                SELECT s.row_no, c.id AS contact_id, f.first_row,
+            CREATE UNLOGGED TABLE {classified} AS
+            SELECT {outer},
+                CASE WHEN k.action <> 'duplicate' THEN k.found_id END AS contact_id
+            FROM (
+                SELECT {kept},
+                    CASE WHEN f.first_row <> s.row_no AND s.error IS NULL THEN 'email'
+                        ELSE s.error_column END AS error_column,
+                    CASE WHEN f.first_row <> s.row_no AND s.error IS NULL
+                        THEN replace(%(same)s, '{{row}}', f.first_row::text)
+                        ELSE s.error END AS error,
                     CASE
                         WHEN s.error IS NOT NULL THEN 'invalid'
                         WHEN f.first_row <> s.row_no THEN 'duplicate'
@@ -959,27 +986,31 @@ def _classify(job: ImportJob) -> None:
                             CASE WHEN {status_up} THEN 'update' ELSE 'skipped' END
                         WHEN {changed} THEN 'update'
                         ELSE 'unchanged'
-                    END AS action
+                    END AS action,
+                    c.id AS found_id
                 FROM {table} s
-                LEFT JOIN firsts f ON f.row_no = s.row_no
+                LEFT JOIN (
+                    SELECT row_no, min(row_no) OVER (PARTITION BY email_key) AS first_row
+                    FROM {table} WHERE error IS NULL
+                ) f ON f.row_no = s.row_no
                 LEFT JOIN {contacts} c ON lower(c.email) = s.email_key AND s.error IS NULL
-            )
-            UPDATE {table} s SET
-                action = k.action,
-                contact_id = CASE WHEN k.action = 'duplicate' THEN NULL ELSE k.contact_id END,
-                error_column = CASE WHEN k.action = 'duplicate' THEN 'email'
-                    ELSE s.error_column END,
-                error = CASE WHEN k.action = 'duplicate'
-                    THEN replace(%(same)s, '{{row}}', k.first_row::text) ELSE s.error END
-            FROM classified k WHERE s.row_no = k.row_no
+                ORDER BY s.row_no
+            ) k
             """).format(
-                table=_stage_table(job),
+                classified=classified,
+                kept=kept,
+                outer=outer,
+                table=table,
                 contacts=CONTACTS,
                 status_up=_STATUS_UP,
                 changed=_CHANGED,
             ),
             {"update": job.update_existing, "same": str(SAME_AS_ROW)},
         )
+        cursor.execute(sql.SQL("DROP TABLE {}").format(table))
+        cursor.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(classified, table))
+        cursor.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (row_no)").format(table))
+        cursor.execute(sql.SQL("ANALYZE {}").format(table))
     _mark_erased(job)
     _mark_over_limit(job)
 
@@ -1256,7 +1287,9 @@ def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: li
         "through": MEMBERSHIPS,
         "in_range": sql.SQL("s.row_no > %(low)s AND s.row_no <= %(high)s"),
         "status_up": _STATUS_UP,
+        "changed": _CHANGED,
         "attrs_different": _ATTRS_DIFFERENT,
+        "drawn": sql.Identifier("pg_temp", f"{job.stage_table}_drawn"),
     }
     params: dict[str, int | str | bool | datetime.datetime | list[int]] = {
         "low": low,
@@ -1268,34 +1301,82 @@ def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: li
         "vouched": not double,
         "member_status": "unconfirmed" if double else "subscribed",
         "consent_text": job.list_consent_text,
+        "contacts_table": Contact._meta.db_table,
     }
     with connection.cursor() as cursor:
+        # The range's new rows draw their contacts' ids first, in file order, into a table
+        # of this transaction; the contacts and their memberships are inserted with them,
+        # so the staging table is not written again to note them.
+        # (Dropped first: inside an outer transaction, an earlier range's is still there.)
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {drawn}").format(**names))
         cursor.execute(
             sql.SQL("""
-            WITH ins AS (
-                INSERT INTO {contacts} (email, first_name, last_name, phone, language, timezone,
-                    attributes, status, status_changed_at, status_source, consent_at,
-                    consent_source, created_at, updated_at)
-                SELECT s.email, coalesce(s.first_name, ''), coalesce(s.last_name, ''),
-                    coalesce(s.phone, ''), coalesce(s.language, ''), coalesce(s.timezone, ''),
-                    coalesce(s.attributes, '{{}}'::jsonb), coalesce(s.status, 'subscribed'),
-                    coalesce(s.status_at, %(now)s), coalesce(s.status_source, %(source)s),
-                    CASE WHEN coalesce(s.status, 'subscribed') = 'subscribed'
-                        THEN coalesce(s.consent_at, CASE WHEN %(vouched)s THEN %(now)s END) END,
-                    CASE WHEN coalesce(s.status, 'subscribed') = 'subscribed'
-                        AND (s.consent_at IS NOT NULL OR %(vouched)s)
-                        THEN %(source)s ELSE '' END,
-                    %(now)s, %(now)s
-                FROM {table} s WHERE s.action = 'new' AND {in_range}
-                ORDER BY s.row_no
-                ON CONFLICT (lower(email)) DO NOTHING
-                RETURNING id, lower(email) AS email_key
-            )
-            UPDATE {table} s SET contact_id = ins.id FROM ins
-            WHERE s.email_key = ins.email_key AND s.action = 'new' AND {in_range}
+            CREATE TEMPORARY TABLE {drawn} ON COMMIT DROP AS
+            SELECT k.row_no, nextval(pg_get_serial_sequence(%(contacts_table)s, 'id')) AS id
+            FROM (SELECT s.row_no FROM {table} s WHERE s.action = 'new' AND {in_range}
+                ORDER BY s.row_no) k
             """).format(**names),
             params,
         )
+        cursor.execute(sql.SQL("ALTER TABLE {drawn} ADD PRIMARY KEY (row_no)").format(**names))
+        # The dry run found none of these addresses, so they are inserted as they are; only
+        # when someone has added one since (a form, the API) is the range inserted again
+        # skipping those: the arbiter's check on every row made 1M inserts take 22.7 s, not 19.
+        insert_new = sql.SQL("""
+            INSERT INTO {contacts} (id, email, first_name, last_name, phone, language,
+                timezone, attributes, status, status_changed_at, status_source, consent_at,
+                consent_source, created_at, updated_at)
+            SELECT d.id, s.email, coalesce(s.first_name, ''),
+                coalesce(s.last_name, ''), coalesce(s.phone, ''),
+                coalesce(s.language, ''), coalesce(s.timezone, ''),
+                coalesce(s.attributes, '{{}}'::jsonb), coalesce(s.status, 'subscribed'),
+                coalesce(s.status_at, %(now)s), coalesce(s.status_source, %(source)s),
+                CASE WHEN coalesce(s.status, 'subscribed') = 'subscribed'
+                    THEN coalesce(s.consent_at, CASE WHEN %(vouched)s THEN %(now)s END) END,
+                CASE WHEN coalesce(s.status, 'subscribed') = 'subscribed'
+                    AND (s.consent_at IS NOT NULL OR %(vouched)s)
+                    THEN %(source)s ELSE '' END,
+                %(now)s, %(now)s
+            FROM {table} s JOIN {drawn} d ON d.row_no = s.row_no
+            WHERE s.action = 'new' AND {in_range}
+            ORDER BY s.row_no
+            {conflict}
+            """)
+        try:
+            with transaction.atomic():
+                cursor.execute(insert_new.format(**names, conflict=sql.SQL("")), params)
+        except IntegrityError:
+            cursor.execute(
+                insert_new.format(
+                    **names, conflict=sql.SQL("ON CONFLICT (lower(email)) DO NOTHING")
+                ),
+                params,
+            )
+            # Those rows are now about an existing contact: classified as the dry run would
+            # have (an opt-out in the file still applies), and joined to the lists as it.
+            cursor.execute(
+                sql.SQL("""
+                UPDATE {table} s SET contact_id = c.id,
+                    action = CASE
+                        WHEN NOT %(update)s THEN
+                            CASE WHEN {status_up} THEN 'update' ELSE 'skipped' END
+                        WHEN {changed} THEN 'update'
+                        ELSE 'unchanged'
+                    END
+                FROM {drawn} d, {contacts} c
+                WHERE s.action = 'new' AND {in_range} AND d.row_no = s.row_no
+                    AND lower(c.email) = s.email_key AND c.id <> d.id
+                """).format(**names),
+                params,
+            )
+            # Every row left new has its contact now (one whose address was taken and freed
+            # again meanwhile is left out).
+            cursor.execute(
+                sql.SQL("""
+                DELETE FROM {drawn} d
+                WHERE NOT EXISTS (SELECT 1 FROM {contacts} c WHERE c.id = d.id)
+                """).format(**names)
+            )
         # With "update existing" off, only a more severe status (an opt-out) is applied.
         cursor.execute(
             sql.SQL("""
@@ -1330,36 +1411,55 @@ def _apply_range(job: ImportJob, low: int, high: int, *, source: str, groups: li
             # Existing members keep their status (one who left stays unsubscribed). Double
             # opt-in asks only contacts who may get email at all, by contact (a batch then
             # holds each one's lists together); a file's confirmation is not theirs here.
-            cursor.execute(
-                sql.SQL("""
-                INSERT INTO {through} (contact_id, group_id, status, status_changed_at,
-                    source, consent_at, consent_text, consent_ip, confirmed_at, confirm_ip)
-                SELECT s.contact_id, g.id, %(member_status)s, %(now)s, 'import',
-                    coalesce(s.consent_at, %(now)s), %(consent_text)s, s.consent_ip,
-                    CASE WHEN %(vouched)s THEN s.confirmed_at END,
-                    CASE WHEN %(vouched)s THEN s.confirm_ip END
-                FROM {table} s
-                CROSS JOIN unnest(%(groups)s::bigint[]) AS g(id)
-                {double_join}
-                WHERE s.contact_id IS NOT NULL
-                    AND s.action IN ('new', 'update', 'unchanged', 'skipped') AND {in_range}
-                {double_order}
-                ON CONFLICT DO NOTHING
-                {returning}
-                """).format(
-                    **names,
-                    double_join=sql.SQL(
-                        "JOIN {} c ON c.id = s.contact_id AND c.status = 'subscribed'"
-                    ).format(CONTACTS)
-                    if double
-                    else sql.SQL(""),
-                    double_order=sql.SQL("ORDER BY s.row_no, g.id" if double else ""),
-                    returning=sql.SQL("RETURNING id" if double else ""),
+            # Contacts this range created can have no membership yet (no other transaction
+            # sees them): theirs are inserted without the conflict check (2M memberships:
+            # 23 s instead of 31); the others' skip the lists they are already on.
+            asked: list[int] = []
+            for join, which, conflict in [
+                ("{drawn} d ON d.row_no = s.row_no", "s.action = 'new'", ""),
+                (
+                    # a contact deleted since the dry run is left out
+                    "{contacts} d ON d.id = s.contact_id",
+                    "s.action IN ('update', 'unchanged', 'skipped')",
+                    "ON CONFLICT DO NOTHING",
                 ),
-                params,
-            )
+            ]:
+                cursor.execute(
+                    sql.SQL("""
+                    INSERT INTO {through} (contact_id, group_id, status, status_changed_at,
+                        source, consent_at, consent_text, consent_ip, confirmed_at,
+                        confirm_ip)
+                    SELECT d.id, g.id, %(member_status)s, %(now)s, 'import',
+                        coalesce(s.consent_at, %(now)s), %(consent_text)s, s.consent_ip,
+                        CASE WHEN %(vouched)s THEN s.confirmed_at END,
+                        CASE WHEN %(vouched)s THEN s.confirm_ip END
+                    FROM {table} s
+                    JOIN {join}
+                    CROSS JOIN unnest(%(groups)s::bigint[]) AS g(id)
+                    WHERE {which} AND {in_range} {double}
+                    {double_order}
+                    {conflict}
+                    {returning}
+                    """).format(
+                        **names,
+                        join=sql.SQL(join).format(**names),
+                        which=sql.SQL(which),
+                        conflict=sql.SQL(conflict),
+                        double=sql.SQL(
+                            "AND EXISTS (SELECT 1 FROM {} c WHERE c.id = d.id "
+                            "AND c.status = 'subscribed')"
+                        ).format(CONTACTS)
+                        if double
+                        else sql.SQL(""),
+                        double_order=sql.SQL("ORDER BY s.row_no, g.id" if double else ""),
+                        returning=sql.SQL("RETURNING id" if double else ""),
+                    ),
+                    params,
+                )
+                if double:
+                    asked += [row[0] for row in cursor.fetchall()]
             if double:
-                confirmation_request_ids(ids=[row[0] for row in cursor.fetchall()])
+                confirmation_request_ids(ids=asked)
 
 
 # --- Retry, cancel, the sweeper --------------------------------------------------------------
