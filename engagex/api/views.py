@@ -45,7 +45,13 @@ from engagex.contacts.services.contacts import (
     group_add_contacts,
     group_remove_contacts,
 )
-from engagex.contacts.services.lists import Consent, group_create, group_update, membership_leave
+from engagex.contacts.services.lists import (
+    Consent,
+    group_create,
+    group_delete_many,
+    group_update,
+    membership_leave,
+)
 from engagex.core.ids import id_from_text
 from engagex.core.tenancy import current_schema, current_tenant, workspace_language
 from engagex.domains.models import SendingDomain
@@ -227,6 +233,9 @@ class ListViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return group_list()
 
+    def perform_destroy(self, instance):
+        group_delete_many(groups=ContactGroup.objects.filter(pk=instance.pk))
+
     def perform_create(self, serializer):
         group = group_create(**serializer.validated_data)
         serializer.instance = group_list().get(pk=group.pk)
@@ -304,6 +313,9 @@ class GroupViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return group_list()
+
+    def perform_destroy(self, instance):
+        group_delete_many(groups=ContactGroup.objects.filter(pk=instance.pk))
 
     # The list service, as `lists/`; the answer keeps its old shape (no counts on create).
     def perform_create(self, serializer):

@@ -43,7 +43,7 @@ from engagex.contacts.services.exporting import (
     export_record,
     export_xlsx_file,
 )
-from engagex.contacts.services.lists import group_create, group_update
+from engagex.contacts.services.lists import group_create, group_delete_many, group_update
 from engagex.core.admin import ServiceErrorsAdminMixin, form_add_errors
 from engagex.core.formats import number
 from engagex.core.paginator import LargeTablePaginator
@@ -384,6 +384,12 @@ class ContactGroupAdmin(ServiceErrorsAdminMixin, ModelAdmin):
 
     def get_queryset(self, request):
         return group_list()
+
+    def delete_model(self, request, obj):
+        group_delete_many(groups=ContactGroup.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        group_delete_many(groups=queryset)
 
     @display(description=_("Visibility"), label={"public": "success", "private": "info"})
     def visibility_badge(self, obj):

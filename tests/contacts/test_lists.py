@@ -241,6 +241,25 @@ def test_a_list_is_added_and_renamed_in_the_console(owner_client, tenant):
         assert (news.name, news.opt_in, news.visibility) == ("Weekly news", "double", "public")
 
 
+def test_a_list_deleted_in_the_console_takes_its_memberships_not_its_contacts(owner_client, tenant):
+    with schema_context(tenant.schema_name):
+        news, deals = ContactGroupFactory(), ContactGroupFactory()
+        member = MembershipFactory(group=news).contact
+        MembershipFactory(contact=member, group=deals)
+
+    one = owner_client.post(_url("admin:contacts_contactgroup_delete", news.pk), {"post": "yes"})
+    bulk = owner_client.post(
+        _url("admin:contacts_contactgroup_changelist"),
+        {"action": "delete_selected", "_selected_action": [deals.pk], "post": "yes"},
+    )
+
+    assert one.status_code == bulk.status_code == 302
+    with schema_context(tenant.schema_name):
+        assert not ContactGroup.objects.exists()
+        assert not Membership.objects.exists()
+        assert Contact.objects.filter(pk=member.pk).exists()
+
+
 def test_contact_list_filters_by_list_and_list_status(owner_client, tenant):
     with schema_context(tenant.schema_name):
         news = ContactGroupFactory(name="News")

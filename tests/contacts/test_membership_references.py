@@ -254,3 +254,34 @@ def test_deleting_a_contact_being_joined_to_a_list_waits_and_takes_the_membershi
         "(SELECT count(*) FROM contacts_membership WHERE contact_id = %(id)s)",
         {"id": contact_id},
     ).fetchone() == (0, 0)
+
+
+def test_deleting_a_list_being_joined_waits_and_takes_the_membership(committed, django_db_blocker):
+    """The console's and the API's list delete (`group_delete_many`) lock the list first."""
+    from django_tenants.utils import schema_context
+
+    from engagex.contacts.services.lists import group_delete_many
+
+    adder, _, contact_id, group_id = committed
+    adder.execute("BEGIN")
+    adder.execute(MEMBER, [contact_id, group_id])
+
+    def delete():
+        try:
+            with schema_context("beta"):
+                assert group_delete_many(groups=ContactGroup.objects.filter(pk=group_id)) == 1
+        finally:
+            connection.close()
+
+    with django_db_blocker.unblock():
+        worker, outcome = _in_thread(delete)
+        assert worker.is_alive()  # waiting for the adder's lock
+        adder.execute("COMMIT")
+        worker.join(timeout=30)
+
+    assert outcome == {"done": True}
+    assert adder.execute(
+        "SELECT (SELECT count(*) FROM contacts_contactgroup WHERE id = %(id)s), "
+        "(SELECT count(*) FROM contacts_membership WHERE group_id = %(id)s)",
+        {"id": group_id},
+    ).fetchone() == (0, 0)

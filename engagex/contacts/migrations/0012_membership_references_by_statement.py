@@ -16,8 +16,9 @@ import into two lists that was about 20 s. The two constraints are replaced by t
 Differences from the deferred constraints: the checks run at the statement, not at commit
 (a check deferred to the commit would run under whatever schema the connection uses then);
 a delete meeting a membership inserted but not yet committed now waits for it and then
-fails, where before the insert failed at its commit (`contact_delete_many` therefore locks
-its contacts first, so it waits and deletes that membership too); a REPEATABLE READ
+fails, where before the insert failed at its commit (`contact_delete_many` and
+`group_delete_many` therefore lock their rows first, so they wait and delete that membership
+too); a REPEATABLE READ
 transaction's delete checks its own snapshot, and TRUNCATE is not checked (the application
 does neither); the functions name tables without a schema, resolved by the search path
 like the campaigns app's triggers.

@@ -297,6 +297,22 @@ def group_update(*, group: ContactGroup, **fields) -> ContactGroup:
 
 
 @transaction.atomic
+def group_delete_many(*, groups: QuerySet[ContactGroup]) -> int:
+    """Delete lists with their memberships; return how many lists.
+
+    The lists are locked first: one an import or a form is adding members to meanwhile is
+    deleted once that commits, those members included (a membership is refused a list being
+    deleted, and a list is refused its deletion while a membership still names it)."""
+    locked = list(
+        ContactGroup.objects.filter(pk__in=groups.values("pk"))
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+    return ContactGroup.objects.filter(pk__in=locked).delete()[1].get(ContactGroup._meta.label, 0)
+
+
+@transaction.atomic
 def contact_unsubscribe_everywhere(*, contact: Contact, source: str) -> bool:
     """Unsubscribe from everything: the contact's global status (and every list)."""
     now = timezone.now()
