@@ -222,54 +222,34 @@ def test_the_migration_goes_back_to_foreign_keys_and_forward_again(in_tenant):
     assert Membership.objects.get().pk == membership.pk
 
 
-def test_deleting_a_contact_being_joined_to_a_list_waits_and_takes_the_membership(
-    committed, django_db_blocker
+@pytest.mark.parametrize("deleted", ["contact", "list"])
+def test_deleting_a_contact_or_list_being_joined_waits_and_takes_the_membership(
+    committed, django_db_blocker, deleted
 ):
-    """`contact_delete_many` (erasure, the API, the console) locks its contacts first: a
-    delete that meets an uncommitted membership waits for it, then deletes it too."""
+    """`contact_delete_many` (erasure, the API, the console) and `group_delete_many` (the
+    console's and the API's list delete) lock their rows first: a delete that meets an
+    uncommitted membership waits for it, then deletes it too."""
     from django_tenants.utils import schema_context
 
     from engagex.contacts.services.contacts import contact_delete_many
-
-    adder, _, contact_id, group_id = committed
-    adder.execute("BEGIN")
-    adder.execute(MEMBER, [contact_id, group_id])
-
-    def delete():
-        try:
-            with schema_context("beta"):
-                contact_delete_many(contacts=Contact.objects.filter(pk=contact_id))
-        finally:
-            connection.close()
-
-    with django_db_blocker.unblock():
-        worker, outcome = _in_thread(delete)
-        assert worker.is_alive()  # waiting for the adder's lock
-        adder.execute("COMMIT")
-        worker.join(timeout=30)
-
-    assert outcome == {"done": True}
-    assert adder.execute(
-        "SELECT (SELECT count(*) FROM contacts_contact WHERE id = %(id)s), "
-        "(SELECT count(*) FROM contacts_membership WHERE contact_id = %(id)s)",
-        {"id": contact_id},
-    ).fetchone() == (0, 0)
-
-
-def test_deleting_a_list_being_joined_waits_and_takes_the_membership(committed, django_db_blocker):
-    """The console's and the API's list delete (`group_delete_many`) lock the list first."""
-    from django_tenants.utils import schema_context
-
     from engagex.contacts.services.lists import group_delete_many
 
     adder, _, contact_id, group_id = committed
     adder.execute("BEGIN")
     adder.execute(MEMBER, [contact_id, group_id])
+    table, column, pk = (
+        ("contacts_contact", "contact_id", contact_id)
+        if deleted == "contact"
+        else ("contacts_contactgroup", "group_id", group_id)
+    )
 
     def delete():
         try:
             with schema_context("beta"):
-                assert group_delete_many(groups=ContactGroup.objects.filter(pk=group_id)) == 1
+                if deleted == "contact":
+                    contact_delete_many(contacts=Contact.objects.filter(pk=pk))
+                else:
+                    group_delete_many(groups=ContactGroup.objects.filter(pk=pk))
         finally:
             connection.close()
 
@@ -281,7 +261,7 @@ def test_deleting_a_list_being_joined_waits_and_takes_the_membership(committed, 
 
     assert outcome == {"done": True}
     assert adder.execute(
-        "SELECT (SELECT count(*) FROM contacts_contactgroup WHERE id = %(id)s), "
-        "(SELECT count(*) FROM contacts_membership WHERE group_id = %(id)s)",
-        {"id": group_id},
+        f"SELECT (SELECT count(*) FROM {table} WHERE id = %(id)s), "  # noqa: S608
+        f"(SELECT count(*) FROM contacts_membership WHERE {column} = %(id)s)",
+        {"id": pk},
     ).fetchone() == (0, 0)
