@@ -59,6 +59,23 @@ def apply(job):
     return importing.import_job_apply(job=job)
 
 
+def test_text_attributes_keep_quotes_backslashes_and_any_script(in_tenant):
+    """A CSV's custom attributes are written as JSON without json.dumps (the import's fast
+    path): what is stored reads back as the file wrote it."""
+    job = run_import(
+        'Email,Firma "Nord",Notiz\n'
+        'ann@example.com,"Café ""Zum Anker""",a\\b \u2028 Straße 😀\n'
+        "bob@example.com,,'=1+1\n".encode()
+    )
+    apply(job)
+
+    assert Contact.objects.get(email="ann@example.com").attributes == {
+        'Firma "Nord"': 'Café "Zum Anker"',
+        "Notiz": "a\\b \u2028 Straße 😀",
+    }
+    assert Contact.objects.get(email="bob@example.com").attributes == {"Notiz": "=1+1"}
+
+
 def test_mapping_guess_recognises_common_headers():
     headers = ["Email Address", "FNAME", "Last Name", "E-mail", "Company", ""]
 
