@@ -1,4 +1,4 @@
-"""Memberships name an existing contact and list: checked by statement (contacts 0012)."""
+"""Memberships name an existing contact and list: checked by statement (contacts 0012, 0013)."""
 
 import threading
 
@@ -28,6 +28,24 @@ def test_a_bulk_insert_naming_a_missing_contact_stores_none_of_its_rows(in_tenan
         Membership.objects.bulk_create(rows)
 
     assert not Membership.objects.exists()
+
+
+def test_contacts_named_on_several_lists_are_checked_once_each(in_tenant):
+    """Each contact counts once however many lists name it: all present is stored, one
+    missing among them refuses the whole statement."""
+    lists = ContactGroupFactory.create_batch(2)
+    real = ContactFactory.create_batch(4)
+    rows = [Membership(contact_id=c.pk, group=g) for c in real for g in lists]
+
+    Membership.objects.bulk_create(rows[:4])
+    assert Membership.objects.count() == 4
+
+    missing = max(c.pk for c in real) + 1000
+    rest = rows[4:] + [Membership(contact_id=missing, group=g) for g in lists]
+    with pytest.raises(IntegrityError, match="membership_contact_exists"), transaction.atomic():
+        Membership.objects.bulk_create(rest)
+
+    assert Membership.objects.count() == 4
 
 
 def test_a_membership_naming_a_missing_list_is_refused(in_tenant):
@@ -217,9 +235,22 @@ def test_the_migration_goes_back_to_foreign_keys_and_forward_again(in_tenant):
     migrate("0011_domain_and_attribute_indexes_with_status")
     assert _references() == (2, 0)
     migrate("0012_membership_references_by_statement")
+    assert _references() == (0, 6)
+    assert "LATERAL" not in _check_source()  # 0012's check, before 0013's
+    migrate("0013_membership_check_in_id_order")
 
     assert _references() == (0, 6)
+    assert "LATERAL" in _check_source()
     assert Membership.objects.get().pk == membership.pk
+
+
+def _check_source() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT prosrc FROM pg_proc WHERE proname = 'contacts_membership_added' "
+            "AND pronamespace = current_schema()::regnamespace"
+        )
+        return cursor.fetchone()[0]
 
 
 @pytest.mark.parametrize("deleted", ["contact", "list"])
