@@ -1,5 +1,6 @@
 """Memberships name an existing contact and list: checked by statement (contacts 0012, 0013)."""
 
+import importlib
 import threading
 
 import psycopg
@@ -30,9 +31,10 @@ def test_a_bulk_insert_naming_a_missing_contact_stores_none_of_its_rows(in_tenan
     assert not Membership.objects.exists()
 
 
-def test_contacts_named_on_several_lists_are_checked_once_each(in_tenant):
-    """Each contact counts once however many lists name it: all present is stored, one
-    missing among them refuses the whole statement."""
+@pytest.mark.parametrize("missing", ["contact", "list"])
+def test_rows_naming_the_same_contacts_and_lists_are_checked_once_each(in_tenant, missing):
+    """Each contact and list counts once however many rows name it: all present is stored,
+    one missing among them refuses the whole statement."""
     lists = ContactGroupFactory.create_batch(2)
     real = ContactFactory.create_batch(4)
     rows = [Membership(contact_id=c.pk, group=g) for c in real for g in lists]
@@ -40,9 +42,14 @@ def test_contacts_named_on_several_lists_are_checked_once_each(in_tenant):
     Membership.objects.bulk_create(rows[:4])
     assert Membership.objects.count() == 4
 
-    missing = max(c.pk for c in real) + 1000
-    rest = rows[4:] + [Membership(contact_id=missing, group=g) for g in lists]
-    with pytest.raises(IntegrityError, match="membership_contact_exists"), transaction.atomic():
+    if missing == "contact":
+        gone = max(c.pk for c in real) + 1000
+        rest = rows[4:] + [Membership(contact_id=gone, group=g) for g in lists]
+    else:
+        gone = max(g.pk for g in lists) + 1000
+        rest = rows[4:] + [Membership(contact=c, group_id=gone) for c in real]
+    refused = {"contact": "membership_contact_exists", "list": "membership_group_exists"}
+    with pytest.raises(IntegrityError, match=refused[missing]), transaction.atomic():
         Membership.objects.bulk_create(rest)
 
     assert Membership.objects.count() == 4
@@ -231,17 +238,27 @@ def test_the_migration_goes_back_to_foreign_keys_and_forward_again(in_tenant):
 
     membership = MembershipFactory()
     assert _references() == (0, 6)
+    assert _check_source() == _body(_migration("0013_membership_check_in_id_order").CHECK)
 
+    migrate("0012_membership_references_by_statement")  # 0013 undone: 0012's check again
+    assert _check_source() == _body(_migration("0012_membership_references_by_statement").FUNCTIONS)
     migrate("0011_domain_and_attribute_indexes_with_status")
     assert _references() == (2, 0)
-    migrate("0012_membership_references_by_statement")
-    assert _references() == (0, 6)
-    assert "LATERAL" not in _check_source()  # 0012's check, before 0013's
     migrate("0013_membership_check_in_id_order")
 
     assert _references() == (0, 6)
-    assert "LATERAL" in _check_source()
+    assert _check_source() == _body(_migration("0013_membership_check_in_id_order").CHECK)
     assert Membership.objects.get().pk == membership.pk
+
+
+def _migration(name: str):
+    return importlib.import_module(f"engagex.contacts.migrations.{name}")
+
+
+def _body(functions: str) -> str:
+    """The body of contacts_membership_added() as a migration's SQL writes it."""
+    after = functions.split("contacts_membership_added() RETURNS trigger", 1)[1]
+    return after.split("$$", 2)[1]
 
 
 def _check_source() -> str:
