@@ -71,6 +71,16 @@ def allowance(limit: Limit, tenant=None) -> int | None:
     return getattr(_account(tenant).plan, PLAN_FIELD[limit])
 
 
+def certainly_room(limit: Limit, *, adding: int, tenant=None) -> bool:
+    """True when `adding` more fit within the plan's `limit` by its cheap bound alone (or it
+    is unlimited); False means only an exact count can tell."""
+    cap = allowance(limit, tenant)
+    if cap is None:
+        return True
+    bound = _BOUNDS.get(limit)
+    return bound is not None and bound() + adding <= cap
+
+
 def usage(limit: Limit) -> int:
     """How much of `limit` the current workspace uses now (run inside its schema)."""
     try:

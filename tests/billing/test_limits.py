@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 
 from engagex.accounts.models import User
 from engagex.accounts.selectors import invitation_list_pending
-from engagex.billing.limits import Limit, LimitExceeded, ensure_within, usage
+from engagex.billing.limits import Limit, LimitExceeded, certainly_room, ensure_within, usage
 from engagex.billing.models import BillingAccount
 from engagex.campaigns.models import CampaignRecipient
 from engagex.campaigns.selectors import monthly_sends
@@ -88,6 +88,23 @@ def test_unlimited_plans_never_refuse(in_tenant, on_plan):
     on_plan(in_tenant)  # every limit empty
 
     ensure_within(Limit.CONTACTS, adding=10_000_000)
+
+
+def test_certain_room_is_told_by_the_bound_and_never_past_the_limit(in_tenant, on_plan):
+    """The span of the contact ids decides without a count; a gap (deleted contacts) makes
+    it larger than the count, so it says "not certain" where the count must decide."""
+    on_plan(in_tenant, contact_limit=5)
+    first, *_, last = ContactFactory.create_batch(3)
+    assert certainly_room(Limit.CONTACTS, adding=2)
+    assert not certainly_room(Limit.CONTACTS, adding=3)
+
+    ContactFactory.create_batch(2)
+    Contact.objects.filter(pk__in=[first.pk + 1, last.pk]).delete()  # 3 left, ids span 5
+
+    assert not certainly_room(Limit.CONTACTS, adding=1)
+    assert usage(Limit.CONTACTS) == 3  # the count still finds room for 2
+    on_plan(in_tenant)  # unlimited
+    assert certainly_room(Limit.CONTACTS, adding=10_000_000)
 
 
 def test_bulk_api_create_respects_the_contact_limit(in_tenant, on_plan):

@@ -48,7 +48,13 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_lazy
 from psycopg import sql
 
-from engagex.billing.limits import LIMIT_REACHED, Limit, capacity, limit_serialise
+from engagex.billing.limits import (
+    LIMIT_REACHED,
+    Limit,
+    capacity,
+    certainly_room,
+    limit_serialise,
+)
 from engagex.billing.services.accounts import billing_account_get, ensure_writable
 from engagex.contacts.models import Contact, ImportJob, ListConsent
 from engagex.contacts.services import mapping as mapping_rules
@@ -793,8 +799,8 @@ class _RowPlan:
 def _json_dumps(attrs: dict) -> str:
     """`json.dumps(attrs)`; a CSV's attributes (all text) are written directly, in a third
     of its time (1.3 s of a 1M-row import with two attribute columns)."""
-    for value in attrs.values():
-        if type(value) is not str:
+    for key, value in attrs.items():
+        if type(value) is not str or type(key) is not str:
             return json.dumps(attrs)
     return "{" + ",".join([_json_string(k) + ":" + _json_string(v) for k, v in attrs.items()]) + "}"
 
@@ -979,7 +985,7 @@ def _classify(job: ImportJob) -> None:
         for n in [*names, "error_column", "error", "action"]
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = %s", [IMPORT_WORK_MEM])
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [IMPORT_WORK_MEM])
         cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(classified))
         cursor.execute(
             sql.SQL("""
@@ -1059,6 +1065,12 @@ def _mark_erased(job: ImportJob, *, through: int | None = None) -> int:
 
 def _mark_over_limit(job: ImportJob, *, through: int | None = None) -> int:
     """Report new rows (up to row `through`) past the contact limit instead of dropping them."""
+    if through is not None and certainly_room(
+        Limit.CONTACTS, adding=through - job.applied_through_row
+    ):
+        # The range's rows fit even if each were new: no count of every contact and no
+        # statement (the two took 2.2 s of a 1M-row import, range by range).
+        return 0
     limit, count = capacity(Limit.CONTACTS)
     if limit is None:
         return 0
@@ -1251,7 +1263,7 @@ def _apply(job: ImportJob) -> None:
             # contacts meanwhile leaves these rows less room than the dry run saw.
             limit_serialise(Limit.CONTACTS)
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL work_mem = %s", [IMPORT_WORK_MEM])
+                cursor.execute("SELECT set_config('work_mem', %s, true)", [IMPORT_WORK_MEM])
             _mark_erased(job, through=high)  # erased since the dry run
             _mark_over_limit(job, through=high)
             _apply_range(job, low, high, source=source, groups=groups)
