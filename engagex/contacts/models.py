@@ -150,7 +150,11 @@ class Contact(models.Model):
             models.Index(
                 OpClass(Lower("last_name"), name="text_pattern_ops"), name="contact_last_name_idx"
             ),
-            models.Index(fields=["status", "-id"], name="contact_status_idx"),
+            # Ascending (contacts 0014): new ids are appended at the end of their status.
+            # Descending, each new contact went to the front of its status, splitting pages
+            # half-empty (70 MB instead of 39 for 1M, 1 s more to import them); "newest
+            # first" reads it backwards.
+            models.Index(fields=["status", "id"], name="contact_status_idx"),
             models.Index(fields=["created_at"], name="contact_created_idx"),
             # Segment conditions: "email domain is …" (typed attributes have their own, made
             # by contacts.services.attributes). With the status, a segment's count of

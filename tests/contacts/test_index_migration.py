@@ -1,4 +1,5 @@
-"""Contacts 0011: segment indexes take the status, typed attributes' indexes are rebuilt."""
+"""Contacts 0011: segment indexes take the status, typed attributes' indexes are rebuilt.
+Contacts 0014: the status index turns ascending."""
 
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -48,3 +49,15 @@ def test_a_workspace_with_typed_attributes_migrates_forward_and_back(in_tenant):
     _migrate("0010_membership_no_redundant_indexes")
     assert _indexes() == before
     _migrate("0011_domain_and_attribute_indexes_with_status")
+
+
+def test_the_status_index_turns_ascending_and_back(in_tenant):
+    """Contacts 0014: (status, id) ascending, so new contacts are appended at its end."""
+    ContactFactory.create_batch(3)
+    assert _indexes()["contact_status_idx"].endswith("(status, id)")
+
+    _migrate("0013_membership_check_in_id_order")
+    assert _indexes()["contact_status_idx"].endswith("(status, id DESC)")
+    _migrate("0014_contact_status_index_ascending")
+
+    assert _indexes()["contact_status_idx"].endswith("(status, id)")
