@@ -968,6 +968,12 @@ def _stage_table(job: ImportJob) -> sql.Identifier:
     return sql.Identifier(job.stage_table)
 
 
+def _sorts_in_memory(cursor) -> None:
+    """IMPORT_WORK_MEM for the rest of this transaction only (set_config, not SET LOCAL with
+    a parameter, which server-side binding would refuse)."""
+    cursor.execute("SELECT set_config('work_mem', %s, true)", [IMPORT_WORK_MEM])
+
+
 def _classify(job: ImportJob) -> None:
     """Set every staged row's action in one statement, then mark rows over the limit.
 
@@ -985,7 +991,7 @@ def _classify(job: ImportJob) -> None:
         for n in [*names, "error_column", "error", "action"]
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('work_mem', %s, true)", [IMPORT_WORK_MEM])
+        _sorts_in_memory(cursor)
         cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(classified))
         cursor.execute(
             sql.SQL("""
@@ -1263,7 +1269,7 @@ def _apply(job: ImportJob) -> None:
             # contacts meanwhile leaves these rows less room than the dry run saw.
             limit_serialise(Limit.CONTACTS)
             with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('work_mem', %s, true)", [IMPORT_WORK_MEM])
+                _sorts_in_memory(cursor)
             _mark_erased(job, through=high)  # erased since the dry run
             _mark_over_limit(job, through=high)
             _apply_range(job, low, high, source=source, groups=groups)
