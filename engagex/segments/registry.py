@@ -12,7 +12,7 @@ from dataclasses import field as dc_field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 
 class ValueKind:
@@ -48,6 +48,27 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Members:
+    """A condition as rows of another table: the contacts it matches are those rows'
+    `contact_id` (negated: every contact but those). A count of a rule made only of such
+    conditions reads those rows and never the million contacts (`rules.rule_members`)."""
+
+    rows: QuerySet
+    negated: bool = False
+    # At most one row per contact (memberships of one list, recipients of one campaign,
+    # the engagement summary); otherwise counting needs DISTINCT.
+    distinct: bool = True
+    # Every `contact_id` names a contact (a foreign key); events keep the id of a contact
+    # since deleted, so a count by them checks that the contact is still there.
+    checked: bool = True
+
+    def q(self) -> Q:
+        """The same condition as a `Q` over contacts (what a send snapshots)."""
+        match = Q(Exists(self.rows.filter(contact_id=OuterRef("pk"))))
+        return ~match if self.negated else match
+
+
+@dataclass(frozen=True)
 class ConditionType:
     field: str
     label: Any
@@ -59,6 +80,9 @@ class ConditionType:
     choices: Callable[[], list[tuple[str, Any]]] | None = None
     # Operators for one condition when they depend on it (an attribute's type).
     operators_for: Callable[[dict, Context, str], tuple[Operator, ...]] | None = None
+    # The condition as `Members`, when it reads another table by contact (None for the
+    # conditions, or the operators, that do not): its `compile` must be `members(…).q()`.
+    members: Callable[[dict, Context, str], Members | None] | None = None
 
     def operator(self, name: str, condition: dict, context: Context, path: str):
         operators = (

@@ -24,7 +24,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from engagex.core.formats import number
-from engagex.segments.registry import ConditionType, Context, ValueKind, condition_types
+from engagex.segments.registry import (
+    ConditionType,
+    Context,
+    Members,
+    ValueKind,
+    condition_types,
+)
 
 RULE_VERSION = 1
 MAX_DEPTH = 4
@@ -122,6 +128,12 @@ def _group(group: dict, context: Context, path: str, *, depth: int, counter, top
 
 
 def _condition(condition: dict, context: Context, path: str) -> Q:
+    kind, cleaned = _cleaned(condition, context, path)
+    return kind.compile(cleaned, context, path)
+
+
+def _cleaned(condition: dict, context: Context, path: str) -> tuple[ConditionType, dict]:
+    """The condition's type and the condition with its values in the form compiling uses."""
     types = condition_types()
     field = condition.get("field")
     kind: ConditionType | None = types.get(field) if isinstance(field, str) else None
@@ -144,7 +156,39 @@ def _condition(condition: dict, context: Context, path: str) -> Q:
     for key, value_kind in kind.options.items():
         if key in condition and condition[key] is not None:
             cleaned[key] = value_clean(value_kind, condition[key], _join(path, key), kind=kind)
-    return kind.compile(cleaned, context, path)
+    return kind, cleaned
+
+
+def rule_members(rule, *, context: Context) -> list[Members] | None:
+    """The rule as rows of other tables, when it joins with AND only conditions that have
+    them (lists, campaigns, engagement) and at least one is not negated; None otherwise.
+
+    The contacts it matches are the first positive part's `contact_id`s that the other
+    positive parts hold and the negated ones do not: a count reads those rows, never the
+    whole contacts table. Call it on a rule `rule_compile` accepted.
+    """
+    parts: list[Members] = []
+    if not _members_of(rule, context, "", parts) or all(part.negated for part in parts):
+        return None
+    return parts
+
+
+def _members_of(group: dict, context: Context, path: str, parts: list[Members]) -> bool:
+    items = group.get("conditions") or []
+    if group.get("match", "all") != "all" and len(items) > 1:
+        return False
+    for index, item in enumerate(items):
+        item_path = _join(path, f"conditions[{index}]")
+        if "conditions" in item or "match" in item:
+            if not _members_of(item, context, item_path, parts):
+                return False
+            continue
+        kind, cleaned = _cleaned(item, context, item_path)
+        members = kind.members(cleaned, context, item_path) if kind.members else None
+        if members is None:
+            return False
+        parts.append(members)
+    return True
 
 
 def value_clean(value_kind: str, value, path: str, *, kind: ConditionType | None = None):

@@ -3,17 +3,20 @@
 from datetime import datetime
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from engagex.campaigns.models import Campaign
 from engagex.contacts.models import Contact, ContactStatus
 from engagex.segments.models import CampaignSegment, Segment
-from engagex.segments.registry import Context, condition_types
-from engagex.segments.rules import rule_compile
+from engagex.segments.registry import Context, Members, condition_types
+from engagex.segments.rules import rule_compile, rule_members
 
 SAMPLE_SIZE = 10
+# Every status but "subscribed": a count by rows of other tables leaves out these few
+# contacts (an anti-join over the status index) instead of joining every subscribed one.
+NOT_SUBSCRIBED = [status for status in ContactStatus.values if status != ContactStatus.SUBSCRIBED]
 FAMILY_LABELS = {
     "fields": gettext_lazy("Contact fields"),
     "attributes": gettext_lazy("Custom attributes"),
@@ -23,10 +26,14 @@ FAMILY_LABELS = {
 }
 
 
+def _context(segment: Segment | None, now: datetime | None) -> Context:
+    stack = (segment.pk,) if segment is not None and segment.pk else ()
+    return Context(now=now or timezone.now(), stack=stack)
+
+
 def rule_q(rule, *, now: datetime | None = None, segment: Segment | None = None) -> Q:
     """The rule's `Q` at `now` (relative dates count from then); raises ValidationError."""
-    stack = (segment.pk,) if segment is not None and segment.pk else ()
-    return rule_compile(rule, context=Context(now=now or timezone.now(), stack=stack))
+    return rule_compile(rule, context=_context(segment, now))
 
 
 def segment_contacts(
@@ -48,20 +55,74 @@ def segment_count(
     send snapshots), and a few of the contacts it matches.
 
     `every_status` also counts the matching contacts in any status (`matching`): a second
-    pass over the rule, which at a million contacts costs as much as the first (the hash
-    joins of list and engagement rules dominate), so the builder does not ask for it.
+    pass over the rule, which at a million contacts costs about as much as the first, so the
+    builder does not ask for it.
+
+    A rule of lists, campaigns and engagement joined by AND is counted from those rows
+    (`_count_by_members`); any other rule by the contacts query a send snapshots.
     """
-    contacts = segment_contacts(segment=segment, rule=rule).order_by()
+    rule = segment.rule if rule is None and segment is not None else rule
+    context = _context(segment, None)
+    match = rule_compile(rule, context=context)
+    parts = rule_members(rule, context=context)
+    if parts is not None:
+        return _count_by_members(parts, sample=sample, every_status=every_status)
+    contacts = Contact.objects.filter(match).order_by()
     sendable = contacts.filter(status=ContactStatus.SUBSCRIBED).count()
     result: dict = {"sendable": sendable}
     if every_status:
         result["matching"] = contacts.count()
     # Any few of them, not the newest: ORDER BY id with a LIMIT makes PostgreSQL walk the
     # primary key testing every contact (slow for a rare rule).
-    result["sample"] = sorted(
-        contacts.values("pk", "email", "first_name", "last_name", "status")[:sample],
-        key=lambda row: -row["pk"],
-    )
+    result["sample"] = _sample(contacts[:sample])
+    return result
+
+
+def _sample(contacts: QuerySet[Contact]) -> list[dict]:
+    rows = [
+        dict(row) for row in contacts.values("pk", "email", "first_name", "last_name", "status")
+    ]
+    return sorted(rows, key=lambda row: -row["pk"])
+
+
+def _count_by_members(parts: list[Members], *, sample: int, every_status: bool) -> dict:
+    """`segment_count` of a rule that is all rows of other tables (`rule_members`).
+
+    It reads one positive part's rows (a foreign key's, when there is one), keeps those
+    whose contact the other parts hold (or, negated, do not hold), and leaves out the few
+    contacts in any status but subscribed by an anti-join over the status index. The
+    contacts query instead joins every matching row to the million contacts for their
+    status: at 1M contacts, 2–4× slower (docs/benchmarks.md). Same contacts either way
+    (tests/segments/test_counts.py)."""
+    positive = [part for part in parts if not part.negated]
+    drive = next((part for part in positive if part.checked), positive[0])
+    rows = drive.rows.filter(contact_id__isnull=False).order_by()
+    for part in parts:
+        if part is not drive:
+            held = Exists(part.rows.filter(contact_id=OuterRef("contact_id")))
+            rows = rows.filter(~held if part.negated else held)
+
+    def count(queryset) -> int:
+        if drive.distinct:
+            return queryset.count()
+        return queryset.values("contact_id").distinct().count()
+
+    contact = Contact.objects.filter(pk=OuterRef("contact_id"))
+    if drive.checked:
+        sendable = rows.filter(~Exists(contact.filter(status__in=NOT_SUBSCRIBED)))
+    else:  # the contact may be gone: look each one up
+        sendable = rows.filter(Exists(contact.filter(status=ContactStatus.SUBSCRIBED)))
+        rows = rows.filter(Exists(contact))
+    result: dict = {"sendable": count(sendable)}
+    if every_status:
+        result["matching"] = count(rows)
+    # A few rows, their contacts once each (a contact clicks many times); DISTINCT over all
+    # of them only when those few rows hold too few contacts.
+    fetched = list(rows.values_list("contact_id", flat=True)[: sample * 20])
+    ids = list(dict.fromkeys(fetched))
+    if len(ids) < sample and len(fetched) == sample * 20:
+        ids = list(rows.values_list("contact_id", flat=True).distinct()[:sample])
+    result["sample"] = _sample(Contact.objects.filter(pk__in=ids[:sample]))
     return result
 
 

@@ -75,6 +75,12 @@ def test_segment_count_equals_the_snapshot_on_randomised_data(in_tenant):
             {"field": "language", "op": "is_not", "value": "de"},
             match="any",
         ),
+        # Counted by the lists' and recipients' rows alone (rule_members), not the contacts.
+        rule(
+            {"field": "list", "op": "is_member", "value": lists[0].pk},
+            {"field": "list", "op": "is_not_member", "value": lists[1].pk},
+        ),
+        rule({"field": "campaign", "op": "not_opened", "value": earlier.pk}),
     ]
     for index, r in enumerate(rules):
         segment = segment_create(name=f"S{index}", rule=r)

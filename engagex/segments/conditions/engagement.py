@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
 from engagex.analytics.models import EmailEvent
@@ -25,7 +25,7 @@ from engagex.campaigns.models import (
     CampaignRecipient,
     ContactEngagement,
 )
-from engagex.segments.registry import ConditionType, Operator, register_condition
+from engagex.segments.registry import ConditionType, Members, Operator, register_condition
 from engagex.segments.registry import ValueKind as V
 
 CAMPAIGN_GONE = _("The campaign with id {id} does not exist (any more): choose another one.")
@@ -43,7 +43,7 @@ def _campaign_check(campaign_id: int, ctx, path: str) -> None:
 
 
 def _mine(model=R, **filters) -> Q:
-    return Q(Exists(model.objects.filter(contact_id=OuterRef("pk"), **filters)))
+    return Members(model.objects.filter(**filters)).q()
 
 
 def _opened(cond, *, campaign_id: int | None = None, since=None) -> Q:
@@ -60,48 +60,79 @@ def _opened(cond, *, campaign_id: int | None = None, since=None) -> Q:
     return match
 
 
-def _campaign(cond, ctx, path) -> Q:
+def _campaign_members(cond, ctx, path) -> Members | None:
+    """A campaign's recipients (one row per contact) with the outcome asked; None for the
+    operators that include machine opens, which also read the events."""
     campaign_id, op = cond["value"], cond["op"]
     _campaign_check(campaign_id, ctx, path)
-    received = _mine(campaign_id=campaign_id, status=R.Status.SENT)
+    if cond.get("include_machine_opens") and op in {"opened", "not_opened"}:
+        return None
+    mine = R.objects.filter(campaign_id=campaign_id)
     if op == "received":
-        return received
+        return Members(mine.filter(status=R.Status.SENT))
     if op == "opened":
-        return _opened(cond, campaign_id=campaign_id)
+        return Members(mine.filter(opened_at__isnull=False))
     if op == "clicked":
-        return _mine(campaign_id=campaign_id, clicked_at__isnull=False)
+        return Members(mine.filter(clicked_at__isnull=False))
     if op == "not_opened":
-        if cond.get("include_machine_opens"):
-            return received & ~_opened(cond, campaign_id=campaign_id)
         # A contact has one recipient row per campaign: received and not opened is that
         # row, sent and without a human open (one semi-join instead of a semi- and an
         # anti-join over the campaign's recipients).
-        return _mine(campaign_id=campaign_id, status=R.Status.SENT, opened_at__isnull=True)
+        return Members(mine.filter(status=R.Status.SENT, opened_at__isnull=True))
     raise ValueError(op)
 
 
-def _summary(**filters) -> Q:
-    return _mine(ContactEngagement, **filters)
+def _campaign(cond, ctx, path) -> Q:
+    members = _campaign_members(cond, ctx, path)
+    if members is not None:
+        return members.q()
+    campaign_id = cond["value"]
+    if cond["op"] == "opened":
+        return _opened(cond, campaign_id=campaign_id)
+    received = _mine(campaign_id=campaign_id, status=R.Status.SENT)
+    return received & ~_opened(cond, campaign_id=campaign_id)
+
+
+def _summary(**filters) -> Members:
+    return Members(ContactEngagement.objects.filter(**filters))
+
+
+def _opened_any_members(cond, ctx, path) -> Members | None:
+    if cond.get("include_machine_opens"):
+        return None
+    return _summary(open_times__0__gte=ctx.now - timedelta(days=cond["value"]))
 
 
 def _opened_any(cond, ctx, path) -> Q:
-    since = ctx.now - timedelta(days=cond["value"])
-    if cond.get("include_machine_opens"):
-        return _opened(cond, since=since)
-    return _summary(open_times__0__gte=since)
+    members = _opened_any_members(cond, ctx, path)
+    if members is not None:
+        return members.q()
+    return _opened(cond, since=ctx.now - timedelta(days=cond["value"]))
 
 
-def _clicked_any(cond, ctx, path) -> Q:
+def _clicked_any_members(cond, ctx, path) -> Members:
     return _summary(last_click_at__gte=ctx.now - timedelta(days=cond["value"]))
 
 
+def _clicked_any(cond, ctx, path) -> Q:
+    return _clicked_any_members(cond, ctx, path).q()
+
+
+def _opens_members(cond, ctx, path) -> Members | None:
+    count, days = cond["value"]["count"], cond["value"]["days"]
+    if cond.get("include_machine_opens") or count > OPEN_TIMES_KEPT:
+        return None
+    # The K-th newest opened campaign was opened since then.
+    return _summary(**{f"open_times__{count - 1}__gte": ctx.now - timedelta(days=days)})
+
+
 def _opens(cond, ctx, path) -> Q:
+    members = _opens_members(cond, ctx, path)
+    if members is not None:
+        return members.q()
     count, days = cond["value"]["count"], cond["value"]["days"]
     since = ctx.now - timedelta(days=days)
     opened: Any
-    if not cond.get("include_machine_opens") and count <= OPEN_TIMES_KEPT:
-        # The K-th newest opened campaign was opened since then.
-        return _summary(**{f"open_times__{count - 1}__gte": since})
     if cond.get("include_machine_opens"):
         opened = (
             EmailEvent.objects.filter(type=OPEN, occurred_at__gte=since, contact_id__isnull=False)
@@ -117,16 +148,24 @@ def _opens(cond, ctx, path) -> Q:
     return Q(pk__in=opened.filter(n__gte=count).values("contact_id"))
 
 
+def _clicked_link_members(cond, ctx, path) -> Members:
+    clicks = EmailEvent.objects.filter(type=EmailEvent.Type.CLICK, url__icontains=cond["value"])
+    return Members(clicks, distinct=False, checked=False)
+
+
 def _clicked_link(cond, ctx, path) -> Q:
-    return _mine(EmailEvent, type=EmailEvent.Type.CLICK, url__icontains=cond["value"])
+    return _clicked_link_members(cond, ctx, path).q()
 
 
 def _ever(**filters):
-    def compile_(cond, ctx, path) -> Q:
-        match = _mine(**filters)
-        return match if cond["op"] == "ever" else ~match
+    def members(cond, ctx, path) -> Members:
+        rows = R.objects.filter(**filters)
+        return Members(rows, negated=cond["op"] != "ever", distinct=False)
 
-    return compile_
+    def compile_(cond, ctx, path) -> Q:
+        return members(cond, ctx, path).q()
+
+    return compile_, members
 
 
 EVER = (Operator("ever", _("ever")), Operator("never", _("never")))
@@ -146,6 +185,7 @@ def register() -> None:
                 Operator("not_opened", _("received but did not open"), V.ID),
             ),
             _campaign,
+            members=_campaign_members,
             options=MACHINE,
         )
     )
@@ -156,6 +196,7 @@ def register() -> None:
             family,
             (Operator("within_last_days", _("in the last … days"), V.DAYS),),
             _opened_any,
+            members=_opened_any_members,
             options=MACHINE,
         )
     )
@@ -166,6 +207,7 @@ def register() -> None:
             family,
             (Operator("within_last_days", _("in the last … days"), V.DAYS),),
             _clicked_any,
+            members=_clicked_any_members,
         )
     )
     register_condition(
@@ -175,6 +217,7 @@ def register() -> None:
             family,
             (Operator("at_least", _("at least … in the last … days"), V.OPENS),),
             _opens,
+            members=_opens_members,
             options=MACHINE,
         )
     )
@@ -185,13 +228,12 @@ def register() -> None:
             family,
             (Operator("contains", _("containing"), V.TEXT),),
             _clicked_link,
+            members=_clicked_link_members,
         )
     )
-    register_condition(
-        ConditionType("bounced", _("Hard-bounced"), family, EVER, _ever(bounced_at__isnull=False))
-    )
-    register_condition(
-        ConditionType(
-            "complained", _("Marked as spam"), family, EVER, _ever(complained_at__isnull=False)
-        )
-    )
+    for field, label, filters in (
+        ("bounced", _("Hard-bounced"), {"bounced_at__isnull": False}),
+        ("complained", _("Marked as spam"), {"complained_at__isnull": False}),
+    ):
+        compile_, members = _ever(**filters)
+        register_condition(ConditionType(field, label, family, EVER, compile_, members=members))

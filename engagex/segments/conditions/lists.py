@@ -1,11 +1,11 @@
 """Conditions on list membership and a member's status on the list."""
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from engagex.contacts.models import ContactGroup, Membership, MembershipStatus
-from engagex.segments.registry import ConditionType, Operator, register_condition
+from engagex.segments.registry import ConditionType, Members, Operator, register_condition
 from engagex.segments.registry import ValueKind as V
 
 ANY_STATUS = "any"
@@ -20,14 +20,17 @@ def list_check(list_id: int, ctx, path: str) -> None:
         raise ValidationError({f"{path}.value": [LIST_GONE.format(id=list_id)]})
 
 
-def _compile(cond, ctx, path) -> Q:
+def _members(cond, ctx, path) -> Members:
     list_check(cond["value"], ctx, path)
-    members = Membership.objects.filter(contact_id=OuterRef("pk"), group_id=cond["value"])
+    members = Membership.objects.filter(group_id=cond["value"])
     status = cond.get("status") or MembershipStatus.SUBSCRIBED
     if status != ANY_STATUS:
         members = members.filter(status=status)
-    match = Q(Exists(members))
-    return match if cond["op"] == "is_member" else ~match
+    return Members(members, negated=cond["op"] != "is_member")
+
+
+def _compile(cond, ctx, path) -> Q:
+    return _members(cond, ctx, path).q()
 
 
 def register() -> None:
@@ -41,6 +44,7 @@ def register() -> None:
                 Operator("is_not_member", _("is not on the list"), V.ID),
             ),
             _compile,
+            members=_members,
             options={"status": V.CHOICE},
             # The status on the list ("subscribed" when left out; "any" status).
             choices=lambda: [*MembershipStatus.choices, (ANY_STATUS, _("any status"))],
