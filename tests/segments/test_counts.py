@@ -73,6 +73,10 @@ def world(in_tenant):
         occurred_at=now, received_at=now, url="https://s.example/sale",
     )  # fmt: skip
     gone = ContactFactory()  # clicked, then deleted: its events keep its id
+    CampaignRecipient.objects.create(  # … and its recipient row stays, without a contact
+        campaign_id=campaigns[0].pk, contact=gone, email=gone.email, status="sent",
+        bounced_at=now,
+    )  # fmt: skip
     EmailEvent.objects.create(
         event_id="deleted", type="click", campaign_id=campaigns[0].pk, recipient_id=0,
         contact_id=gone.pk, occurred_at=now, received_at=now, url="https://s.example/sale",
