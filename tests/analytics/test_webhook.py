@@ -239,6 +239,24 @@ def test_a_failure_mid_batch_leaves_nothing_written(tenant, sent, monkeypatch):
         assert a.delivered_at is None
 
 
+def test_a_click_on_a_huge_non_latin_url_is_stored_cut_to_2000_bytes(tenant, sent):
+    campaign, (a, _, _) = sent
+    # 3,000 different CJK characters (9,000 bytes, hardly compressible): longer than an
+    # index entry may be, were the URL kept whole.
+    url = "https://shop.example/" + "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(3000))
+
+    response = post([event("click", a, url=url)])
+
+    assert response.status_code == 200
+    assert response.json()["stored"] == 1
+    with schema_context(tenant.schema_name):
+        stored = EmailEvent.objects.get(type="click").url
+        assert len(stored.encode()) <= 2000
+        assert url.startswith(stored)  # whole characters
+        assert len(stored) > 600
+        assert CampaignLink.objects.get(campaign=campaign).url == stored
+
+
 def test_events_stay_in_their_own_workspace(tenant, other_tenant, sent):
     _, (a, _, _) = sent
 

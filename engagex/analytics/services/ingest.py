@@ -34,6 +34,9 @@ from engagex.core.tenancy import current_schema
 
 logger = logging.getLogger(__name__)
 TYPES = {t.value for t in EmailEvent.Type}
+# A click's URL is kept to 2,000 bytes: the index of clicks by contact holds it, and an
+# index entry must fit in a third of a page (2,704 bytes).
+URL_BYTES = 2000
 
 
 @dataclass
@@ -122,7 +125,7 @@ def _normalise(raw, result: IngestResult) -> _Event | None:
         campaign_id=campaign_id,
         recipient_id=recipient_id,
         occurred_at=occurred,
-        url=_clean(raw.get("url") or "")[:2000] if kind == "click" else "",
+        url=_cut(_clean(raw.get("url") or ""), URL_BYTES) if kind == "click" else "",
         bounce_type=bounce_type,
         reason=_clean(raw.get("reason") or raw.get("response") or "")[:500],
         machine_open=bool(raw.get("sg_machine_open")) if kind == "open" else False,
@@ -132,6 +135,11 @@ def _normalise(raw, result: IngestResult) -> _Event | None:
 def _clean(value) -> str:
     """Text PostgreSQL can store (no NUL characters)."""
     return str(value).replace("\x00", "")
+
+
+def _cut(text: str, size: int) -> str:
+    """At most `size` bytes of UTF-8, whole characters only."""
+    return text.encode()[:size].decode(errors="ignore")
 
 
 def _fallback_id(raw: dict) -> str:
