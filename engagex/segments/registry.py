@@ -81,8 +81,9 @@ class ConditionType:
     # Operators for one condition when they depend on it (an attribute's type).
     operators_for: Callable[[dict, Context, str], tuple[Operator, ...]] | None = None
     # The condition as `Members`, when it reads another table by contact (None for the
-    # conditions, or the operators, that do not): its `compile` must be `members(…).q()`.
-    members: Callable[[dict, Context, str], Members | None] | None = None
+    # conditions, or the operators, that do not): its `compile` must match the same
+    # contacts as `members(…).q()` (for a list of them, another segment's, their AND).
+    members: Callable[[dict, Context, str], Members | list[Members] | None] | None = None
 
     def operator(self, name: str, condition: dict, context: Context, path: str):
         operators = (

@@ -161,16 +161,23 @@ def _cleaned(condition: dict, context: Context, path: str) -> tuple[ConditionTyp
 
 def rule_members(rule, *, context: Context) -> list[Members] | None:
     """The rule as rows of other tables, when it joins with AND only conditions that have
-    them (lists, campaigns, engagement) and at least one is not negated; None otherwise.
+    them (lists, campaigns, engagement, other segments made of those) and at least one is
+    not negated; None otherwise.
 
     The contacts it matches are the first positive part's `contact_id`s that the other
     positive parts hold and the negated ones do not: a count reads those rows, never the
     whole contacts table. Call it on a rule `rule_compile` accepted.
     """
-    parts: list[Members] = []
-    if not _members_of(rule, context, "", parts) or all(part.negated for part in parts):
+    parts = rule_parts(rule, context=context)
+    if parts is None or all(part.negated for part in parts):
         return None
     return parts
+
+
+def rule_parts(rule, *, context: Context) -> list[Members] | None:
+    """`rule_members` without its last check: the parts may all be negated."""
+    parts: list[Members] = []
+    return parts if _members_of(rule, context, "", parts) else None
 
 
 def _members_of(group: dict, context: Context, path: str, parts: list[Members]) -> bool:
@@ -187,7 +194,7 @@ def _members_of(group: dict, context: Context, path: str, parts: list[Members]) 
         members = kind.members(cleaned, context, item_path) if kind.members else None
         if members is None:
             return False
-        parts.append(members)
+        parts.extend(members if isinstance(members, list) else [members])
     return True
 
 

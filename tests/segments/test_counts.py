@@ -13,6 +13,7 @@ from engagex.contacts.models import Contact, ContactStatus
 from engagex.segments.registry import Context
 from engagex.segments.rules import rule_members
 from engagex.segments.selectors import rule_q, segment_count
+from engagex.segments.services import segment_create
 from tests.factories.campaigns import CampaignFactory
 from tests.factories.contacts import ContactFactory, ContactGroupFactory, MembershipFactory
 
@@ -82,7 +83,24 @@ def world(in_tenant):
         contact_id=gone.pk, occurred_at=now, received_at=now, url="https://s.example/sale",
     )  # fmt: skip
     gone.delete()
-    return {"lists": [g.pk for g in lists], "campaigns": [c.pk for c in campaigns]}
+    on = lambda group, op="is_member": {"field": "list", "op": op, "value": group.pk}  # noqa: E731
+    clicked = {"field": "clicked_link", "op": "contains", "value": "sale"}
+    segments = {
+        "two": segment_create(name="On 0, clicked", rule=rule(on(lists[0]), clicked)),
+        "one": segment_create(name="Not on 1", rule=rule(on(lists[1], "is_not_member"))),
+        "fields": segment_create(
+            name="At x", rule=rule({"field": "email_domain", "op": "is", "value": "x.example"})
+        ),
+    }
+    segments["nested"] = segment_create(
+        name="In two",
+        rule=rule({"field": "segment", "op": "is_member", "value": segments["two"].pk}),
+    )
+    return {
+        "lists": [g.pk for g in lists],
+        "campaigns": [c.pk for c in campaigns],
+        "segments": {name: segment.pk for name, segment in segments.items()},
+    }
 
 
 def rules_by_rows(world) -> list[dict]:
@@ -108,7 +126,15 @@ def rules_by_rows(world) -> list[dict]:
         rule({"field": "bounced", "op": "ever"}),
         rule(on(a), {"field": "bounced", "op": "never"}),
         rule(on(a), {"field": "complained", "op": "never"}),
+        rule(inside(world, "two")),
+        rule(inside(world, "nested"), on(c)),
+        rule(on(a), inside(world, "one")),
+        rule(on(c), inside(world, "one", "is_not_member")),  # on 1 after all
     ]
+
+
+def inside(world, name, op="is_member"):
+    return {"field": "segment", "op": op, "value": world["segments"][name]}
 
 
 def test_counts_by_rows_equal_the_contacts_query_on_randomised_data(world):
@@ -157,6 +183,10 @@ def test_rules_that_need_the_contacts_are_counted_by_the_contacts_query(world):
         rule({"field": "list", "op": "is_not_member", "value": b}),  # nothing to start from
         rule(on, {"field": "list", "op": "is_member", "value": b}, match="any"),
         rule(on, {"field": "email_domain", "op": "is", "value": "x.example"}),
+        rule(on, inside(world, "fields")),  # a segment of contact fields
+        rule(inside(world, "one")),  # a segment that only leaves out
+        rule(on, inside(world, "two", "is_not_member")),  # not (A and B)
+        rule(on, inside(world, "nested", "is_not_member")),
         rule({"field": "campaign", "op": "opened", "value": first, "include_machine_opens": True}),
         rule({"field": "opens", "op": "at_least", "value": {"count": 51, "days": 40}}),
     ]:
