@@ -58,8 +58,9 @@ def segment_count(
     pass over the rule, which at a million contacts costs about as much as the first, so the
     builder does not ask for it.
 
-    A rule of lists, campaigns and engagement joined by AND is counted from those rows
-    (`_count_by_members`); any other rule by the contacts query a send snapshots.
+    A rule of lists, campaigns and engagement (or segments of them) joined by AND is counted
+    from those rows (`_count_by_members`); any other rule by the contacts query a send
+    snapshots.
     """
     rule = segment.rule if rule is None and segment is not None else rule
     context = _context(segment, None)
@@ -197,6 +198,9 @@ def builder_catalogue(*, exclude_segment: Segment | None = None) -> list[dict]:
             entry["ids"] = ids[entry["field"]]
         if "include_machine_opens" in entry["options"]:
             entry["machine_label"] = gettext("include machine opens")
+        if entry["field"] == "list":  # the member's status on the list, "subscribed" unless set
+            entry["status_label"] = gettext("with the status")
+            entry["choices"].sort(key=lambda choice: choice[0] != "subscribed")
         if entry["field"] == "attribute":
             entry["attributes"] = [
                 {

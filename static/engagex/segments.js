@@ -282,6 +282,18 @@
         line.appendChild(piece);
       });
     }
+    if (kind.options && kind.options.status !== undefined && kind.choices.length) {
+      // A list's member status: "subscribed" unless another is chosen (left out of the rule).
+      var status = select(kind.choices, cond.status || "subscribed", kind.status_label || "");
+      status.addEventListener("change", function () {
+        if (status.value === "subscribed") { delete cond.status; } else { cond.status = status.value; }
+        self.changed();
+      });
+      var statusPiece = el("span", { class: "segment-piece" });
+      if (kind.status_label) { statusPiece.appendChild(el("span", { class: "segment-text", text: kind.status_label })); }
+      statusPiece.appendChild(status);
+      line.appendChild(statusPiece);
+    }
     if (kind.options && kind.options.include_machine_opens !== undefined) {
       var box = el("input", { type: "checkbox" });
       box.checked = !!cond.include_machine_opens;

@@ -326,6 +326,7 @@ def _builder_texts(page) -> dict[str, str]:
                 texts[kind.field] = kind.label;
                 texts[`family:${kind.family}`] = kind.family_label;
                 if (kind.machine_label) texts["machine"] = kind.machine_label;
+                if (kind.status_label) texts["status"] = kind.status_label;
                 for (const op of kind.operators) texts[`${kind.field}.${op.name}`] = op.label;
                 for (const [key, label] of kind.choices) texts[`${kind.field}=${key}`] = label;
                 for (const a of kind.attributes || []) {

@@ -120,3 +120,21 @@ def test_api_crud_count_members_and_bad_rule(tenant, other_tenant, owner):
     # Another workspace's key sees no such segment.
     assert key_client(other_tenant).get(f"/api/v1/segments/{pk}/count/").status_code == 404
     assert api.delete(f"/api/v1/segments/{pk}/").status_code == 204
+
+
+def test_the_builder_offers_the_members_status_on_a_list_in_the_console_language(tenant):
+    from django.utils import translation
+
+    from engagex.segments.selectors import builder_catalogue
+
+    with schema_context(tenant.schema_name), translation.override("de"):
+        entry = next(kind for kind in builder_catalogue() if kind["field"] == "list")
+
+    assert entry["status_label"] == "mit dem Status"
+    # "subscribed" first: what a list condition means unless another status is chosen.
+    assert entry["choices"] == [
+        ("subscribed", "Abonniert"),
+        ("unconfirmed", "Unbestätigt"),
+        ("unsubscribed", "Abgemeldet"),
+        ("any", "beliebiger Status"),
+    ]
