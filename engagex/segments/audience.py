@@ -5,8 +5,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy
 
 from engagex.campaigns.audience import AudienceSource
-from engagex.contacts.models import Contact, ContactStatus
-from engagex.segments.selectors import campaign_segments, rule_q
+from engagex.contacts.models import Contact
+from engagex.segments.selectors import campaign_segments, reachable, rule_q
 from engagex.segments.services import (
     SEGMENT_FIELDS,
     campaign_segments_check,
@@ -77,8 +77,7 @@ def _empty_reason(campaign) -> str | None:
     if not segments:
         return None
     for segment in segments:
-        subscribed = Contact.objects.filter(status=ContactStatus.SUBSCRIBED)
-        if subscribed.filter(rule_q(segment.rule, segment=segment)).exists():
+        if reachable(Contact.objects.filter(rule_q(segment.rule, segment=segment))).exists():
             return None
     names = ", ".join(f"“{s.name}”" for s in segments)
     return str(SEGMENT_EMPTY.format(names=names))

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from engagex.campaigns.models import Campaign
 from engagex.contacts.models import Contact, ContactStatus
+from engagex.contacts.selectors import awaiting_confirmation
 from engagex.segments.models import CampaignSegment, Segment
 from engagex.segments.registry import Context, Members, condition_types
 from engagex.segments.rules import rule_compile, rule_members
@@ -69,7 +70,7 @@ def segment_count(
     if parts is not None:
         return _count_by_members(parts, sample=sample, every_status=every_status)
     contacts = Contact.objects.filter(match).order_by()
-    sendable = contacts.filter(status=ContactStatus.SUBSCRIBED).count()
+    sendable = reachable(contacts).count()
     result: dict = {"sendable": sendable}
     if every_status:
         result["matching"] = contacts.count()
@@ -77,6 +78,12 @@ def segment_count(
     # primary key testing every contact (slow for a rare rule).
     result["sample"] = _sample(contacts[:sample])
     return result
+
+
+def reachable(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
+    """Those of `contacts` a campaign to a segment can reach: subscribed, and not still to
+    confirm a sign-up (`campaign_audience`)."""
+    return contacts.filter(status=ContactStatus.SUBSCRIBED).exclude(awaiting_confirmation())
 
 
 def _sample(contacts: QuerySet[Contact]) -> list[dict]:
@@ -114,6 +121,7 @@ def _count_by_members(parts: list[Members], *, sample: int, every_status: bool) 
     else:  # the contact may be gone: look each one up
         sendable = rows.filter(Exists(contact.filter(status=ContactStatus.SUBSCRIBED)))
         rows = rows.filter(Exists(contact))
+    sendable = sendable.filter(~awaiting_confirmation("contact_id"))
     result: dict = {"sendable": count(sendable)}
     if every_status:
         result["matching"] = count(rows)

@@ -112,6 +112,33 @@ def test_lists_and_segments_add_up_and_excluded_segments_leave_out(in_tenant):
     assert c.pk not in set(campaign_audience(campaign).values_list("pk", flat=True))
 
 
+def test_a_segment_never_reaches_someone_still_to_confirm_a_sign_up(in_tenant):
+    news, events = ContactGroupFactory(name="News"), ContactGroupFactory(name="Events")
+    pending = Contact.objects.create(email="pending@shop.example")  # a double-opt-in sign-up
+    MembershipFactory(contact=pending, group=news, status="unconfirmed")
+    both = Contact.objects.create(email="both@shop.example")  # confirmed elsewhere
+    MembershipFactory(contact=both, group=news, status="unconfirmed")
+    MembershipFactory(contact=both, group=events, status="subscribed")
+    plain = Contact.objects.create(email="plain@shop.example")  # imported with consent, no list
+    shop = rule({"field": "email_domain", "op": "is", "value": "shop.example"})
+    unconfirmed = rule(
+        {"field": "list", "op": "is_member", "value": news.pk, "status": "unconfirmed"}
+    )
+    campaign = CampaignFactory()
+    campaign_segments_set(campaign=campaign, include=[segment_create(name="Shop", rule=shop)])
+
+    assert set(campaign_audience(campaign)) == {both, plain}
+    assert segment_count(rule=shop)["sendable"] == 2
+    assert segment_count(rule=unconfirmed)["sendable"] == 1  # counted from the rows
+    # Shown, not counted: the sample is of whom the rule matches.
+    assert pending.pk in {row["pk"] for row in segment_count(rule=shop)["sample"]}
+
+    pending.memberships.update(status="subscribed")  # they confirmed
+
+    assert set(campaign_audience(campaign)) == {pending, both, plain}
+    assert segment_count(rule=shop)["sendable"] == 3
+
+
 def test_a_campaign_whose_segment_became_empty_is_refused_with_the_reason(in_tenant):
     Contact.objects.create(email="a@shop.example")
     shop = segment_create(

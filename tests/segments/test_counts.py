@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from engagex.analytics.models import EmailEvent
 from engagex.campaigns.models import Campaign, CampaignRecipient
-from engagex.contacts.models import Contact, ContactStatus
+from engagex.contacts.models import Contact, ContactStatus, Membership
 from engagex.segments.registry import Context
 from engagex.segments.rules import rule_members
 from engagex.segments.selectors import rule_q, segment_count
@@ -28,8 +28,17 @@ def by_rows(r) -> bool:
 
 def expected(r) -> dict:
     contacts = Contact.objects.filter(rule_q(r))
+    # Who still has to confirm a sign-up: a campaign does not reach them.
+    statuses: dict[int, set[str]] = {}
+    for contact_id, status in Membership.objects.values_list("contact_id", "status"):
+        statuses.setdefault(contact_id, set()).add(status)
+    pending = [
+        pk for pk, held in statuses.items() if "unconfirmed" in held and "subscribed" not in held
+    ]
     return {
-        "sendable": contacts.filter(status=ContactStatus.SUBSCRIBED).count(),
+        "sendable": contacts.filter(status=ContactStatus.SUBSCRIBED)
+        .exclude(pk__in=pending)
+        .count(),
         "matching": contacts.count(),
     }
 
