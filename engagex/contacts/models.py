@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.postgres.indexes import OpClass
 from django.db import models
-from django.db.models import F, Func, Value
+from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
@@ -117,6 +117,12 @@ class Contact(models.Model):
         db_default=0,
         help_text=_("Counted from SendGrid; enough of them suppress."),
     )
+    # Unconfirmed memberships only (a double-opt-in sign-up not confirmed yet): no campaign
+    # reaches the contact. Kept by triggers on memberships (migration 0015), never by a
+    # save: `save()` leaves it out.
+    awaiting_confirmation = models.BooleanField(
+        _("awaiting confirmation"), default=False, db_default=False, editable=False
+    )
     groups: "models.ManyToManyField[ContactGroup, Membership]" = models.ManyToManyField(
         ContactGroup,
         through="Membership",
@@ -156,10 +162,13 @@ class Contact(models.Model):
             # first" reads it backwards.
             models.Index(fields=["status", "id"], name="contact_status_idx"),
             models.Index(fields=["created_at"], name="contact_created_idx"),
+            models.Index(
+                fields=["id"], condition=Q(awaiting_confirmation=True), name="contact_awaiting_idx"
+            ),
             # Segment conditions: "email domain is …" (typed attributes have their own, made
-            # by contacts.services.attributes). With the status, a segment's count of
-            # subscribed contacts reads the index and (on pages the visibility map marks
-            # all-visible) no table rows.
+            # by contacts.services.attributes). With the status and awaiting_confirmation, a
+            # segment's count of the contacts a campaign reaches reads the index and (on
+            # pages the visibility map marks all-visible) no table rows.
             models.Index(
                 Func(
                     Lower("email"),
@@ -169,12 +178,24 @@ class Contact(models.Model):
                     output_field=models.CharField(),
                 ),
                 F("status"),
-                name="contact_domain_status_idx",
+                F("awaiting_confirmation"),
+                name="contact_domain_reach_idx",
             ),
         ]
 
     def __str__(self):
         return self.email
+
+    def save(self, *args, **kwargs):
+        # `awaiting_confirmation` belongs to the memberships' triggers: a save of a contact
+        # loaded before they changed it must not write it back.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.attname
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.attname != "awaiting_confirmation"
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def full_name(self) -> str:

@@ -11,20 +11,6 @@ from engagex.contacts.models import (
 )
 
 
-def awaiting_confirmation(contact: str = "pk") -> Exists:
-    """Whether the contact (`OuterRef(contact)`) so far only signed up and has not confirmed:
-    an unconfirmed membership (a double-opt-in form or import) and no subscribed one. Such a
-    contact is subscribed but has not consented yet: no campaign reaches them, whether sent
-    to everyone, to lists or to segments."""
-    subscribed = Membership.objects.filter(
-        contact_id=OuterRef("contact_id"), status=MembershipStatus.SUBSCRIBED
-    )
-    pending = Membership.objects.filter(
-        contact_id=OuterRef(contact), status=MembershipStatus.UNCONFIRMED
-    )
-    return Exists(pending.exclude(Exists(subscribed)))
-
-
 def contact_list(*, filters: dict | None = None) -> QuerySet[Contact]:
     return Contact.objects.filter(**(filters or {}))
 

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.urls import path, reverse
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import action as unfold_action
@@ -96,6 +97,10 @@ class SegmentAdmin(ServiceErrorsAdminMixin, ModelAdmin):
             return JsonResponse({"errors": rule_errors(error), "fields": fields}, status=400)
         statuses = dict(ContactStatus.choices)
         for row in counted["sample"]:  # a contact not subscribed is marked, in the language
+            if row.pop("awaiting_confirmation") and row["status"] == ContactStatus.SUBSCRIBED:
+                row["status"] = "awaiting_confirmation"  # subscribed, not confirmed yet
+                row["status_label"] = gettext("awaiting confirmation")
+                continue
             row["status_label"] = str(statuses.get(row["status"], row["status"]))
         return JsonResponse({**counted, "sendable_text": number(counted["sendable"])})
 

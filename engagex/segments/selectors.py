@@ -9,14 +9,14 @@ from django.utils.translation import gettext_lazy
 
 from engagex.campaigns.models import Campaign
 from engagex.contacts.models import Contact, ContactStatus
-from engagex.contacts.selectors import awaiting_confirmation
 from engagex.segments.models import CampaignSegment, Segment
 from engagex.segments.registry import Context, Members, condition_types
 from engagex.segments.rules import rule_compile, rule_members
 
 SAMPLE_SIZE = 10
 # Every status but "subscribed": a count by rows of other tables leaves out these few
-# contacts (an anti-join over the status index) instead of joining every subscribed one.
+# contacts, and those awaiting confirmation (an anti-join over the status index and the
+# awaiting one), instead of joining every subscribed one.
 NOT_SUBSCRIBED = [status for status in ContactStatus.values if status != ContactStatus.SUBSCRIBED]
 FAMILY_LABELS = {
     "fields": gettext_lazy("Contact fields"),
@@ -83,13 +83,12 @@ def segment_count(
 def reachable(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
     """Those of `contacts` a campaign to a segment can reach: subscribed, and not still to
     confirm a sign-up (`campaign_audience`)."""
-    return contacts.filter(status=ContactStatus.SUBSCRIBED).exclude(awaiting_confirmation())
+    return contacts.filter(status=ContactStatus.SUBSCRIBED, awaiting_confirmation=False)
 
 
 def _sample(contacts: QuerySet[Contact]) -> list[dict]:
-    rows = [
-        dict(row) for row in contacts.values("pk", "email", "first_name", "last_name", "status")
-    ]
+    fields = ("pk", "email", "first_name", "last_name", "status", "awaiting_confirmation")
+    rows = [dict(row) for row in contacts.values(*fields)]
     return sorted(rows, key=lambda row: -row["pk"])
 
 
@@ -117,11 +116,15 @@ def _count_by_members(parts: list[Members], *, sample: int, every_status: bool) 
 
     contact = Contact.objects.filter(pk=OuterRef("contact_id"))
     if drive.checked:
-        sendable = rows.filter(~Exists(contact.filter(status__in=NOT_SUBSCRIBED)))
+        # Two anti-joins, each over its own small index.
+        sendable = rows.filter(
+            ~Exists(contact.filter(status__in=NOT_SUBSCRIBED)),
+            ~Exists(contact.filter(awaiting_confirmation=True)),
+        )
     else:  # the contact may be gone: look each one up
-        sendable = rows.filter(Exists(contact.filter(status=ContactStatus.SUBSCRIBED)))
+        reachable_ = contact.filter(status=ContactStatus.SUBSCRIBED, awaiting_confirmation=False)
+        sendable = rows.filter(Exists(reachable_))
         rows = rows.filter(Exists(contact))
-    sendable = sendable.filter(~awaiting_confirmation("contact_id"))
     result: dict = {"sendable": count(sendable)}
     if every_status:
         result["matching"] = count(rows)

@@ -138,3 +138,25 @@ def test_the_builder_offers_the_members_status_on_a_list_in_the_console_language
         ("unsubscribed", "Abgemeldet"),
         ("any", "beliebiger Status"),
     ]
+
+
+def test_the_builder_sample_marks_who_has_not_confirmed_yet(tenant, owner_client):
+    from tests.factories.contacts import ContactGroupFactory, MembershipFactory
+
+    with schema_context(tenant.schema_name):
+        pending = Contact.objects.create(email="p@shop.example")
+        MembershipFactory(contact=pending, group=ContactGroupFactory(), status="unconfirmed")
+        Contact.objects.create(email="a@shop.example")
+
+    response = owner_client.post(
+        "/admin/segments/segment/count/",
+        json.dumps({"rule": SHOP}),
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="de",
+    )
+
+    body = response.json()
+    assert body["sendable"] == 1  # not the one awaiting confirmation
+    labels = {row["email"]: (row["status"], row["status_label"]) for row in body["sample"]}
+    assert labels["p@shop.example"] == ("awaiting_confirmation", "Bestätigung ausstehend")
+    assert labels["a@shop.example"][0] == "subscribed"

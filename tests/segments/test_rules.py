@@ -128,7 +128,7 @@ def test_an_attribute_named_like_a_number_is_a_key(in_tenant):
     assert attr("7", "lt", 5) == ["a@x.example"]
 
 
-def test_typed_attributes_are_indexed_with_the_status(in_tenant):
+def test_typed_attributes_are_indexed_with_the_status_and_awaiting_confirmation(in_tenant):
     """What lets a segment's count read only the index (bench/segment_count.py)."""
     from django.db import connection
 
@@ -144,11 +144,11 @@ def test_typed_attributes_are_indexed_with_the_status(in_tenant):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND ("
-            "indexname LIKE 'contact_attr_%' OR indexname = 'contact_domain_status_idx')"
+            "indexname LIKE 'contact_attr_%' OR indexname = 'contact_domain_reach_idx')"
         )
         definitions = [row[0] for row in cursor.fetchall()]
     assert len(definitions) == 4  # plan, seats, renews and the email domain; yes/no has none
-    assert all(d.endswith(", status)") for d in definitions)
+    assert all(d.endswith(", status, awaiting_confirmation)") for d in definitions)
     assert any("'plan'" in d for d in definitions)
     assert not any("'vip'" in d for d in definitions)
 

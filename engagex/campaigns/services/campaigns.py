@@ -29,7 +29,6 @@ from engagex.campaigns.services.usage import (  # noqa: F401 - MONTHLY_LIMIT: re
     usage_true_up,
 )
 from engagex.contacts.models import Contact, ContactStatus, Membership, MembershipStatus
-from engagex.contacts.selectors import awaiting_confirmation
 from engagex.core.audit import AuditVerb, audit_record
 from engagex.core.formats import number
 from engagex.core.tenancy import current_schema, current_tenant, workspace_language
@@ -54,7 +53,9 @@ def campaign_audience(campaign: Campaign) -> QuerySet[Contact]:
     """Subscribed contacts who are subscribed members of any included list or match any
     included segment (everyone subscribed, if none), are members of no excluded list (in
     any status) and match no excluded segment; never one still to confirm a sign-up."""
-    audience = Contact.objects.filter(status=ContactStatus.SUBSCRIBED)
+    # Never one who so far only signed up and has not confirmed (a double-opt-in form or
+    # import made their contact): they have not consented yet.
+    audience = Contact.objects.filter(status=ContactStatus.SUBSCRIBED, awaiting_confirmation=False)
     membership = Membership.objects.filter(contact_id=OuterRef("pk"))
     include = list(campaign.include_groups.values_list("pk", flat=True))
     exclude = list(campaign.exclude_groups.values_list("pk", flat=True))
@@ -66,22 +67,15 @@ def campaign_audience(campaign: Campaign) -> QuerySet[Contact]:
     if exclude:
         audience = audience.exclude(Exists(membership.filter(group_id__in=exclude)))
     # Segments (registered from above): they add to the included lists and take away.
-    by_sources = False
     for source in audience_sources():
         extra, left_out = source.include(campaign), source.exclude(campaign)
         if extra is not None:
             included = extra if included is None else included | extra
-            by_sources = True
         if left_out is not None:
             # NOT IN over keys: a contact the rule leaves undecided (NULL) is not left out.
             audience = audience.exclude(pk__in=Contact.objects.filter(left_out).values("pk"))
     if included is not None:
         audience = audience.filter(included)
-    if included is None or by_sources:
-        # Everyone subscribed, or segments: not the people who so far only signed up and
-        # have not confirmed (a double-opt-in form or import made their contact), who have
-        # not consented yet. A list's subscribed members all have.
-        audience = audience.exclude(awaiting_confirmation())
     return audience
 
 

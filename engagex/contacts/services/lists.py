@@ -23,7 +23,7 @@ from datetime import datetime
 from functools import partial
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -378,3 +378,12 @@ def group_status_counts(group: ContactGroup) -> dict[str, int]:
         ),
     )
     return counts
+
+
+def awaiting_confirmation_rebuild() -> int:
+    """Recompute every contact's `awaiting_confirmation` from the memberships (the triggers
+    keep it; this repairs it, say after memberships were loaded with triggers disabled) and
+    return how many contacts it changed: contacts 0015's function over every contact."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT contacts_awaiting_refresh(array_agg(id)) FROM contacts_contact")
+        return cursor.fetchone()[0] or 0
