@@ -136,7 +136,7 @@ def test_the_builder_offers_the_members_status_on_a_list_in_the_console_language
         ("subscribed", "Abonniert"),
         ("unconfirmed", "Unbestätigt"),
         ("unsubscribed", "Abgemeldet"),
-        ("any", "beliebiger Status"),
+        ("any", "Beliebiger Status"),
     ]
 
 

@@ -47,6 +47,6 @@ def register() -> None:
             members=_members,
             options={"status": V.CHOICE},
             # The status on the list ("subscribed" when left out; "any" status).
-            choices=lambda: [*MembershipStatus.choices, (ANY_STATUS, _("any status"))],
+            choices=lambda: [*MembershipStatus.choices, (ANY_STATUS, _("Any status"))],
         )
     )
