@@ -91,6 +91,11 @@ class ConsentSource(models.TextChoices):
     MIGRATION = "migration", _("Group before lists had statuses")
 
 
+# The contacts no campaign reaches: not subscribed, or awaiting confirmation. Exactly the
+# predicate of `contact_unreachable_idx`, so a query filtering by it reads that index.
+UNREACHABLE_CONTACTS = ~Q(status=ContactStatus.SUBSCRIBED) | Q(awaiting_confirmation=True)
+
+
 class Contact(models.Model):
     email = models.EmailField(_("email address"), max_length=254)
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
@@ -164,6 +169,9 @@ class Contact(models.Model):
             models.Index(fields=["created_at"], name="contact_created_idx"),
             models.Index(
                 fields=["id"], condition=Q(awaiting_confirmation=True), name="contact_awaiting_idx"
+            ),
+            models.Index(
+                fields=["id"], condition=UNREACHABLE_CONTACTS, name="contact_unreachable_idx"
             ),
             # Segment conditions: "email domain is …" (typed attributes have their own, made
             # by contacts.services.attributes). With the status and awaiting_confirmation, a

@@ -8,16 +8,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from engagex.campaigns.models import Campaign
-from engagex.contacts.models import Contact, ContactStatus
+from engagex.contacts.models import UNREACHABLE_CONTACTS, Contact, ContactStatus
 from engagex.segments.models import CampaignSegment, Segment
 from engagex.segments.registry import Context, Members, condition_types
 from engagex.segments.rules import rule_compile, rule_members
 
 SAMPLE_SIZE = 10
-# Every status but "subscribed": a count by rows of other tables leaves out these few
-# contacts, and those awaiting confirmation (an anti-join over the status index and the
-# awaiting one), instead of joining every subscribed one.
-NOT_SUBSCRIBED = [status for status in ContactStatus.values if status != ContactStatus.SUBSCRIBED]
+# The contacts no campaign reaches: a count by rows of other tables leaves out these few
+# (an anti-join over contacts' partial index of them) instead of joining every other one.
+UNREACHABLE = UNREACHABLE_CONTACTS
 FAMILY_LABELS = {
     "fields": gettext_lazy("Contact fields"),
     "attributes": gettext_lazy("Custom attributes"),
@@ -116,11 +115,7 @@ def _count_by_members(parts: list[Members], *, sample: int, every_status: bool) 
 
     contact = Contact.objects.filter(pk=OuterRef("contact_id"))
     if drive.checked:
-        # Two anti-joins, each over its own small index.
-        sendable = rows.filter(
-            ~Exists(contact.filter(status__in=NOT_SUBSCRIBED)),
-            ~Exists(contact.filter(awaiting_confirmation=True)),
-        )
+        sendable = rows.filter(~Exists(contact.filter(UNREACHABLE)))
     else:  # the contact may be gone: look each one up
         reachable_ = contact.filter(status=ContactStatus.SUBSCRIBED, awaiting_confirmation=False)
         sendable = rows.filter(Exists(reachable_))

@@ -179,6 +179,19 @@ class Migration(migrations.Migration):
                 name="contact_awaiting_idx",
             ),
         ),
+        # What a count by rows of other tables leaves out (segments.selectors).
+        migrations.AddIndex(
+            model_name="contact",
+            index=models.Index(
+                condition=models.Q(
+                    models.Q(("status", "subscribed"), _negated=True),
+                    ("awaiting_confirmation", True),
+                    _connector="OR",
+                ),
+                fields=["id"],
+                name="contact_unreachable_idx",
+            ),
+        ),
         migrations.RunSQL(FUNCTIONS, REVERSE),
         migrations.RemoveIndex(model_name="contact", name="contact_domain_status_idx"),
         migrations.AddIndex(
