@@ -123,8 +123,8 @@ class Contact(models.Model):
         help_text=_("Counted from SendGrid; enough of them suppress."),
     )
     # Unconfirmed memberships only (a double-opt-in sign-up not confirmed yet): no campaign
-    # reaches the contact. Kept by triggers on memberships (migration 0015), never by a
-    # save: `save()` leaves it out.
+    # reaches the contact. Kept by triggers on memberships and repaired before each send
+    # (migration 0015), never by a save: `save()` leaves it out.
     awaiting_confirmation = models.BooleanField(
         _("awaiting confirmation"), default=False, db_default=False, editable=False
     )
@@ -274,6 +274,13 @@ class Membership(models.Model):
         indexes = [
             # Audiences and list counts: members of a list by status.
             models.Index(fields=["group", "status", "contact"], name="membership_group_status_idx"),
+            # Unconfirmed members only (sign-ups still to confirm): what contacts 0015's
+            # triggers and the repair before each send read.
+            models.Index(
+                fields=["contact"],
+                condition=models.Q(status="unconfirmed"),
+                name="membership_unconfirmed_idx",
+            ),
         ]
 
     def __str__(self):

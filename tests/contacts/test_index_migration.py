@@ -1,5 +1,6 @@
 """Contacts 0011: segment indexes take the status, typed attributes' indexes are rebuilt.
-Contacts 0014: the status index turns ascending."""
+Contacts 0014: the status index turns ascending. Contacts 0015: they take the
+awaiting-confirmation flag."""
 
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -49,6 +50,16 @@ def test_a_workspace_with_typed_attributes_migrates_forward_and_back(in_tenant):
     _migrate("0010_membership_no_redundant_indexes")
     assert _indexes() == before
     _migrate("0011_domain_and_attribute_indexes_with_status")
+
+    # Contacts 0015: the flag after the status, and back.
+    _migrate("0015_contact_awaiting_confirmation")
+    flagged = _indexes()
+    assert flagged["contact_domain_reach_idx"].endswith(", status, awaiting_confirmation)")
+    assert flagged[f"contact_attr_{seats.pk}_idx"].endswith(", status, awaiting_confirmation)")
+    assert flagged[f"contact_attr_{plan.pk}_idx"].endswith("200), status, awaiting_confirmation)")
+    _migrate("0014_contact_status_index_ascending")
+    assert _indexes()[f"contact_attr_{plan.pk}_idx"].endswith("200), status)")
+    _migrate("0015_contact_awaiting_confirmation")
 
 
 def test_the_status_index_turns_ascending_and_back(in_tenant):

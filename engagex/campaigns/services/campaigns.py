@@ -29,6 +29,7 @@ from engagex.campaigns.services.usage import (  # noqa: F401 - MONTHLY_LIMIT: re
     usage_true_up,
 )
 from engagex.contacts.models import Contact, ContactStatus, Membership, MembershipStatus
+from engagex.contacts.services.lists import awaiting_confirmation_repair
 from engagex.core.audit import AuditVerb, audit_record
 from engagex.core.formats import number
 from engagex.core.tenancy import current_schema, current_tenant, workspace_language
@@ -183,6 +184,7 @@ def campaign_start(*, campaign_id: int, user=None, via: str = "") -> Campaign:
         campaign = campaign_locked(campaign_id)
         if campaign.status not in {S.DRAFT, S.SCHEDULED}:
             campaign_transition(campaign, S.SENDING)  # raises the state machine's message
+        awaiting_confirmation_repair()  # the flag the audience reads, right for this send
         campaign_check_sendable(campaign)
         count = _snapshot_recipients(campaign)
         if count == 0:

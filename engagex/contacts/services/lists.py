@@ -380,10 +380,11 @@ def group_status_counts(group: ContactGroup) -> dict[str, int]:
     return counts
 
 
-def awaiting_confirmation_rebuild() -> int:
-    """Recompute every contact's `awaiting_confirmation` from the memberships (the triggers
-    keep it; this repairs it, say after memberships were loaded with triggers disabled) and
-    return how many contacts it changed: contacts 0015's function over every contact."""
+def awaiting_confirmation_repair() -> int:
+    """Recompute `awaiting_confirmation` wherever it could be wrong (flagged contacts, and
+    contacts with an unconfirmed membership) and return how many contacts it changed. The
+    triggers keep it, but two transactions changing one contact's memberships at once can
+    leave it wrong (contacts 0015): a send calls this first."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT contacts_awaiting_refresh(array_agg(id)) FROM contacts_contact")
+        cursor.execute("SELECT contacts_awaiting_repair()")
         return cursor.fetchone()[0] or 0

@@ -12,7 +12,7 @@ from engagex.segments.registry import ValueKind as V
 
 
 def email_domain():
-    """The expression `contact_domain_status_idx` indexes (keep the two the same)."""
+    """The expression `contact_domain_reach_idx` indexes (keep the two the same)."""
     return Func(
         Lower("email"), Value("@"), Value(2), function="split_part", output_field=CharField()
     )
