@@ -14,9 +14,9 @@ miss the other's uncommitted row and leave the flag wrong. A send never relies o
 alone: `campaign_start` first recomputes every contact whose flag could be wrong (flagged,
 or with an unconfirmed membership: `contacts_awaiting_repair()`, 0.7–1.0 s at 1M contacts
 with 93,000 unconfirmed memberships), so a campaign never reaches anyone awaiting
-confirmation. Locking the contacts
-in the triggers instead made a list's deletion lock every member and could deadlock with
-an unsubscribe, which locks the contact first and its memberships after.
+confirmation. Locking the contacts in the triggers instead made a list's deletion lock
+every member and could deadlock with an unsubscribe, which locks the contact first and its
+memberships after.
 
 The segment indexes (email domain, typed attributes) carry the flag after the status, so a
 count of the contacts a campaign reaches still reads only the index (contacts 0011).
