@@ -29,6 +29,10 @@ class ContactQuerySet(models.QuerySet):
     def subscribed(self):
         return self.filter(status=ContactStatus.SUBSCRIBED)
 
+    def reachable(self):
+        """Those a campaign can reach: subscribed, and not awaiting confirmation."""
+        return self.filter(status=ContactStatus.SUBSCRIBED, awaiting_confirmation=False)
+
 
 class ContactGroup(models.Model):
     """A list of contacts ("list" to users; "group" in code, as before lists had statuses).

@@ -8,15 +8,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from engagex.campaigns.models import Campaign
-from engagex.contacts.models import UNREACHABLE_CONTACTS, Contact, ContactStatus
+from engagex.contacts.models import UNREACHABLE_CONTACTS, Contact, ContactQuerySet
 from engagex.segments.models import CampaignSegment, Segment
 from engagex.segments.registry import Context, Members, condition_types
 from engagex.segments.rules import rule_compile, rule_members
 
 SAMPLE_SIZE = 10
-# The contacts no campaign reaches: a count by rows of other tables leaves out these few
-# (an anti-join over contacts' partial index of them) instead of joining every other one.
-UNREACHABLE = UNREACHABLE_CONTACTS
 FAMILY_LABELS = {
     "fields": gettext_lazy("Contact fields"),
     "attributes": gettext_lazy("Custom attributes"),
@@ -79,10 +76,10 @@ def segment_count(
     return result
 
 
-def reachable(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
+def reachable(contacts: "ContactQuerySet") -> QuerySet[Contact]:
     """Those of `contacts` a campaign to a segment can reach: subscribed, and not still to
-    confirm a sign-up (`campaign_audience`)."""
-    return contacts.filter(status=ContactStatus.SUBSCRIBED, awaiting_confirmation=False)
+    confirm a sign-up (`ContactQuerySet.reachable`, as `campaign_audience`)."""
+    return contacts.reachable()
 
 
 def _sample(contacts: QuerySet[Contact]) -> list[dict]:
@@ -115,10 +112,10 @@ def _count_by_members(parts: list[Members], *, sample: int, every_status: bool) 
 
     contact = Contact.objects.filter(pk=OuterRef("contact_id"))
     if drive.checked:
-        sendable = rows.filter(~Exists(contact.filter(UNREACHABLE)))
+        # The few no campaign reaches, by an anti-join over their own partial index.
+        sendable = rows.filter(~Exists(contact.filter(UNREACHABLE_CONTACTS)))
     else:  # the contact may be gone: look each one up
-        reachable_ = contact.filter(status=ContactStatus.SUBSCRIBED, awaiting_confirmation=False)
-        sendable = rows.filter(Exists(reachable_))
+        sendable = rows.filter(Exists(contact.reachable()))
         rows = rows.filter(Exists(contact))
     result: dict = {"sendable": count(sendable)}
     if every_status:

@@ -28,7 +28,7 @@ from engagex.campaigns.services.usage import (  # noqa: F401 - MONTHLY_LIMIT: re
     usage_reserve,
     usage_true_up,
 )
-from engagex.contacts.models import Contact, ContactStatus, Membership, MembershipStatus
+from engagex.contacts.models import Contact, Membership, MembershipStatus
 from engagex.contacts.services.lists import awaiting_confirmation_repair
 from engagex.core.audit import AuditVerb, audit_record
 from engagex.core.formats import number
@@ -56,7 +56,7 @@ def campaign_audience(campaign: Campaign) -> QuerySet[Contact]:
     any status) and match no excluded segment; never one still to confirm a sign-up."""
     # Never one who so far only signed up and has not confirmed (a double-opt-in form or
     # import made their contact): they have not consented yet.
-    audience = Contact.objects.filter(status=ContactStatus.SUBSCRIBED, awaiting_confirmation=False)
+    audience = Contact.objects.reachable()
     membership = Membership.objects.filter(contact_id=OuterRef("pk"))
     include = list(campaign.include_groups.values_list("pk", flat=True))
     exclude = list(campaign.exclude_groups.values_list("pk", flat=True))
