@@ -47,6 +47,7 @@ class SegmentAdmin(ServiceErrorsAdminMixin, ModelAdmin):
         form.base_fields["rule"].widget = RuleBuilderWidget(
             catalogue=builder_catalogue(exclude_segment=obj),
             count_url=reverse("admin:segments_segment_count"),
+            read_only=change and not self.has_change_permission(request, obj),
         )
         return form
 

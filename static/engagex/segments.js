@@ -61,6 +61,8 @@
     this.tree = root.querySelector(".segment-builder-tree");
     this.countBox = root.querySelector(".segment-builder-count");
     this.sampleBox = root.querySelector(".segment-builder-sample");
+    // Shown to someone who may not change the segment: the conditions and their count only.
+    this.readOnly = root.dataset.readOnly === "1";
     try { this.rule = JSON.parse(this.textarea.value || "{}"); } catch (e) { this.rule = null; }
     // A new segment's textarea holds "null": start from an empty rule.
     if (!this.rule || !Array.isArray(this.rule.conditions)) { this.rule = { version: 1, match: "all", conditions: [] }; }
@@ -184,6 +186,10 @@
     this.paths = {};
     this.tree.textContent = "";
     this.tree.appendChild(this.group(this.rule, null, ""));
+    if (this.readOnly) {
+      this.tree.querySelectorAll("select, input").forEach(function (node) { node.disabled = true; });
+      this.tree.querySelectorAll(".segment-group-actions, .segment-remove").forEach(function (node) { node.remove(); });
+    }
     this.changed();
   };
 

@@ -19,6 +19,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from devtools.cluster import start_cluster, wait_for
+from engagex.accounts import roles
+from engagex.accounts.services import user_create
 from engagex.campaigns.models import Campaign, CampaignRecipient
 from engagex.contacts.models import ContactStatus
 from engagex.contacts.services.attributes import attribute_definition_save
@@ -36,6 +38,7 @@ mail_dir = journeys.mail_dir
 _no_csp_violations = journeys._no_csp_violations
 SCHEMA = "segments_co"
 OWNER = "owner@segments.example"
+VIEWER = "viewer@segments.example"
 
 
 @pytest.fixture
@@ -301,6 +304,25 @@ def test_build_a_segment_send_to_it_and_resend_to_non_openers(
         page.goto(f"{workspace}/admin/campaigns/campaign/{last_chance.pk}/resend/")
         german.shot("resend-form")
         page.context.add_cookies([{"name": "django_language", "value": "en", "url": workspace}])
+
+        # 8. A Viewer, in Spanish: the segment's conditions in the builder, read-only, with
+        # its count; nothing to add, remove or save.
+        with django_db_blocker.unblock(), schema_context(SCHEMA):
+            user_create(email=VIEWER, role=roles.VIEWER, password=PASSWORD)
+            connection.close()
+        viewer = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+        viewer.set_default_timeout(20_000)
+        viewer.on("pageerror", lambda error: page_errors.append(str(error)))
+        viewer.context.add_cookies([{"name": "django_language", "value": "es", "url": workspace}])
+        viewer.goto(f"{workspace}/admin/login/")
+        _log_in(viewer, VIEWER, PASSWORD)
+        viewer.goto(f"{workspace}/admin/segments/segment/{segment.pk}/change/")
+        expect(viewer.locator(".segment-builder-count strong")).to_have_text("4")
+        expect(viewer.locator(".segment-builder-count")).to_contain_text("Contactos suscritos")
+        assert viewer.locator(".segment-condition").count() == 2
+        assert viewer.locator(".segment-add, .segment-remove, [name=_save]").count() == 0
+        assert viewer.locator(".segment-builder-tree select:enabled").count() == 0
+        Steps(viewer, prefix="segments-viewer-es").shot("builder-read-only")
         browser.close()
 
     (SHOTS / "segments-de-untranslated.txt").write_text("\n".join(sorted(untranslated)) + "\n")

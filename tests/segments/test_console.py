@@ -160,3 +160,50 @@ def test_the_builder_sample_marks_who_has_not_confirmed_yet(tenant, owner_client
     labels = {row["email"]: (row["status"], row["status_label"]) for row in body["sample"]}
     assert labels["p@shop.example"] == ("awaiting_confirmation", "Bestätigung ausstehend")
     assert labels["a@shop.example"][0] == "subscribed"
+
+
+def test_a_viewer_sees_the_conditions_in_the_builder_read_only_and_cannot_change_them(
+    tenant, make_member
+):
+    from engagex.accounts import roles
+    from tests.fixtures.tenants import logged_in_client
+
+    _people(tenant)
+    with schema_context(tenant.schema_name):
+        shop = segment_create(name="Shop", rule=SHOP)
+    viewer = logged_in_client(tenant, make_member(roles.VIEWER, email="viewer@alpha.example"))
+    change = f"/admin/segments/segment/{shop.pk}/change/"
+
+    page = viewer.get(change)
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    # The builder, read-only, from the stored rule (JSON, not Python's repr of it).
+    assert 'data-read-only="1"' in text
+    assert "&quot;shop.example&quot;" in text
+    assert "&#x27;shop.example&#x27;" not in text
+    assert 'name="_save"' not in text
+    # The count beside it is allowed; a change is not, and leaves the rule as it was.
+    counted = viewer.post(
+        "/admin/segments/segment/count/",
+        json.dumps({"rule": SHOP}),
+        content_type="application/json",
+    )
+    assert counted.json()["sendable"] == 1
+    other = {**SHOP, "conditions": [{"field": "email_domain", "op": "is", "value": "x.example"}]}
+    refused = viewer.post(change, {"name": "Shop", "description": "", "rule": json.dumps(other)})
+    assert refused.status_code == 403
+    with schema_context(tenant.schema_name):
+        shop.refresh_from_db()
+    assert shop.rule == SHOP
+
+
+def test_an_owner_edits_the_rule_in_the_builder(tenant, owner_client):
+    with schema_context(tenant.schema_name):
+        shop = segment_create(name="Shop", rule=SHOP)
+
+    page = owner_client.get(f"/admin/segments/segment/{shop.pk}/change/").content.decode()
+
+    assert "segment-builder" in page
+    assert "data-read-only" not in page
+    assert 'name="_save"' in page
