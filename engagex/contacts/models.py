@@ -291,6 +291,31 @@ class Membership(models.Model):
         return f"{self.contact} · {self.group}"
 
 
+class MemberChange(models.Model):
+    """A statement that changed a list's members (`group_id`) or whom no campaign reaches
+    (`group_id` NULL: a contact's status or confirmation), written by triggers (0016).
+
+    Whoever keeps a list's members between requests (segment counts) asks which changes its
+    snapshot did not see (`selectors.member_changes_since`); a change is a row per list and
+    statement, so a million-row import adds two rows. `member_changes_prune` deletes the
+    rows every snapshot sees and leaves one with `group_id` 0 (`EVERY_LIST`), which tells
+    anyone holding an older snapshot that all of it may be stale.
+    """
+
+    EVERY_LIST = 0
+
+    group_id = models.BigIntegerField(null=True)
+    # pg_current_xact_id() of the transaction that wrote it (xid8, as a number).
+    xact = models.BigIntegerField()
+
+    class Meta:
+        db_table = "contacts_memberchange"
+        indexes = [models.Index(fields=["xact"], name="memberchange_xact_idx")]
+
+    def __str__(self):
+        return f"list {self.group_id} changed in transaction {self.xact}"
+
+
 class AttributeType(models.TextChoices):
     TEXT = "text", _("Text")
     NUMBER = "number", _("Number")

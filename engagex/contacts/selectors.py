@@ -1,3 +1,4 @@
+from django.db import connection
 from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 
@@ -115,3 +116,27 @@ def consent_settings() -> ConsentSettings:
     """The workspace's consent settings (created with their defaults on first use)."""
     settings, _ = ConsentSettings.objects.get_or_create(pk=1)
     return settings
+
+
+def member_changes_since(snapshots: list[str]) -> list[set[int | None]]:
+    """For each snapshot (`pg_current_snapshot()` as text), the lists whose members a
+    transaction it did not see has changed since: `None` for whom no campaign reaches (a
+    contact's status or confirmation), `MemberChange.EVERY_LIST` for all of them (contacts
+    0016). Only the rows written since the oldest snapshot's horizon are read."""
+    if not snapshots:
+        return []
+    changed: list[set[int | None]] = [set() for _ in snapshots]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT DISTINCT s.i, c.group_id
+            FROM unnest(%s::text[]) WITH ORDINALITY AS s(snap, i)
+            JOIN contacts_memberchange c
+                ON c.xact >= pg_snapshot_xmin(s.snap::pg_snapshot)::text::bigint
+                AND NOT pg_visible_in_snapshot(c.xact::text::xid8, s.snap::pg_snapshot)
+            """,
+            [snapshots],
+        )
+        for index, group_id in cursor.fetchall():
+            changed[index - 1].add(group_id)
+    return changed

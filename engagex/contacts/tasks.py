@@ -42,3 +42,14 @@ def contacts_imports_cleanup() -> int:
 
     for_each_schema(cleanup)
     return cancelled
+
+
+def contacts_upkeep() -> int:
+    """Hourly, in every workspace: recompute the consent flag wherever it could be wrong
+    (a send does so too, first) and delete the member changes no snapshot needs."""
+
+    def upkeep():
+        lists.awaiting_confirmation_repair()
+        lists.member_changes_prune()
+
+    return for_each_schema(upkeep)

@@ -64,6 +64,11 @@ SCHEDULES = [
         "schedule_type": Schedule.DAILY,
     },
     {
+        "name": "contacts: repair consent flags, prune member changes",
+        "func": "engagex.contacts.tasks.contacts_upkeep",
+        "schedule_type": Schedule.HOURLY,
+    },
+    {
         "name": "subscriptions: process sign-ups left waiting",
         "func": "engagex.subscriptions.tasks.signups_sweep",
         "schedule_type": Schedule.MINUTES,

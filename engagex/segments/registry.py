@@ -61,6 +61,9 @@ class Members:
     # Every `contact_id` names a contact (a foreign key); events keep the id of a contact
     # since deleted, so a count by them checks that the contact is still there.
     checked: bool = True
+    # The list whose changes (contacts.MemberChange) alter these rows: set, a count may use
+    # a copy of them kept between counts (segments/members.py).
+    changes: int | None = None
 
     def q(self) -> Q:
         """The same condition as a `Q` over contacts (what a send snapshots)."""

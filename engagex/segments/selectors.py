@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from engagex.campaigns.models import Campaign
 from engagex.contacts.models import UNREACHABLE_CONTACTS, Contact, ContactQuerySet
+from engagex.segments import members
 from engagex.segments.models import CampaignSegment, Segment
 from engagex.segments.registry import Context, Members, condition_types
 from engagex.segments.rules import rule_compile, rule_members
@@ -96,7 +97,13 @@ def _count_by_members(parts: list[Members], *, sample: int, every_status: bool) 
     contacts in any status but subscribed by an anti-join over the status index. The
     contacts query instead joins every matching row to the million contacts for their
     status: at 1M contacts, 2–4× slower (docs/benchmarks.md). Same contacts either way
-    (tests/segments/test_counts.py)."""
+    (tests/segments/test_counts.py). A rule of lists only is counted from copies of their
+    members kept between counts (`members.count`), unless they keep changing meanwhile."""
+    if members.countable(parts):
+        counted = members.count(parts, sample=sample, every_status=every_status)
+        if counted is not None:
+            ids = counted.pop("sample_ids")
+            return {**counted, "sample": _sample(Contact.objects.filter(pk__in=ids))}
     positive = [part for part in parts if not part.negated]
     drive = next((part for part in positive if part.checked), positive[0])
     rows = drive.rows.filter(contact_id__isnull=False).order_by()

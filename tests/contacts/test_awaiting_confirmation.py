@@ -107,6 +107,30 @@ def test_a_send_repairs_a_wrong_flag_first_and_never_reaches_the_unconfirmed(in_
     assert awaiting_confirmation_repair() == 0
 
 
+def test_the_hourly_upkeep_repairs_the_flag_in_every_workspace(tenant, other_tenant):
+    from engagex.contacts.tasks import contacts_upkeep
+    from engagex.core.schedules import SCHEDULES
+
+    def wrong_flag() -> Contact:
+        contact = ContactFactory()
+        MembershipFactory(contact=contact, group=ContactGroupFactory(), status="unconfirmed")
+        Contact.objects.filter(pk=contact.pk).update(awaiting_confirmation=False)
+        return contact
+
+    with schema_context(tenant.schema_name):
+        ours = wrong_flag()
+    with schema_context(other_tenant.schema_name):
+        theirs = wrong_flag()
+
+    assert contacts_upkeep() >= 2
+
+    with schema_context(tenant.schema_name):
+        assert awaiting(ours) == [True]
+    with schema_context(other_tenant.schema_name):
+        assert awaiting(theirs) == [True]
+    assert any(spec["func"] == "engagex.contacts.tasks.contacts_upkeep" for spec in SCHEDULES)
+
+
 def test_the_flag_stays_in_its_workspace(tenant, other_tenant):
     with schema_context(tenant.schema_name):
         contact = ContactFactory(email="same@x.example")

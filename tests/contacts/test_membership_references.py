@@ -7,7 +7,7 @@ import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from engagex.contacts.models import Contact, ContactGroup, Membership
+from engagex.contacts.models import Contact, ContactGroup, MemberChange, Membership
 from tests.factories.contacts import ContactFactory, ContactGroupFactory, MembershipFactory
 
 
@@ -110,11 +110,17 @@ def test_triggers_are_in_every_workspace(in_tenant, other_tenant):
         cursor.execute(
             "SELECT n.nspname, count(*) FROM pg_trigger t "
             "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE t.tgname LIKE 'membership\\_%%' AND n.nspname IN (%s, %s) GROUP BY 1",
+            "WHERE (t.tgname LIKE 'membership\\_%%' OR t.tgname LIKE 'contact\\_reach\\_%%') "
+            "AND n.nspname IN (%s, %s) GROUP BY 1",
             [in_tenant.schema_name, other_tenant.schema_name],
         )
-        # Six for references (contacts 0012), three for awaiting confirmation (0015).
-        assert dict(cursor.fetchall()) == {in_tenant.schema_name: 9, other_tenant.schema_name: 9}
+        # Six for references (contacts 0012), three for awaiting confirmation (0015), three
+        # on memberships and three on contacts for the member changes (0016).
+        expected = 6 + 3 + 3 + 3
+        assert dict(cursor.fetchall()) == {
+            in_tenant.schema_name: expected,
+            other_tenant.schema_name: expected,
+        }
 
 
 def _connect(schema: str) -> psycopg.Connection:
@@ -225,7 +231,8 @@ def _references() -> tuple[int, int]:
             "(SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
             "WHERE c.relnamespace = current_schema()::regnamespace "
             "AND t.tgname LIKE 'membership\\_%%' "
-            "AND t.tgname NOT LIKE 'membership\\_awaiting\\_%%')"  # contacts 0015's
+            "AND t.tgname NOT LIKE 'membership\\_awaiting\\_%%' "  # contacts 0015's
+            "AND t.tgname NOT LIKE 'membership\\_members\\_%%')"  # and 0016's
         )
         return cursor.fetchone()
 
@@ -255,6 +262,10 @@ def test_the_migration_goes_back_to_foreign_keys_and_forward_again(in_tenant):
     membership.status = "unconfirmed"
     membership.save()
     assert Contact.objects.get(pk=membership.contact_id).awaiting_confirmation
+    migrate("0016_member_changes")  # and 0016's, which record the change
+    membership.status = "subscribed"
+    membership.save()
+    assert MemberChange.objects.filter(group_id=membership.group_id).count() == 1
 
 
 def _migration(name: str):

@@ -26,7 +26,7 @@ def _members(cond, ctx, path) -> Members:
     status = cond.get("status") or MembershipStatus.SUBSCRIBED
     if status != ANY_STATUS:
         members = members.filter(status=status)
-    return Members(members, negated=cond["op"] != "is_member")
+    return Members(members, negated=cond["op"] != "is_member", changes=cond["value"])
 
 
 def _compile(cond, ctx, path) -> Q:

@@ -1,0 +1,191 @@
+"""Counts of list rules from copies of the lists' members kept between counts
+(segments/members.py): exact whatever other transactions do, and never another workspace's.
+
+These run on committed data (outside the test's transaction), as a console process does: a
+copy is kept only when nothing in its own transaction has written. Each test removes what it
+made."""
+
+import psycopg
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
+
+from engagex.contacts.models import Contact, ContactGroup, MemberChange, Membership
+from engagex.contacts.services.lists import member_changes_prune
+from engagex.segments import members
+from engagex.segments.selectors import segment_count
+from tenants.models import Tenant
+from tests.factories.contacts import ContactGroupFactory, MembershipFactory
+
+
+def on(group, op="is_member", **more):
+    return {"field": "list", "op": op, "value": group.pk, **more}
+
+
+def rule(*conditions):
+    return {"version": 1, "match": "all", "conditions": list(conditions)}
+
+
+def count(r) -> int:
+    return segment_count(rule=r, sample=3)["sendable"]
+
+
+def copies_made(queries) -> int:
+    return sum("string_agg(int8send" in query["sql"] for query in queries.captured_queries)
+
+
+@pytest.fixture
+def committed(django_db_setup, django_db_blocker):
+    """The `alpha` workspace, outside any test transaction; emptied of what the test made."""
+    with django_db_blocker.unblock():
+        tenant = Tenant.objects.get(slug="alpha")
+        members.forget()
+        with schema_context(tenant.schema_name):
+            try:
+                yield tenant
+            finally:
+                members.forget()
+                Contact.objects.filter(email__endswith="@members.example").delete()
+                ContactGroup.objects.filter(name__startswith="Members ").delete()
+                MemberChange.objects.all().delete()
+
+
+def other_connection(schema: str) -> psycopg.Connection:
+    """A second session, as another worker's: its transaction is not ours."""
+    db = connection.settings_dict
+    keys = {"dbname": "NAME", "host": "HOST", "port": "PORT", "user": "USER"}
+    other = psycopg.connect(
+        **{key: db[name] for key, name in {**keys, "password": "PASSWORD"}.items() if db.get(name)}
+    )
+    other.execute(f'SET search_path TO "{schema}", public')
+    return other
+
+
+def add_member(session, contact: Contact, group: ContactGroup, status="subscribed") -> None:
+    session.execute(
+        "INSERT INTO contacts_membership (contact_id, group_id, status, source, consent_text,"
+        " consent_user_agent, confirm_user_agent) VALUES (%s, %s, %s, 'console', '', '', '')",
+        [contact.pk, group.pk, status],
+    )
+
+
+def people(n: int, group: ContactGroup, start: int = 0) -> list[Contact]:
+    made = [
+        MembershipFactory(group=group, contact__email=f"p{start + i}@members.example").contact
+        for i in range(n)
+    ]
+    return made
+
+
+def test_a_second_count_uses_the_copy_and_sees_every_committed_change(committed):
+    news, events = ContactGroupFactory(name="Members N"), ContactGroupFactory(name="Members E")
+    both = people(4, news)
+    for contact in both[:2]:
+        MembershipFactory(group=events, contact=contact)
+    r = rule(on(news), on(events, "is_not_member"))
+
+    with CaptureQueriesContext(connection) as first:
+        assert count(r) == 2
+    with CaptureQueriesContext(connection) as second:
+        assert count(r) == 2
+    assert copies_made(first) == 3  # Newsletter, Events, and the unreachable contacts
+    assert copies_made(second) == 0
+
+    # A change to one list makes that copy again, and only that one.
+    MembershipFactory(group=news, contact__email="late@members.example")
+    with CaptureQueriesContext(connection) as third:
+        assert count(r) == 3
+    assert copies_made(third) == 1
+    Membership.objects.filter(group=events, contact=both[2]).delete()  # not there: no change
+    Membership.objects.create(group=events, contact=both[2])
+    assert count(r) == 2
+    # Whom no campaign reaches: an unsubscribe, then a contact awaiting confirmation.
+    Contact.objects.filter(pk=both[3].pk).update(status="unsubscribed")
+    assert count(r) == 2 - 1
+    pending = ContactGroupFactory(name="Members P")
+    waiting = Contact.objects.create(email="w@members.example")
+    MembershipFactory(group=pending, contact=waiting, status="unconfirmed")
+    MembershipFactory(group=news, contact=waiting, status="unconfirmed")
+    assert count(rule(on(pending, status="unconfirmed"))) == 0
+    Membership.objects.filter(contact=waiting, group=pending).update(status="subscribed")
+    assert count(rule(on(pending))) == 1
+    assert count(r) == 1  # `waiting` is unconfirmed on Newsletter: not on it for the rule
+
+
+def test_a_transaction_running_when_the_copy_was_made_is_seen_once_it_commits(committed):
+    news = ContactGroupFactory(name="Members N")
+    people(3, news)
+    newcomer = Contact.objects.create(email="new@members.example")
+    other = other_connection(connection.schema_name)
+    try:
+        add_member(other, newcomer, news)  # in the other session's open transaction
+        assert count(rule(on(news))) == 3  # the copy is made without it
+        assert count(rule(on(news))) == 3
+        other.commit()
+        assert count(rule(on(news))) == 4
+
+        # One that starts, and writes, after the copy and commits later: the same.
+        other.execute("DELETE FROM contacts_membership WHERE contact_id = %s", [newcomer.pk])
+        assert count(rule(on(news))) == 4
+        other.commit()
+        assert count(rule(on(news))) == 3
+        # Rolled back: nothing changed, and the count says so.
+        add_member(other, newcomer, news)
+        other.rollback()
+        assert count(rule(on(news))) == 3
+    finally:
+        other.close()
+
+
+def test_a_copy_made_inside_a_transaction_that_wrote_is_used_but_not_kept(committed):
+    news = ContactGroupFactory(name="Members N")
+    people(2, news)
+    assert count(rule(on(news))) == 2
+
+    with transaction.atomic():
+        MembershipFactory(group=news, contact__email="tx@members.example")
+        assert count(rule(on(news))) == 3  # its own row, seen inside
+        transaction.set_rollback(True)
+
+    with CaptureQueriesContext(connection) as after:
+        assert count(rule(on(news))) == 2
+    assert copies_made(after) == 0  # the copy from before the transaction: still right
+
+
+def test_a_prune_leaves_older_copies_stale_and_the_counts_right(committed):
+    news = ContactGroupFactory(name="Members N")
+    people(3, news)
+    assert count(rule(on(news))) == 3
+    MembershipFactory(group=news, contact__email="x@members.example")
+    assert MemberChange.objects.filter(group_id=news.pk).exists()
+
+    assert member_changes_prune() >= 1
+
+    assert not MemberChange.objects.filter(group_id=news.pk).exists()
+    assert MemberChange.objects.filter(group_id=MemberChange.EVERY_LIST).count() == 1
+    with CaptureQueriesContext(connection) as after:
+        assert count(rule(on(news))) == 4
+    assert copies_made(after) >= 1  # every copy before the prune is made again
+    assert member_changes_prune() == 0  # nothing new: the marker stays, no copy goes stale
+    with CaptureQueriesContext(connection) as again:
+        assert count(rule(on(news))) == 4
+    assert copies_made(again) == 0
+
+
+def test_copies_never_cross_workspaces(committed):
+    # The same list id in two workspaces: the same query, a copy each.
+    news = ContactGroupFactory(name="Members N")
+    people(3, news)
+    assert count(rule(on(news))) == 3
+    beta = Tenant.objects.get(slug="beta")
+    with schema_context(beta.schema_name):
+        try:
+            theirs = ContactGroup.objects.create(pk=news.pk, name="Members theirs")
+            MembershipFactory(group=theirs, contact__email="b@members.example")
+            assert count(rule(on(theirs))) == 1
+        finally:
+            Contact.objects.filter(email__endswith="@members.example").delete()
+            ContactGroup.objects.filter(name__startswith="Members ").delete()
+            MemberChange.objects.all().delete()
+    assert count(rule(on(news))) == 3
