@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models import F, Func, Q, Value
@@ -307,6 +308,8 @@ class MemberChange(models.Model):
     group_id = models.BigIntegerField(null=True)
     # pg_current_xact_id() of the transaction that wrote it (xid8, as a number).
     xact = models.BigIntegerField()
+    # The contacts whose memberships of the list it changed, when they were 1,000 or fewer.
+    contact_ids = ArrayField(models.BigIntegerField(), null=True)
 
     class Meta:
         db_table = "contacts_memberchange"

@@ -1,3 +1,5 @@
+import json
+
 from django.db import connection
 from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
@@ -118,25 +120,32 @@ def consent_settings() -> ConsentSettings:
     return settings
 
 
-def member_changes_since(snapshots: list[str]) -> list[set[int | None]]:
-    """For each snapshot (`pg_current_snapshot()` as text), the lists whose members a
-    transaction it did not see has changed since: `None` for whom no campaign reaches (a
-    contact's status or confirmation), `MemberChange.EVERY_LIST` for all of them (contacts
-    0016). Only the rows written since the oldest snapshot's horizon are read."""
-    if not snapshots:
-        return []
-    changed: list[set[int | None]] = [set() for _ in snapshots]
+def member_changes_since(snapshots: list[str]) -> tuple[str, list[dict[int | None, set | None]]]:
+    """This statement's snapshot and, for each snapshot given (`pg_current_snapshot()` as
+    text), the lists whose members a transaction it did not see has changed since, each with
+    the contacts it changed there (None: too many to say, read the list again). The list
+    `None` is whom no campaign reaches (a contact's status or confirmation);
+    `MemberChange.EVERY_LIST`, all of them (contacts 0016). Only the rows written since the
+    oldest snapshot's horizon are read."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT DISTINCT s.i, c.group_id
-            FROM unnest(%s::text[]) WITH ORDINALITY AS s(snap, i)
-            JOIN contacts_memberchange c
-                ON c.xact >= pg_snapshot_xmin(s.snap::pg_snapshot)::text::bigint
-                AND NOT pg_visible_in_snapshot(c.xact::text::xid8, s.snap::pg_snapshot)
+            SELECT pg_current_snapshot()::text, (
+                SELECT coalesce(json_agg(json_build_array(s.i, c.group_id, c.contact_ids)), '[]')
+                FROM unnest(%s::text[]) WITH ORDINALITY AS s(snap, i)
+                JOIN contacts_memberchange c
+                    ON c.xact >= pg_snapshot_xmin(s.snap::pg_snapshot)::text::bigint
+                    AND NOT pg_visible_in_snapshot(c.xact::text::xid8, s.snap::pg_snapshot)
+            )
             """,
             [snapshots],
         )
-        for index, group_id in cursor.fetchall():
-            changed[index - 1].add(group_id)
-    return changed
+        now, rows = cursor.fetchone()
+    changed: list[dict[int | None, set | None]] = [{} for _ in snapshots]
+    for index, group_id, contact_ids in json.loads(rows) if isinstance(rows, str) else rows:
+        seen = changed[index - 1]
+        if contact_ids is None or seen.get(group_id, set()) is None:
+            seen[group_id] = None
+        else:
+            seen.setdefault(group_id, set()).update(contact_ids)
+    return now, changed

@@ -8,9 +8,11 @@ one query, and a rule of them is a few vector operations: a millisecond or two.
 A copy is used only while it is still right. Each is made by one statement, so it holds
 exactly what that statement's snapshot saw; the triggers of contacts 0016 record every
 statement that changes a list's members, or whom no campaign reaches, with its transaction.
-Before a count, one query asks which copies' snapshots miss such a change; those are made
-again, and the count is what all of them held at that query: what the contacts query of a
-send would have found then (tests/segments/test_members.py).
+Before a count, one query asks which copies' snapshots miss such a change. A copy that
+missed a few statements (sign-ups, an unsubscribe) reads again only the contacts they
+touched, as the trigger listed them; after a bigger one (an import) it reads the whole
+list. The count is what all of them held at that query: what the contacts query of a send
+would have found then (tests/segments/test_members.py).
 
 A copy made inside a transaction that has written anything is used once and not kept: it
 holds that transaction's own rows, which another one must not see, and which a rollback
@@ -94,16 +96,40 @@ def _copy(key: tuple, source: _Source) -> _Copy:
     bits, snapshot, keep = _read(source)
     copy = _Copy(bits, snapshot, source.scope, time.monotonic())
     if keep:  # otherwise the copy kept before stays: it is still right for anyone else
-        with _lock:
-            _copies[key] = copy
-            _copies.move_to_end(key)
-            while sum(kept.bits.nbytes for kept in _copies.values()) > MAX_BYTES:
-                _copies.popitem(last=False)
+        _keep(key, copy)
     return copy
 
 
-def _stale(copy: _Copy, changed: set[int | None]) -> bool:
-    return copy.scope in changed or MemberChange.EVERY_LIST in changed
+def _keep(key: tuple, copy: _Copy) -> None:
+    with _lock:
+        _copies[key] = copy
+        _copies.move_to_end(key)
+        while sum(kept.bits.nbytes for kept in _copies.values()) > MAX_BYTES:
+            _copies.popitem(last=False)
+
+
+def _patched(key: tuple, source: _Source, copy: _Copy, ids: set, snapshot: str) -> _Copy:
+    """`copy` with these contacts read again (those a few statements changed since it was
+    made), as of `snapshot`: the check that found them. Whatever else changed after that
+    check, the next one finds."""
+    # `sql` is the ORM's, for a rule's checked condition; its values stay parameters.
+    with connection.cursor() as cursor:
+        again = f"SELECT array_agg(r.id) FROM ({source.sql}) AS r(id) WHERE r.id = ANY(%s)"  # noqa: S608
+        cursor.execute(
+            f"SELECT pg_current_xact_id_if_assigned() IS NULL, ({again})",
+            [*source.params, sorted(ids)],
+        )
+        keep, held = cursor.fetchone()
+    changed = np.fromiter(ids, dtype=np.int64, count=len(ids))
+    bits = np.unpackbits(copy.bits)
+    size = max(bits.size, int(changed.max()) + 1)
+    bits = np.pad(bits, (0, size - bits.size)) if size > bits.size else bits.copy()
+    bits[changed] = False
+    bits[np.asarray(held or [], dtype=np.int64)] = True
+    patched = _Copy(np.packbits(bits), snapshot, copy.scope, copy.made)
+    if keep:
+        _keep(key, patched)
+    return patched
 
 
 def countable(parts: list[Members]) -> bool:
@@ -133,12 +159,20 @@ def count(parts: list[Members], *, sample: int, every_status: bool) -> dict | No
         copies[key] = copy if copy is not None and fresh else _copy(key, wanted[key])
     for _round in range(ROUNDS):
         keys = list(copies)
-        changed = member_changes_since([copies[key].snapshot for key in keys])
-        stale = [key for key, seen in zip(keys, changed, strict=True) if _stale(copies[key], seen)]
+        checked, changes = member_changes_since([copies[key].snapshot for key in keys])
+        stale = False
+        for key, seen in zip(keys, changes, strict=True):
+            copy = copies[key]
+            if copy.scope not in seen and MemberChange.EVERY_LIST not in seen:
+                continue
+            ids = seen.get(copy.scope)
+            if ids is None or MemberChange.EVERY_LIST in seen:
+                copies[key] = _copy(key, wanted[key])  # too much changed: read it again
+            else:
+                copies[key] = _patched(key, wanted[key], copy, ids, checked)
+            stale = True
         if not stale:
             break
-        for key in stale:
-            copies[key] = _copy(key, wanted[key])
     else:
         return None
     size = max(copy.bits.size for copy in copies.values())

@@ -6,9 +6,11 @@ of thousands of memberships. They must stay exact, so whoever holds such a copy 
 each count, whether a transaction its snapshot did not see has changed that list since.
 
 Statement triggers on memberships add a row per list an INSERT, UPDATE or DELETE touched
-(any UPDATE: PostgreSQL gives a trigger on some columns no transition tables),
-with the writing transaction's id (`pg_current_xact_id()`): a row per list and statement,
-not per membership, and an insert only (no row that two writers would both update). A row
+(any UPDATE: PostgreSQL gives a trigger on some columns no transition tables), with the
+writing transaction's id (`pg_current_xact_id()`) and, up to 1,000, the contacts it
+touched there: a row per list and statement, not per membership, and an insert only (no
+row that two writers would both update). A copy then reads only those contacts again (a
+sign-up), or, after a bigger statement (an import), the whole list. A row
 trigger on contacts adds one row with no list (once per transaction) when a contact starts
 or stops being one no campaign reaches: created or deleted not subscribed or awaiting
 confirmation, or either of those changed. Its WHEN clause is tested without calling
@@ -19,6 +21,7 @@ and, when it deleted any, leaves a row with list 0: a copy made before it then c
 changed, whatever it held.
 """
 
+import django.contrib.postgres.fields
 from django.db import migrations, models
 
 FUNCTIONS = """
@@ -27,15 +30,21 @@ LANGUAGE plpgsql AS $$
 DECLARE
     mine bigint := pg_current_xact_id()::text::bigint;
 BEGIN
+    -- The contacts too, up to 1,000 a list: a copy then reads only them again.
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO contacts_memberchange (group_id, xact)
-        SELECT DISTINCT group_id, mine FROM added;
+        INSERT INTO contacts_memberchange (group_id, xact, contact_ids)
+        SELECT group_id, mine, CASE WHEN count(*) <= 1000 THEN array_agg(contact_id) END
+        FROM added GROUP BY group_id;
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO contacts_memberchange (group_id, xact)
-        SELECT DISTINCT group_id, mine FROM removed;
+        INSERT INTO contacts_memberchange (group_id, xact, contact_ids)
+        SELECT group_id, mine, CASE WHEN count(*) <= 1000 THEN array_agg(contact_id) END
+        FROM removed GROUP BY group_id;
     ELSE
-        INSERT INTO contacts_memberchange (group_id, xact)
-        SELECT group_id, mine FROM (SELECT group_id FROM before UNION SELECT group_id FROM after) g;
+        INSERT INTO contacts_memberchange (group_id, xact, contact_ids)
+        SELECT group_id, mine, CASE WHEN count(*) <= 1000 THEN array_agg(contact_id) END
+        FROM (SELECT group_id, contact_id FROM before
+              UNION SELECT group_id, contact_id FROM after) g
+        GROUP BY group_id;
     END IF;
     RETURN NULL;
 END;
@@ -122,6 +131,12 @@ class Migration(migrations.Migration):
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("group_id", models.BigIntegerField(null=True)),
                 ("xact", models.BigIntegerField()),
+                (
+                    "contact_ids",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.BigIntegerField(), null=True, size=None
+                    ),
+                ),
             ],
             options={
                 "db_table": "contacts_memberchange",
