@@ -1,4 +1,5 @@
 import json
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Q, QuerySet
@@ -120,27 +121,39 @@ def consent_settings() -> ConsentSettings:
     return settings
 
 
-def member_changes_since(snapshots: list[str]) -> tuple[str, list[dict[int | None, set | None]]]:
-    """This statement's snapshot and, for each snapshot given (`pg_current_snapshot()` as
-    text), the lists whose members a transaction it did not see has changed since, each with
-    the contacts it changed there (None: too many to say, read the list again). The list
-    `None` is whom no campaign reaches (a contact's status or confirmation);
-    `MemberChange.EVERY_LIST`, all of them (contacts 0016). Only the rows written since the
-    oldest snapshot's horizon are read."""
+class MemberChanges(NamedTuple):
+    """What `member_changes_since` found, and the statement that looked."""
+
+    snapshot: str  # its snapshot (pg_current_snapshot() as text)
+    schema: int  # the workspace schema's oid: a schema dropped and made again is another
+    # Whether its transaction sees only committed rows (READ COMMITTED, nothing written).
+    committed_only: bool
+    # For each snapshot asked about: list → the contacts changed there, or None for "too many
+    # to say" (the list `None`: whom no campaign reaches; EVERY_LIST: all of them).
+    changed: list[dict[int | None, set | None]]
+
+
+def member_changes_since(snapshots: list[str], lists: list[int]) -> MemberChanges:
+    """For each snapshot given (`pg_current_snapshot()` as text), which of `lists` a
+    transaction it did not see has changed since, and which contacts there (contacts 0016);
+    also whether whom no campaign reaches changed, and whether every list may have (a
+    prune). Only the rows written since the oldest snapshot's horizon are read."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT pg_current_snapshot()::text, (
-                SELECT coalesce(json_agg(json_build_array(s.i, c.group_id, c.contact_ids)), '[]')
-                FROM unnest(%s::text[]) WITH ORDINALITY AS s(snap, i)
-                JOIN contacts_memberchange c
+            SELECT pg_current_snapshot()::text, current_schema()::regnamespace::oid,
+                current_setting('transaction_isolation') = 'read committed'
+                    AND pg_current_xact_id_if_assigned() IS NULL,
+                (SELECT coalesce(json_agg(json_build_array(s.i, c.group_id, c.contact_ids)), '[]')
+                 FROM unnest(%s::text[]) WITH ORDINALITY AS s(snap, i)
+                 JOIN contacts_memberchange c
                     ON c.xact >= pg_snapshot_xmin(s.snap::pg_snapshot)::text::bigint
                     AND NOT pg_visible_in_snapshot(c.xact::text::xid8, s.snap::pg_snapshot)
-            )
+                 WHERE c.group_id IS NULL OR c.group_id = 0 OR c.group_id = ANY(%s))
             """,
-            [snapshots],
+            [snapshots, lists],
         )
-        now, rows = cursor.fetchone()
+        snapshot, schema, committed_only, rows = cursor.fetchone()
     changed: list[dict[int | None, set | None]] = [{} for _ in snapshots]
     for index, group_id, contact_ids in json.loads(rows) if isinstance(rows, str) else rows:
         seen = changed[index - 1]
@@ -148,4 +161,4 @@ def member_changes_since(snapshots: list[str]) -> tuple[str, list[dict[int | Non
             seen[group_id] = None
         else:
             seen.setdefault(group_id, set()).update(contact_ids)
-    return now, changed
+    return MemberChanges(snapshot, int(schema), committed_only, changed)

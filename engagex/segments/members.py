@@ -14,9 +14,10 @@ touched, as the trigger listed them; after a bigger one (an import) it reads the
 list. The count is what all of them held at that query: what the contacts query of a send
 would have found then (tests/segments/test_members.py).
 
-A copy made inside a transaction that has written anything is used once and not kept: it
-holds that transaction's own rows, which another one must not see, and which a rollback
-would take back without any change being recorded.
+Copies are used only by a transaction that sees nothing but committed rows, each statement
+as of its start (READ COMMITTED, nothing written yet): one that has written would see its
+own rows, which a copy must not keep and which a rollback takes back unrecorded, and an
+older REPEATABLE READ snapshot could meet copies newer than itself. Those count by rows.
 """
 
 import threading
@@ -36,18 +37,20 @@ from engagex.segments.registry import Members
 
 MAX_BYTES = 64 * 1024 * 1024  # per process: a copy takes a bit per contact id (125 kB per 1M)
 MAX_AGE = 600.0  # seconds: a copy nobody changed is still made again now and then
-ROUNDS = 3  # copies made again before counting by the contacts' rows instead
+UNPACKED_IDS = 1 << 26  # below this highest id, a copy is read through a byte per id
+ROUNDS = 4  # checks (copies brought up to date in between) before counting by rows instead
 
 _lock = threading.Lock()
 _copies: "OrderedDict[tuple, _Copy]" = OrderedDict()
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Copy:
-    bits: np.ndarray  # packed bits (np.packbits), bit i = contact id i
-    snapshot: str  # pg_current_snapshot() of the statement that read it
+    bits: np.ndarray  # packed bits (np.packbits order), bit i = contact id i
+    snapshot: str  # pg_current_snapshot() of the statement it is as of
+    schema: int  # the oid of the schema it was read in
     scope: int | None  # the list whose changes make it stale (None: whom no campaign reaches)
-    made: float
+    made: float  # time.monotonic() of its first reading
 
 
 @dataclass(frozen=True)
@@ -74,62 +77,69 @@ def _unreachable() -> _Source:
     return _Source.of(Contact.objects.filter(UNREACHABLE_CONTACTS), "id", None)
 
 
-def _read(source: _Source) -> tuple[np.ndarray, str, bool]:
-    """The contacts' ids `source` reads as bits, the statement's snapshot, and whether it
-    may be kept (this transaction had written nothing)."""
+def _set(bits: np.ndarray, ids: np.ndarray, value: bool) -> np.ndarray:
+    """`bits` (packed) with these contact ids set or cleared, longer if it must be."""
+    if ids.size:
+        size = int(ids.max()) // 8 + 1
+        if size > bits.size:
+            bits = np.pad(bits, (0, size - bits.size))
+        masks = (0x80 >> (ids & 7)).astype(np.uint8)
+        if value:
+            np.bitwise_or.at(bits, ids >> 3, masks)
+        else:
+            np.bitwise_and.at(bits, ids >> 3, ~masks)
+    return bits
+
+
+def _read(source: _Source) -> tuple[np.ndarray, str, int]:
+    """The contacts' ids `source` reads, as bits, as of one statement (its snapshot), and
+    the oid of the schema it read them in."""
     # `sql` is the ORM's, for a rule's checked condition; its values stay parameters.
     with connection.cursor() as cursor:
         packing = f"SELECT string_agg(int8send(r.id), ''::bytea) FROM ({source.sql}) AS r(id)"  # noqa: S608
         cursor.execute(
-            "SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned() IS NULL, "
-            f"({packing})",
+            f"SELECT pg_current_snapshot()::text, current_schema()::regnamespace::oid, ({packing})",
             source.params,
         )
-        snapshot, keep, packed = cursor.fetchone()
-    ids = np.frombuffer(bytes(packed or b""), dtype=">i8")
-    bits = np.zeros(int(ids.max()) + 1 if ids.size else 0, dtype=np.bool_)
-    bits[ids] = True
-    return np.packbits(bits), snapshot, keep
+        snapshot, schema, packed = cursor.fetchone()
+    ids = np.frombuffer(bytes(packed or b""), dtype=">i8").astype(np.int64)
+    if ids.size and ids.max() < UNPACKED_IDS:  # a byte per id for a moment: 10× faster
+        flags = np.zeros(int(ids.max()) + 1, dtype=np.bool_)
+        flags[ids] = True
+        return np.packbits(flags), snapshot, int(schema)
+    return _set(np.zeros(0, dtype=np.uint8), ids, True), snapshot, int(schema)
 
 
 def _copy(key: tuple, source: _Source) -> _Copy:
-    bits, snapshot, keep = _read(source)
-    copy = _Copy(bits, snapshot, source.scope, time.monotonic())
-    if keep:  # otherwise the copy kept before stays: it is still right for anyone else
-        _keep(key, copy)
+    bits, snapshot, schema = _read(source)
+    copy = _Copy(bits, snapshot, schema, source.scope, time.monotonic())
+    _keep(key, copy)
     return copy
+
+
+def _patched(key: tuple, source: _Source, copy: _Copy, ids: set, snapshot: str) -> _Copy:
+    """`copy` with these contacts read again (those a few statements changed since it was
+    made), as of `snapshot`: the check that found them. Whatever changed after that check,
+    the next one finds."""
+    # `sql` is the ORM's, for a rule's checked condition; its values stay parameters.
+    with connection.cursor() as cursor:
+        again = f"SELECT r.id FROM ({source.sql}) AS r(id) WHERE r.id = ANY(%s)"  # noqa: S608
+        cursor.execute(again, [*source.params, sorted(ids)])
+        held = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
+    changed = np.fromiter(ids, dtype=np.int64, count=len(ids))
+    bits = _set(copy.bits.copy(), changed, False)
+    patched = _Copy(_set(bits, held, True), snapshot, copy.schema, copy.scope, copy.made)
+    _keep(key, patched)
+    return patched
 
 
 def _keep(key: tuple, copy: _Copy) -> None:
     with _lock:
         _copies[key] = copy
         _copies.move_to_end(key)
-        while sum(kept.bits.nbytes for kept in _copies.values()) > MAX_BYTES:
+        # Least recently used first; never the one just kept.
+        while len(_copies) > 1 and sum(kept.bits.nbytes for kept in _copies.values()) > MAX_BYTES:
             _copies.popitem(last=False)
-
-
-def _patched(key: tuple, source: _Source, copy: _Copy, ids: set, snapshot: str) -> _Copy:
-    """`copy` with these contacts read again (those a few statements changed since it was
-    made), as of `snapshot`: the check that found them. Whatever else changed after that
-    check, the next one finds."""
-    # `sql` is the ORM's, for a rule's checked condition; its values stay parameters.
-    with connection.cursor() as cursor:
-        again = f"SELECT array_agg(r.id) FROM ({source.sql}) AS r(id) WHERE r.id = ANY(%s)"  # noqa: S608
-        cursor.execute(
-            f"SELECT pg_current_xact_id_if_assigned() IS NULL, ({again})",
-            [*source.params, sorted(ids)],
-        )
-        keep, held = cursor.fetchone()
-    changed = np.fromiter(ids, dtype=np.int64, count=len(ids))
-    bits = np.unpackbits(copy.bits)
-    size = max(bits.size, int(changed.max()) + 1)
-    bits = np.pad(bits, (0, size - bits.size)) if size > bits.size else bits.copy()
-    bits[changed] = False
-    bits[np.asarray(held or [], dtype=np.int64)] = True
-    patched = _Copy(np.packbits(bits), snapshot, copy.scope, copy.made)
-    if keep:
-        _keep(key, patched)
-    return patched
 
 
 def countable(parts: list[Members]) -> bool:
@@ -143,35 +153,51 @@ def _pad(bits: np.ndarray, size: int) -> np.ndarray:
     return bits if bits.size == size else np.pad(bits, (0, size - bits.size))
 
 
+def _newest(bits: np.ndarray, how_many: int) -> list[int]:
+    """The highest `how_many` contact ids set in `bits`, without unpacking all of it."""
+    if not how_many:
+        return []
+    filled = np.flatnonzero(bits)[-how_many:]  # bytes with a bit set: enough of them
+    ids = (filled[:, None] * 8 + np.arange(8)).ravel()[np.unpackbits(bits[filled]).astype(bool)]
+    return [int(i) for i in ids[-how_many:]]
+
+
 def count(parts: list[Members], *, sample: int, every_status: bool) -> dict | None:
     """`segment_count` of a rule of list parts (`countable`), with the ids of up to `sample`
-    of its newest contacts in any status (`sample_ids`); None if the lists kept changing
-    while their copies were made (count by rows instead)."""
+    of its newest contacts in any status (`sample_ids`); None when copies cannot be used
+    here (see the module) or the lists kept changing while they were brought up to date
+    (count by rows instead)."""
     sources = [_Source.of(part.rows, "contact_id", part.changes) for part in parts]
     unreachable = _unreachable()
     wanted = {source.key(): source for source in [*sources, unreachable]}
+    lists = sorted({part.changes for part in parts if part.changes is not None})
     now = time.monotonic()
     with _lock:
-        kept = {key: _copies.get(key) for key in wanted}
-    copies: dict[tuple, _Copy] = {}
-    for key, copy in kept.items():
-        fresh = copy is not None and now - copy.made <= MAX_AGE
-        copies[key] = copy if copy is not None and fresh else _copy(key, wanted[key])
+        copies = {key: _copies[key] for key in wanted if key in _copies}
+        for key in copies:
+            _copies.move_to_end(key)
     for _round in range(ROUNDS):
         keys = list(copies)
-        checked, changes = member_changes_since([copies[key].snapshot for key in keys])
-        stale = False
-        for key, seen in zip(keys, changes, strict=True):
+        check = member_changes_since([copies[key].snapshot for key in keys], lists)
+        if not check.committed_only:
+            return None
+        current = True
+        for key, seen in zip(keys, check.changed, strict=True):
             copy = copies[key]
-            if copy.scope not in seen and MemberChange.EVERY_LIST not in seen:
-                continue
-            ids = seen.get(copy.scope)
-            if ids is None or MemberChange.EVERY_LIST in seen:
+            if copy.schema != check.schema or now - copy.made > MAX_AGE:
+                copies[key] = _copy(key, wanted[key])  # another schema of that name, or old
+            elif MemberChange.EVERY_LIST in seen or seen.get(copy.scope, ()) is None:
                 copies[key] = _copy(key, wanted[key])  # too much changed: read it again
+            elif copy.scope in seen:
+                changed = seen[copy.scope] or set()
+                copies[key] = _patched(key, wanted[key], copy, changed, check.snapshot)
             else:
-                copies[key] = _patched(key, wanted[key], copy, ids, checked)
-            stale = True
-        if not stale:
+                continue
+            current = False
+        for key in wanted.keys() - copies.keys():
+            copies[key] = _copy(key, wanted[key])
+            current = False
+        if current:
             break
     else:
         return None
@@ -186,8 +212,7 @@ def count(parts: list[Members], *, sample: int, every_status: bool) -> dict | No
     result: dict = {"sendable": int(np.bitwise_count(sendable).sum())}
     if every_status:
         result["matching"] = int(np.bitwise_count(matching).sum())
-    newest = np.flatnonzero(np.unpackbits(matching))[-sample:] if sample else ()
-    result["sample_ids"] = [int(i) for i in newest]
+    result["sample_ids"] = _newest(matching, sample)
     return result
 
 

@@ -11,7 +11,7 @@ writing transaction's id (`pg_current_xact_id()`) and, up to 1,000, the contacts
 touched there: a row per list and statement, not per membership, and an insert only (no
 row that two writers would both update). A copy then reads only those contacts again (a
 sign-up), or, after a bigger statement (an import), the whole list. A row
-trigger on contacts adds one row with no list (once per transaction) when a contact starts
+trigger on contacts adds one row with no list (once per transaction and workspace) when a contact starts
 or stops being one no campaign reaches: created or deleted not subscribed or awaiting
 confirmation, or either of those changed. Its WHEN clause is tested without calling
 anything, so an import that changes no status costs nothing.
@@ -40,10 +40,12 @@ BEGIN
         SELECT group_id, mine, CASE WHEN count(*) <= 1000 THEN array_agg(contact_id) END
         FROM removed GROUP BY group_id;
     ELSE
+        -- Each contact twice (before and after): up to 2,000 rows a list. No UNION: a
+        -- million-row UPDATE would sort them all (a second) for duplicates a copy ignores.
         INSERT INTO contacts_memberchange (group_id, xact, contact_ids)
-        SELECT group_id, mine, CASE WHEN count(*) <= 1000 THEN array_agg(contact_id) END
+        SELECT group_id, mine, CASE WHEN count(*) <= 2000 THEN array_agg(contact_id) END
         FROM (SELECT group_id, contact_id FROM before
-              UNION SELECT group_id, contact_id FROM after) g
+              UNION ALL SELECT group_id, contact_id FROM after) g
         GROUP BY group_id;
     END IF;
     RETURN NULL;
@@ -53,11 +55,14 @@ $$;
 CREATE FUNCTION contacts_reach_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    mine text := pg_current_xact_id()::text;
+    xact text := pg_current_xact_id()::text;
+    -- Once per transaction and workspace: one transaction can change contacts in several
+    -- (a webhook batch suppresses bounces workspace by workspace). The setting is local to
+    -- the transaction, and to a savepoint rolled back.
+    mine text := xact || ' ' || current_schema();
 BEGIN
-    -- Once per transaction: the setting is local to it (and to a savepoint rolled back).
     IF current_setting('engagex.reach_changed', true) IS DISTINCT FROM mine THEN
-        INSERT INTO contacts_memberchange (group_id, xact) VALUES (NULL, mine::bigint);
+        INSERT INTO contacts_memberchange (group_id, xact) VALUES (NULL, xact::bigint);
         PERFORM set_config('engagex.reach_changed', mine, true);
     END IF;
     RETURN NULL;
