@@ -98,7 +98,8 @@ def _count_by_members(parts: list[Members], *, sample: int, every_status: bool) 
     contacts query instead joins every matching row to the million contacts for their
     status: at 1M contacts, 2–4× slower (docs/benchmarks.md). Same contacts either way
     (tests/segments/test_counts.py). A rule of lists only is counted from copies of their
-    members kept between counts (`members.count`), unless they keep changing meanwhile."""
+    members kept between counts (`members.count`), except in a transaction that has written
+    or reads under REPEATABLE READ, or when the lists keep changing while it looks."""
     if members.countable(parts):
         counted = members.count(parts, sample=sample, every_status=every_status)
         if counted is not None:
